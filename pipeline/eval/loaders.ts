@@ -1,0 +1,224 @@
+// Benchmark loaders for the standard files, given by path (nothing is downloaded):
+//   mmlu:<dir>    the original MMLU CSV folders: <dir>/data/test/<subject>_test.csv (or
+//                 <dir>/test/... or <dir> itself), rows "question,A,B,C,D,answer-letter", no header
+//   mmlu:<file>   Hugging Face-style JSONL: {question, subject, choices[4], answer: index}
+//   arc:<file>    ARC JSONL: {id, question: {stem, choices: [{text, label}]}, answerKey}
+//   jsonl:<file>  generic JSONL: {question, choices[], answer: index | letter}
+// A malformed row never vanishes: it lands in Bench.problems as "file:line: why".
+
+import { basename, join } from "node:path";
+import { type Bench, itemProblem, LETTERS, type McItem } from "./items.ts";
+import { parseCsv } from "./csv.ts";
+
+/** Read a file as strict UTF-8 with one-line errors. */
+export async function readText(path: string): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`eval: file not found: ${path}; check the path`);
+    }
+    throw e;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new Error(`eval: ${path} is not valid UTF-8; re-encode it as UTF-8`);
+  }
+}
+
+function letterIndex(x: unknown, n: number): number {
+  if (typeof x === "number") return x;
+  if (typeof x === "string") {
+    const t = x.trim();
+    if (/^\d+$/.test(t)) return Number(t);
+    const i = LETTERS.indexOf(t.toUpperCase());
+    return t.length === 1 && i >= 0 && i < n ? i : NaN;
+  }
+  return NaN;
+}
+
+/** Push the item, or a problem line if it is unusable. */
+function accept(bench: Bench, it: McItem) {
+  const why = itemProblem(it);
+  if (why) bench.problems.push(`${it.source}: ${why}`);
+  else bench.items.push(it);
+}
+
+/** One MMLU CSV file; the subject comes from "<subject>_test.csv". */
+export async function loadMmluCsvFile(path: string, bench: Bench): Promise<void> {
+  const subject = basename(path).replace(/_(test|val|dev)\.csv$/, "").replace(/\.csv$/, "");
+  const records = parseCsv(await readText(path), path);
+  for (const [k, r] of records.entries()) {
+    const source = `${path}:${r.line}`;
+    if (r.fields.length !== 6) {
+      bench.problems.push(
+        `${source}: expected 6 fields (question,A,B,C,D,answer), got ${r.fields.length}`,
+      );
+      continue;
+    }
+    const [question, a, b, c, d, ans] = r.fields;
+    const answer = "ABCD".indexOf(ans.trim());
+    if (ans.trim().length !== 1 || answer < 0) {
+      bench.problems.push(`${source}: answer "${ans}" is not one of A, B, C, D`);
+      continue;
+    }
+    accept(bench, {
+      id: `mmlu/${subject}/${k}`,
+      question,
+      choices: [a, b, c, d],
+      answer,
+      subject,
+      source,
+    });
+  }
+}
+
+/** MMLU CSV folder: finds data/test/*_test.csv, test/*_test.csv or *_test.csv under dir. */
+export async function loadMmluCsvDir(dir: string): Promise<Bench> {
+  const bench: Bench = { name: "mmlu", items: [], problems: [] };
+  let folder = "";
+  for (const cand of [join(dir, "data", "test"), join(dir, "test"), dir]) {
+    try {
+      if ((await Deno.stat(cand)).isDirectory) {
+        const names = [...Deno.readDirSync(cand)].map((e) => e.name);
+        if (names.some((n) => n.endsWith("_test.csv"))) {
+          folder = cand;
+          break;
+        }
+      }
+    } catch { /* try the next layout */ }
+  }
+  if (!folder) {
+    throw new Error(
+      `eval: no *_test.csv under ${dir} (expected ${dir}/data/test/<subject>_test.csv)`,
+    );
+  }
+  const files = [...Deno.readDirSync(folder)].map((e) => e.name)
+    .filter((n) => n.endsWith("_test.csv")).sort();
+  for (const f of files) await loadMmluCsvFile(join(folder, f), bench);
+  return bench;
+}
+
+/** Parse JSONL, handing each object (or a problem) to `row`. Blank lines are skipped. */
+async function eachJsonl(
+  path: string,
+  bench: Bench,
+  row: (obj: Record<string, unknown>, source: string, k: number) => void,
+) {
+  const lines = (await readText(path)).split("\n");
+  let k = 0;
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trim();
+    if (line === "") continue;
+    const source = `${path}:${i + 1}`;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      bench.problems.push(`${source}: not valid JSON`);
+      continue;
+    }
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
+      bench.problems.push(`${source}: expected a JSON object`);
+      continue;
+    }
+    row(obj as Record<string, unknown>, source, k++);
+  }
+}
+
+function stringArray(x: unknown): string[] | null {
+  return Array.isArray(x) && x.every((s) => typeof s === "string") ? x as string[] : null;
+}
+
+/** Hugging Face-style MMLU JSONL: {question, subject, choices, answer: 0-3}. */
+export async function loadMmluJsonl(path: string): Promise<Bench> {
+  const bench: Bench = { name: "mmlu", items: [], problems: [] };
+  await eachJsonl(path, bench, (o, source, k) => {
+    const choices = stringArray(o.choices);
+    if (typeof o.question !== "string" || !choices) {
+      bench.problems.push(`${source}: needs "question" (string) and "choices" (string[])`);
+      return;
+    }
+    const subject = typeof o.subject === "string" ? o.subject : "unknown";
+    accept(bench, {
+      id: `mmlu/${subject}/${k}`,
+      question: o.question,
+      choices,
+      answer: letterIndex(o.answer, choices.length),
+      subject,
+      source,
+    });
+  });
+  return bench;
+}
+
+/** ARC JSONL: {id, question: {stem, choices: [{text, label}]}, answerKey}. */
+export async function loadArcJsonl(path: string): Promise<Bench> {
+  const bench: Bench = { name: basename(path).replace(/\.jsonl?$/, ""), items: [], problems: [] };
+  await eachJsonl(path, bench, (o, source, k) => {
+    const q = o.question as Record<string, unknown> | undefined;
+    const raw = q && Array.isArray(q.choices) ? q.choices as Record<string, unknown>[] : null;
+    if (!q || typeof q.stem !== "string" || !raw) {
+      bench.problems.push(`${source}: needs question.stem and question.choices`);
+      return;
+    }
+    if (!raw.every((c) => c && typeof c.text === "string" && typeof c.label === "string")) {
+      bench.problems.push(`${source}: every choice needs "text" and "label" strings`);
+      return;
+    }
+    const labels = raw.map((c) => c.label as string);
+    const answer = labels.indexOf(String(o.answerKey));
+    if (answer < 0) {
+      bench.problems.push(`${source}: answerKey "${o.answerKey}" is not a label (${labels})`);
+      return;
+    }
+    accept(bench, {
+      id: typeof o.id === "string" ? o.id : `arc/${k}`,
+      question: q.stem,
+      choices: raw.map((c) => c.text as string),
+      answer,
+      source,
+    });
+  });
+  return bench;
+}
+
+/** Generic JSONL: {question, choices[], answer: index or letter}. */
+export async function loadGenericJsonl(path: string): Promise<Bench> {
+  const bench: Bench = { name: basename(path).replace(/\.jsonl?$/, ""), items: [], problems: [] };
+  await eachJsonl(path, bench, (o, source, k) => {
+    const choices = stringArray(o.choices);
+    if (typeof o.question !== "string" || !choices) {
+      bench.problems.push(`${source}: needs "question" (string) and "choices" (string[])`);
+      return;
+    }
+    accept(bench, {
+      id: typeof o.id === "string" ? o.id : `${bench.name}/${k}`,
+      question: o.question,
+      choices,
+      answer: letterIndex(o.answer, choices.length),
+      source,
+    });
+  });
+  return bench;
+}
+
+/** Load a "kind:path" benchmark spec (mmlu:, arc:, jsonl:). */
+export async function loadBench(spec: string): Promise<Bench> {
+  const m = /^(mmlu|arc|jsonl):(.+)$/.exec(spec);
+  if (!m) {
+    throw new Error(`eval: bad --bench "${spec}"; use mmlu:<path>, arc:<path> or jsonl:<path>`);
+  }
+  const [, kind, path] = m;
+  let isDir = false;
+  try {
+    isDir = (await Deno.stat(path)).isDirectory;
+  } catch {
+    throw new Error(`eval: benchmark path not found: ${path}; check --bench ${spec}`);
+  }
+  if (kind === "mmlu") return isDir ? await loadMmluCsvDir(path) : await loadMmluJsonl(path);
+  if (isDir) throw new Error(`eval: ${kind}:${path} is a folder; give the .jsonl file`);
+  return kind === "arc" ? await loadArcJsonl(path) : await loadGenericJsonl(path);
+}

@@ -1,0 +1,155 @@
+// The two multiple-choice scoring protocols.
+//  1. "generative" (the paper's): prompt `Question: q\nOptions: A) a B) b ...\nAnswer:`, greedy
+//     generation of `genTokens` tokens (1 for MMLU, 2 for ARC in the paper), the item is right
+//     when the first non-space character generated is the answer letter (no letter = wrong).
+//  2. "loglik" (lm-evaluation-harness): context `Question: q\nAnswer:`, each option scored as
+//     the continuation " <option>"; acc = argmax of the summed log-probability, acc_norm =
+//     argmax of the sum divided by the option's length in characters (harness acc_norm).
+// Ties go to the first option (numpy argmax). Every accuracy carries a bootstrap interval
+// over items and the chance level 1/choices averaged over items.
+
+import { bootstrapCI, type Interval } from "./stats.ts";
+import { LETTERS, type McItem } from "./items.ts";
+import { fitContext, type ScoringModel, tailContext, type TextCodec } from "./model.ts";
+
+export function generativePrompt(it: McItem): string {
+  const opts = it.choices.map((c, i) => `${LETTERS[i]}) ${c}`).join(" ");
+  return `Question: ${it.question}\nOptions: ${opts}\nAnswer:`;
+}
+
+export function loglikContext(it: McItem): string {
+  return `Question: ${it.question}\nAnswer:`;
+}
+
+export interface ProtocolResult {
+  protocol: "generative" | "loglik";
+  n: number;
+  chance: number;
+  /** metric name -> interval (generative: acc; loglik: acc, acc_norm). */
+  metrics: Record<string, Interval>;
+  /** per item predicted choice index (-1: no letter), for the first metric. */
+  predictions: number[];
+  /** share of items whose prompt was cut to fit the context. */
+  truncated: number;
+  /** generative only: share of items where no choice letter was produced. */
+  noLetter?: number;
+}
+
+export function chanceLevel(items: McItem[]): number {
+  return items.reduce((s, it) => s + 1 / it.choices.length, 0) / Math.max(1, items.length);
+}
+
+export interface ScoreOptions {
+  genTokens?: number;
+  seed?: number;
+  resamples?: number;
+}
+
+function argmax(xs: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
+  return best;
+}
+
+/** Protocol 1: greedy generation of genTokens tokens, first character vs the answer letter. */
+export async function scoreGenerative(
+  model: ScoringModel,
+  codec: TextCodec,
+  items: McItem[],
+  opts: ScoreOptions = {},
+): Promise<ProtocolResult> {
+  const genTokens = opts.genTokens ?? 1;
+  let truncated = 0;
+  let seqs = items.map((it) => {
+    const ids = codec.encode(generativePrompt(it));
+    if (ids.length > model.context - genTokens + 1) truncated++;
+    return tailContext(ids, model.context - genTokens + 1);
+  });
+  const generated: number[][] = items.map(() => []);
+  for (let step = 0; step < genTokens; step++) {
+    const dists = await model.nextLogProbs(seqs);
+    seqs = seqs.map((s, i) => {
+      const next = argmax(dists[i]);
+      generated[i].push(next);
+      const grown = new Int32Array(s.length + 1);
+      grown.set(s);
+      grown[s.length] = next;
+      return tailContext(grown, model.context);
+    });
+  }
+  let noLetter = 0;
+  const predictions = items.map((it, i) => {
+    const first = codec.decode(generated[i]).trimStart().charAt(0);
+    const k = LETTERS.slice(0, it.choices.length).indexOf(first);
+    if (first === "" || k < 0) noLetter++;
+    return first === "" ? -1 : k;
+  });
+  const correct = predictions.map((p, i) => (p === items[i].answer ? 1 : 0));
+  const n = items.length;
+  return {
+    protocol: "generative",
+    n,
+    chance: chanceLevel(items),
+    metrics: { acc: bootstrapCI(correct, { seed: opts.seed, resamples: opts.resamples }) },
+    predictions,
+    truncated: truncated / Math.max(1, n),
+    noLetter: noLetter / Math.max(1, n),
+  };
+}
+
+/** Summed log-probability of each option of each item, batched over all items at once. */
+export async function optionLogLiks(
+  model: ScoringModel,
+  codec: TextCodec,
+  items: McItem[],
+): Promise<{ lls: number[][]; truncated: number }> {
+  let truncated = 0;
+  const reqs = [];
+  const owner: [number, number][] = [];
+  for (const [i, it] of items.entries()) {
+    const ctx = codec.encode(loglikContext(it));
+    let cut = false;
+    for (const [j, c] of it.choices.entries()) {
+      const cont = codec.encode(" " + c);
+      const r = fitContext(ctx, cont, model.context);
+      if (r.start < ctx.length) cut = true;
+      reqs.push(r);
+      owner.push([i, j]);
+    }
+    if (cut) truncated++;
+  }
+  const lps = await model.tokenLogProbs(reqs);
+  const lls = items.map((it) => new Array<number>(it.choices.length).fill(0));
+  lps.forEach((lp, k) => {
+    const [i, j] = owner[k];
+    let s = 0;
+    for (const x of lp) s += x;
+    lls[i][j] = s;
+  });
+  return { lls, truncated };
+}
+
+/** Protocol 2: acc and acc_norm from option log-likelihoods. */
+export async function scoreLoglik(
+  model: ScoringModel,
+  codec: TextCodec,
+  items: McItem[],
+  opts: ScoreOptions = {},
+): Promise<ProtocolResult> {
+  const { lls, truncated } = await optionLogLiks(model, codec, items);
+  const predictions = lls.map((ll) => argmax(ll));
+  const normed = lls.map((ll, i) =>
+    argmax(ll.map((x, j) => x / Math.max(1, [...items[i].choices[j]].length)))
+  );
+  const acc = predictions.map((p, i) => (p === items[i].answer ? 1 : 0));
+  const accNorm = normed.map((p, i) => (p === items[i].answer ? 1 : 0));
+  const b = { seed: opts.seed, resamples: opts.resamples };
+  return {
+    protocol: "loglik",
+    n: items.length,
+    chance: chanceLevel(items),
+    metrics: { acc: bootstrapCI(acc, b), acc_norm: bootstrapCI(accNorm, b) },
+    predictions,
+    truncated: truncated / Math.max(1, items.length),
+  };
+}
