@@ -24,6 +24,12 @@ let nextId = 1;
 let liveTensors = 0;
 let liveBuffers = 0;
 const scopes: Set<Tensor>[] = [];
+let tidyGuard: (t: Tensor) => boolean = () => false;
+
+/** Tensors for which guard(t) is true survive tidy (the autodiff tape saves them). */
+export function setTidyGuard(guard: (t: Tensor) => boolean): void {
+  tidyGuard = guard;
+}
 
 export class Tensor {
   readonly id = nextId++;
@@ -207,7 +213,7 @@ export function tidy<T>(fn: () => T): T {
   const kept = collectTensors(result);
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (kept.has(t)) parent?.add(t);
+    if (kept.has(t) || tidyGuard(t)) parent?.add(t);
     else t.dispose();
   }
   return result;

@@ -1,0 +1,63 @@
+// Deterministic seeded random numbers: splitmix32 (one u32 of state, serialisable for
+// checkpoints), uniform floats, normals (Box-Muller) and seeded random tensors. Same seed, same
+// bits, on every platform (only integer math and Math.log/cos/sqrt on doubles).
+
+import { type Tensor, tensor } from "./tensor.ts";
+
+export class Rng {
+  state: number;
+  constructor(seed: number) {
+    if (!Number.isFinite(seed)) throw new Error(`Rng: seed must be a finite number, got ${seed}`);
+    this.state = seed >>> 0;
+  }
+  /** Resume from a saved `state`. */
+  static fromState(state: number): Rng {
+    const r = new Rng(0);
+    r.state = state >>> 0;
+    return r;
+  }
+  /** Next 32-bit unsigned integer (splitmix32). */
+  nextU32(): number {
+    this.state = (this.state + 0x9e3779b9) >>> 0;
+    let z = this.state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  }
+  /** Uniform in [0, 1). */
+  uniform(): number {
+    return this.nextU32() / 4294967296;
+  }
+  /** Standard normal (Box-Muller, one value per call). */
+  normal(): number {
+    const u1 = (this.nextU32() + 1) / 4294967297; // (0, 1)
+    const u2 = this.uniform();
+    return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  }
+  /** An integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.uniform() * n);
+  }
+}
+
+export function uniform(rng: Rng, n: number, lo = 0, hi = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rng.uniform();
+  return out;
+}
+
+export function normal(rng: Rng, n: number, mean = 0, std = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = mean + std * rng.normal();
+  return out;
+}
+
+/** A tensor of N(0, std^2) values drawn from rng. */
+export function randn(rng: Rng, shape: number[], std = 1): Tensor {
+  return tensor(normal(rng, shape.reduce((a, b) => a * b, 1), 0, std), shape);
+}
+
+/** A tensor of U[lo, hi) values drawn from rng. */
+export function randu(rng: Rng, shape: number[], lo = 0, hi = 1): Tensor {
+  return tensor(uniform(rng, shape.reduce((a, b) => a * b, 1), lo, hi), shape);
+}
