@@ -1,0 +1,133 @@
+// The data stage: read the configured sources (or the user's corpus), clean every document to
+// NFC, cap each source, split by document into train and validation (dropping validation
+// documents whose text also occurs in train), and write data/{train.txt, val.txt, val.jsonl,
+// sources.json}. Returns what the run manifest records about each source.
+
+import { join } from "node:path";
+import { writeFileAtomic } from "../../core/safetensors.ts";
+import { cleanText } from "./clean.ts";
+import { readCorpusFile } from "./corpus.ts";
+import { type Doc, findSource, packageVersion, sourceFiles } from "./sources.ts";
+import { budget, splitDocs } from "./split.ts";
+
+export interface DataParams {
+  sources: string[];
+  corpus: string[];
+  maxCharsPerSource: number;
+  valFraction: number;
+  splitSeed: number;
+}
+
+export interface SourceRecord {
+  name: string;
+  package: string | null;
+  version: string | null;
+  licence: string;
+  lang: string;
+  script: string;
+  files: string[];
+  trainDocs: number;
+  valDocs: number;
+  trainChars: number;
+  valChars: number;
+}
+
+/** Documents are joined with a blank line in train.txt / val.txt. */
+export const DOC_SEPARATOR = "\n\n";
+
+/** Every file the data stage reads, for the stage fingerprint. */
+export async function dataSourceFiles(p: DataParams): Promise<string[]> {
+  if (p.corpus.length) return p.corpus;
+  const out: string[] = [];
+  for (const name of p.sources) out.push(...await sourceFiles(findSource(name)));
+  return out;
+}
+
+interface Loaded {
+  docs: Doc[];
+  meta: Omit<SourceRecord, "trainDocs" | "valDocs" | "trainChars" | "valChars">;
+}
+
+async function loadAll(p: DataParams): Promise<Loaded[]> {
+  if (p.corpus.length) {
+    const out: Loaded[] = [];
+    for (const f of p.corpus) {
+      const docs = await readCorpusFile(f);
+      out.push({
+        docs,
+        meta: {
+          name: f.replace(/^.*\//, ""),
+          package: null,
+          version: null,
+          licence: "user corpus (licence not recorded)",
+          lang: "?",
+          script: "?",
+          files: [f],
+        },
+      });
+    }
+    return out;
+  }
+  const out: Loaded[] = [];
+  for (const name of p.sources) {
+    const src = findSource(name);
+    const files = await sourceFiles(src);
+    const version = await packageVersion(src.package);
+    const docs = await src.read(files);
+    if (!docs.length) throw new Error(`source ${name}: no text found in ${files.join(", ")}`);
+    const { read: _r, filesFromPackage: _f, ...info } = src;
+    out.push({ docs, meta: { ...info, files, version } });
+  }
+  return out;
+}
+
+/** Build the corpus into `outDir`; deterministic for the same inputs and parameters. */
+export async function buildData(
+  p: DataParams,
+  outDir: string,
+  log: (l: string) => void = () => {},
+): Promise<{ sources: SourceRecord[] }> {
+  await Deno.mkdir(outDir, { recursive: true });
+  const records: SourceRecord[] = [];
+  const train: Doc[] = [];
+  const val: Doc[] = [];
+  for (const { docs, meta } of await loadAll(p)) {
+    const seen = new Set<string>();
+    const cleaned = docs
+      .map((d) => ({ ...d, text: cleanText(d.text) }))
+      .filter((d) => d.text && !seen.has(d.text) && seen.add(d.text));
+    const kept = budget(cleaned, p.maxCharsPerSource, p.splitSeed);
+    const split = splitDocs(kept, p.valFraction, p.splitSeed);
+    const trainTexts = new Set(split.train.map((d) => d.text));
+    const v = split.val.filter((d) => !trainTexts.has(d.text));
+    const chars = (ds: Doc[]) => ds.reduce((n, d) => n + [...d.text].length, 0);
+    const rec: SourceRecord = {
+      ...meta,
+      trainDocs: split.train.length,
+      valDocs: v.length,
+      trainChars: chars(split.train),
+      valChars: chars(v),
+    };
+    records.push(rec);
+    train.push(...split.train);
+    val.push(...v);
+    log(
+      `${rec.name} (${rec.lang}, ${rec.package ?? "user"} ${rec.version ?? ""}): ` +
+        `${rec.trainDocs} train / ${rec.valDocs} val documents, ` +
+        `${rec.trainChars} / ${rec.valChars} characters`,
+    );
+  }
+  if (!train.length) throw new Error("data: no training text (check data.sources / --corpus)");
+  if (!val.length) {
+    throw new Error("data: no validation text (raise data.valFraction or add documents)");
+  }
+  const join2 = (ds: Doc[]) => ds.map((d) => d.text).join(DOC_SEPARATOR) + "\n";
+  await writeFileAtomic(join(outDir, "train.txt"), join2(train));
+  await writeFileAtomic(join(outDir, "val.txt"), join2(val));
+  await writeFileAtomic(
+    join(outDir, "val.jsonl"),
+    val.map((d) => JSON.stringify({ source: d.source, id: d.id, text: d.text })).join("\n") + "\n",
+  );
+  await writeFileAtomic(join(outDir, "sources.json"), JSON.stringify(records, null, 2) + "\n");
+  return { sources: records };
+}
