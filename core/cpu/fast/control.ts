@@ -1,0 +1,21 @@
+// Slots of the shared control block (Int32 indices at byte 0 of the shared memory)
+// through which the main thread hands chunks of a job to the workers.
+
+/** (seq << 16) | chunksLeft: claimed by compare-exchange; chunk index = chunksLeft - 1. */
+export const CLAIM = 0;
+/** Chunks finished in the current job. */
+export const DONE = 1;
+/** Pool generation: a worker exits when it differs from the one it was started with. */
+export const EPOCH = 2;
+/** Workers that have instantiated their kernels. */
+export const READY = 3;
+
+/** Claim one chunk of job `seq` (or of any job when seq < 0); returns its index or -1. */
+export function claimChunk(ctl: Int32Array, seq: number): number {
+  while (true) {
+    const w = Atomics.load(ctl, CLAIM);
+    const left = w & 0xffff;
+    if (left === 0 || (seq >= 0 && (w >>> 16) !== seq)) return -1;
+    if (Atomics.compareExchange(ctl, CLAIM, w, w - 1) === w) return left - 1;
+  }
+}

@@ -1,0 +1,152 @@
+// Generates the WebAssembly SIMD kernels at run time: the register-blocked GEMM
+// macro-kernel (MR x NR tile of f32x4 accumulators over packed panels of A and B).
+
+import {
+  block,
+  brIf,
+  buildModule,
+  type Code,
+  f32x4Add,
+  f32x4Mul,
+  f32x4RelaxedMadd,
+  type FuncDef,
+  get,
+  I32,
+  i32,
+  if_,
+  inc,
+  loop,
+  ltS,
+  mul,
+  ne,
+  set,
+  sub,
+  V128,
+  v128Load,
+  v128Splat32,
+  v128Store,
+  v128Zero,
+} from "./wasm_emit.ts";
+
+/** Micro-tile rows (MR) and columns (NR, a multiple of 4), and k-loop unroll (KU). */
+export const MR = 4;
+export const NR = 8;
+export const KU = 2;
+
+/** Memory limits of the shared memory every instance imports (pages of 64 KiB). */
+export const MEM_MIN_PAGES = 64;
+export const MEM_MAX_PAGES = 65536;
+
+/**
+ * gemm(pa, pb, c, ldcBytes, kc, mTiles, nPanels, accumulate):
+ * for each NR-wide panel of packed B ([kc][NR] floats, panels consecutive) and each
+ * MR-tall tile of packed A ([kc][MR] floats, tiles consecutive), compute the MR x NR
+ * product and store it at c (row stride ldcBytes), adding to what is there when
+ * accumulate != 0. kc must be a positive multiple of KU; mTiles, nPanels >= 1.
+ */
+function gemmFunc(fma: boolean): FuncDef {
+  const NV = NR / 4;
+  // params 0..7
+  const pa = 0, pb = 1, c = 2, ldc = 3, kc = 4, mTiles = 5, nPanels = 6, accum = 7;
+  // i32 locals
+  const jr = 8, ir = 9, a = 10, b = 11, k = 12, ai = 13, cij = 14, cj = 15, pbj = 16, row = 17;
+  const firstV = 18;
+  const acc = (r: number, v: number) => firstV + r * NV + v;
+  const bv = (v: number) => firstV + MR * NV + v;
+  const av = firstV + MR * NV + NV;
+  const nI32 = firstV - 8, nV128 = MR * NV + NV + 1;
+
+  const madd = (x: Code, y: Code, z: Code): Code =>
+    fma ? f32x4RelaxedMadd(x, y, z) : f32x4Add(f32x4Mul(x, y), z);
+
+  const kStep: Code[] = [];
+  for (let u = 0; u < KU; u++) {
+    for (let v = 0; v < NV; v++) kStep.push(set(bv(v), v128Load(get(b), (u * NR + 4 * v) * 4)));
+    for (let r = 0; r < MR; r++) {
+      kStep.push(set(av, v128Splat32(get(a), (u * MR + r) * 4)));
+      for (let v = 0; v < NV; v++) {
+        kStep.push(set(acc(r, v), madd(get(av), get(bv(v)), get(acc(r, v)))));
+      }
+    }
+  }
+  const zero: Code[] = [];
+  const store: Code[] = [set(row, get(cij))];
+  for (let r = 0; r < MR; r++) {
+    for (let v = 0; v < NV; v++) zero.push(set(acc(r, v), v128Zero()));
+    const addOld: Code[] = [];
+    for (let v = 0; v < NV; v++) {
+      addOld.push(set(acc(r, v), f32x4Add(get(acc(r, v)), v128Load(get(row), 16 * v))));
+    }
+    store.push(if_(get(accum), addOld));
+    for (let v = 0; v < NV; v++) store.push(v128Store(get(row), get(acc(r, v)), 16 * v));
+    store.push(inc(row, get(ldc)));
+  }
+  const body: Code = [
+    set(pbj, get(pb)),
+    set(cj, get(c)),
+    set(jr, i32(0)),
+    loop(
+      set(ai, get(pa)),
+      set(cij, get(cj)),
+      set(ir, i32(0)),
+      loop(
+        zero,
+        set(a, get(ai)),
+        set(b, get(pbj)),
+        set(k, get(kc)),
+        loop(
+          kStep,
+          inc(a, i32(MR * 4 * KU)),
+          inc(b, i32(NR * 4 * KU)),
+          set(k, sub(get(k), i32(KU))),
+          brIf(0, ne(get(k), i32(0))),
+        ),
+        store,
+        inc(ai, mul(get(kc), i32(MR * 4))),
+        inc(cij, mul(get(ldc), i32(MR))),
+        inc(ir, i32(1)),
+        brIf(0, ltS(get(ir), get(mTiles))),
+      ),
+      inc(pbj, mul(get(kc), i32(NR * 4))),
+      inc(cj, i32(NR * 4)),
+      inc(jr, i32(1)),
+      brIf(0, ltS(get(jr), get(nPanels))),
+    ),
+  ];
+  void block;
+  return {
+    name: "gemm",
+    params: new Array(8).fill(I32),
+    results: [],
+    locals: [...new Array(nI32).fill(I32), ...new Array(nV128).fill(V128)],
+    body,
+  };
+}
+
+/** The kernel module's bytes; uses relaxed-SIMD FMA when `fma` is true. */
+export function kernelModuleBytes(fma: boolean): Uint8Array {
+  return buildModule([gemmFunc(fma)], { min: MEM_MIN_PAGES, max: MEM_MAX_PAGES });
+}
+
+/** The exports every kernel instance has. */
+export interface KernelExports {
+  gemm(
+    pa: number,
+    pb: number,
+    c: number,
+    ldcBytes: number,
+    kc: number,
+    mTiles: number,
+    nPanels: number,
+    accumulate: number,
+  ): void;
+}
+
+/** Module bytes for this engine: FMA if relaxed SIMD validates, else plain SIMD; null if no SIMD. */
+export function chooseKernelBytes(): { bytes: Uint8Array; fma: boolean } | null {
+  for (const fma of [true, false]) {
+    const bytes = kernelModuleBytes(fma);
+    if (WebAssembly.validate(bytes as BufferSource)) return { bytes, fma };
+  }
+  return null;
+}

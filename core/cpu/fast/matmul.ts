@@ -1,0 +1,126 @@
+// matmulF32: batched out[b] = op(a[b]) @ op(b[b]) on the generated SIMD kernel.
+// Steps: pack A and B into panels in shared memory, split MR-row tiles into chunks
+// run by the main thread and the workers, then copy the (padded) result out.
+
+import { KU, MR, NR } from "./kernels.ts";
+import { type GemmShape, packA, packB } from "./pack.ts";
+import { allocBytes, freeBytes, isShared, memBuffer } from "./memory.ts";
+import { poolInfo, runJob } from "./pool.ts";
+
+/** Largest K block (floats): a packed A chunk of 64 x KC_MAX stays in L2. */
+export const KC_MAX = 256;
+/** Below this many flops a matmul runs on the main thread only. */
+export const PARALLEL_MIN_FLOPS = 2e6;
+
+let scratchPtr = -1;
+let scratchBytes = 0;
+
+/** A scratch region of at least `bytes`, reused across calls (contents undefined). */
+function scratch(bytes: number): number {
+  if (bytes > scratchBytes) {
+    if (scratchPtr >= 0) freeBytes(scratchPtr);
+    scratchBytes = Math.ceil(bytes * 1.25 / 64) * 64;
+    scratchPtr = allocBytes(scratchBytes);
+  }
+  return scratchPtr;
+}
+
+function check(name: string, arr: Float32Array, need: number): void {
+  if (!(arr instanceof Float32Array)) throw new Error(`matmulF32: ${name} must be a Float32Array`);
+  if (arr.length < need) {
+    throw new Error(`matmulF32: ${name} has ${arr.length} elements, the shapes need ${need}`);
+  }
+}
+
+/** The K blocking and tile counts for an M x N x K product. */
+export function gemmShape(M: number, N: number, K: number): GemmShape {
+  const nKb = Math.max(1, Math.ceil(K / KC_MAX));
+  const kcp = Math.ceil(Math.ceil(K / nKb) / KU) * KU;
+  return { M, N, K, kcp, nKb, mTiles: Math.ceil(M / MR), nPanels: Math.ceil(N / NR) };
+}
+
+/**
+ * out[b] = op(a[b]) @ op(b[b]) for b < batch; a is [batch, M, K] ([batch, K, M] when
+ * transA), b is [batch, K, N] ([batch, N, K] when transB), out [batch, M, N] is
+ * overwritten. Synchronous. Inputs are never modified. Arrays from allocF32 are used
+ * in place for the output when M % 4 == 0 and N % 8 == 0.
+ */
+export function matmulF32(
+  a: Float32Array,
+  b: Float32Array,
+  out: Float32Array,
+  batch: number,
+  M: number,
+  N: number,
+  K: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  for (const [name, v] of [["batch", batch], ["M", M], ["N", N], ["K", K]] as const) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new Error(`matmulF32: ${name} must be a non-negative integer, got ${v}`);
+    }
+  }
+  check("a", a, batch * M * K);
+  check("b", b, batch * K * N);
+  check("out", out, batch * M * N);
+  if (batch === 0 || M === 0 || N === 0) return;
+  if (K === 0) {
+    out.fill(0, 0, batch * M * N);
+    return;
+  }
+  const s = gemmShape(M, N, K);
+  const aBatch = s.nKb * s.mTiles * s.kcp * MR;
+  const bBatch = s.nKb * s.nPanels * s.kcp * NR;
+  const Mp = s.mTiles * MR, Np = s.nPanels * NR;
+  const direct = isShared(out) && M % MR === 0 && N % NR === 0;
+  const cBatch = direct ? 0 : Mp * Np;
+  const base = scratch(4 * batch * (aBatch + bBatch + cBatch));
+  const mem = new Float32Array(memBuffer());
+  const pa = base, pb = base + 4 * batch * aBatch, pc = pb + 4 * batch * bBatch;
+  for (let i = 0; i < batch; i++) {
+    packA(a, i * M * K, transA, s, mem, pa / 4 + i * aBatch);
+    packB(b, i * K * N, transB, s, mem, pb / 4 + i * bBatch);
+  }
+  const flops = 2 * batch * M * N * K;
+  const threads = flops >= PARALLEL_MIN_FLOPS ? poolInfo().threads : 1;
+  let tilesPerChunk = 16;
+  while (tilesPerChunk > 1 && batch * Math.ceil(s.mTiles / tilesPerChunk) < 4 * threads) {
+    tilesPerChunk = Math.ceil(tilesPerChunk / 2);
+  }
+  while (batch * Math.ceil(s.mTiles / tilesPerChunk) > 0xffff) tilesPerChunk *= 2;
+  const chunksPerBatch = Math.ceil(s.mTiles / tilesPerChunk);
+  runJob(
+    {
+      pa,
+      pb,
+      c: direct ? out.byteOffset : pc,
+      ldcBytes: 4 * (direct ? N : Np),
+      kcp: s.kcp,
+      nKb: s.nKb,
+      mTiles: s.mTiles,
+      nPanels: s.nPanels,
+      tilesPerChunk,
+      chunksPerBatch,
+      aBatchBytes: 4 * aBatch,
+      bBatchBytes: 4 * bBatch,
+      cBatchBytes: 4 * (direct ? M * N : cBatch),
+    },
+    batch * chunksPerBatch,
+    threads > 1,
+  );
+  if (direct) return;
+  const c0 = pc / 4;
+  if (N === Np) {
+    for (let i = 0; i < batch; i++) {
+      out.set(mem.subarray(c0 + i * cBatch, c0 + i * cBatch + M * N), i * M * N);
+    }
+    return;
+  }
+  for (let i = 0; i < batch; i++) {
+    for (let m = 0; m < M; m++) {
+      const src = c0 + i * cBatch + m * Np;
+      out.set(mem.subarray(src, src + N), (i * M + m) * N);
+    }
+  }
+}

@@ -1,0 +1,107 @@
+// The one shared WebAssembly.Memory used by the main thread and every worker, and a
+// simple allocator over it (exact-size free lists + bump pointer, 64-byte aligned).
+// Bytes [0, HEAP_START) are reserved for the worker control block.
+
+import { MEM_MAX_PAGES, MEM_MIN_PAGES } from "./kernels.ts";
+
+const PAGE = 65536;
+const ALIGN = 64;
+/** Control block (Int32 slots used by pool.ts) lives at byte 0. */
+export const CONTROL_BYTES = 4096;
+const HEAP_START = CONTROL_BYTES;
+
+let memory: WebAssembly.Memory | null = null;
+let top = HEAP_START;
+const live = new Map<number, number>(); // ptr -> size
+const free = new Map<number, number[]>(); // size -> ptrs
+const buffers = new WeakSet<ArrayBufferLike>();
+
+/** The shared memory (created on first use). */
+export function sharedMemory(): WebAssembly.Memory {
+  if (memory === null) {
+    memory = new WebAssembly.Memory({
+      initial: MEM_MIN_PAGES,
+      maximum: MEM_MAX_PAGES,
+      shared: true,
+    });
+  }
+  return memory;
+}
+
+/** The current buffer of the shared memory (remembered so views into it are recognised). */
+export function memBuffer(): SharedArrayBuffer {
+  const buf = sharedMemory().buffer as unknown as SharedArrayBuffer;
+  buffers.add(buf);
+  return buf;
+}
+
+/** True when `arr` is a view into the shared wasm memory (so kernels can use it in place). */
+export function isShared(arr: ArrayBufferView): boolean {
+  return buffers.has(arr.buffer);
+}
+
+function ensure(end: number): void {
+  const mem = sharedMemory();
+  if (end <= mem.buffer.byteLength) return;
+  const need = Math.ceil((end - mem.buffer.byteLength) / PAGE);
+  const have = mem.buffer.byteLength / PAGE;
+  if (have + need > MEM_MAX_PAGES) {
+    throw new Error(
+      `fast kernels: out of wasm memory (${end} bytes > 4 GiB); free buffers with freeF32 or use smaller batches`,
+    );
+  }
+  mem.grow(Math.max(need, Math.min(have, MEM_MAX_PAGES - have)));
+}
+
+/** Allocate `bytes` (rounded up to 64) in shared memory; returns the byte address. */
+export function allocBytes(bytes: number): number {
+  const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  const list = free.get(size);
+  let ptr: number;
+  if (list !== undefined && list.length > 0) ptr = list.pop()!;
+  else {
+    ensure(top + size);
+    ptr = top;
+    top += size;
+  }
+  live.set(ptr, size);
+  return ptr;
+}
+
+/** Release an address returned by allocBytes. */
+export function freeBytes(ptr: number): void {
+  const size = live.get(ptr);
+  if (size === undefined) {
+    throw new Error(`fast kernels: freeing address ${ptr} that is not allocated (double free?)`);
+  }
+  live.delete(ptr);
+  let list = free.get(size);
+  if (list === undefined) free.set(size, list = []);
+  list.push(ptr);
+}
+
+/**
+ * A Float32Array of n elements living in the shared wasm memory; matmulF32 and the
+ * other kernels use such views in place (no copies). Lifetime: valid until freeF32(view);
+ * after freeing, the bytes are reused by later allocations. Contents start undefined.
+ */
+export function allocF32(n: number): Float32Array {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`allocF32: length must be a non-negative integer, got ${n}`);
+  }
+  const ptr = allocBytes(n * 4);
+  return new Float32Array(memBuffer(), ptr, n);
+}
+
+/** Free a view returned by allocF32 (exactly that view's start). */
+export function freeF32(view: Float32Array): void {
+  if (!isShared(view)) throw new Error("freeF32: this array was not returned by allocF32");
+  freeBytes(view.byteOffset);
+}
+
+/** Bytes in use by the allocator: live allocations and the high-water mark. */
+export function fastMemoryStats(): { liveBytes: number; liveCount: number; reservedBytes: number } {
+  let liveBytes = 0;
+  for (const s of live.values()) liveBytes += s;
+  return { liveBytes, liveCount: live.size, reservedBytes: top - HEAP_START };
+}

@@ -1,0 +1,31 @@
+// Fast CPU kernels for the "cpu" backend: WebAssembly SIMD generated at run time from
+// TypeScript, run on the main thread plus worker threads sharing one wasm memory.
+// All entry points are synchronous.
+
+import { poolInfo, readyPool, setThreads, shutdownPool } from "./pool.ts";
+
+export { matmulF32 } from "./matmul.ts";
+export { allocF32, fastMemoryStats, freeF32, isShared } from "./memory.ts";
+
+/** Threads used by parallel kernels (main + workers) and whether SIMD is in use. */
+export function fastInfo(): { threads: number; simd: boolean; fma: boolean } {
+  return poolInfo();
+}
+
+/** Use n threads in total from now on (1 = main thread only). */
+export function setFastThreads(n: number): void {
+  setThreads(n);
+}
+
+/** Stop the worker threads (restarted lazily when needed). Call at the end of tests. */
+export function shutdownFast(): void {
+  shutdownPool();
+}
+
+/**
+ * Start the worker threads now and wait until they can take work; returns the thread
+ * count. Optional: without it, workers start on the first large matmul and join when ready.
+ */
+export function warmupFast(timeoutMs?: number): Promise<number> {
+  return readyPool(timeoutMs);
+}

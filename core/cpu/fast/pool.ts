@@ -1,0 +1,130 @@
+// The thread pool: the main thread's kernel instance, lazily started workers (node
+// worker_threads, unref'd so they never hold the process open), and runJob, which
+// splits a job's chunks between the main thread and the workers and returns only when
+// all are done (synchronous: the main thread blocks with Atomics.wait).
+
+import { Worker } from "node:worker_threads";
+import { chooseKernelBytes, type KernelExports } from "./kernels.ts";
+import { type GemmJob, runChunk, writeJob } from "./gemm_job.ts";
+import { CLAIM, claimChunk, DONE, EPOCH, READY } from "./control.ts";
+import { sharedMemory } from "./memory.ts";
+
+let kernels: KernelExports | null = null;
+let bytes: Uint8Array | null = null;
+let fma = false;
+let workers: Worker[] = [];
+let started = false;
+let seq = 0;
+let wantThreads = defaultThreads();
+
+function defaultThreads(): number {
+  let n = 2;
+  try {
+    n = navigator.hardwareConcurrency || 2;
+    const env = Deno.env.get("GLYPHGRAD_THREADS");
+    if (env !== undefined && env !== "") n = Number(env);
+  } catch { /* no env permission: keep the core count */ }
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`GLYPHGRAD_THREADS must be a positive integer, got ${n}`);
+  }
+  return n;
+}
+
+/** The main thread's kernel instance (compiled on first use). */
+export function mainKernels(): KernelExports {
+  if (kernels === null) {
+    const chosen = chooseKernelBytes();
+    if (chosen === null) {
+      throw new Error("fast kernels: this engine has no WebAssembly SIMD; use the cpu-ref backend");
+    }
+    bytes = chosen.bytes;
+    fma = chosen.fma;
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
+      env: { mem: sharedMemory() },
+    });
+    kernels = inst.exports as unknown as KernelExports;
+  }
+  return kernels;
+}
+
+function control(): Int32Array {
+  return new Int32Array(sharedMemory().buffer, 0, 64);
+}
+
+/** Start the workers if not yet started (they become usable once they report READY). */
+function startWorkers(): void {
+  if (started) return;
+  started = true;
+  mainKernels();
+  const memory = sharedMemory();
+  for (let i = 0; i < wantThreads - 1; i++) {
+    const w = new Worker(new URL("./worker.ts", import.meta.url));
+    w.unref();
+    w.postMessage({ memory, bytes, epoch: Atomics.load(control(), EPOCH) });
+    workers.push(w);
+  }
+}
+
+/** Run all `total` chunks of `job`, in parallel when `parallel` and workers are ready. */
+export function runJob(job: GemmJob, total: number, parallel: boolean): void {
+  const k = mainKernels();
+  if (parallel && wantThreads > 1) startWorkers();
+  const ctl = control();
+  if (!parallel || total < 2 || Atomics.load(ctl, READY) === 0) {
+    for (let c = 0; c < total; c++) runChunk(k, job, c);
+    return;
+  }
+  if (total > 0xffff) throw new Error(`fast kernels: too many chunks (${total})`);
+  writeJob(ctl, job);
+  Atomics.store(ctl, DONE, 0);
+  seq = (seq + 1) & 0x7fff;
+  Atomics.store(ctl, CLAIM, (seq << 16) | total);
+  Atomics.notify(ctl, CLAIM);
+  for (let c = claimChunk(ctl, seq); c >= 0; c = claimChunk(ctl, seq)) {
+    runChunk(k, job, c);
+    Atomics.add(ctl, DONE, 1);
+  }
+  for (let d = Atomics.load(ctl, DONE); d < total; d = Atomics.load(ctl, DONE)) {
+    Atomics.wait(ctl, DONE, d);
+  }
+}
+
+/** Threads available (main + workers) and whether SIMD (and relaxed FMA) is used. */
+export function poolInfo(): { threads: number; simd: boolean; fma: boolean } {
+  mainKernels();
+  return { threads: wantThreads, simd: true, fma };
+}
+
+/** Use n threads in total (main + n-1 workers) from now on; restarts the pool. */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setThreads: need an integer >= 1, got ${n}`);
+  shutdownPool();
+  wantThreads = n;
+}
+
+/** Stop the workers (they are restarted lazily by the next parallel job). */
+export function shutdownPool(): void {
+  if (!started) return;
+  const ctl = control();
+  Atomics.add(ctl, EPOCH, 1);
+  Atomics.notify(ctl, CLAIM);
+  for (const w of workers) w.terminate();
+  workers = [];
+  started = false;
+}
+
+/** Start the workers and resolve once all report ready (or reject after timeoutMs). */
+export async function readyPool(timeoutMs = 20000): Promise<number> {
+  if (wantThreads > 1) startWorkers();
+  const ctl = control();
+  const t0 = Date.now();
+  while (Atomics.load(ctl, READY) < wantThreads - 1) {
+    if (Date.now() - t0 > timeoutMs) {
+      throw new Error(
+        `fast kernels: workers not ready after ${timeoutMs} ms; try GLYPHGRAD_THREADS=1`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return wantThreads;
+}

@@ -1,0 +1,159 @@
+// A tiny WebAssembly binary emitter: LEB128, opcodes, and a module builder with
+// one imported shared memory. Kernels are generated from TypeScript at run time
+// with it (no external compiler, no committed binaries).
+
+/** Byte sequences are plain number arrays; nested arrays are flattened by `code`. */
+export type Bytes = number[];
+export type Code = number | Code[];
+
+/** Flatten nested instruction arrays into one byte array. */
+export function code(...parts: Code[]): Bytes {
+  const out: Bytes = [];
+  const walk = (c: Code) => {
+    if (typeof c === "number") out.push(c);
+    else for (const x of c) walk(x);
+  };
+  for (const p of parts) walk(p);
+  return out;
+}
+
+/** Unsigned LEB128. */
+export function uleb(n: number): Bytes {
+  const out: Bytes = [];
+  do {
+    let byte = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 (for i32.const). */
+export function sleb(n: number): Bytes {
+  const out: Bytes = [];
+  n |= 0;
+  while (true) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    const done = (n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+/** A length-prefixed vector of already-encoded items. */
+export function vec(items: Bytes[]): Bytes {
+  return code(uleb(items.length), items);
+}
+
+function utf8(s: string): Bytes {
+  return [...new TextEncoder().encode(s)];
+}
+
+function nameBytes(s: string): Bytes {
+  const b = utf8(s);
+  return code(uleb(b.length), b);
+}
+
+// ---- value types and block types ----
+export const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
+const VOID = 0x40;
+
+// ---- control ----
+export const block = (...body: Code[]): Code => [0x02, VOID, body, 0x0b];
+export const loop = (...body: Code[]): Code => [0x03, VOID, body, 0x0b];
+export const if_ = (cond: Code, ...body: Code[]): Code => [cond, 0x04, VOID, body, 0x0b];
+export const br = (depth: number): Code => [0x0c, uleb(depth)];
+export const brIf = (depth: number, cond: Code): Code => [cond, 0x0d, uleb(depth)];
+
+// ---- locals ----
+export const get = (i: number): Code => [0x20, uleb(i)];
+export const set = (i: number, v: Code): Code => [v, 0x21, uleb(i)];
+
+// ---- i32 ----
+export const i32 = (n: number): Code => [0x41, sleb(n)];
+export const add = (a: Code, b: Code): Code => [a, b, 0x6a];
+export const sub = (a: Code, b: Code): Code => [a, b, 0x6b];
+export const mul = (a: Code, b: Code): Code => [a, b, 0x6c];
+export const ltS = (a: Code, b: Code): Code => [a, b, 0x48];
+export const ne = (a: Code, b: Code): Code => [a, b, 0x47];
+/** local[i] += v */
+export const inc = (i: number, v: Code): Code => set(i, add(get(i), v));
+
+// ---- f32 scalar memory ----
+const memarg = (align: number, offset: number): Bytes => code(uleb(align), uleb(offset));
+export const f32Load = (addr: Code, off = 0): Code => [addr, 0x2a, memarg(2, off)];
+export const f32Store = (addr: Code, v: Code, off = 0): Code => [addr, v, 0x38, memarg(2, off)];
+export const f32Const = (x: number): Code => {
+  const b = new Uint8Array(new Float32Array([x]).buffer);
+  return [0x43, ...b];
+};
+
+// ---- SIMD (0xfd prefix, LEB128 sub-opcode) ----
+const simd = (op: number): Code => [0xfd, uleb(op)];
+export const v128Load = (addr: Code, off = 0): Code => [addr, simd(0x00), memarg(4, off)];
+export const v128Splat32 = (addr: Code, off = 0): Code => [addr, simd(0x09), memarg(2, off)];
+export const v128Store = (addr: Code, v: Code, off = 0): Code => [
+  addr,
+  v,
+  simd(0x0b),
+  memarg(4, off),
+];
+export const v128Zero = (): Code => [simd(0x0c), new Array(16).fill(0)];
+export const f32x4Splat = (x: Code): Code => [x, simd(0x13)];
+export const f32x4Add = (a: Code, b: Code): Code => [a, b, simd(0xe4)];
+export const f32x4Sub = (a: Code, b: Code): Code => [a, b, simd(0xe5)];
+export const f32x4Mul = (a: Code, b: Code): Code => [a, b, simd(0xe6)];
+export const f32x4Div = (a: Code, b: Code): Code => [a, b, simd(0xe7)];
+export const f32x4Max = (a: Code, b: Code): Code => [a, b, simd(0xe9)];
+export const f32x4Sqrt = (a: Code): Code => [a, simd(0xe3)];
+/** Relaxed-SIMD fused multiply-add: a * b + c (may or may not round once). */
+export const f32x4RelaxedMadd = (a: Code, b: Code, c: Code): Code => [a, b, c, simd(0x105)];
+
+/** One function: parameter types, result types, extra locals, body, export name. */
+export interface FuncDef {
+  name: string;
+  params: number[];
+  results: number[];
+  locals: number[];
+  body: Code;
+}
+
+/** A module that imports `env.mem` (shared memory) and exports the given functions. */
+export function buildModule(funcs: FuncDef[], memPages: { min: number; max: number }): Uint8Array {
+  const section = (id: number, content: Bytes): Bytes => code(id, uleb(content.length), content);
+  const types = funcs.map((f) =>
+    code(0x60, vec(f.params.map((t) => [t])), vec(f.results.map((t) => [t])))
+  );
+  const memImport = code(
+    nameBytes("env"),
+    nameBytes("mem"),
+    0x02,
+    0x03,
+    uleb(memPages.min),
+    uleb(
+      memPages.max,
+    ),
+  );
+  const exports = funcs.map((f, i) => code(nameBytes(f.name), 0x00, uleb(i)));
+  const bodies = funcs.map((f) => {
+    const groups: Bytes[] = [];
+    for (let i = 0; i < f.locals.length;) {
+      let j = i;
+      while (j < f.locals.length && f.locals[j] === f.locals[i]) j++;
+      groups.push(code(uleb(j - i), f.locals[i]));
+      i = j;
+    }
+    const body = code(vec(groups), f.body, 0x0b);
+    return code(uleb(body.length), body);
+  });
+  return new Uint8Array(code(
+    [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    section(1, vec(types)),
+    section(2, vec([memImport])),
+    section(3, vec(funcs.map((_, i) => uleb(i)))),
+    section(7, vec(exports)),
+    section(10, vec(bodies)),
+  ));
+}

@@ -1,0 +1,184 @@
+// Property tests of the fast CPU kernels (core/cpu/fast): matmulF32 on random shapes,
+// all transpose combinations and batches against a float64 triple-loop reference,
+// single- and multi-threaded, with inputs in ordinary arrays or in shared wasm memory.
+
+import fc from "fast-check";
+import {
+  allocF32,
+  fastInfo,
+  fastMemoryStats,
+  freeF32,
+  matmulF32,
+  setFastThreads,
+  shutdownFast,
+  warmupFast,
+} from "../core/cpu/fast/mod.ts";
+
+interface Case {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  seed: number;
+}
+
+function randomArray(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13, s ^= s >>> 17, s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+/** Reference in float64: value and sum of |products| (for the error bound) per element. */
+function reference(a: Float32Array, b: Float32Array, c: Case): [Float64Array, Float64Array] {
+  const { batch, M, N, K, transA, transB } = c;
+  const val = new Float64Array(batch * M * N), mag = new Float64Array(batch * M * N);
+  for (let q = 0; q < batch; q++) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0, m = 0;
+        for (let k = 0; k < K; k++) {
+          const x = transA ? a[q * M * K + k * M + i] : a[q * M * K + i * K + k];
+          const y = transB ? b[q * K * N + j * K + k] : b[q * K * N + k * N + j];
+          s += x * y;
+          m += Math.abs(x * y);
+        }
+        val[q * M * N + i * N + j] = s;
+        mag[q * M * N + i * N + j] = m;
+      }
+    }
+  }
+  return [val, mag];
+}
+
+function assertClose(out: Float32Array, c: Case, a: Float32Array, b: Float32Array): void {
+  const [val, mag] = reference(a, b, c);
+  for (let i = 0; i < val.length; i++) {
+    const tol = 1e-5 * mag[i] + 1e-6;
+    if (!(Math.abs(out[i] - val[i]) <= tol)) {
+      throw new Error(
+        `element ${i}: got ${out[i]}, want ${val[i]} (tol ${tol}) for ${JSON.stringify(c)}`,
+      );
+    }
+  }
+}
+
+const dim = fc.oneof(
+  fc.constantFrom(1, 3, 4, 8, 17, 33),
+  fc.integer({ min: 1, max: 70 }),
+);
+const smallCase: fc.Arbitrary<Case> = fc.record({
+  batch: fc.integer({ min: 1, max: 3 }),
+  M: dim,
+  N: dim,
+  K: fc.oneof(dim, fc.integer({ min: 250, max: 600 })),
+  transA: fc.boolean(),
+  transB: fc.boolean(),
+  seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+});
+// Big enough to pass the parallel threshold (>= 2 MFLOP).
+const bigCase: fc.Arbitrary<Case> = fc.record({
+  batch: fc.integer({ min: 1, max: 4 }),
+  M: fc.integer({ min: 60, max: 200 }),
+  N: fc.integer({ min: 60, max: 200 }),
+  K: fc.integer({ min: 60, max: 300 }),
+  transA: fc.boolean(),
+  transB: fc.boolean(),
+  seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+});
+
+function runCase(c: Case, shared: boolean): void {
+  const { batch, M, N, K } = c;
+  const a0 = randomArray(batch * M * K, c.seed);
+  const b0 = randomArray(batch * K * N, c.seed + 7);
+  const a = shared ? allocF32(a0.length) : a0.slice();
+  const b = shared ? allocF32(b0.length) : b0.slice();
+  const out = shared ? allocF32(batch * M * N) : new Float32Array(batch * M * N);
+  a.set(a0);
+  b.set(b0);
+  out.fill(Number.NaN);
+  try {
+    matmulF32(a, b, out, batch, M, N, K, c.transA, c.transB);
+    assertClose(out, c, a0, b0);
+    if (a.some((x, i) => !Object.is(x, a0[i])) || b.some((x, i) => !Object.is(x, b0[i]))) {
+      throw new Error(`matmulF32 mutated an input for ${JSON.stringify(c)}`);
+    }
+  } finally {
+    if (shared) [a, b, out].forEach(freeF32);
+  }
+}
+
+Deno.test("fastInfo reports SIMD and at least one thread", () => {
+  const info = fastInfo();
+  if (!info.simd || info.threads < 1) throw new Error(JSON.stringify(info));
+});
+
+Deno.test("matmulF32 matches the float64 reference on small odd shapes (main thread)", () => {
+  fc.assert(fc.property(smallCase, (c) => runCase(c, false)), { numRuns: 150 });
+});
+
+Deno.test("matmulF32 works in place on allocF32 views and frees them all", () => {
+  const before = fastMemoryStats().liveCount;
+  fc.assert(fc.property(smallCase, (c) => runCase(c, true)), { numRuns: 60 });
+  // M % 4 == 0 and N % 8 == 0 takes the direct-output path.
+  runCase({ batch: 2, M: 64, N: 40, K: 33, transA: true, transB: false, seed: 5 }, true);
+  if (fastMemoryStats().liveCount !== before) throw new Error("allocF32 views leaked");
+});
+
+Deno.test("matmulF32 matches the reference with worker threads", async () => {
+  setFastThreads(2);
+  await warmupFast();
+  fc.assert(fc.property(bigCase, (c) => runCase(c, false)), { numRuns: 25 });
+  fc.assert(fc.property(bigCase, (c) => runCase(c, true)), { numRuns: 10 });
+  shutdownFast();
+});
+
+Deno.test("matmulF32 results are identical with 1 and 2 threads", async () => {
+  const c: Case = { batch: 2, M: 150, N: 97, K: 300, transA: false, transB: true, seed: 9 };
+  const a = randomArray(c.batch * c.M * c.K, 1), b = randomArray(c.batch * c.K * c.N, 2);
+  const one = new Float32Array(c.batch * c.M * c.N), two = one.slice();
+  setFastThreads(1);
+  matmulF32(a, b, one, c.batch, c.M, c.N, c.K, c.transA, c.transB);
+  setFastThreads(2);
+  await warmupFast();
+  matmulF32(a, b, two, c.batch, c.M, c.N, c.K, c.transA, c.transB);
+  shutdownFast();
+  if (one.some((x, i) => !Object.is(x, two[i]))) throw new Error("results differ by thread count");
+});
+
+Deno.test("matmulF32 with K = 0 writes zeros, and rejects bad arguments", () => {
+  const out = new Float32Array(6).fill(3);
+  matmulF32(new Float32Array(0), new Float32Array(0), out, 1, 2, 3, 0, false, false);
+  if (out.some((x) => x !== 0)) throw new Error("K = 0 must give zeros");
+  const bad = [
+    () => matmulF32(new Float32Array(3), new Float32Array(6), out, 1, 2, 3, 2, false, false),
+    () => matmulF32(new Float32Array(4), new Float32Array(6), out, 1, 2, 3, 1.5, false, false),
+  ];
+  for (const f of bad) {
+    let threw = false;
+    try {
+      f();
+    } catch {
+      threw = true;
+    }
+    if (!threw) throw new Error("bad arguments were accepted");
+  }
+});
+
+Deno.test("allocF32 rejects bad lengths and freeF32 rejects foreign arrays", () => {
+  let threw = 0;
+  for (const f of [() => allocF32(-1), () => freeF32(new Float32Array(4))]) {
+    try {
+      f();
+    } catch {
+      threw++;
+    }
+  }
+  if (threw !== 2) throw new Error("expected both calls to throw");
+  shutdownFast();
+});
