@@ -27,8 +27,10 @@ export interface ProtocolResult {
   chance: number;
   /** metric name -> interval (generative: acc; loglik: acc, acc_norm). */
   metrics: Record<string, Interval>;
-  /** per item predicted choice index (-1: no letter), for the first metric. */
+  /** per item predicted choice index (-1: no letter), for "acc". */
   predictions: number[];
+  /** loglik only: per item predicted choice index for "acc_norm". */
+  predictionsNorm?: number[];
   /** share of items whose prompt was cut to fit the context. */
   truncated: number;
   /** generative only: share of items where no choice letter was produced. */
@@ -150,6 +152,7 @@ export async function scoreLoglik(
     chance: chanceLevel(items),
     metrics: { acc: bootstrapCI(acc, b), acc_norm: bootstrapCI(accNorm, b) },
     predictions,
+    predictionsNorm: normed,
     truncated: truncated / Math.max(1, items.length),
   };
 }

@@ -1,0 +1,97 @@
+// Tests for the benchmark loaders: every fixture format, malformed rows reported with
+// file and line, CSV quoting, and one-line errors for bad paths and bad UTF-8.
+
+import { assert, assertEquals, assertMatch, assertRejects } from "./eval_assert.ts";
+import { loadBench } from "../pipeline/eval/loaders.ts";
+import { parseCsv } from "../pipeline/eval/csv.ts";
+
+const F = "fixtures/eval";
+
+Deno.test("MMLU CSV folder: subjects, quoted comma and newline, answer letters", async () => {
+  const b = await loadBench(`mmlu:${F}/mmlu`);
+  assertEquals(b.problems, []);
+  assertEquals(b.items.length, 5);
+  assertEquals(b.items.map((i) => i.answer), [1, 2, 0, 3, 0]);
+  assertEquals(b.items[0].subject, "astronomy");
+  assertEquals(b.items[3].subject, "biology");
+  assertEquals(
+    b.items[1].question,
+    "Which planet has the rings that are easiest to see, from Earth?",
+  );
+  assertEquals(b.items[2].question, 'A "light-year" measures\nwhat quantity?');
+  assertEquals(b.items[2].choices, ["distance", "time", "brightness", "mass"]);
+  assertMatch(b.items[2].source, /astronomy_test\.csv:3$/);
+});
+
+Deno.test("MMLU CSV folder: malformed rows reported with file and line", async () => {
+  const b = await loadBench(`mmlu:${F}/mmlu_bad`);
+  assertEquals(b.items.map((i) => i.choices[i.answer]), ["Augustus", "Athens"]);
+  assertEquals(b.problems.length, 2);
+  assertMatch(b.problems[0], /history_test\.csv:2: expected 6 fields/);
+  assertMatch(b.problems[1], /history_test\.csv:3: answer "E"/);
+});
+
+Deno.test("MMLU Hugging Face JSONL: good and malformed lines", async () => {
+  const good = await loadBench(`mmlu:${F}/mmlu_hf.jsonl`);
+  assertEquals(good.problems, []);
+  assertEquals(good.items.map((i) => i.choices[i.answer]), ["4", "carbon dioxide", "Paris"]);
+  assertEquals(good.items[1].subject, "biology");
+  const bad = await loadBench(`mmlu:${F}/mmlu_hf_bad.jsonl`);
+  assertEquals(bad.items.map((i) => i.choices[i.answer]), ["9", "whale"]);
+  assertEquals(bad.problems.length, 3);
+  assertMatch(bad.problems[0], /mmlu_hf_bad\.jsonl:2: not valid JSON/);
+  assertMatch(bad.problems[1], /mmlu_hf_bad\.jsonl:3: answer 4/);
+  assertMatch(bad.problems[2], /mmlu_hf_bad\.jsonl:4: needs "question"/);
+  assertMatch(bad.items[1].source, /:6$/);
+});
+
+Deno.test("ARC JSONL: letter and number labels, 3-choice items, malformed lines", async () => {
+  const b = await loadBench(`arc:${F}/arc.jsonl`);
+  assertEquals(b.problems, []);
+  assertEquals(b.items.map((i) => i.answer), [2, 3, 2]);
+  assertEquals(b.items[1].choices[3], "an iron nail");
+  assertEquals(b.items[2].choices.length, 3);
+  assertEquals(b.items[0].id, "Mercury_7175875");
+  const bad = await loadBench(`arc:${F}/arc_bad.jsonl`);
+  assertEquals(bad.items.map((i) => i.id), ["ok_1"]);
+  assertEquals(bad.problems.length, 3);
+  assertMatch(bad.problems[0], /arc_bad\.jsonl:2: answerKey "E"/);
+  assertMatch(bad.problems[1], /arc_bad\.jsonl:3: needs question\.stem/);
+  assertMatch(bad.problems[2], /arc_bad\.jsonl:4: expected a JSON object/);
+});
+
+Deno.test("generic JSONL: index and letter answers, malformed lines", async () => {
+  const b = await loadBench(`jsonl:${F}/generic.jsonl`);
+  assertEquals(b.problems, []);
+  assertEquals(b.items.map((i) => i.answer), [0, 2, 1, 1]);
+  const bad = await loadBench(`jsonl:${F}/generic_bad.jsonl`);
+  assertEquals(bad.items.length, 1);
+  assertEquals(bad.problems.length, 4);
+  assertMatch(bad.problems[0], /generic_bad\.jsonl:2: choice 1 is empty/);
+  assertMatch(bad.problems[1], /:3: fewer than 2 choices/);
+  assertMatch(bad.problems[2], /:4: answer NaN/);
+  assertMatch(bad.problems[3], /:5: needs "question"/);
+});
+
+Deno.test("loader errors are one clear line", async () => {
+  await assertRejects(() => loadBench("mmlu:/no/such/dir"), Error, "not found");
+  await assertRejects(() => loadBench("csv:x"), Error, "use mmlu:<path>");
+  await assertRejects(() => loadBench(`arc:${F}/mmlu`), Error, "is a folder");
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/bad.jsonl`, new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]));
+  await assertRejects(() => loadBench(`jsonl:${dir}/bad.jsonl`), Error, "not valid UTF-8");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("CSV parser: CRLF, BOM, escaped quotes, unterminated quote", () => {
+  const r = parseCsv('\ufeffa,"b ""q"", c"\r\n"x\ny",z\r\n');
+  assertEquals(r.map((x) => x.fields), [["a", 'b "q", c'], ["x\ny", "z"]]);
+  assertEquals(r.map((x) => x.line), [1, 2]);
+  let err = "";
+  try {
+    parseCsv('a,"b\nc', "f.csv");
+  } catch (e) {
+    err = (e as Error).message;
+  }
+  assert(err.startsWith("f.csv:1: unterminated"), err);
+});
