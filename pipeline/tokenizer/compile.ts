@@ -1,0 +1,94 @@
+// Lookup tables derived from a Tokenizer (built once per tokenizer object, cached in a
+// WeakMap): an open-addressing hash of merge pairs keyed by (left id, right id), the set of
+// characters that can take part in a merge, and the UTF-16 text of every id for decoding.
+
+import type { Tokenizer } from "./build.ts";
+import { BYTE_FIRST, isSingleCharId, SPECIAL_FIRST, SPECIAL_LAST, specialName } from "./layout.ts";
+
+export const KIND_CHAR = 0, KIND_MULTI = 1, KIND_SPECIAL = 2, KIND_BYTE = 3, KIND_UNUSED = 4;
+
+export interface Compiled {
+  pairLeft: Int32Array; // -1 marks an empty slot
+  pairRight: Int32Array;
+  pairRank: Int32Array;
+  mask: number;
+  result: Int32Array; // result id by merge rank
+  mergeable: Uint8Array; // 1 for a BMP character that appears in some merge
+  kind: Uint8Array; // KIND_* by id
+  unitStart: Int32Array; // UTF-16 text of id i is units[unitStart[i]..unitStart[i+1])
+  units: Uint16Array;
+  words: Map<string, Int32Array>; // encode cache: merged ids of recently seen runs
+}
+
+const cache = new WeakMap<Tokenizer, Compiled>();
+
+/** Hash slot of a pair; shared by insertion and lookup. */
+export function pairHash(l: number, r: number, mask: number): number {
+  return ((Math.imul(l, 0x9E3779B1) ^ Math.imul(r + 0x7F4A7C15, 0x85EBCA77)) >>> 7) & mask;
+}
+
+/** Rank of merging (l, r), or -1 when no merge exists. */
+export function pairRankOf(c: Compiled, l: number, r: number): number {
+  let h = pairHash(l, r, c.mask);
+  for (;;) {
+    const k = c.pairLeft[h];
+    if (k === l && c.pairRight[h] === r) return c.pairRank[h];
+    if (k === -1) return -1;
+    h = (h + 1) & c.mask;
+  }
+}
+
+/** The compiled tables of `tok` (cached). */
+export function compile(tok: Tokenizer): Compiled {
+  const hit = cache.get(tok);
+  if (hit) return hit;
+  const n = tok.merges.length / 3;
+  let cap = 16;
+  while (cap < n * 3) cap *= 2;
+  const mask = cap - 1;
+  const pairLeft = new Int32Array(cap).fill(-1), pairRight = new Int32Array(cap);
+  const pairRank = new Int32Array(cap), result = new Int32Array(n);
+  const mergeable = new Uint8Array(0x10000);
+  for (let rank = 0; rank < n; rank++) {
+    const l = tok.merges[3 * rank], r = tok.merges[3 * rank + 1];
+    result[rank] = tok.merges[3 * rank + 2];
+    let h = pairHash(l, r, mask);
+    while (pairLeft[h] !== -1) {
+      if (pairLeft[h] === l && pairRight[h] === r) throw new Error("tokenizer: duplicate merge");
+      h = (h + 1) & mask;
+    }
+    pairLeft[h] = l, pairRight[h] = r, pairRank[h] = rank;
+  }
+  for (const t of tok.tokens) for (let i = 0; i < t.length; i++) mergeable[t.charCodeAt(i)] = 1;
+  const kind = new Uint8Array(tok.vocabSize).fill(KIND_UNUSED);
+  const text: string[] = new Array(tok.vocabSize).fill("");
+  for (let id = 0; id < Math.min(tok.vocabSize, 0x10000); id++) {
+    if (isSingleCharId(id)) kind[id] = KIND_CHAR, text[id] = String.fromCharCode(id);
+  }
+  for (let id = SPECIAL_FIRST; id <= SPECIAL_LAST; id++) {
+    kind[id] = KIND_SPECIAL, text[id] = specialName(id);
+  }
+  for (let b = 0; b < 256; b++) kind[BYTE_FIRST + b] = KIND_BYTE;
+  tok.tokens.forEach((t, k) => (kind[tok.ids[k]] = KIND_MULTI, text[tok.ids[k]] = t));
+  const unitStart = new Int32Array(tok.vocabSize + 1);
+  for (let id = 0; id < tok.vocabSize; id++) unitStart[id + 1] = unitStart[id] + text[id].length;
+  const units = new Uint16Array(unitStart[tok.vocabSize]);
+  for (let id = 0; id < tok.vocabSize; id++) {
+    const t = text[id];
+    for (let i = 0; i < t.length; i++) units[unitStart[id] + i] = t.charCodeAt(i);
+  }
+  const c: Compiled = {
+    pairLeft,
+    pairRight,
+    pairRank,
+    mask,
+    result,
+    mergeable,
+    kind,
+    unitStart,
+    units,
+    words: new Map(),
+  };
+  cache.set(tok, c);
+  return c;
+}

@@ -1,0 +1,171 @@
+// Encoding: text -> ids. A character is its own id (or byte tokens, see fallback.ts); runs of
+// characters that appear in merges are merged byte-pair style: repeatedly merge the adjacent
+// pair of lowest rank, leftmost first. Tokens never contain a space, so runs are short; short
+// runs use an array scan, long runs (e.g. unbroken CJK) a heap over a linked list.
+
+import type { Tokenizer } from "./build.ts";
+import { compile, type Compiled, pairRankOf } from "./compile.ts";
+import { type InvalidPolicy, loneSurrogateError, writeFallback } from "./fallback.ts";
+import { isSingleCharId } from "./layout.ts";
+import { utf8ToText } from "./fallback.ts";
+
+export interface EncodeOptions {
+  /** Lone surrogates: "error" (default) throws, "replace" encodes U+FFFD. */
+  invalid?: InvalidPolicy;
+}
+
+const NONE = 0x7FFFFFFF;
+const SMALL = 24; // runs up to this length use the array scan
+const CACHED = 16; // runs up to this length are cached by their text
+const CACHE_SIZE = 1 << 16; // the cache is emptied when it holds this many runs
+
+let sym = new Int32Array(256);
+let rank = new Int32Array(256);
+
+/** Merge sym[0..m) in place with the array scan; returns the new length. */
+function mergeSmall(c: Compiled, m: number): number {
+  for (let k = 0; k < m - 1; k++) {
+    const r = pairRankOf(c, sym[k], sym[k + 1]);
+    rank[k] = r < 0 ? NONE : r;
+  }
+  for (;;) {
+    let best = NONE, bi = -1;
+    for (let k = 0; k < m - 1; k++) if (rank[k] < best) best = rank[k], bi = k;
+    if (bi < 0) return m;
+    sym[bi] = c.result[best];
+    sym.copyWithin(bi + 1, bi + 2, m);
+    rank.copyWithin(bi + 1, bi + 2, m - 1);
+    m--;
+    if (bi > 0) {
+      const r = pairRankOf(c, sym[bi - 1], sym[bi]);
+      rank[bi - 1] = r < 0 ? NONE : r;
+    }
+    if (bi < m - 1) {
+      const r = pairRankOf(c, sym[bi], sym[bi + 1]);
+      rank[bi] = r < 0 ? NONE : r;
+    }
+  }
+}
+
+/** Merge sym[0..m) with a binary heap of (rank, position) over a linked list. */
+function mergeLarge(c: Compiled, m: number): number {
+  const next = new Int32Array(m), prev = new Int32Array(m), alive = new Uint8Array(m).fill(1);
+  for (let k = 0; k < m; k++) next[k] = k + 1 < m ? k + 1 : -1, prev[k] = k - 1;
+  const heap: number[] = []; // keys rank * 2^32 + position: lowest rank, then leftmost
+  const push = (key: number) => {
+    let i = heap.push(key) - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p] <= key) break;
+      heap[i] = heap[p], i = p;
+    }
+    heap[i] = key;
+  };
+  const pop = (): number => {
+    const top = heap[0], last = heap.pop()!;
+    if (heap.length > 0) {
+      let i = 0;
+      for (;;) {
+        let ch = 2 * i + 1;
+        if (ch >= heap.length) break;
+        if (ch + 1 < heap.length && heap[ch + 1] < heap[ch]) ch++;
+        if (heap[ch] >= last) break;
+        heap[i] = heap[ch], i = ch;
+      }
+      heap[i] = last;
+    }
+    return top;
+  };
+  const offer = (k: number) => {
+    const r = pairRankOf(c, sym[k], sym[next[k]]);
+    if (r >= 0) push(r * 4294967296 + k);
+  };
+  for (let k = 0; k < m - 1; k++) offer(k);
+  while (heap.length > 0) {
+    const key = pop();
+    const k = key % 4294967296, r = (key - k) / 4294967296;
+    const j = next[k];
+    if (!alive[k] || j < 0 || pairRankOf(c, sym[k], sym[j]) !== r) continue; // stale entry
+    sym[k] = c.result[r];
+    alive[j] = 0;
+    next[k] = next[j];
+    if (next[j] >= 0) prev[next[j]] = k;
+    if (prev[k] >= 0) offer(prev[k]);
+    if (next[k] >= 0) offer(k);
+  }
+  let n = 0;
+  for (let k = 0; k >= 0; k = next[k]) sym[n++] = sym[k];
+  return n;
+}
+
+/** Encode `text` to token ids. Lossless: decode(tok, encode(tok, s)) === s for valid s. */
+export function encode(tok: Tokenizer, text: string, opts: EncodeOptions = {}): Int32Array {
+  const c = compile(tok);
+  const replace = opts.invalid === "replace";
+  const mergeable = c.mergeable, words = c.words;
+  const n = text.length;
+  let out = new Int32Array(n + 16);
+  let pos = 0;
+  let i = 0;
+  while (i < n) {
+    if (out.length - pos < 8) out = grow(out, pos, n - i);
+    const u = text.charCodeAt(i);
+    if (mergeable[u] === 1) {
+      let j = i + 1;
+      while (j < n && mergeable[text.charCodeAt(j)] === 1) j++;
+      const m = j - i;
+      if (m === 1) {
+        out[pos++] = u;
+      } else if (m <= CACHED) {
+        const key = text.slice(i, j);
+        let ids = words.get(key);
+        if (ids === undefined) {
+          for (let k = 0; k < m; k++) sym[k] = text.charCodeAt(i + k);
+          ids = sym.slice(0, mergeSmall(c, m));
+          if (words.size >= CACHE_SIZE) words.clear();
+          words.set(key, ids);
+        }
+        if (out.length - pos < ids.length + 8) out = grow(out, pos, ids.length + n - j);
+        out.set(ids, pos);
+        pos += ids.length;
+      } else {
+        if (sym.length < m) sym = new Int32Array(2 * m), rank = new Int32Array(2 * m);
+        for (let k = 0; k < m; k++) sym[k] = text.charCodeAt(i + k);
+        const len = m <= SMALL ? mergeSmall(c, m) : mergeLarge(c, m);
+        if (out.length - pos < len + 8) out = grow(out, pos, len + n - j);
+        for (let k = 0; k < len; k++) out[pos++] = sym[k];
+      }
+      i = j;
+    } else if (isSingleCharId(u)) {
+      out[pos++] = u;
+      i++;
+    } else if (u >= 0xD800 && u <= 0xDBFF && i + 1 < n) {
+      const lo = text.charCodeAt(i + 1);
+      if (lo >= 0xDC00 && lo <= 0xDFFF) {
+        pos = writeFallback(((u - 0xD800) << 10) + (lo - 0xDC00) + 0x10000, out, pos);
+        i += 2;
+      } else if (replace) {
+        out[pos++] = 0xFFFD, i++;
+      } else throw loneSurrogateError(u, i);
+    } else if (u >= 0xD800 && u <= 0xDFFF) {
+      if (!replace) throw loneSurrogateError(u, i);
+      out[pos++] = 0xFFFD, i++;
+    } else {
+      pos = writeFallback(u, out, pos); // private use U+E000..U+F8FF
+      i++;
+    }
+  }
+  return out.slice(0, pos);
+}
+
+/** Grow the output buffer, keeping out[0..pos), with room for at least `more` ids. */
+function grow(out: Int32Array, pos: number, more: number): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(Math.max(2 * out.length, pos + more + 64));
+  bigger.set(out.subarray(0, pos));
+  return bigger;
+}
+
+/** Encode UTF-8 bytes; invalid UTF-8 is a one-line error, never silent loss. */
+export function encodeBytes(tok: Tokenizer, bytes: Uint8Array): Int32Array {
+  return encode(tok, utf8ToText(bytes));
+}
