@@ -67,6 +67,8 @@ export interface WordnetItemOptions {
   seed?: number;
   /** Share of items per part of speech (normalised). */
   mix?: Record<Pos, number>;
+  /** Synsets whose definition occurs in this text are skipped (held out from training). */
+  trainText?: string;
 }
 
 /** Definition -> word items, deterministic for a given seed and WordNet version. */
@@ -75,6 +77,7 @@ export function buildDefinitionItems(synsets: Synset[], opts: WordnetItemOptions
   const mix = opts.mix ?? { noun: 0.5, verb: 0.2, adj: 0.2, adv: 0.1 };
   const total = POS_LIST.reduce((s, p) => s + mix[p], 0);
   const rand = seededRandom(opts.seed ?? 42);
+  const train = opts.trainText?.replace(/\s+/g, " ");
   const items: McItem[] = [];
   for (const [pi, pos] of POS_LIST.entries()) {
     const want = pi === POS_LIST.length - 1 ? n - items.length : Math.round((n * mix[pos]) / total);
@@ -90,7 +93,11 @@ export function buildDefinitionItems(synsets: Synset[], opts: WordnetItemOptions
         `eval: WordNet has only ${cands.length} usable ${pos} synsets for ${want} items`,
       );
     }
-    for (const s of shuffled(cands, rand).slice(0, want)) {
+    let made = 0;
+    for (const s of shuffled(cands, rand)) {
+      if (made === want) break;
+      if (train !== undefined && train.includes(s.definition)) continue;
+      made++;
       const word = s.words.find(plainWord)!;
       const distractors = new Set<string>();
       while (distractors.size < 3) {
@@ -109,6 +116,9 @@ export function buildDefinitionItems(synsets: Synset[], opts: WordnetItemOptions
         source: `data.${pos}:${s.line}`,
         key: s.definition,
       });
+    }
+    if (made < want) {
+      throw new Error(`eval: only ${made} of ${want} ${pos} items are absent from the train text`);
     }
   }
   return items;
