@@ -125,16 +125,16 @@ Deno.test("matmulF32 matches the float64 reference on small odd shapes (main thr
 Deno.test("matmulF32 works in place on allocF32 views and frees them all", () => {
   const before = fastMemoryStats().liveCount;
   fc.assert(fc.property(smallCase, (c) => runCase(c, true)), { numRuns: 60 });
-  // M % 4 == 0 and N % 8 == 0 takes the direct-output path.
-  runCase({ batch: 2, M: 64, N: 40, K: 33, transA: true, transB: false, seed: 5 }, true);
+  // M % 6 == 0 and N % 8 == 0 takes the direct-output path.
+  runCase({ batch: 2, M: 66, N: 40, K: 33, transA: true, transB: false, seed: 5 }, true);
   if (fastMemoryStats().liveCount !== before) throw new Error("allocF32 views leaked");
 });
 
 Deno.test("matmulF32 matches the reference with worker threads", async () => {
   setFastThreads(2);
   await warmupFast();
-  fc.assert(fc.property(bigCase, (c) => runCase(c, false)), { numRuns: 25 });
-  fc.assert(fc.property(bigCase, (c) => runCase(c, true)), { numRuns: 10 });
+  fc.assert(fc.property(bigCase, (c) => runCase(c, false)), { numRuns: 15 });
+  fc.assert(fc.property(bigCase, (c) => runCase(c, true)), { numRuns: 8 });
   shutdownFast();
 });
 

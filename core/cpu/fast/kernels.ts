@@ -2,7 +2,6 @@
 // macro-kernel (MR x NR tile of f32x4 accumulators over packed panels of A and B).
 
 import {
-  block,
   brIf,
   buildModule,
   type Code,
@@ -29,9 +28,9 @@ import {
 } from "./wasm_emit.ts";
 
 /** Micro-tile rows (MR) and columns (NR, a multiple of 4), and k-loop unroll (KU). */
-export const MR = 4;
+export const MR = 6;
 export const NR = 8;
-export const KU = 2;
+export const KU = 4;
 
 /** Memory limits of the shared memory every instance imports (pages of 64 KiB). */
 export const MEM_MIN_PAGES = 64;
@@ -113,7 +112,6 @@ function gemmFunc(fma: boolean): FuncDef {
       brIf(0, ltS(get(jr), get(nPanels))),
     ),
   ];
-  void block;
   return {
     name: "gemm",
     params: new Array(8).fill(I32),

@@ -43,7 +43,7 @@ export function gemmShape(M: number, N: number, K: number): GemmShape {
  * out[b] = op(a[b]) @ op(b[b]) for b < batch; a is [batch, M, K] ([batch, K, M] when
  * transA), b is [batch, K, N] ([batch, N, K] when transB), out [batch, M, N] is
  * overwritten. Synchronous. Inputs are never modified. Arrays from allocF32 are used
- * in place for the output when M % 4 == 0 and N % 8 == 0.
+ * in place for the output when M % MR == 0 and N % NR == 0 (MR = 6, NR = 8).
  */
 export function matmulF32(
   a: Float32Array,

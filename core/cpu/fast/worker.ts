@@ -31,7 +31,6 @@ function serve({ memory, bytes, epoch }: Init): void {
     Atomics.notify(ctl, DONE);
   }
   Atomics.sub(ctl, READY, 1);
-  parentPort!.close();
 }
 
 parentPort!.once("message", (msg: Init) => serve(msg));
