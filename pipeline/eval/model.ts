@@ -29,6 +29,27 @@ export interface ScoringModel {
 /** A forward pass: ids laid out [B,T] row-major -> logits [B,T,V] row-major. */
 export type LogitsFn = (ids: Int32Array, batch: number, time: number) => Promise<Float32Array>;
 
+/**
+ * A forward pass that returns logits only at the flat positions `rows` (b*T + t): [rows, V].
+ * Lets a model skip the output head (V columns) everywhere nothing is scored.
+ */
+export type RowLogitsFn = (
+  ids: Int32Array,
+  batch: number,
+  time: number,
+  rows: Int32Array,
+) => Promise<Float32Array>;
+
+/** Adapt a full forward pass to the rows interface. */
+export function rowsOf(forward: LogitsFn, vocab: number): RowLogitsFn {
+  return async (ids, B, T, rows) => {
+    const all = await forward(ids, B, T);
+    const out = new Float32Array(rows.length * vocab);
+    rows.forEach((r, k) => out.set(all.subarray(r * vocab, (r + 1) * vocab), k * vocab));
+    return out;
+  };
+}
+
 export interface BatchOptions {
   context: number;
   vocab: number;
@@ -115,6 +136,11 @@ function pack(seqs: Int32Array[], padId: number): { ids: Int32Array; T: number }
 
 /** Build a batched ScoringModel from any forward pass. */
 export function batchedModel(forward: LogitsFn, opts: BatchOptions): ScoringModel {
+  return batchedRowsModel(rowsOf(forward, opts.vocab), opts);
+}
+
+/** Build a batched ScoringModel from a forward pass that computes only the rows asked for. */
+export function batchedRowsModel(forward: RowLogitsFn, opts: BatchOptions): ScoringModel {
   const { context, vocab } = opts;
   const padId = opts.padId ?? 0;
   return {
@@ -125,16 +151,22 @@ export function batchedModel(forward: LogitsFn, opts: BatchOptions): ScoringMode
       const out: Float32Array[] = new Array(reqs.length);
       for (const group of planBatches(reqs.map((r) => r.ids.length), opts)) {
         const { ids, T } = pack(group.map((i) => reqs[i].ids), padId);
-        const logits = await forward(ids, group.length, T);
+        const rows: number[] = [];
         group.forEach((i, b) => {
+          const r = reqs[i];
+          for (let t = Math.max(1, r.start); t < r.ids.length; t++) rows.push(b * T + t - 1);
+        });
+        const logits = await forward(ids, group.length, T, Int32Array.from(rows));
+        let k = 0;
+        for (const i of group) {
           const r = reqs[i];
           const start = Math.max(1, r.start);
           const lp = new Float32Array(r.ids.length - start);
           for (let t = start; t < r.ids.length; t++) {
-            lp[t - start] = logProbAt(logits, b * T + t - 1, vocab, r.ids[t]);
+            lp[t - start] = logProbAt(logits, k++, vocab, r.ids[t]);
           }
           out[i] = lp;
-        });
+        }
       }
       return out;
     },
@@ -143,10 +175,11 @@ export function batchedModel(forward: LogitsFn, opts: BatchOptions): ScoringMode
       const out: Float32Array[] = new Array(seqs.length);
       for (const group of planBatches(seqs.map((s) => s.length), opts)) {
         const { ids, T } = pack(group.map((i) => seqs[i]), padId);
-        const logits = await forward(ids, group.length, T);
-        group.forEach((i, b) => {
+        const rows = Int32Array.from(group, (i, b) => b * T + seqs[i].length - 1);
+        const logits = await forward(ids, group.length, T, rows);
+        group.forEach((i, k) => {
           const row = new Float32Array(vocab);
-          logSoftmaxRow(logits, b * T + seqs[i].length - 1, vocab, row);
+          logSoftmaxRow(logits, k, vocab, row);
           out[i] = row;
         });
       }

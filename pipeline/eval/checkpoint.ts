@@ -1,0 +1,246 @@
+// The core GPT as evaluation sees it: load a checkpoint folder, turn it into a ScoringModel
+// (batched, output head applied only at the rows that are scored), a TextCodec and a
+// per-layer hidden-state function for the semantic probe.
+//
+// Checkpoint layout assumed (written by the train stage):
+//   <dir>/config.json        { "gpt": GPTConfig, "tokenizer": "<path>", "vocabIds"?: ... }
+//                            ("model" is accepted for "gpt", and a bare GPTConfig with a
+//                            "tokenizer" key too); the tokenizer path is tried relative to
+//                            <dir>, then as given. "vocabIds" (number[] or a JSON file path),
+//                            or an I32 tensor "vocab_ids" in model.safetensors, maps model id i
+//                            to tokenizer id vocabIds[i] for a compact vocabulary.
+//   <dir>/model.safetensors  one F32 tensor per leaf of mergeParams(trainable, frozen), named
+//                            by treeFlatten's dotted path: wte, blocks.0.ln1.w, ..., head.
+
+import { dirname, join } from "node:path";
+import { loadSafetensors } from "../../core/safetensors.ts";
+import { type GPTConfig, gptLogits, type GPTParams, type NormParams } from "../../core/gpt.ts";
+import {
+  add,
+  causalAttention,
+  gather,
+  gelu,
+  layerNorm,
+  matmul,
+  reshape,
+  rmsNorm,
+  rope,
+} from "../../core/ops.ts";
+import { type Tensor, tensor, tidy } from "../../core/tensor.ts";
+import { decode, encode, loadTokenizer, UNK } from "../tokenizer/mod.ts";
+import { batchedModel, batchedRowsModel, type ScoringModel, type TextCodec } from "./model.ts";
+import type { HiddenFn } from "./probe.ts";
+
+export interface CheckpointModel {
+  dir: string;
+  name: string;
+  cfg: GPTConfig;
+  params: GPTParams;
+  codec: TextCodec;
+  model: ScoringModel;
+  hidden: HiddenFn;
+  /** The raw config.json. */
+  meta: Record<string, unknown>;
+}
+
+function normFwd(cfg: GPTConfig, x: Tensor, p: NormParams): Tensor {
+  return cfg.norm === "rmsnorm" ? rmsNorm(x, p.w) : layerNorm(x, p.w, p.b!);
+}
+
+/**
+ * Residual stream [B,T,D] at the input (index 0) and after every block, the same computation
+ * as core gptLogits without dropout (checked against it in tests/eval_checkpoint_test.ts).
+ */
+export function gptHiddenStates(params: GPTParams, cfg: GPTConfig, ids: Tensor): Tensor[] {
+  const { wte, blocks } = params;
+  if (!wte || !blocks) throw new Error("gptHiddenStates: params need wte and blocks");
+  const [B, T] = ids.shape;
+  const H = cfg.heads, Dh = cfg.dModel / H, D = cfg.dModel;
+  let x = gather(wte, ids);
+  const out = [x];
+  for (const blk of blocks) {
+    const h = normFwd(cfg, x, blk.ln1);
+    const heads = (w: Tensor) => reshape(matmul(h, w), [B, T, H, Dh]);
+    const q = rope(heads(blk.attn.wq)), k = rope(heads(blk.attn.wk)), v = heads(blk.attn.wv);
+    x = add(x, matmul(reshape(causalAttention(q, k, v), [B, T, D]), blk.attn.wo));
+    x = add(x, matmul(gelu(matmul(normFwd(cfg, x, blk.ln2), blk.mlp.w1)), blk.mlp.w2));
+    out.push(x);
+  }
+  return out;
+}
+
+export interface GptModelOptions {
+  tokenBudget?: number;
+  /** "rows" (default): head only where scored; "full": core gptLogits on every position. */
+  mode?: "rows" | "full";
+}
+
+/** A batched ScoringModel over the core GPT. */
+export function gptScoringModel(
+  params: GPTParams,
+  cfg: GPTConfig,
+  opts: GptModelOptions = {},
+): ScoringModel {
+  const base = { context: cfg.context, vocab: cfg.vocab, tokenBudget: opts.tokenBudget ?? 2048 };
+  if (opts.mode === "full") {
+    return batchedModel(async (ids, B, T) => {
+      const logits = tidy(() => gptLogits(params, cfg, tensor(ids, [B, T], "i32")));
+      const data = await logits.data() as Float32Array;
+      logits.dispose();
+      return data;
+    }, { ...base, logitBudget: 64 * 1024 * 1024 });
+  }
+  return batchedRowsModel(async (ids, B, T, rows) => {
+    const logits = tidy(() => {
+      const hs = gptHiddenStates(params, cfg, tensor(ids, [B, T], "i32"));
+      const last = reshape(hs[hs.length - 1], [B * T, cfg.dModel]);
+      const picked = gather(last, tensor(rows, [rows.length], "i32"));
+      return matmul(normFwd(cfg, picked, params.lnf!), params.head!);
+    });
+    const data = await logits.data() as Float32Array;
+    logits.dispose();
+    return data;
+  }, { ...base, logitBudget: 1 << 40 });
+}
+
+/** Per-layer hidden states of one sequence as [T*D] arrays (probe input). */
+export function gptHiddenFn(params: GPTParams, cfg: GPTConfig): HiddenFn {
+  return async (ids) => {
+    const hs = tidy(() => gptHiddenStates(params, cfg, tensor(ids, [1, ids.length], "i32")));
+    const out: Float32Array[] = [];
+    for (const h of hs) out.push(await h.data() as Float32Array);
+    hs.forEach((h) => h.dispose());
+    return out;
+  };
+}
+
+/** Nested params from dotted names ("blocks.0.attn.wq"); numeric segments become arrays. */
+export function unflattenParams(named: Record<string, Tensor>): GPTParams {
+  const root: Record<string, unknown> = {};
+  for (const [name, t] of Object.entries(named)) {
+    const parts = name.split(".");
+    let node: Record<string, unknown> = root;
+    parts.forEach((p, i) => {
+      if (i === parts.length - 1) node[p] = t;
+      else node = (node[p] ??= /^\d+$/.test(parts[i + 1]) ? [] : {}) as Record<string, unknown>;
+    });
+  }
+  return root as GPTParams;
+}
+
+function checkParams(p: GPTParams, cfg: GPTConfig, where: string) {
+  const want = (t: Tensor | undefined, name: string, shape: number[]) => {
+    if (!t) throw new Error(`${where}: tensor "${name}" missing; was it saved from mergeParams?`);
+    if (t.shape.join() !== shape.join()) {
+      throw new Error(`${where}: "${name}" has shape [${t.shape}], config needs [${shape}]`);
+    }
+  };
+  const [V, D] = [cfg.vocab, cfg.dModel];
+  want(p.wte, "wte", [V, D]);
+  want(p.head, "head", [D, V]);
+  want(p.lnf?.w, "lnf.w", [D]);
+  if ((p.blocks?.length ?? 0) !== cfg.layers) {
+    throw new Error(`${where}: ${p.blocks?.length ?? 0} blocks saved, config says ${cfg.layers}`);
+  }
+  p.blocks!.forEach((b, i) => {
+    for (const k of ["wq", "wk", "wv", "wo"] as const) {
+      want(b.attn?.[k], `blocks.${i}.attn.${k}`, [D, D]);
+    }
+    want(b.ln1?.w, `blocks.${i}.ln1.w`, [D]);
+    want(b.ln2?.w, `blocks.${i}.ln2.w`, [D]);
+  });
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    throw new Error(`eval: cannot read ${path}; is this a checkpoint folder from the train stage?`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`eval: ${path} is not valid JSON; re-save the checkpoint`);
+  }
+}
+
+async function exists(p: string) {
+  try {
+    await Deno.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Codec that maps tokenizer ids to compact model ids and back (unknown -> fallback id). */
+export function remapCodec(inner: TextCodec, vocabIds: ArrayLike<number>, fallback = 0): TextCodec {
+  const toModel = new Map<number, number>();
+  for (let i = 0; i < vocabIds.length; i++) toModel.set(vocabIds[i], i);
+  return {
+    encode: (text) => Int32Array.from(inner.encode(text), (id) => toModel.get(id) ?? fallback),
+    decode: (ids) => inner.decode(Array.from(ids, (i) => vocabIds[i])),
+  };
+}
+
+/** Load <dir>/config.json + <dir>/model.safetensors (+ tokenizer) into an evaluable model. */
+export async function loadCheckpointModel(
+  dir: string,
+  opts: GptModelOptions & { codec?: TextCodec } = {},
+): Promise<CheckpointModel> {
+  const meta = await readJson(join(dir, "config.json"));
+  const cfg = (meta.gpt ?? meta.model ?? meta) as GPTConfig;
+  for (const k of ["vocab", "dModel", "layers", "heads", "context"] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) {
+      throw new Error(`eval: ${dir}/config.json lacks a positive integer gpt.${k}`);
+    }
+  }
+  const { tensors } = await loadSafetensors(join(dir, "model.safetensors"));
+  const named: Record<string, Tensor> = {};
+  let vocabIds: ArrayLike<number> | undefined;
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name === "vocab_ids") {
+      vocabIds = t.data as Int32Array;
+      continue;
+    }
+    if (t.dtype !== "F32") {
+      throw new Error(`eval: ${dir}/model.safetensors "${name}" is ${t.dtype}; expected F32`);
+    }
+    named[name] = tensor(t.data as Float32Array, t.shape, "f32");
+  }
+  const params = unflattenParams(named);
+  checkParams(params, cfg, `eval: ${dir}/model.safetensors`);
+  let codec = opts.codec;
+  if (!codec) {
+    const tp = meta.tokenizer;
+    if (typeof tp !== "string") {
+      throw new Error(`eval: ${dir}/config.json has no "tokenizer" path; add it or pass a codec`);
+    }
+    const path = (await exists(join(dir, tp))) ? join(dir, tp) : tp;
+    const tok = await loadTokenizer(path);
+    codec = { encode: (s) => encode(tok, s), decode: (ids) => decode(tok, ids) };
+    if (meta.vocabIds !== undefined) {
+      vocabIds = typeof meta.vocabIds === "string"
+        ? (await readJson(join(dir, meta.vocabIds))) as unknown as number[]
+        : meta.vocabIds as number[];
+    }
+    if (vocabIds) {
+      const unk = Array.prototype.indexOf.call(vocabIds, UNK);
+      codec = remapCodec(codec, vocabIds, Math.max(0, unk));
+    }
+  }
+  const name = typeof meta.name === "string"
+    ? meta.name
+    : `${dirname(join(dir, "x")).split("/").pop()} (${cfg.embedding})`;
+  return {
+    dir,
+    name,
+    cfg,
+    params,
+    codec,
+    model: gptScoringModel(params, cfg, opts),
+    hidden: gptHiddenFn(params, cfg),
+    meta,
+  };
+}

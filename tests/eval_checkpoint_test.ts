@@ -1,0 +1,88 @@
+// Tests for the core-GPT adapter: a checkpoint saved in the assumed layout loads back, the
+// batched rows-only scorer equals log-softmax of core gptLogits, hidden states end where
+// gptLogits starts its head, and bad checkpoints fail with one line.
+
+import { assertClose, assertEquals, assertRejects } from "./eval_assert.ts";
+import { asciiCodec } from "./eval_fakes.ts";
+import "../core/cpu/backend.ts";
+import { setBackend } from "../core/backend.ts";
+import { type GPTConfig, gptLogits, initGPT, mergeParams } from "../core/gpt.ts";
+import { treeFlatten } from "../core/autodiff.ts";
+import { tensor } from "../core/tensor.ts";
+import { saveSafetensors } from "../core/safetensors.ts";
+import { gptHiddenStates, loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
+import { logSoftmaxRow } from "../pipeline/eval/model.ts";
+import { scoreLoglik } from "../pipeline/eval/protocols.ts";
+import { loadBench } from "../pipeline/eval/loaders.ts";
+
+setBackend("cpu-ref");
+
+const cfg: GPTConfig = {
+  vocab: 128,
+  dModel: 16,
+  layers: 2,
+  heads: 2,
+  context: 64,
+  embedding: "trainable",
+  norm: "layernorm",
+};
+
+async function saveCheckpoint(c: GPTConfig, seed: number): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const { trainable, frozen } = initGPT(c, { seed });
+  const st: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
+  for (const [name, t] of treeFlatten(mergeParams(trainable, frozen))) {
+    st[name] = { dtype: "F32", shape: [...t.shape], data: t.dataSync() as Float32Array };
+  }
+  await saveSafetensors(`${dir}/model.safetensors`, st);
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: c, tokenizer: "none" }));
+  return dir;
+}
+
+Deno.test("checkpoint scorer equals log-softmax of core gptLogits (rows and full modes)", async () => {
+  const dir = await saveCheckpoint(cfg, 3);
+  const ck = await loadCheckpointModel(dir, { codec: asciiCodec, tokenBudget: 40 });
+  const full = await loadCheckpointModel(dir, { codec: asciiCodec, mode: "full" });
+  const seqs = ["Question: hi\nAnswer:", "abc", "a longer sequence of text"].map(asciiCodec.encode);
+  const got = await ck.model.nextLogProbs(seqs);
+  const got2 = await full.model.nextLogProbs(seqs);
+  for (const [i, s] of seqs.entries()) {
+    const logits = gptLogits(ck.params, cfg, tensor(s, [1, s.length], "i32")).dataSync();
+    const want = new Float32Array(128);
+    logSoftmaxRow(logits as Float32Array, s.length - 1, 128, want);
+    want.forEach((w, v) => assertClose(got[i][v], w, 1e-4, `seq ${i} id ${v}`));
+    want.forEach((w, v) => assertClose(got2[i][v], w, 1e-4, `full seq ${i} id ${v}`));
+  }
+  const reqs = seqs.map((ids) => ({ ids, start: 2 }));
+  const a = await ck.model.tokenLogProbs(reqs);
+  const b = await full.model.tokenLogProbs(reqs);
+  a.forEach((x, i) => x.forEach((v, k) => assertClose(v, b[i][k], 1e-4)));
+  const hs = gptHiddenStates(ck.params, cfg, tensor(seqs[1], [1, 3], "i32"));
+  assertEquals(hs.length, cfg.layers + 1);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("checkpoint model runs both protocols on a fixture end to end", async () => {
+  const dir = await saveCheckpoint({ ...cfg, norm: "rmsnorm" }, 5);
+  const ck = await loadCheckpointModel(dir, { codec: asciiCodec });
+  const { items } = await loadBench("jsonl:fixtures/eval/generic.jsonl");
+  const r = await scoreLoglik(ck.model, ck.codec, items);
+  assertEquals(r.n, 4);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("bad checkpoints fail with one clear line", async () => {
+  const dir = await saveCheckpoint(cfg, 1);
+  await assertRejects(() => loadCheckpointModel("/no/such/ckpt"), Error, "cannot read");
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: { ...cfg, layers: 3 } }));
+  await assertRejects(
+    () => loadCheckpointModel(dir, { codec: asciiCodec }),
+    Error,
+    "2 blocks saved, config says 3",
+  );
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: { ...cfg, dModel: 8 } }));
+  await assertRejects(() => loadCheckpointModel(dir, { codec: asciiCodec }), Error, '"wte"');
+  await Deno.writeTextFile(`${dir}/config.json`, "{not json");
+  await assertRejects(() => loadCheckpointModel(dir), Error, "not valid JSON");
+  await Deno.remove(dir, { recursive: true });
+});
