@@ -1,0 +1,171 @@
+// `deno task bench core [--json] [--steps N] [--no-torch] [--backend cpu]`: tensor-core speed.
+// Matmul GFLOP/s at 256^3, 512^3, 1024^3 and GPT training tokens/s (d_model 128, 4 layers,
+// 4 heads, context 128, batch 16, vocab 4096, trainable embedding, AdamW + clipping), next to
+// PyTorch on CPU (Debian python3-torch + OpenBLAS, best of 1 and 2 threads) running the same
+// model via bench/core_torch.py, and the ratios ours / PyTorch.
+
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { valueAndGrad } from "../core/autodiff.ts";
+import { setBackend } from "../core/backend.ts";
+import { hasWasmMatmul } from "../core/cpu/backend.ts";
+import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
+import { adamw, clipByGlobalNorm } from "../core/optim.ts";
+import { Rng } from "../core/rng.ts";
+import { disposeTree, tensor, tidy } from "../core/tensor.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    json: { type: "boolean", default: false },
+    steps: { type: "string", default: "4" },
+    reps: { type: "string", default: "5" },
+    "no-torch": { type: "boolean", default: false },
+    backend: { type: "string", default: "cpu" },
+  },
+});
+const steps = Number(args.steps), reps = Number(args.reps);
+if (!(steps >= 1 && reps >= 1)) throw new Error("bench core: --steps and --reps must be >= 1");
+const be = setBackend(args.backend!);
+const log = (s: string) => {
+  if (!args.json) console.log(s);
+};
+
+const cfg: GPTConfig = {
+  vocab: 4096,
+  dModel: 128,
+  layers: 4,
+  heads: 4,
+  context: 128,
+  embedding: "trainable",
+};
+const batch = 16;
+
+function matmulGflops(n: number): number {
+  const rng = new Rng(n);
+  const a = be.alloc(n * n, "f32"), b = be.alloc(n * n, "f32"), o = be.alloc(n * n, "f32");
+  const fill = () => Float32Array.from({ length: n * n }, () => rng.uniform() - 0.5);
+  be.upload(a, fill());
+  be.upload(b, fill());
+  be.matmul(a, b, o, 1, n, n, n, false, false);
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t = performance.now();
+    be.matmul(a, b, o, 1, n, n, n, false, false);
+    best = Math.min(best, performance.now() - t);
+  }
+  for (const s of [a, b, o]) be.free(s);
+  return (2 * n ** 3) / (best / 1e3) / 1e9;
+}
+
+async function trainTokensPerS(): Promise<{ tokensPerS: number; msPerStep: number }> {
+  const rng = new Rng(1);
+  let { trainable: params } = initGPT(cfg, { seed: 0 });
+  const n = batch * cfg.context;
+  const ids = tensor(Int32Array.from({ length: n }, () => rng.int(cfg.vocab)), [
+    batch,
+    cfg.context,
+  ]);
+  const tg = tensor(Int32Array.from({ length: n }, () => rng.int(cfg.vocab)), [batch, cfg.context]);
+  const opt = adamw({ lr: 1e-3, weightDecay: 0.01 });
+  let state = opt.init(params);
+  const vg = valueAndGrad((p: GPTParams) => gptLoss(mergeParams(p, {}), cfg, ids, tg));
+  let best = Infinity;
+  for (let s = 0; s <= steps; s++) {
+    const t = performance.now();
+    const out = tidy(() => {
+      const { value, grads } = vg(params);
+      const c = clipByGlobalNorm(grads, 1.0);
+      return { ...opt.step(params, c.grads, state, 1e-3), value };
+    });
+    await out.value.data(); // include the work of the whole step
+    const ms = performance.now() - t;
+    if (s > 0) best = Math.min(best, ms); // step 0 is warm-up
+    disposeTree([params, state, out.value]);
+    params = out.params;
+    state = out.state;
+  }
+  disposeTree([params, state, ids, tg]);
+  return { tokensPerS: n / (best / 1e3), msPerStep: best };
+}
+
+interface TorchResult {
+  torch: string;
+  threads: Record<string, { matmul_gflops: Record<string, number>; train_tokens_per_s: number }>;
+}
+
+async function runTorch(): Promise<TorchResult | string> {
+  if (args["no-torch"]) return "skipped (--no-torch)";
+  const script = join(dirname(fileURLToPath(import.meta.url)), "core_torch.py");
+  const py = "/usr/bin/python3";
+  const conf = JSON.stringify({ ...cfg, batch, reps, steps });
+  try {
+    const out = await new Deno.Command(py, {
+      args: [script, conf],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    if (!out.success) {
+      const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop();
+      return `PyTorch not available (${err}); install with: apt-get install -y python3-torch libopenblas0-pthread`;
+    }
+    return JSON.parse(new TextDecoder().decode(out.stdout)) as TorchResult;
+  } catch (e) {
+    return `PyTorch not available (${(e as Error).message})`;
+  }
+}
+
+const sizes = [256, 512, 1024];
+log(`glyphgrad core bench on backend "${be.name}" (WASM matmul: ${hasWasmMatmul ? "yes" : "no"})`);
+log("figures are provisional: the machine is shared with other jobs");
+const ours = {
+  backend: be.name,
+  wasmMatmul: hasWasmMatmul,
+  matmulGflops: Object.fromEntries(sizes.map((n) => [String(n), matmulGflops(n)])),
+  train: await trainTokensPerS(),
+};
+const torch = await runTorch();
+let peer: { matmulGflops: Record<string, number>; tokensPerS: number; version: string } | null =
+  null;
+if (typeof torch !== "string") {
+  const th = Object.values(torch.threads);
+  peer = {
+    version: torch.torch,
+    matmulGflops: Object.fromEntries(
+      sizes.map((n) => [String(n), Math.max(...th.map((t) => t.matmul_gflops[String(n)]))]),
+    ),
+    tokensPerS: Math.max(...th.map((t) => t.train_tokens_per_s)),
+  };
+}
+const ratio = (a: number, b?: number) => (b ? a / b : null);
+const result = {
+  config: { ...cfg, batch, optimizer: "AdamW + clip 1.0" },
+  ours,
+  pytorch: peer ?? torch,
+  ratios: peer
+    ? {
+      matmul: Object.fromEntries(
+        sizes.map((n) => [String(n), ratio(ours.matmulGflops[n], peer!.matmulGflops[n])]),
+      ),
+      trainTokensPerS: ratio(ours.train.tokensPerS, peer.tokensPerS),
+    }
+    : null,
+};
+
+if (args.json) console.log(JSON.stringify(result));
+else {
+  const f = (x: number | undefined | null, d = 1) => (x == null ? "-" : x.toFixed(d));
+  log("");
+  log(`| figure | glyphgrad (${be.name}) | PyTorch ${peer?.version ?? ""} CPU | ratio |`);
+  log("|---|---|---|---|");
+  for (const n of sizes) {
+    const o = ours.matmulGflops[n], p = peer?.matmulGflops[n];
+    log(`| matmul ${n}^3 GFLOP/s | ${f(o)} | ${f(p)} | ${f(ratio(o, p), 2)} |`);
+  }
+  const o = ours.train.tokensPerS, p = peer?.tokensPerS;
+  log(`| GPT train tokens/s | ${f(o, 0)} | ${f(p, 0)} | ${f(ratio(o, p), 2)} |`);
+  log(`(our step: ${f(ours.train.msPerStep, 0)} ms for ${batch * cfg.context} tokens)`);
+  if (!peer) log(`PyTorch: ${torch}`);
+}
