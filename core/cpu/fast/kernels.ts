@@ -5,6 +5,8 @@ import {
   brIf,
   buildModule,
   type Code,
+  f32Load,
+  f32Store,
   f32x4Add,
   f32x4Mul,
   f32x4RelaxedMadd,
@@ -121,10 +123,64 @@ function gemmFunc(fma: boolean): FuncDef {
   };
 }
 
+/**
+ * pack{W}{c|g}(src, dst, kv, strideW, strideK): copy a full-width panel, for k < kv and
+ * j < W: dst[k * W + j] = src[k * strideK + j * strideW] (byte strides). The "c" variant
+ * assumes strideW == 4 (contiguous rows, SIMD copies); "g" gathers with any strideW.
+ */
+function packFunc(W: number, contiguous: boolean): FuncDef {
+  const src = 0, dst = 1, kv = 2, strideW = 3, strideK = 4;
+  const k = 5, p = 6, d = 7;
+  const step: Code[] = [];
+  if (contiguous) {
+    for (let j = 0; j + 4 <= W; j += 4) {
+      step.push(v128Store(get(d), v128Load(get(p), 4 * j), 4 * j));
+    }
+    for (let j = W - (W % 4); j < W; j++) {
+      step.push(f32Store(get(d), f32Load(get(p), 4 * j), 4 * j));
+    }
+  } else {
+    const q = 8;
+    step.push(set(q, get(p)));
+    for (let j = 0; j < W; j++) {
+      step.push(f32Store(get(d), f32Load(get(q)), 4 * j));
+      if (j + 1 < W) step.push(inc(q, get(strideW)));
+    }
+  }
+  return {
+    name: `pack${W}${contiguous ? "c" : "g"}`,
+    params: [I32, I32, I32, I32, I32],
+    results: [],
+    locals: [I32, I32, I32, I32],
+    body: [
+      set(k, get(kv)),
+      set(p, get(src)),
+      set(d, get(dst)),
+      loop(
+        step,
+        inc(p, get(strideK)),
+        inc(d, i32(W * 4)),
+        set(k, sub(get(k), i32(1))),
+        brIf(0, ne(get(k), i32(0))),
+      ),
+    ],
+  };
+}
+
 /** The kernel module's bytes; uses relaxed-SIMD FMA when `fma` is true. */
 export function kernelModuleBytes(fma: boolean): Uint8Array {
-  return buildModule([gemmFunc(fma)], { min: MEM_MIN_PAGES, max: MEM_MAX_PAGES });
+  const packs = [MR, NR].flatMap((w) => [packFunc(w, true), packFunc(w, false)]);
+  return buildModule([gemmFunc(fma), ...packs], { min: MEM_MIN_PAGES, max: MEM_MAX_PAGES });
 }
+
+/** Signature of the packing kernels (byte addresses and strides). */
+export type PackFn = (
+  src: number,
+  dst: number,
+  kv: number,
+  strideW: number,
+  strideK: number,
+) => void;
 
 /** The exports every kernel instance has. */
 export interface KernelExports {
@@ -138,6 +194,7 @@ export interface KernelExports {
     nPanels: number,
     accumulate: number,
   ): void;
+  [pack: `pack${number}${"c" | "g"}`]: PackFn;
 }
 
 /** Module bytes for this engine: FMA if relaxed SIMD validates, else plain SIMD; null if no SIMD. */

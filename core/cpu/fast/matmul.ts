@@ -5,7 +5,7 @@
 import { KU, MR, NR } from "./kernels.ts";
 import { type GemmShape, packA, packB } from "./pack.ts";
 import { allocBytes, freeBytes, isShared, memBuffer } from "./memory.ts";
-import { poolInfo, runJob } from "./pool.ts";
+import { mainKernels, poolInfo, runJob } from "./pool.ts";
 
 /** Largest K block (floats): a packed A chunk of 64 x KC_MAX stays in L2. */
 export const KC_MAX = 256;
@@ -75,13 +75,23 @@ export function matmulF32(
   const Mp = s.mTiles * MR, Np = s.nPanels * NR;
   const direct = isShared(out) && M % MR === 0 && N % NR === 0;
   const cBatch = direct ? 0 : Mp * Np;
-  const base = scratch(4 * batch * (aBatch + bBatch + cBatch));
+  const aLen = batch * M * K, bLen = batch * K * N;
+  const aIn = isShared(a), bIn = isShared(b);
+  // Scratch layout (floats): [copy of a][copy of b][packed A][packed B][padded C].
+  const sizes = [aIn ? 0 : aLen, bIn ? 0 : bLen, batch * aBatch, batch * bBatch, batch * cBatch];
+  const base = scratch(4 * sizes.reduce((x, y) => x + Math.ceil(y / 16) * 16, 0)) / 4;
+  const at: number[] = [];
+  sizes.reduce((o, n) => (at.push(o), o + Math.ceil(n / 16) * 16), base);
   const mem = new Float32Array(memBuffer());
-  const pa = base, pb = base + 4 * batch * aBatch, pc = pb + 4 * batch * bBatch;
+  const aSrc = aIn ? a.byteOffset / 4 : at[0], bSrc = bIn ? b.byteOffset / 4 : at[1];
+  if (!aIn) mem.set(a.length === aLen ? a : a.subarray(0, aLen), aSrc);
+  if (!bIn) mem.set(b.length === bLen ? b : b.subarray(0, bLen), bSrc);
+  const kern = mainKernels();
   for (let i = 0; i < batch; i++) {
-    packA(a, i * M * K, transA, s, mem, pa / 4 + i * aBatch);
-    packB(b, i * K * N, transB, s, mem, pb / 4 + i * bBatch);
+    packA(kern, mem, aSrc + i * M * K, transA, s, at[2] + i * aBatch);
+    packB(kern, mem, bSrc + i * K * N, transB, s, at[3] + i * bBatch);
   }
+  const pa = 4 * at[2], pb = 4 * at[3], pc = 4 * at[4];
   const flops = 2 * batch * M * N * K;
   const threads = flops >= PARALLEL_MIN_FLOPS ? poolInfo().threads : 1;
   let tilesPerChunk = 16;
