@@ -1,0 +1,45 @@
+// The JSONL training log: one object per logged step ({step, loss, lr, tokens_per_s,
+// grad_norm, val_loss?}). On --resume the lines after the resumed step are dropped, so a resumed
+// run's log reads like an uninterrupted one.
+
+import { writeFileAtomic } from "../../core/safetensors.ts";
+
+export interface LogLine {
+  step: number;
+  loss: number;
+  lr: number;
+  tokens_per_s: number;
+  grad_norm?: number;
+  val_loss?: number;
+}
+
+/** Keep only the lines with step <= `step` (or start empty when the log does not exist). */
+export async function truncateLog(path: string, step: number): Promise<void> {
+  let text = "";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const kept = text.split("\n").filter((l) => {
+    if (!l.trim()) return false;
+    try {
+      return (JSON.parse(l) as LogLine).step <= step;
+    } catch {
+      return false; // a line cut by an interruption
+    }
+  });
+  await writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
+}
+
+export async function appendLog(path: string, lines: LogLine[]): Promise<void> {
+  if (!lines.length) return;
+  await Deno.writeTextFile(path, lines.map((l) => JSON.stringify(l) + "\n").join(""), {
+    append: true,
+  });
+}
+
+export async function readLog(path: string): Promise<LogLine[]> {
+  const text = await Deno.readTextFile(path);
+  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as LogLine);
+}

@@ -1,0 +1,82 @@
+// `deno task pipeline full|<stage> [options]`: runs the glyphgrad pipeline (data -> tokenize ->
+// glyphs -> embed -> train -> eval -> report) into runs/<run>/, skipping stages that are up to
+// date. Options:
+//   --config tiny|small|paper|file.json   (default small)
+//   --set a.b=value                       override a config value (repeatable)
+//   --force   rerun the named stages      --plan   say what would run and why, run nothing
+//   --resume  continue interrupted training from its last checkpoint
+//   --seeds N  --corpus file.txt|file.jsonl (repeatable)  --backend auto|cpu|webgpu  --run name
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { applySet, type BackendChoice, CHOICES, loadConfig } from "../pipeline/config.ts";
+import { formatPlan, planPipeline, runPipeline, selectStages } from "../pipeline/runner.ts";
+import { STAGES } from "../pipeline/stages.ts";
+
+const USAGE = `usage: deno task pipeline full|<stage> [--config small] [--set key=value] [--force]
+       [--plan] [--resume] [--seeds N] [--corpus file...] [--backend auto|cpu|webgpu] [--run name]
+stages: full, ${STAGES.map((s) => s.name).join(", ")}`;
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", default: "small" },
+      set: { type: "string", multiple: true, default: [] },
+      force: { type: "boolean", default: false },
+      plan: { type: "boolean", default: false },
+      resume: { type: "boolean", default: false },
+      seeds: { type: "string" },
+      corpus: { type: "string", multiple: true, default: [] },
+      backend: { type: "string" },
+      run: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const targets = positionals.length ? positionals : ["full"];
+  selectStages(STAGES, targets); // unknown stage names fail here, before any work
+  let cfg = await loadConfig(values.config, values.set);
+  if (values.seeds !== undefined) cfg = applySet(cfg, `train.seeds=${values.seeds}`);
+  if (values.corpus.length) cfg = { ...cfg, data: { ...cfg.data, corpus: values.corpus } };
+  if (values.backend !== undefined) {
+    if (!CHOICES["train.backend"].includes(values.backend)) {
+      throw new Error(
+        `--backend ${values.backend}: unknown (valid: ${CHOICES["train.backend"].join(", ")})`,
+      );
+    }
+    cfg = { ...cfg, train: { ...cfg.train, backend: values.backend as BackendChoice } };
+  }
+  if (values.run !== undefined) cfg = { ...cfg, run: values.run };
+  if (!Number.isInteger(cfg.train.seeds) || cfg.train.seeds < 1) {
+    throw new Error(`--seeds ${cfg.train.seeds}: needs a whole number >= 1`);
+  }
+  const runDir = join("runs", cfg.run);
+  if (values.plan) {
+    const plan = await planPipeline(STAGES, cfg, runDir, { targets, force: values.force });
+    console.log(`plan for ${runDir} (config ${values.config}):`);
+    console.log(formatPlan(plan));
+    if (plan.every((p) => p.action === "skip")) console.log("everything is up to date");
+    return;
+  }
+  console.log(`pipeline ${targets.join(" ")} -> ${runDir} (config ${values.config})`);
+  await runPipeline(STAGES, cfg, runDir, {
+    targets,
+    force: values.force,
+    resume: values.resume,
+  });
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(`error: ${msg.split("\n")[0]}`);
+    if (Deno.env.get("GLYPHGRAD_DEBUG")) console.error(e);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,198 @@
+// Tests of training: an interrupted run resumed from its checkpoint ends bit-identical to an
+// uninterrupted one; the frozen table is unchanged; corrupt or truncated checkpoints give one
+// clear line; the NaN guard stops and keeps the last good checkpoint; batches, bits per
+// character and progress lines.
+
+import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
+import fc from "fast-check";
+import { join } from "node:path";
+import "../core/cpu/backend.ts";
+import { setBackend } from "../core/backend.ts";
+import type { GPTConfig } from "../core/gpt.ts";
+import { trainModel, type TrainSpec } from "../pipeline/train/loop.ts";
+import { hasCheckpoint, loadCheckpoint } from "../pipeline/train/checkpoint.ts";
+import { readLog } from "../pipeline/train/log.ts";
+import { coverBatches, trainBatch, valBatches } from "../pipeline/train/batches.ts";
+import { bitsPerChar, unigramBitsPerChar } from "../pipeline/train/bpc.ts";
+import { formatDuration, formatProgress, progressReporter } from "../pipeline/train/progress.ts";
+
+setBackend("cpu");
+
+const V = 48, D = 16;
+const ids = Int32Array.from({ length: 3000 }, (_, i) => (i * 7 + (i >> 3)) % V);
+const table = Float32Array.from({ length: V * 8 }, (_, i) => Math.sin(i * 0.37));
+
+function spec(dir: string, embedding: "frozen" | "trainable", over: Partial<TrainSpec> = {}) {
+  const gpt: GPTConfig = {
+    vocab: V,
+    dModel: D,
+    layers: 1,
+    heads: 2,
+    context: 8,
+    embedding,
+    norm: "layernorm",
+    dropout: 0.1,
+    mlpRatio: 2,
+  };
+  const s: TrainSpec = {
+    model: `${embedding}-s0`,
+    dir,
+    gpt,
+    train: {
+      steps: 7,
+      batch: 3,
+      lr: 0.01,
+      minLr: 0.001,
+      warmup: 2,
+      weightDecay: 0.1,
+      beta1: 0.9,
+      beta2: 0.95,
+      clip: 1,
+      seed: 5,
+      seeds: 1,
+      valEvery: 3,
+      valBatches: 2,
+      checkpointEvery: 2,
+      logEvery: 1,
+      backend: "cpu",
+    },
+    seed: 5,
+    trainIds: ids,
+    valIds: ids.subarray(0, 400),
+    frozenTable: embedding === "frozen" ? { data: table, rows: V, cols: 8 } : undefined,
+    charLen: new Float64Array(V).fill(1),
+    fingerprint: "fp-test",
+    resume: false,
+    refs: { tokenizer: { path: "t.json", sha256: "0" }, vocabMap: null, embedding: null },
+    log: () => {},
+    tty: false,
+    quiet: true,
+  };
+  return { ...s, ...over };
+}
+
+const bytesOf = async (dir: string, f: string) => await Deno.readFile(join(dir, f));
+
+for (const mode of ["frozen", "trainable"] as const) {
+  Deno.test(`train: interrupt then --resume is bit-identical to one run (${mode})`, async () => {
+    const root = await Deno.makeTempDir();
+    const a = join(root, "a"), b = join(root, "b");
+    const full = await trainModel(spec(a, mode));
+    const cut = await trainModel(spec(b, mode, { stopAfter: 5 })); // last checkpoint: step 4
+    assert(cut.interrupted);
+    assertEquals((await loadCheckpoint(b)).config.step, 4);
+    const resumed = await trainModel(spec(b, mode, { resume: true }));
+    assertEquals(resumed.resumedFrom, 4);
+    assertEquals(await bytesOf(b, "model.safetensors"), await bytesOf(a, "model.safetensors"));
+    assertEquals(await bytesOf(b, "optim.safetensors"), await bytesOf(a, "optim.safetensors"));
+    assertEquals(
+      await readLog(join(b, "log.jsonl")).then((l) => l.map((x) => [x.step, x.loss])),
+      await readLog(join(a, "log.jsonl")).then((l) => l.map((x) => [x.step, x.loss])),
+    );
+    assertEquals(resumed.valBpc, full.valBpc);
+    if (mode === "frozen") {
+      assert(full.frozenSha256Before && full.frozenSha256Before === full.frozenSha256After);
+    }
+    const cfg = (await loadCheckpoint(a)).config;
+    assertEquals([cfg.step, cfg.finished, cfg.dataCursor.tokensSeen], [7, true, 7 * 3 * 8]);
+    await Deno.remove(root, { recursive: true });
+  });
+}
+
+Deno.test("train: corrupt, truncated or missing checkpoint files give one clear line", async () => {
+  const dir = await Deno.makeTempDir();
+  await trainModel(
+    spec(dir, "trainable", { train: { ...spec(dir, "trainable").train, steps: 2 } }),
+  );
+  const model = join(dir, "model.safetensors");
+  const good = await Deno.readFile(model);
+  await Deno.writeFile(model, good.subarray(0, good.length - 100));
+  const e = await assertRejects(() => loadCheckpoint(dir), /model\.safetensors does not match/);
+  assert(!e.message.includes("\n") && e.message.includes("train again"), e.message);
+  await assertRejects(
+    () => trainModel(spec(dir, "trainable", { resume: true })),
+    /does not match the SHA-256/,
+  );
+  await Deno.writeFile(model, good);
+  const cfgPath = join(dir, "config.json");
+  const cfgText = await Deno.readTextFile(cfgPath);
+  await Deno.writeTextFile(cfgPath, cfgText.slice(0, 50));
+  await assertRejects(() => loadCheckpoint(dir), /config\.json is not valid JSON/);
+  await Deno.remove(cfgPath);
+  await assertRejects(() => loadCheckpoint(dir), /config\.json is missing/);
+  await Deno.writeTextFile(cfgPath, cfgText);
+  await Deno.remove(join(dir, "optim.safetensors"));
+  await assertRejects(() => loadCheckpoint(dir), /optim\.safetensors is missing/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("train: --resume refuses a checkpoint written with other settings", async () => {
+  const dir = await Deno.makeTempDir();
+  await trainModel(spec(dir, "trainable", { stopAfter: 2 }));
+  await assertRejects(
+    () => trainModel(spec(dir, "trainable", { resume: true, fingerprint: "other" })),
+    /written with other settings or inputs; rerun without --resume/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("train: NaN guard stops with a clear line and keeps the last good checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  const base = spec(dir, "frozen");
+  const wild = { ...base.train, lr: 1e35, minLr: 1e35, warmup: 1, checkpointEvery: 1 };
+  const e = await assertRejects(
+    () => trainModel({ ...base, train: wild }),
+    /frozen-s0: (loss|gradient norm) is (NaN|-?Infinity) at step (\d+); stopped, the last good checkpoint \(step \d+\) is kept/,
+  );
+  assert(!e.message.includes("\n"));
+  const failed = Number(/at step (\d+)/.exec(e.message)![1]);
+  const ck = await loadCheckpoint(dir); // still loads: nothing non-finite was saved
+  assertEquals(ck.config.step, failed - 1);
+  assert(Object.values(ck.weights).every((t) => (t.data as Float32Array).every(Number.isFinite)));
+  assert(await hasCheckpoint(dir));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("batches: deterministic, targets are the next tokens, cover predicts each once", () => {
+  fc.assert(
+    fc.property(fc.nat(1000), fc.nat(50), fc.integer({ min: 1, max: 5 }), (seed, step, B) => {
+      const a = trainBatch(ids, seed, step, B, 8), b = trainBatch(ids, seed, step, B, 8);
+      assertEquals(a.x, b.x);
+      for (let r = 0; r < B; r++) {
+        for (let t = 0; t < 7; t++) assertEquals(a.y[r * 8 + t], a.x[r * 8 + t + 1]);
+      }
+    }),
+  );
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 200 }), fc.integer({ min: 1, max: 9 }), (n, B) => {
+      const seq = Int32Array.from({ length: n }, (_, i) => i);
+      const seen: number[] = [];
+      for (const b of coverBatches(seq, B, 8)) for (const y of b.y) if (y >= 0) seen.push(y);
+      assertEquals(seen.sort((p, q) => p - q), Array.from({ length: n - 1 }, (_, i) => i + 1));
+    }),
+  );
+  assertEquals(valBatches(ids, 3, 2, 8).length, 3);
+});
+
+Deno.test("bpc: unigram baseline and conversion from nats", () => {
+  assertAlmostEquals(unigramBitsPerChar("abab", "ab"), 1, 1e-12);
+  // 'c' is unseen in train: add-one gives it 1/(4+3)
+  assertAlmostEquals(unigramBitsPerChar("aaab", "c"), Math.log2(7), 1e-12);
+  assertAlmostEquals(bitsPerChar(Math.LN2 * 10, 5), 2, 1e-12);
+});
+
+Deno.test("progress: a bar on a terminal, plain lines every k steps otherwise", () => {
+  const p = { model: "frozen-s0", step: 5, total: 10, loss: 2.5, tokensPerS: 1234.4, etaS: 65 };
+  assertEquals(formatProgress(p, false), "frozen-s0 step  5/10 loss 2.5000 1234 tok/s ETA 1m05s");
+  assert(formatProgress(p, true).includes("[##########..........]"));
+  assertEquals(formatDuration(3725), "1h02m");
+  const lines: string[] = [];
+  const r = progressReporter({ every: 2, tty: false, write: (s) => lines.push(s) });
+  for (let s = 1; s <= 5; s++) r.update({ ...p, step: s, total: 5 });
+  assertEquals(lines.length, 3); // steps 2, 4 and the last
+  const tty: string[] = [];
+  const t = progressReporter({ every: 2, tty: true, write: (s) => tty.push(s) });
+  t.update(p);
+  t.done();
+  assert(tty[0].startsWith("\r\x1b[2K") && tty[1] === "\n");
+});
