@@ -23,6 +23,7 @@ export interface Requirement {
 const FONT = "/usr/share/fonts/opentype/unifont/unifont.otf";
 const FONT_UPPER = "/usr/share/fonts/opentype/unifont/unifont_upper.otf";
 const ALL = ["pipeline", "eval", "test", "bench"];
+const DEBREF_LANGS = ["de", "es", "fr", "it", "pt", "ja", "zh-cn"];
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
@@ -103,17 +104,38 @@ export const requirements: Requirement[] = [
   },
   {
     name: "corpora",
-    packages: ["bibledit-data", "wordnet-base"],
+    packages: ["bibledit-data", "wordnet-base", "fortunes-ru", "fortunes-zh"],
     requiredFor: ALL,
-    howElse: "install the Debian packages bibledit-data (KJV, Greek NT, Hebrew OT) and " +
-      "wordnet-base, or pass your own text with --corpus",
+    howElse: "install the Debian packages bibledit-data (KJV, Greek NT, Hebrew OT), " +
+      "wordnet-base, fortunes-ru and fortunes-zh, or pass your own text with --corpus",
     check: () =>
       fileCheck([
         "/usr/share/bibledit/sources/kjv.xml",
         "/usr/share/bibledit/sources/sblgnt/sblgnt.xml",
         "/usr/share/bibledit/sources/oshb.xml.gz",
         "/usr/share/wordnet/data.noun",
-      ], "KJV (en), SBLGNT (el), OSHB (he), WordNet 3.0"),
+        "/usr/share/games/fortunes/ru",
+        "/usr/share/games/fortunes/chinese",
+      ], "KJV (en), SBLGNT (el), OSHB (he), fortunes (ru, zh), WordNet 3.0"),
+  },
+  {
+    name: "reference-texts",
+    packages: DEBREF_LANGS.map((l) => `debian-reference-${l}`),
+    requiredFor: ["bench"],
+    howElse: "install debian-reference-{de,es,fr,it,pt,ja,zh-cn} (the tokenizer's report text)",
+    check: () =>
+      fileCheck(
+        DEBREF_LANGS.map((l) => `/usr/share/debian-reference/index.${l}.html`),
+        `Debian Reference in ${DEBREF_LANGS.join(", ")}`,
+      ),
+  },
+  {
+    name: "plot-font",
+    packages: ["fonts-dejavu-core"],
+    requiredFor: ["pipeline", "eval", "test"],
+    howElse: "install DejaVu Sans (/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf) for plots",
+    check: () =>
+      fileCheck(["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"], "DejaVu Sans (plot labels)"),
   },
   {
     name: "webgpu",
