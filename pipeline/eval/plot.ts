@@ -54,13 +54,19 @@ function yAxis(ticks: number[], y: (v: number) => number, asPercent: boolean): s
   ).join("");
 }
 
-function legend(names: string[]): string {
+function legend(entries: { name: string; color?: string; dashed?: boolean; line?: boolean }[]) {
   let x = M.left + 8;
-  return names.map((name, i) => {
-    const s = `<rect x="${x}" y="${M.top - 30}" width="14" height="10" rx="2" ` +
-      `fill="${PALETTE[i % PALETTE.length]}"/><text x="${x + 19}" y="${M.top - 21}" ` +
-      `font-size="12" fill="#2d3748">${esc(name)}</text>`;
-    x += 32 + name.length * 7.2;
+  return entries.map((e, i) => {
+    const col = e.color ?? PALETTE[i % PALETTE.length];
+    const y = M.top - 25;
+    const icon = e.line
+      ? `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${col}" stroke-width="2.6"` +
+        `${e.dashed ? ' stroke-dasharray="6 3"' : ""}/>`
+      : `<rect x="${x}" y="${y - 5}" width="14" height="10" rx="2" fill="${col}"/>`;
+    const tx = x + (e.line ? 27 : 19);
+    const s = icon + `<text x="${tx}" y="${M.top - 21}" font-size="12" fill="#2d3748">` +
+      `${esc(e.name)}</text>`;
+    x = tx + 14 + e.name.length * 7.2;
     return s;
   }).join("");
 }
@@ -79,8 +85,11 @@ export interface LineChart {
   xLabel: string;
   yLabel: string;
   series: LineSeries[];
-  logY?: boolean;
   percent?: boolean;
+  /** Only whole numbers on the x axis (layers). */
+  integerX?: boolean;
+  /** Keep 0 in the y range and draw it darker (differences). */
+  zeroLine?: boolean;
 }
 
 export function lineChartSvg(c: LineChart): string {
@@ -91,7 +100,9 @@ export function lineChartSvg(c: LineChart): string {
   if (pts.length === 0) return frame(c.title, c.xLabel, c.yLabel, "");
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
-  const xt = niceTicks(Math.min(...xs), Math.max(...xs));
+  let xt = niceTicks(Math.min(...xs), Math.max(...xs));
+  if (c.integerX) xt = xt.filter(Number.isInteger);
+  if (c.zeroLine) ys.push(0);
   const pad = (Math.max(...ys) - Math.min(...ys)) * 0.05 || 0.5;
   const yt = niceTicks(Math.min(...ys) - pad, Math.max(...ys) + pad);
   const [x0, x1, y0, y1] = [xt[0], xt[xt.length - 1], yt[0], yt[yt.length - 1]];
@@ -104,6 +115,10 @@ export function lineChartSvg(c: LineChart): string {
   ).join("");
   body += `<line x1="${M.left}" x2="${W - M.right}" y1="${H - M.bottom}" y2="${H - M.bottom}" ` +
     `stroke="#a0aec0"/>`;
+  if (c.zeroLine) {
+    body += `<line x1="${M.left}" x2="${W - M.right}" y1="${y(0)}" y2="${y(0)}" ` +
+      `stroke="#4a5568" stroke-width="1.2"/>`;
+  }
   c.series.forEach((s, i) => {
     const col = s.color ?? PALETTE[i % PALETTE.length];
     if (s.band?.length) {
@@ -120,7 +135,13 @@ export function lineChartSvg(c: LineChart): string {
         .join("");
     }
   });
-  return frame(c.title, c.xLabel, c.yLabel, body + legend(c.series.map((s) => s.name)));
+  const entries = c.series.map((s, i) => ({
+    name: s.name,
+    color: s.color ?? PALETTE[i % PALETTE.length],
+    dashed: s.dashed,
+    line: true,
+  }));
+  return frame(c.title, c.xLabel, c.yLabel, body + legend(entries));
 }
 
 export interface BarSeries {
@@ -143,13 +164,15 @@ export interface BarChart {
 export function barChartSvg(c: BarChart): string {
   const all = c.series.flatMap((s) => [...s.values, ...(s.hi ?? [])]).concat(c.chance ?? [])
     .filter(Number.isFinite);
-  const top = Math.max(...all, c.percent ? 0.3 : 1e-9) * 1.12;
+  let top = Math.max(...all, c.percent ? 0.3 : 1e-9) * 1.12;
+  if (c.percent) top = Math.min(1, top);
   const yt = niceTicks(0, top);
   const y1 = yt[yt.length - 1];
   const y = (v: number) => H - M.bottom - (v / y1) * (H - M.top - M.bottom);
   const gw = (W - M.left - M.right) / Math.max(1, c.groups.length);
   const bw = Math.min(56, (gw * 0.75) / Math.max(1, c.series.length));
   let body = yAxis(yt, y, !!c.percent);
+  const tilt = c.groups.some((g) => g.length * 7 > gw - 8);
   c.groups.forEach((g, gi) => {
     const gx = M.left + gi * gw + (gw - bw * c.series.length) / 2;
     c.series.forEach((s, si) => {
@@ -165,8 +188,11 @@ export function barChartSvg(c: BarChart): string {
         body += `<path d="M${cx},${y(lo)}V${y(hi)}M${cx - 6},${y(lo)}h12M${cx - 6},${y(hi)}h12" ` +
           `stroke="#1a202c" stroke-width="1.6" fill="none"/>`;
       }
-      body += `<text x="${bx + bw / 2}" y="${y(Math.max(v, hi ?? v)) - 6}" text-anchor="middle" ` +
-        `font-size="11" fill="#2d3748">${c.percent ? (100 * v).toFixed(1) : fmt(v)}</text>`;
+      if (bw >= 34) {
+        body += `<text x="${bx + bw / 2}" y="${y(Math.max(v, hi ?? v)) - 6}" ` +
+          `text-anchor="middle" font-size="11" fill="#2d3748">` +
+          `${c.percent ? (100 * v).toFixed(1) : fmt(v)}</text>`;
+      }
     });
     const ch = c.chance?.[gi];
     if (ch !== undefined && Number.isFinite(ch)) {
@@ -178,8 +204,7 @@ export function barChartSvg(c: BarChart): string {
       `font-size="12" fill="#2d3748">${esc(g)}</text>`;
   });
   body += `<line x1="${M.left}" x2="${W - M.right}" y1="${y(0)}" y2="${y(0)}" stroke="#a0aec0"/>`;
-  const names = c.series.map((s) => s.name);
-  let leg = legend(names);
+  let leg = legend(c.series.map((s) => ({ name: s.name })));
   if (c.chance?.length) {
     const lx = W - M.right - 96;
     leg += `<line x1="${lx}" x2="${lx + 22}" y1="${M.top - 25}" y2="${M.top - 25}" ` +

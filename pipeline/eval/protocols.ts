@@ -31,6 +31,8 @@ export interface ProtocolResult {
   predictions: number[];
   /** loglik only: per item predicted choice index for "acc_norm". */
   predictionsNorm?: number[];
+  /** metric name -> per-item 1/0 (for paired comparisons between models). */
+  correct: Record<string, number[]>;
   /** share of items whose prompt was cut to fit the context. */
   truncated: number;
   /** generative only: share of items where no choice letter was produced. */
@@ -93,6 +95,7 @@ export async function scoreGenerative(
     n,
     chance: chanceLevel(items),
     metrics: { acc: bootstrapCI(correct, { seed: opts.seed, resamples: opts.resamples }) },
+    correct: { acc: correct },
     predictions,
     truncated: truncated / Math.max(1, n),
     noLetter: noLetter / Math.max(1, n),
@@ -151,6 +154,7 @@ export async function scoreLoglik(
     n: items.length,
     chance: chanceLevel(items),
     metrics: { acc: bootstrapCI(acc, b), acc_norm: bootstrapCI(accNorm, b) },
+    correct: { acc, acc_norm: accNorm },
     predictions,
     predictionsNorm: normed,
     truncated: truncated / Math.max(1, items.length),

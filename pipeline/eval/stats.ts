@@ -43,3 +43,22 @@ export function formatInterval(iv: Interval): string {
   const p = (x: number) => (100 * x).toFixed(1);
   return `${p(iv.mean)}% [${p(iv.lo)}, ${p(iv.hi)}]`;
 }
+
+/** Paired bootstrap of mean(a - b) over the same items (two models on one benchmark). */
+export function pairedDiffCI(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  opts: BootstrapOptions = {},
+): Interval {
+  if (a.length !== b.length) {
+    throw new Error(`eval: paired comparison needs equal item counts (${a.length} vs ${b.length})`);
+  }
+  return bootstrapCI(Array.from(a, (x, i) => x - b[i]), opts);
+}
+
+/** "+3.1 pts [-1.2, 7.4]" */
+export function formatDiff(iv: Interval): string {
+  if (!Number.isFinite(iv.mean)) return "n/a";
+  const p = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
+  return `${p(iv.mean)} pts [${p(iv.lo)}, ${p(iv.hi)}]`;
+}

@@ -1,0 +1,178 @@
+// One evaluation run end to end, shared by `deno task eval` and the pipeline's eval stage:
+// load checkpoints and benchmarks, build our own benchmarks (WordNet definitions, cloze from
+// held-out text) while checking they never occur in the training text, evaluate every model,
+// then write results.json and report.md into the output folder.
+
+import { dirname, join } from "node:path";
+import { writeFileAtomic } from "../../core/safetensors.ts";
+import { countParams } from "../../core/gpt.ts";
+import { type CheckpointModel, loadCheckpointModel } from "./checkpoint.ts";
+import { buildClozeItems, overlapReport } from "./cloze.ts";
+import { evaluateModel, type ModelResult, type Protocol } from "./evaluate.ts";
+import type { Bench } from "./items.ts";
+import { loadBench, readText } from "./loaders.ts";
+import type { TextCodec } from "./model.ts";
+import { loadTrainLog, type LogRow, writeReport } from "./report.ts";
+import { buildDefinitionItems, loadWordnet, synonymPairs, WORDNET_DIR } from "./wordnet.ts";
+
+export interface RunEvalOptions {
+  checkpoints: string[];
+  /** "mmlu:<path>", "arc:<path>", "jsonl:<path>" */
+  benches?: string[];
+  out: string;
+  name?: string;
+  /** Held-out text files (.txt: documents separated by a blank line; .jsonl: {text}). */
+  heldOut?: string[];
+  /** Training text files: built-in items are kept out of them, every bench is checked. */
+  trainText?: string[];
+  /** Build the WordNet and cloze benchmarks (default true). */
+  builtin?: boolean;
+  items?: number;
+  /** Use at most this many items of each benchmark (0 = all). */
+  limit?: number;
+  /** Synonym pairs for the probe (0 = no probe). */
+  probe?: number;
+  protocols?: Protocol[];
+  atlas?: string;
+  seed?: number;
+  wordnetDir?: string;
+  tokenBudget?: number;
+  /** Replace every checkpoint's tokenizer (tests). */
+  codec?: TextCodec;
+  log?: (line: string) => void;
+}
+
+/** Documents of a held-out / training text file. */
+export async function readDocs(path: string): Promise<string[]> {
+  const text = await readText(path);
+  if (!path.endsWith(".jsonl")) return text.split(/\n\s*\n/).filter((d) => d.trim() !== "");
+  return text.split("\n").filter((l) => l.trim()).map((l, i) => {
+    try {
+      const o = JSON.parse(l);
+      if (typeof o.text === "string") return o.text;
+    } catch { /* fall through */ }
+    throw new Error(`eval: ${path}:${i + 1}: expected a JSON object with a "text" string`);
+  });
+}
+
+async function findLog(dir: string): Promise<string | undefined> {
+  for (const p of ["log.jsonl", "train_log.jsonl", "../log.jsonl", "../train_log.jsonl"]) {
+    try {
+      if ((await Deno.stat(join(dir, p))).isFile) return join(dir, p);
+    } catch { /* next */ }
+  }
+  return undefined;
+}
+
+export async function runEval(opts: RunEvalOptions): Promise<{
+  results: ModelResult[];
+  reportPath: string;
+  resultsPath: string;
+}> {
+  const log = opts.log ?? console.log;
+  const seed = opts.seed ?? 0;
+  if (opts.checkpoints.length === 0) throw new Error("eval: no --checkpoint given");
+  const models: CheckpointModel[] = [];
+  for (const dir of opts.checkpoints) {
+    models.push(
+      await loadCheckpointModel(dir, { codec: opts.codec, tokenBudget: opts.tokenBudget }),
+    );
+  }
+  const benches: Bench[] = [];
+  for (const spec of opts.benches ?? []) {
+    const b = await loadBench(spec);
+    const taken = (name: string) => benches.some((x) => x.name === name);
+    for (let k = 2; taken(b.name); k++) b.name = `${b.name.replace(/-\d+$/, "")}-${k}`;
+    benches.push(b);
+  }
+  const heldOut = (await Promise.all((opts.heldOut ?? []).map(readDocs))).flat();
+  const trainText = opts.trainText?.length
+    ? (await Promise.all(opts.trainText.map((p) => readText(p)))).join("\n\n")
+    : undefined;
+  const notes: string[] = [];
+  const n = opts.items ?? 1000;
+  let pairs;
+  if (opts.builtin !== false || (opts.probe ?? 200) > 0) {
+    const synsets = await loadWordnet(opts.wordnetDir ?? WORDNET_DIR);
+    if (opts.builtin !== false) {
+      benches.push({
+        name: "wordnet-def",
+        items: buildDefinitionItems(synsets, { n, seed: 42, trainText }),
+        problems: [],
+      });
+      if (heldOut.length) {
+        benches.push({
+          name: "cloze",
+          items: buildClozeItems(heldOut, { n, seed: 42, trainText }),
+          problems: [],
+        });
+      } else notes.push("No --heldout text: cloze benchmark and LM metrics skipped.");
+    }
+    if ((opts.probe ?? 200) > 0) pairs = synonymPairs(synsets, { n: opts.probe ?? 200, seed: 7 });
+  }
+  if (opts.limit) { for (const b of benches) b.items = b.items.slice(0, opts.limit); }
+  if (trainText !== undefined) {
+    for (const b of benches) {
+      const r = overlapReport(b.items, trainText);
+      notes.push(
+        `Overlap check of ${b.name} against the training text: ` +
+          `${r.overlapping.length} of ${r.checked} items occur verbatim` +
+          (r.overlapping.length ? ` (e.g. ${r.overlapping.slice(0, 3).join(", ")})` : "") + ".",
+      );
+    }
+  } else notes.push("No --train-text given: benchmark overlap with training data not checked.");
+  const problems = benches.flatMap((b) => b.problems);
+  for (const p of problems.slice(0, 10)) log(`warning: ${p}`);
+  if (problems.length > 10) log(`warning: ... ${problems.length - 10} more malformed rows`);
+
+  const results: ModelResult[] = [];
+  for (const m of models) {
+    const { total, trainable } = countParams(m.cfg);
+    results.push(
+      await evaluateModel({
+        name: m.name,
+        model: m.model,
+        codec: m.codec,
+        hidden: m.hidden,
+        dModel: m.cfg.dModel,
+        info: {
+          embedding: m.cfg.embedding,
+          params: total,
+          "trainable params": trainable,
+          "d_model x layers": `${m.cfg.dModel} x ${m.cfg.layers}`,
+          context: m.cfg.context,
+          vocab: m.cfg.vocab,
+          dir: m.dir,
+        },
+      }, {
+        benches,
+        heldOut: heldOut.length ? heldOut : undefined,
+        probePairs: pairs,
+        protocols: opts.protocols,
+        seed,
+        log,
+      }),
+    );
+  }
+  const logs: { name: string; rows: LogRow[] }[] = [];
+  for (const m of models) {
+    const path = await findLog(m.dir);
+    if (!path) continue;
+    const l = await loadTrainLog(path);
+    problems.push(...l.problems);
+    logs.push({ name: m.name, rows: l.rows });
+  }
+  await Deno.mkdir(opts.out, { recursive: true });
+  const resultsPath = join(opts.out, "results.json");
+  await writeFileAtomic(resultsPath, JSON.stringify({ results, notes, problems }, null, 1));
+  const reportPath = await writeReport({
+    name: opts.name ?? dirname(join(opts.out, "x")).split("/").pop()!,
+    outDir: opts.out,
+    results,
+    logs,
+    atlas: opts.atlas,
+    problems,
+    notes,
+  });
+  return { results, reportPath, resultsPath };
+}

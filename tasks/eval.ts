@@ -1,0 +1,119 @@
+// `deno task eval`: evaluate one or more checkpoints side by side (held-out LM metrics,
+// multiple-choice benchmarks under both protocols, our WordNet and cloze benchmarks, the
+// semantic probe) and write results.json + report.md; or `--generate "prompt"` to sample text.
+
+import { parseArgs } from "node:util";
+import "../core/cpu/backend.ts";
+import { setBackend } from "../core/backend.ts";
+import { loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
+import { generate } from "../pipeline/eval/generate.ts";
+import { runEval } from "../pipeline/eval/run.ts";
+import type { Protocol } from "../pipeline/eval/evaluate.ts";
+
+const USAGE = `usage: deno task eval --checkpoint <dir> [--checkpoint <dir2>]
+  [--bench mmlu:<dir|file.jsonl>] [--bench arc:<file.jsonl>] [--bench jsonl:<file>]
+  [--heldout <file.txt|file.jsonl>] [--train-text <file>] [--out <dir>] [--name <run>]
+  [--items 1000] [--limit N] [--probe 200] [--protocols generative,loglik] [--no-builtin]
+  [--atlas <png>] [--seed 0] [--backend cpu|cpu-ref|webgpu]
+  deno task eval --checkpoint <dir> --generate "prompt" [--max-new 200] [--temperature 0.8]
+  [--top-k 40] [--seed 0]`;
+
+function fail(msg: string): never {
+  console.error(`eval: ${msg}\n${USAGE}`);
+  Deno.exit(2);
+}
+
+function num(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const x = Number(v);
+  if (!Number.isFinite(x)) fail(`--${name} must be a number, got "${v}"`);
+  return x;
+}
+
+async function main() {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args,
+      options: {
+        checkpoint: { type: "string", multiple: true },
+        bench: { type: "string", multiple: true },
+        heldout: { type: "string", multiple: true },
+        "train-text": { type: "string", multiple: true },
+        out: { type: "string" },
+        name: { type: "string" },
+        items: { type: "string" },
+        limit: { type: "string" },
+        probe: { type: "string" },
+        protocols: { type: "string" },
+        "no-builtin": { type: "boolean" },
+        atlas: { type: "string" },
+        seed: { type: "string" },
+        backend: { type: "string" },
+        generate: { type: "string" },
+        "max-new": { type: "string" },
+        temperature: { type: "string" },
+        "top-k": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  const backend = args.backend ?? "cpu";
+  if (backend === "webgpu") await import("../core/webgpu/mod.ts");
+  else if (backend !== "cpu" && backend !== "cpu-ref") fail(`unknown --backend "${backend}"`);
+  setBackend(backend);
+  const checkpoints = args.checkpoint ?? [];
+  if (checkpoints.length === 0) fail("give at least one --checkpoint <dir>");
+  const seed = num(args.seed, "seed", 0);
+
+  if (args.generate !== undefined) {
+    const m = await loadCheckpointModel(checkpoints[0]);
+    const text = await generate(m.model, m.codec, args.generate, {
+      maxNew: num(args["max-new"], "max-new", 200),
+      temperature: num(args.temperature, "temperature", 0),
+      topK: num(args["top-k"], "top-k", 0),
+      seed,
+    });
+    console.log(args.generate + text);
+    return;
+  }
+
+  const protocols = (args.protocols ?? "generative,loglik").split(",") as Protocol[];
+  for (const p of protocols) {
+    if (p !== "generative" && p !== "loglik") fail(`unknown protocol "${p}"`);
+  }
+  const name = args.name ?? "eval";
+  const t0 = performance.now();
+  const { reportPath, resultsPath } = await runEval({
+    checkpoints,
+    benches: args.bench,
+    heldOut: args.heldout,
+    trainText: args["train-text"],
+    out: args.out ?? `runs/${name}`,
+    name,
+    builtin: !args["no-builtin"],
+    items: num(args.items, "items", 1000),
+    limit: num(args.limit, "limit", 0),
+    probe: num(args.probe, "probe", 200),
+    protocols,
+    atlas: args.atlas,
+    seed,
+  });
+  console.log(
+    `eval: wrote ${resultsPath} and ${reportPath} ` +
+      `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+}
+
+try {
+  await main();
+} catch (e) {
+  console.error((e as Error).message);
+  Deno.exit(1);
+}

@@ -1,0 +1,125 @@
+// End-to-end test of an evaluation run: two tiny twins (frozen and trainable table) saved in
+// the checkpoint layout with a real tokenizer and a compact vocabulary, evaluated on every
+// fixture format plus the built-in WordNet and cloze benchmarks; results.json, report.md and
+// its PNG plots are written and hold what they should.
+
+import { assert, assertEquals } from "./eval_assert.ts";
+import "../core/cpu/backend.ts";
+import { setBackend } from "../core/backend.ts";
+import { type GPTConfig, initGPT, mergeParams } from "../core/gpt.ts";
+import { treeFlatten } from "../core/autodiff.ts";
+import { saveSafetensors } from "../core/safetensors.ts";
+import { buildTokenizer, encode, saveTokenizer, UNK } from "../pipeline/tokenizer/mod.ts";
+import { runEval } from "../pipeline/eval/run.ts";
+import { parseKjv } from "../pipeline/data/sources.ts";
+import { splitDocs } from "../pipeline/data/split.ts";
+
+setBackend("cpu-ref");
+
+Deno.test("eval run: two twins, every bench format, report with plots", async () => {
+  const dir = await Deno.makeTempDir();
+  const kjv = parseKjv(await Deno.readTextFile("/usr/share/bibledit/sources/kjv.xml"));
+  const { train, val } = splitDocs(kjv, 0.1, 1);
+  const heldOut = val.slice(0, 12).map((d) => d.text.slice(0, 1500));
+  await Deno.writeTextFile(`${dir}/heldout.txt`, heldOut.join("\n\n"));
+  const trainText = train.slice(0, 200).map((d) => d.text).join("\n\n");
+  await Deno.writeTextFile(`${dir}/train.txt`, trainText);
+  const tok = buildTokenizer([trainText], { variant: "2-3", perScript: 32 });
+  await saveTokenizer(`${dir}/tokenizer.json`, tok);
+  // compact vocabulary: every id in the training text plus every printable ASCII character
+  const ascii = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join("");
+  const seen = new Set([UNK, 10, ...encode(tok, trainText), ...encode(tok, ascii)]);
+  const vocabIds = [...seen].sort((a, b) => a - b);
+  const cfg: GPTConfig = {
+    vocab: vocabIds.length,
+    dModel: 16,
+    layers: 2,
+    heads: 2,
+    context: 48,
+    embedding: "trainable",
+    norm: "layernorm",
+  };
+  const ckpts: string[] = [];
+  for (const embedding of ["frozen", "trainable"] as const) {
+    const c = { ...cfg, embedding };
+    const table = new Float32Array(c.vocab * 16).map((_, i) => Math.sin(i * 0.7));
+    const { trainable, frozen } = initGPT(c, {
+      seed: 1,
+      frozenTable: embedding === "frozen" ? { data: table, rows: c.vocab, cols: 16 } : undefined,
+    });
+    const st: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
+    for (const [name, t] of treeFlatten(mergeParams(trainable, frozen))) {
+      st[name] = { dtype: "F32", shape: [...t.shape], data: t.dataSync() as Float32Array };
+    }
+    const ck = `${dir}/${embedding}`;
+    await Deno.mkdir(ck);
+    await saveSafetensors(`${ck}/model.safetensors`, st);
+    await Deno.writeTextFile(
+      `${ck}/config.json`,
+      JSON.stringify({ gpt: c, tokenizer: "../tokenizer.json", vocabIds, name: embedding }),
+    );
+    await Deno.writeTextFile(
+      `${ck}/log.jsonl`,
+      Array.from({ length: 30 }, (_, s) =>
+        JSON.stringify({
+          step: s * 10,
+          loss: 5 * Math.exp(-s / (embedding === "frozen" ? 9 : 8)) + 2,
+          ...(s % 5 === 0 ? { val_loss: 5 * Math.exp(-s / 9) + 2.2 } : {}),
+          tokens_per_s: 1000,
+        })).join("\n") + "\n{broken\n",
+    );
+    ckpts.push(ck);
+  }
+  const lines: string[] = [];
+  const { results, reportPath, resultsPath } = await runEval({
+    checkpoints: ckpts,
+    benches: [
+      "mmlu:fixtures/eval/mmlu",
+      "mmlu:fixtures/eval/mmlu_hf_bad.jsonl",
+      "arc:fixtures/eval/arc.jsonl",
+      "jsonl:fixtures/eval/generic.jsonl",
+    ],
+    heldOut: [`${dir}/heldout.txt`],
+    trainText: [`${dir}/train.txt`],
+    out: `${dir}/out`,
+    name: "tiny",
+    items: 24,
+    probe: 10,
+    log: (l) => lines.push(l),
+  });
+  assertEquals(results.map((r) => r.name), ["frozen", "trainable"]);
+  const names = results[0].benches.map((b) => b.name);
+  assertEquals(names, ["mmlu", "mmlu-2", "arc", "generic", "wordnet-def", "cloze"]);
+  for (const r of results) {
+    assert(r.lm && r.lm.bitsPerChar > 0 && Number.isFinite(r.lm.loss), "LM metrics");
+    assertEquals(r.probe!.length, 3);
+    for (const b of r.benches) {
+      const acc = b.loglik!.metrics.acc;
+      assert(acc.lo <= acc.mean && acc.mean <= acc.hi, `${b.name} interval`);
+      assert(b.generative!.metrics.acc.n === b.n);
+    }
+  }
+  const md = await Deno.readTextFile(reportPath);
+  for (
+    const s of [
+      "## Held-out language modelling",
+      "| wordnet-def | loglik | acc_norm | 24 | 25.0% |",
+      "frozen - trainable (paired)",
+      "![accuracy, log-likelihood acc](accuracy-loglik.png)",
+      "![loss curves](loss.png)",
+      "![probe](probe.png)",
+      "log.jsonl:31: not valid JSON",
+      "mmlu_hf_bad.jsonl:2: not valid JSON",
+      "Overlap check of cloze against the training text: 0 of 24",
+    ]
+  ) assert(md.includes(s), `report lacks "${s}"`);
+  for (
+    const f of ["accuracy-generative.png", "accuracy-loglik-norm.png", "loss.png", "probe.png"]
+  ) {
+    const png = await Deno.readFile(`${dir}/out/${f}`);
+    assertEquals(Array.from(png.subarray(1, 4)), [80, 78, 71]); // "PNG"
+  }
+  const json = JSON.parse(await Deno.readTextFile(resultsPath));
+  assertEquals(json.results.length, 2);
+  await Deno.remove(dir, { recursive: true });
+});
