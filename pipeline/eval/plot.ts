@@ -199,9 +199,12 @@ export function barChartSvg(c: BarChart): string {
       body += `<line x1="${M.left + gi * gw + 6}" x2="${M.left + (gi + 1) * gw - 6}" ` +
         `y1="${y(ch)}" y2="${y(ch)}" stroke="#c53030" stroke-width="1.6" stroke-dasharray="5 4"/>`;
     }
-    body +=
-      `<text x="${M.left + gi * gw + gw / 2}" y="${H - M.bottom + 20}" text-anchor="middle" ` +
-      `font-size="12" fill="#2d3748">${esc(g)}</text>`;
+    const lx = M.left + gi * gw + gw / 2;
+    body += tilt
+      ? `<text transform="translate(${lx + 4} ${H - M.bottom + 14}) rotate(-20)" ` +
+        `text-anchor="end" font-size="12" fill="#2d3748">${esc(g)}</text>`
+      : `<text x="${lx}" y="${H - M.bottom + 20}" text-anchor="middle" font-size="12" ` +
+        `fill="#2d3748">${esc(g)}</text>`;
   });
   body += `<line x1="${M.left}" x2="${W - M.right}" y1="${y(0)}" y2="${y(0)}" stroke="#a0aec0"/>`;
   let leg = legend(c.series.map((s) => ({ name: s.name })));
