@@ -4,55 +4,50 @@
 // TypeScript matmul (kernels.ts). Storage is plain Float32Array/Int32Array on both.
 
 import { type Backend, registerBackend } from "../backend.ts";
-import { arr, createRefBackend } from "./ref.ts";
-import { fastKernels } from "./kernels.ts";
+import { arr, cpuStorage, createRefBackend } from "./ref.ts";
+import { fastKernels, type MatmulFn } from "./kernels.ts";
 
-type MatmulF32 = (
-  a: Float32Array,
-  b: Float32Array,
-  out: Float32Array,
-  batch: number,
-  M: number,
-  N: number,
-  K: number,
-  transA: boolean,
-  transB: boolean,
-) => void;
+interface FastModule {
+  matmulF32: MatmulFn;
+  allocF32?: (n: number) => Float32Array;
+  freeF32?: (a: Float32Array) => void;
+}
 
-/** The fast matmul from core/cpu/fast/mod.ts if that module exists and loads. */
-async function loadFastMatmul(): Promise<MatmulF32 | undefined> {
+/** core/cpu/fast/mod.ts if that module exists and loads (GLYPHGRAD_NO_WASM=1 skips it). */
+async function loadFast(): Promise<FastModule | undefined> {
   if (Deno.env.get("GLYPHGRAD_NO_WASM") === "1") return undefined;
   try {
     const url = new URL("./fast/mod.ts", import.meta.url).href;
     const mod = await import(url);
-    return typeof mod.matmulF32 === "function" ? mod.matmulF32 as MatmulF32 : undefined;
+    return typeof mod.matmulF32 === "function" ? mod as FastModule : undefined;
   } catch {
     return undefined;
   }
 }
 
-const fastMatmul = await loadFastMatmul();
+const fast = await loadFast();
 
 /** True when the WebAssembly matmul of core/cpu/fast/ is in use by "cpu". */
-export const hasWasmMatmul = fastMatmul !== undefined;
+export const hasWasmMatmul = fast !== undefined;
 
 export function createCpuBackend(): Backend {
   const ref = createRefBackend();
-  const be: Backend = { ...ref, ...fastKernels(), name: "cpu" };
-  if (fastMatmul) {
-    const mm = fastMatmul;
-    be.matmul = (a, b, out, batch, M, N, K, transA, transB) =>
-      mm(
-        arr(a) as Float32Array,
-        arr(b) as Float32Array,
-        arr(out) as Float32Array,
-        batch,
-        M,
-        N,
-        K,
-        transA,
-        transB,
-      );
+  if (!fast) return { ...ref, ...fastKernels(), name: "cpu" };
+  const { allocF32, freeF32 } = fast;
+  const scratch = allocF32 ?? ((n: number) => new Float32Array(n));
+  const release = freeF32 ?? (() => {});
+  const be: Backend = { ...ref, ...fastKernels(fast.matmulF32, scratch, release), name: "cpu" };
+  if (allocF32 && freeF32) {
+    // f32 storage lives in the shared wasm memory, so the kernels use it without copies
+    be.alloc = (size, dtype) => {
+      if (dtype !== "f32" || size === 0) return ref.alloc(size, dtype);
+      const data = allocF32(size).fill(0);
+      return cpuStorage(data);
+    };
+    be.free = (s) => {
+      const data = arr(s);
+      if (data instanceof Float32Array && data.length > 0) freeF32(data);
+    };
   }
   return be;
 }
