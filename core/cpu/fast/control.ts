@@ -19,3 +19,7 @@ export function claimChunk(ctl: Int32Array, seq: number): number {
     if (Atomics.compareExchange(ctl, CLAIM, w, w - 1) === w) return left - 1;
   }
 }
+/** Which kernel the current job runs (see jobs.ts). */
+export const KIND = 15;
+/** First slot of the current job's parameters. */
+export const JOB_SLOT = 16;

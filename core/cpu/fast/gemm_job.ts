@@ -4,8 +4,7 @@
 
 import { type KernelExports, MR, NR } from "./kernels.ts";
 
-/** Slots of a job inside the control block (Int32 indices). */
-export const JOB_SLOT = 16;
+import { JOB_SLOT } from "./control.ts";
 
 export interface GemmJob {
   pa: number; // packed A, byte address

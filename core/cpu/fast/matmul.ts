@@ -4,26 +4,15 @@
 
 import { KU, MR, NR } from "./kernels.ts";
 import { type GemmShape, packA, packB } from "./pack.ts";
-import { allocBytes, freeBytes, isShared, memBuffer } from "./memory.ts";
+import { isShared, memBuffer, scratchBytes } from "./memory.ts";
 import { mainKernels, poolInfo, runJob } from "./pool.ts";
+import { GEMM } from "./jobs.ts";
+import { type GemmJob, writeJob } from "./gemm_job.ts";
 
 /** Largest K block (floats): a packed A chunk of 64 x KC_MAX stays in L2. */
 export const KC_MAX = 256;
 /** Below this many flops a matmul runs on the main thread only. */
 export const PARALLEL_MIN_FLOPS = 2e6;
-
-let scratchPtr = -1;
-let scratchBytes = 0;
-
-/** A scratch region of at least `bytes`, reused across calls (contents undefined). */
-function scratch(bytes: number): number {
-  if (bytes > scratchBytes) {
-    if (scratchPtr >= 0) freeBytes(scratchPtr);
-    scratchBytes = Math.ceil(bytes * 1.25 / 64) * 64;
-    scratchPtr = allocBytes(scratchBytes);
-  }
-  return scratchPtr;
-}
 
 function check(name: string, arr: Float32Array, need: number): void {
   if (!(arr instanceof Float32Array)) throw new Error(`matmulF32: ${name} must be a Float32Array`);
@@ -79,7 +68,7 @@ export function matmulF32(
   const aIn = isShared(a), bIn = isShared(b);
   // Scratch layout (floats): [copy of a][copy of b][packed A][packed B][padded C].
   const sizes = [aIn ? 0 : aLen, bIn ? 0 : bLen, batch * aBatch, batch * bBatch, batch * cBatch];
-  const base = scratch(4 * sizes.reduce((x, y) => x + Math.ceil(y / 16) * 16, 0)) / 4;
+  const base = scratchBytes(4 * sizes.reduce((x, y) => x + Math.ceil(y / 16) * 16, 0)) / 4;
   const at: number[] = [];
   sizes.reduce((o, n) => (at.push(o), o + Math.ceil(n / 16) * 16), base);
   const mem = new Float32Array(memBuffer());
@@ -100,25 +89,22 @@ export function matmulF32(
   }
   while (batch * Math.ceil(s.mTiles / tilesPerChunk) > 0xffff) tilesPerChunk *= 2;
   const chunksPerBatch = Math.ceil(s.mTiles / tilesPerChunk);
-  runJob(
-    {
-      pa,
-      pb,
-      c: direct ? out.byteOffset : pc,
-      ldcBytes: 4 * (direct ? N : Np),
-      kcp: s.kcp,
-      nKb: s.nKb,
-      mTiles: s.mTiles,
-      nPanels: s.nPanels,
-      tilesPerChunk,
-      chunksPerBatch,
-      aBatchBytes: 4 * aBatch,
-      bBatchBytes: 4 * bBatch,
-      cBatchBytes: 4 * (direct ? M * N : cBatch),
-    },
-    batch * chunksPerBatch,
-    threads > 1,
-  );
+  const job: GemmJob = {
+    pa,
+    pb,
+    c: direct ? out.byteOffset : pc,
+    ldcBytes: 4 * (direct ? N : Np),
+    kcp: s.kcp,
+    nKb: s.nKb,
+    mTiles: s.mTiles,
+    nPanels: s.nPanels,
+    tilesPerChunk,
+    chunksPerBatch,
+    aBatchBytes: 4 * aBatch,
+    bBatchBytes: 4 * bBatch,
+    cBatchBytes: 4 * (direct ? M * N : cBatch),
+  };
+  runJob(GEMM, (ctl) => writeJob(ctl, job), batch * chunksPerBatch, threads > 1);
   if (direct) return;
   const c0 = pc / 4;
   if (N === Np) {

@@ -105,3 +105,19 @@ export function fastMemoryStats(): { liveBytes: number; liveCount: number; reser
   for (const s of live.values()) liveBytes += s;
   return { liveBytes, liveCount: live.size, reservedBytes: top - HEAP_START };
 }
+
+let scratchPtr = -1;
+let scratchSize = 0;
+
+/**
+ * A scratch region of at least `bytes` (byte address), shared by all kernels and reused
+ * across calls (contents undefined; valid until the next scratchBytes call).
+ */
+export function scratchBytes(bytes: number): number {
+  if (bytes > scratchSize) {
+    if (scratchPtr >= 0) freeBytes(scratchPtr);
+    scratchSize = Math.ceil(bytes * 1.25 / 64) * 64;
+    scratchPtr = allocBytes(scratchSize);
+  }
+  return scratchPtr;
+}

@@ -29,3 +29,5 @@ export function shutdownFast(): void {
 export function warmupFast(timeoutMs?: number): Promise<number> {
   return readyPool(timeoutMs);
 }
+
+export { attentionBackwardF32, attentionForwardF32 } from "./attention.ts";

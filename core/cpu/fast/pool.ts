@@ -4,14 +4,11 @@
 // all are done (synchronous: the main thread blocks with Atomics.wait).
 
 import { Worker } from "node:worker_threads";
-import { chooseKernelBytes, type KernelExports } from "./kernels.ts";
-import { type GemmJob, runChunk, writeJob } from "./gemm_job.ts";
-import { CLAIM, claimChunk, DONE, EPOCH, READY } from "./control.ts";
+import type { KernelExports } from "./kernels.ts";
+import { runChunkAny, threadFma, threadKernels } from "./jobs.ts";
+import { CLAIM, claimChunk, DONE, EPOCH, KIND, READY } from "./control.ts";
 import { sharedMemory } from "./memory.ts";
 
-let kernels: KernelExports | null = null;
-let bytes: Uint8Array | null = null;
-let fma = false;
 let workers: Worker[] = [];
 let started = false;
 let seq = 0;
@@ -32,19 +29,7 @@ function defaultThreads(): number {
 
 /** The main thread's kernel instance (compiled on first use). */
 export function mainKernels(): KernelExports {
-  if (kernels === null) {
-    const chosen = chooseKernelBytes();
-    if (chosen === null) {
-      throw new Error("fast kernels: this engine has no WebAssembly SIMD; use the cpu-ref backend");
-    }
-    bytes = chosen.bytes;
-    fma = chosen.fma;
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
-      env: { mem: sharedMemory() },
-    });
-    kernels = inst.exports as unknown as KernelExports;
-  }
-  return kernels;
+  return threadKernels(sharedMemory());
 }
 
 function control(): Int32Array {
@@ -60,28 +45,37 @@ function startWorkers(): void {
   for (let i = 0; i < wantThreads - 1; i++) {
     const w = new Worker(new URL("./worker.ts", import.meta.url));
     w.unref();
-    w.postMessage({ memory, bytes, epoch: Atomics.load(control(), EPOCH) });
+    w.postMessage({ memory, epoch: Atomics.load(control(), EPOCH) });
     workers.push(w);
   }
 }
 
-/** Run all `total` chunks of `job`, in parallel when `parallel` and workers are ready. */
-export function runJob(job: GemmJob, total: number, parallel: boolean): void {
-  const k = mainKernels();
+/**
+ * Run all `total` chunks of a job of `kind` whose parameters `write` puts in the control
+ * block; in parallel when `parallel` and workers are ready. Returns when all are done.
+ */
+export function runJob(
+  kind: number,
+  write: (ctl: Int32Array) => void,
+  total: number,
+  parallel: boolean,
+): void {
+  const memory = sharedMemory();
   if (parallel && wantThreads > 1) startWorkers();
   const ctl = control();
-  if (!parallel || total < 2 || Atomics.load(ctl, READY) === 0) {
-    for (let c = 0; c < total; c++) runChunk(k, job, c);
+  ctl[KIND] = kind;
+  write(ctl);
+  if (!parallel || total < 2 || Atomics.load(ctl, READY) <= 0) {
+    for (let c = 0; c < total; c++) runChunkAny(ctl, memory, c);
     return;
   }
   if (total > 0xffff) throw new Error(`fast kernels: too many chunks (${total})`);
-  writeJob(ctl, job);
   Atomics.store(ctl, DONE, 0);
   seq = (seq + 1) & 0x7fff;
   Atomics.store(ctl, CLAIM, (seq << 16) | total);
   Atomics.notify(ctl, CLAIM);
   for (let c = claimChunk(ctl, seq); c >= 0; c = claimChunk(ctl, seq)) {
-    runChunk(k, job, c);
+    runChunkAny(ctl, memory, c);
     Atomics.add(ctl, DONE, 1);
   }
   for (let d = Atomics.load(ctl, DONE); d < total; d = Atomics.load(ctl, DONE)) {
@@ -91,8 +85,7 @@ export function runJob(job: GemmJob, total: number, parallel: boolean): void {
 
 /** Threads available (main + workers) and whether SIMD (and relaxed FMA) is used. */
 export function poolInfo(): { threads: number; simd: boolean; fma: boolean } {
-  mainKernels();
-  return { threads: wantThreads, simd: true, fma };
+  return { threads: wantThreads, simd: true, fma: threadFma(sharedMemory()) };
 }
 
 /** Use n threads in total (main + n-1 workers) from now on; restarts the pool. */

@@ -157,3 +157,62 @@ export function buildModule(funcs: FuncDef[], memPages: { min: number; max: numb
     section(10, vec(bodies)),
   ));
 }
+
+// ---- scalar f32 helpers used by the attention kernels ----
+export const F32_OP = {
+  add: 0x92,
+  sub: 0x93,
+  mul: 0x94,
+  div: 0x95,
+  min: 0x96,
+  max: 0x97,
+  nearest: 0x90,
+} as const;
+export const fop = (op: number, a: Code, b: Code): Code => [a, b, op];
+export const f32x4ExtractLane = (v: Code, lane: number): Code => [v, simd(0x1f), lane];
+
+/** Sum of the four lanes of a v128 (a local index), as f32. */
+export function hsum(v: number): Code {
+  const l = (i: number) => f32x4ExtractLane(get(v), i);
+  return fop(F32_OP.add, fop(F32_OP.add, l(0), l(1)), fop(F32_OP.add, l(2), l(3)));
+}
+
+/**
+ * exp(x) for f32 via 2^n * p(f), x clamped to [-87, 88], degree-6 Taylor polynomial of 2^f
+ * on |f| <= 0.5 (relative error ~1e-7). `tmp` and `n` are f32 locals it may clobber.
+ */
+export function expF32(x: Code, tmp: number, n: number): Code {
+  const c = [
+    1,
+    0.6931471805599453,
+    0.2402265069591007,
+    0.05550410866482158,
+    0.009618129107628477,
+    0.0013333558146428443,
+    0.00015403530393381606,
+  ];
+  const t = fop(
+    F32_OP.mul,
+    fop(F32_OP.min, fop(F32_OP.max, x, f32Const(-87)), f32Const(88)),
+    f32Const(Math.LOG2E),
+  );
+  let poly: Code = f32Const(c[6]);
+  for (let i = 5; i >= 0; i--) {
+    poly = fop(F32_OP.add, fop(F32_OP.mul, poly, get(tmp)), f32Const(c[i]));
+  }
+  const pow2n: Code = [
+    get(n),
+    0xa8, // i32.trunc_f32_s
+    i32(127),
+    0x6a, // i32.add
+    i32(23),
+    0x74, // i32.shl
+    0xbe, // f32.reinterpret_i32
+  ];
+  return [
+    set(tmp, t),
+    set(n, [get(tmp), F32_OP.nearest]),
+    set(tmp, fop(F32_OP.sub, get(tmp), get(n))),
+    fop(F32_OP.mul, poly, pow2n),
+  ];
+}

@@ -1,21 +1,17 @@
-// Worker thread entry: instantiates the generated kernels on the shared memory, then
-// sleeps on the control block and computes chunks of whatever job the main thread posts.
+// Worker thread entry: sleeps on the control block of the shared memory and computes
+// chunks of whatever job the main thread posts, with its own kernel instances.
 
 import { parentPort } from "node:worker_threads";
-import type { KernelExports } from "./kernels.ts";
-import { readJob, runChunk } from "./gemm_job.ts";
+import { runChunkAny, threadKernels } from "./jobs.ts";
 import { CLAIM, claimChunk, DONE, EPOCH, READY } from "./control.ts";
 
 interface Init {
   memory: WebAssembly.Memory;
-  bytes: Uint8Array;
   epoch: number;
 }
 
-function serve({ memory, bytes, epoch }: Init): void {
-  const mod = new WebAssembly.Module(bytes as BufferSource);
-  const inst = new WebAssembly.Instance(mod, { env: { mem: memory } });
-  const k = inst.exports as unknown as KernelExports;
+function serve({ memory, epoch }: Init): void {
+  threadKernels(memory);
   const ctl = new Int32Array(memory.buffer, 0, 64);
   Atomics.add(ctl, READY, 1);
   Atomics.notify(ctl, READY);
@@ -26,7 +22,7 @@ function serve({ memory, bytes, epoch }: Init): void {
       if ((w & 0xffff) === 0 && Atomics.load(ctl, EPOCH) === epoch) Atomics.wait(ctl, CLAIM, w);
       continue;
     }
-    runChunk(k, readJob(ctl), chunk);
+    runChunkAny(ctl, memory, chunk);
     Atomics.add(ctl, DONE, 1);
     Atomics.notify(ctl, DONE);
   }

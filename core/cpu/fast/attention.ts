@@ -1,0 +1,230 @@
+// Causal self-attention on the generated SIMD kernels, threaded over (batch, head) pairs.
+// Same contract as the backend's attentionForward/attentionBackward: q, k, v, out are
+// [B, T, H, D]; lse is [B, H, T]; memory is O(T) per head (no T x T matrix is stored).
+// Operands are staged in shared memory with the head size padded to a multiple of 4.
+
+import { memBuffer, scratchBytes } from "./memory.ts";
+import { poolInfo, runJob } from "./pool.ts";
+import { ATTN_BWD, ATTN_FWD } from "./jobs.ts";
+import { type AttnJob, writeAttnJob } from "./attention_job.ts";
+
+/** Below this many multiply-adds attention runs on the main thread only. */
+const PARALLEL_MIN_WORK = 2e5;
+
+function checkDims(name: string, B: number, T: number, H: number, D: number, scale: number) {
+  for (const [n, v] of [["B", B], ["T", T], ["H", H], ["D", D]] as const) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new Error(`${name}: ${n} must be a non-negative integer, got ${v}`);
+    }
+  }
+  if (!Number.isFinite(scale)) throw new Error(`${name}: scale must be finite, got ${scale}`);
+}
+
+function checkLen(name: string, what: string, arr: Float32Array, need: number): void {
+  if (!(arr instanceof Float32Array) || arr.length < need) {
+    throw new Error(`${name}: ${what} must be a Float32Array of at least ${need} elements`);
+  }
+}
+
+/** Copy rows of D floats from src into rows of Dp floats at float index dst (zero padding). */
+function stage(
+  mem: Float32Array,
+  src: Float32Array,
+  rows: number,
+  D: number,
+  Dp: number,
+  dst: number,
+) {
+  if (D === Dp) {
+    mem.set(src.length === rows * D ? src : src.subarray(0, rows * D), dst);
+    return;
+  }
+  mem.fill(0, dst, dst + rows * Dp);
+  for (let r = 0; r < rows; r++) mem.set(src.subarray(r * D, r * D + D), dst + r * Dp);
+}
+
+/** out[r, :D] (+)= mem rows of Dp floats at float index src. */
+function unstage(
+  mem: Float32Array,
+  src: number,
+  rows: number,
+  D: number,
+  Dp: number,
+  out: Float32Array,
+  add: boolean,
+) {
+  if (!add && D === Dp) {
+    out.set(mem.subarray(src, src + rows * D));
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const s = src + r * Dp, o = r * D;
+    if (add) { for (let d = 0; d < D; d++) out[o + d] += mem[s + d]; }
+    else out.set(mem.subarray(s, s + D), o);
+  }
+}
+
+/** Lay out scratch regions of the given float sizes (16-float aligned); returns float indices. */
+function regions(sizes: number[]): number[] {
+  const aligned = sizes.map((n) => Math.ceil(n / 16) * 16);
+  const base = scratchBytes(4 * aligned.reduce((x, y) => x + y, 0)) / 4;
+  const at: number[] = [];
+  aligned.reduce((o, n) => (at.push(o), o + n), base);
+  return at;
+}
+
+function baseJob(T: number, H: number, Dp: number, scale: number): AttnJob {
+  return {
+    q: 0,
+    k: 0,
+    v: 0,
+    o: 0,
+    g: 0,
+    dq: 0,
+    dk: 0,
+    dv: 0,
+    m: 0,
+    l: 0,
+    scr: 0,
+    T,
+    H,
+    D4: Dp / 4,
+    scale,
+  };
+}
+
+/**
+ * out[b,t,h] = sum_{s<=t} softmax_s(scale q_t.k_s) v_s; lse[b,h,t] = log-sum-exp of the
+ * scaled scores of row t. Synchronous; inputs are not modified.
+ */
+export function attentionForwardF32(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  out: Float32Array,
+  lse: Float32Array,
+  B: number,
+  T: number,
+  H: number,
+  D: number,
+  scale: number,
+): void {
+  const name = "attentionForwardF32";
+  checkDims(name, B, T, H, D, scale);
+  const n = B * T * H * D, rows = B * T * H, heads = B * H;
+  for (
+    const [w, a, need] of [["q", q, n], ["k", k, n], ["v", v, n], ["out", out, n], [
+      "lse",
+      lse,
+      heads * T,
+    ]] as const
+  ) {
+    checkLen(name, w, a, need);
+  }
+  if (rows === 0) return;
+  const Dp = Math.max(4, Math.ceil(D / 4) * 4), np = rows * Dp;
+  const [qs, ks, vs, os, ms, ls, scr] = regions([np, np, np, np, heads * T, heads * T, heads * T]);
+  const mem = new Float32Array(memBuffer());
+  stage(mem, q, rows, D, Dp, qs);
+  stage(mem, k, rows, D, Dp, ks);
+  stage(mem, v, rows, D, Dp, vs);
+  const job = {
+    ...baseJob(T, H, Dp, scale),
+    q: 4 * qs,
+    k: 4 * ks,
+    v: 4 * vs,
+    o: 4 * os,
+    m: 4 * ms,
+    l: 4 * ls,
+    scr: 4 * scr,
+  };
+  const work = heads * T * T * Dp;
+  runJob(
+    ATTN_FWD,
+    (ctl) => writeAttnJob(ctl, job),
+    heads,
+    work >= PARALLEL_MIN_WORK && poolInfo().threads > 1,
+  );
+  unstage(mem, os, rows, D, Dp, out, false);
+  for (let i = 0; i < heads * T; i++) lse[i] = mem[ms + i] + Math.log(mem[ls + i]);
+}
+
+/**
+ * Adds to dq, dk, dv ([B, T, H, D], zero-filled on entry per the backend contract) the
+ * gradients of attention given q, k, v, out, lse from the forward pass and dout.
+ */
+export function attentionBackwardF32(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  out: Float32Array,
+  lse: Float32Array,
+  dout: Float32Array,
+  dq: Float32Array,
+  dk: Float32Array,
+  dv: Float32Array,
+  B: number,
+  T: number,
+  H: number,
+  D: number,
+  scale: number,
+): void {
+  const name = "attentionBackwardF32";
+  checkDims(name, B, T, H, D, scale);
+  const n = B * T * H * D, rows = B * T * H, heads = B * H;
+  const arrays = [
+    ["q", q, n],
+    ["k", k, n],
+    ["v", v, n],
+    ["out", out, n],
+    ["lse", lse, heads * T],
+    ["dout", dout, n],
+    ["dq", dq, n],
+    ["dk", dk, n],
+    ["dv", dv, n],
+  ] as const;
+  for (const [w, a, need] of arrays) checkLen(name, w, a, need);
+  if (n === 0) return;
+  const Dp = Math.ceil(D / 4) * 4, np = rows * Dp;
+  const [qs, ks, vs, os, gs, dqs, dks, dvs, lses] = regions([
+    np,
+    np,
+    np,
+    np,
+    np,
+    np,
+    np,
+    np,
+    heads * T,
+  ]);
+  const mem = new Float32Array(memBuffer());
+  stage(mem, q, rows, D, Dp, qs);
+  stage(mem, k, rows, D, Dp, ks);
+  stage(mem, v, rows, D, Dp, vs);
+  stage(mem, out, rows, D, Dp, os);
+  stage(mem, dout, rows, D, Dp, gs);
+  for (const r of [dqs, dks, dvs]) mem.fill(0, r, r + np);
+  mem.set(lse.subarray(0, heads * T), lses);
+  const job = {
+    ...baseJob(T, H, Dp, scale),
+    q: 4 * qs,
+    k: 4 * ks,
+    v: 4 * vs,
+    o: 4 * os,
+    g: 4 * gs,
+    dq: 4 * dqs,
+    dk: 4 * dks,
+    dv: 4 * dvs,
+    m: 4 * lses,
+  };
+  const work = 3 * heads * T * T * Dp;
+  runJob(
+    ATTN_BWD,
+    (ctl) => writeAttnJob(ctl, job),
+    heads,
+    work >= PARALLEL_MIN_WORK && poolInfo().threads > 1,
+  );
+  unstage(mem, dqs, rows, D, Dp, dq, true);
+  unstage(mem, dks, rows, D, Dp, dk, true);
+  unstage(mem, dvs, rows, D, Dp, dv, true);
+}

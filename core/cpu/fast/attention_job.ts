@@ -1,0 +1,98 @@
+// One parallel causal-attention job (forward or backward): byte addresses of the staged
+// [B, T, H, Dp] tensors and per-(batch, head) rows, stored in the control block; a chunk
+// is one (batch, head) pair.
+
+import { JOB_SLOT } from "./control.ts";
+import { attnKernels } from "./attention_kernels.ts";
+
+export interface AttnJob {
+  q: number;
+  k: number;
+  v: number;
+  o: number;
+  g: number; // dout (backward)
+  dq: number;
+  dk: number;
+  dv: number;
+  m: number; // forward: row max; backward: lse
+  l: number; // forward: row sum
+  scr: number; // forward: T floats of scores per chunk
+  T: number;
+  H: number;
+  D4: number;
+  scale: number;
+}
+
+const INTS: (keyof AttnJob)[] = [
+  "q",
+  "k",
+  "v",
+  "o",
+  "g",
+  "dq",
+  "dk",
+  "dv",
+  "m",
+  "l",
+  "scr",
+  "T",
+  "H",
+  "D4",
+];
+
+export function writeAttnJob(ctl: Int32Array, j: AttnJob): void {
+  INTS.forEach((f, i) => (ctl[JOB_SLOT + i] = j[f] | 0));
+  new Float32Array(ctl.buffer, ctl.byteOffset + 4 * (JOB_SLOT + INTS.length), 1)[0] = j.scale;
+}
+
+export function readAttnJob(ctl: Int32Array): AttnJob {
+  const j = {} as AttnJob;
+  INTS.forEach((f, i) => (j[f] = ctl[JOB_SLOT + i] >>> 0));
+  j.scale = new Float32Array(ctl.buffer, ctl.byteOffset + 4 * (JOB_SLOT + INTS.length), 1)[0];
+  return j;
+}
+
+/** Run (batch, head) pair `chunk` of the attention job in `ctl`. */
+export function attnChunk(
+  ctl: Int32Array,
+  memory: WebAssembly.Memory,
+  backward: boolean,
+  fma: boolean,
+  chunk: number,
+): void {
+  const j = readAttnJob(ctl);
+  const kern = attnKernels(memory, j.D4, fma);
+  const b = Math.floor(chunk / j.H), h = chunk % j.H;
+  const rs = j.H * j.D4 * 16;
+  const head = b * j.T * rs + h * j.D4 * 16;
+  const row = chunk * j.T * 4;
+  if (!backward) {
+    kern.fwd(
+      j.q + head,
+      j.k + head,
+      j.v + head,
+      j.o + head,
+      j.m + row,
+      j.l + row,
+      j.T,
+      rs,
+      j.scale,
+      j.scr + row,
+    );
+  } else {
+    kern.bwd(
+      j.q + head,
+      j.k + head,
+      j.v + head,
+      j.o + head,
+      j.g + head,
+      j.dq + head,
+      j.dk + head,
+      j.dv + head,
+      j.m + row,
+      j.T,
+      rs,
+      j.scale,
+    );
+  }
+}

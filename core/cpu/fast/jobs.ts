@@ -1,0 +1,41 @@
+// The kinds of parallel job and how any thread runs one chunk of the current job: the
+// job's kind and parameters are read from the control block, the kernels are this
+// thread's own instances on the shared memory.
+
+import { chooseKernelBytes, type KernelExports } from "./kernels.ts";
+import { readJob, runChunk } from "./gemm_job.ts";
+import { KIND } from "./control.ts";
+import { attnChunk } from "./attention_job.ts";
+
+export const GEMM = 0, ATTN_FWD = 1, ATTN_BWD = 2;
+
+let kernels: KernelExports | null = null;
+let fma = false;
+
+/** This thread's GEMM/pack kernels on `memory` (compiled on first use). */
+export function threadKernels(memory: WebAssembly.Memory): KernelExports {
+  if (kernels === null) {
+    const chosen = chooseKernelBytes();
+    if (chosen === null) {
+      throw new Error("fast kernels: this engine has no WebAssembly SIMD; use the cpu-ref backend");
+    }
+    fma = chosen.fma;
+    const mod = new WebAssembly.Module(chosen.bytes as BufferSource);
+    kernels = new WebAssembly.Instance(mod, { env: { mem: memory } })
+      .exports as unknown as KernelExports;
+  }
+  return kernels;
+}
+
+/** Whether this thread's kernels use relaxed-SIMD FMA. */
+export function threadFma(memory: WebAssembly.Memory): boolean {
+  threadKernels(memory);
+  return fma;
+}
+
+/** Run chunk `chunk` of the job currently described in `ctl`. */
+export function runChunkAny(ctl: Int32Array, memory: WebAssembly.Memory, chunk: number): void {
+  const kind = ctl[KIND];
+  if (kind === GEMM) runChunk(threadKernels(memory), readJob(ctl), chunk);
+  else attnChunk(ctl, memory, kind === ATTN_BWD, threadFma(memory), chunk);
+}

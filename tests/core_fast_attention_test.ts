@@ -1,0 +1,180 @@
+// Property tests of the fast causal-attention kernels (core/cpu/fast/attention.ts) against
+// a float64 transcription of the backend contract, on random shapes including head sizes
+// that are not multiples of 4, single- and multi-threaded.
+
+import fc from "fast-check";
+import {
+  attentionBackwardF32,
+  attentionForwardF32,
+  setFastThreads,
+  shutdownFast,
+  warmupFast,
+} from "../core/cpu/fast/mod.ts";
+
+interface Shape {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  seed: number;
+}
+
+function randomArray(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13, s ^= s >>> 17, s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296) * 4 - 2;
+  }
+  return out;
+}
+
+/** Float64 forward: out [B,T,H,D] and lse [B,H,T]. */
+function refForward(q: Float32Array, k: Float32Array, v: Float32Array, s: Shape, scale: number) {
+  const { B, T, H, D } = s, row = H * D;
+  const out = new Float64Array(B * T * H * D), lse = new Float64Array(B * H * T);
+  const p = new Float64Array(T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        const qo = (b * T + t) * row + h * D;
+        let mx = -Infinity;
+        for (let u = 0; u <= t; u++) {
+          const ko = (b * T + u) * row + h * D;
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
+          p[u] = dot * scale;
+          mx = Math.max(mx, p[u]);
+        }
+        let sum = 0;
+        for (let u = 0; u <= t; u++) sum += p[u] = Math.exp(p[u] - mx);
+        for (let d = 0; d < D; d++) {
+          let acc = 0;
+          for (let u = 0; u <= t; u++) acc += p[u] * v[(b * T + u) * row + h * D + d];
+          out[qo + d] = acc / sum;
+        }
+        lse[(b * H + h) * T + t] = mx + Math.log(sum);
+      }
+    }
+  }
+  return { out, lse };
+}
+
+/** Float64 backward: dq, dk, dv given the forward's out and lse. */
+function refBackward(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  out: Float32Array,
+  lse: Float32Array,
+  g: Float32Array,
+  s: Shape,
+  scale: number,
+) {
+  const { B, T, H, D } = s, row = H * D, n = B * T * H * D;
+  const dq = new Float64Array(n), dk = new Float64Array(n), dv = new Float64Array(n);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        const qo = (b * T + t) * row + h * D, l = lse[(b * H + h) * T + t];
+        let delta = 0;
+        for (let d = 0; d < D; d++) delta += g[qo + d] * out[qo + d];
+        for (let u = 0; u <= t; u++) {
+          const ko = (b * T + u) * row + h * D;
+          let dot = 0, dp = 0;
+          for (let d = 0; d < D; d++) {
+            dot += q[qo + d] * k[ko + d];
+            dp += g[qo + d] * v[ko + d];
+          }
+          const pr = Math.exp(dot * scale - l), ds = pr * (dp - delta) * scale;
+          for (let d = 0; d < D; d++) {
+            dv[ko + d] += pr * g[qo + d];
+            dq[qo + d] += ds * k[ko + d];
+            dk[ko + d] += ds * q[qo + d];
+          }
+        }
+      }
+    }
+  }
+  return { dq, dk, dv };
+}
+
+function assertNear(what: string, got: Float32Array, want: Float64Array, s: Shape): void {
+  let scaleRef = 0;
+  for (const x of want) scaleRef = Math.max(scaleRef, Math.abs(x));
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= 2e-5 * (1 + scaleRef))) {
+      throw new Error(`${what}[${i}] = ${got[i]}, want ${want[i]} for ${JSON.stringify(s)}`);
+    }
+  }
+}
+
+function check(s: Shape): void {
+  const { B, T, H, D } = s, n = B * T * H * D, scale = 1 / Math.sqrt(Math.max(D, 1));
+  const q = randomArray(n, s.seed), k = randomArray(n, s.seed + 1);
+  const v = randomArray(n, s.seed + 2), g = randomArray(n, s.seed + 3);
+  const inputs = [q, k, v, g].map((x) => x.slice());
+  const out = new Float32Array(n), lse = new Float32Array(B * H * T);
+  attentionForwardF32(q, k, v, out, lse, B, T, H, D, scale);
+  const ref = refForward(q, k, v, s, scale);
+  assertNear("out", out, ref.out, s);
+  assertNear("lse", lse, ref.lse, s);
+  const dq = new Float32Array(n), dk = new Float32Array(n), dv = new Float32Array(n);
+  attentionBackwardF32(q, k, v, out, lse, g, dq, dk, dv, B, T, H, D, scale);
+  const rb = refBackward(q, k, v, out, lse, g, s, scale);
+  assertNear("dq", dq, rb.dq, s);
+  assertNear("dk", dk, rb.dk, s);
+  assertNear("dv", dv, rb.dv, s);
+  [q, k, v, g].forEach((x, i) => {
+    if (x.some((y, j) => !Object.is(y, inputs[i][j]))) throw new Error("an input was mutated");
+  });
+}
+
+const small = fc.record({
+  B: fc.integer({ min: 1, max: 3 }),
+  T: fc.integer({ min: 1, max: 20 }),
+  H: fc.integer({ min: 1, max: 3 }),
+  D: fc.oneof(fc.constantFrom(1, 3, 4, 8, 32), fc.integer({ min: 1, max: 40 })),
+  seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+});
+// Large enough to pass the parallel threshold.
+const big = fc.record({
+  B: fc.integer({ min: 3, max: 4 }),
+  T: fc.integer({ min: 50, max: 70 }),
+  H: fc.integer({ min: 2, max: 3 }),
+  D: fc.constantFrom(16, 32, 33),
+  seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+});
+
+Deno.test("fast attention matches the float64 reference (main thread)", () => {
+  setFastThreads(1);
+  fc.assert(fc.property(small, (s) => check(s)), { numRuns: 80 });
+});
+
+Deno.test("fast attention matches the float64 reference with worker threads", async () => {
+  setFastThreads(2);
+  await warmupFast();
+  fc.assert(fc.property(big, (s) => check(s)), { numRuns: 8 });
+  shutdownFast();
+});
+
+Deno.test("fast attention adds onto dq, dk, dv and rejects short arrays", () => {
+  const s: Shape = { B: 1, T: 3, H: 1, D: 4, seed: 3 }, n = 12;
+  const q = randomArray(n, 1), out = new Float32Array(n), lse = new Float32Array(3);
+  attentionForwardF32(q, q, q, out, lse, 1, 3, 1, 4, 0.5);
+  const zero = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  const ones = zero.map((x) => x.map(() => 1));
+  attentionBackwardF32(q, q, q, out, lse, q, zero[0], zero[1], zero[2], 1, 3, 1, 4, 0.5);
+  attentionBackwardF32(q, q, q, out, lse, q, ones[0], ones[1], ones[2], 1, 3, 1, 4, 0.5);
+  for (let i = 0; i < 3; i++) {
+    if (ones[i].some((x, j) => Math.abs(x - 1 - zero[i][j]) > 1e-6)) throw new Error("not added");
+  }
+  let threw = false;
+  try {
+    attentionForwardF32(q, q, q, out, new Float32Array(2), 1, 3, 1, 4, 0.5);
+  } catch {
+    threw = true;
+  }
+  if (!threw) throw new Error(`short lse accepted for ${JSON.stringify(s)}`);
+  shutdownFast();
+});
