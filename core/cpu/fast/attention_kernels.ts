@@ -140,7 +140,7 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
   const q = 0, k = 1, v = 2, o = 3, g = 4, dq = 5, dk = 6, dv = 7, lse = 8, T = 9, rs = 10;
   const scale = 11;
   // i32 locals
-  const t = 12, s = 13, rt = 14, ks = 15, rowT = 16;
+  const t = 12, s = 13, ks = 15, rowT = 16; // local 14 is spare
   // f32 locals
   const delta = 17, lt = 18, p = 19, ds = 20, tmp = 21, n = 22, dp = 23;
   // v128 locals
@@ -220,7 +220,6 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
       ),
     ],
   };
-  void rt;
 }
 
 /** Module bytes for head size 4 * D4. */
