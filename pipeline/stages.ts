@@ -4,12 +4,12 @@
 // The glyph table is built for the tokenizer's vocabulary, so "tokenize" comes before
 // "glyphs"/"embed": data -> tokenize -> glyphs -> embed -> train -> eval -> report.
 
-import { join } from "node:path";
 import type { PipelineConfig } from "./config.ts";
 import type { Stage, StageContext } from "./runner.ts";
 import { buildData, dataSourceFiles } from "./data/build.ts";
 import { tokenizeCorpus } from "./data/encode.ts";
-import { runTrainStage, trainOutputs } from "./train/stage.ts";
+import { modelNames, runTrainStage, trainOutputs } from "./train/stage.ts";
+import { writeRunReport } from "./run_report.ts";
 
 type C = PipelineConfig;
 type Ctx = StageContext<C>;
@@ -140,21 +140,22 @@ export const STAGES: Stage<C>[] = [
   {
     name: "eval",
     version: 1,
-    inputs: ["data", "tokenize", "train"],
+    inputs: ["data", "train", "glyphs"],
     params: (cfg) => cfg.eval,
-    outputs: () => ["eval/results.json"],
+    outputs: () => ["eval/results.json", "eval/report.md"],
     run: async (ctx) => {
-      const e = await optionalModule("./eval/run.ts", "eval", ["evaluateRun"]);
-      await (e.evaluateRun as (o: Record<string, unknown>) => Promise<unknown>)({
-        runDir: ctx.runDir,
-        checkpoints: trainOutputs(ctx.cfg.train.seeds)
-          .filter((f) => f.endsWith("/config.json"))
-          .map((f) => join(ctx.runDir, f.replace(/\/config\.json$/, ""))),
-        benchmarks: ctx.cfg.eval.benchmarks,
+      const e = await optionalModule("./eval/run.ts", "eval", ["runEval"]);
+      const seeds = ctx.cfg.train.seeds;
+      await (e.runEval as (o: Record<string, unknown>) => Promise<unknown>)({
+        checkpoints: modelNames(seeds).map((m) => ctx.path(`train/${m}`)),
+        benches: ctx.cfg.eval.benchmarks,
+        out: ctx.path("eval"),
+        name: ctx.cfg.run,
+        heldOut: [ctx.path("data/val.txt")],
+        trainText: [ctx.path("data/train.txt")],
         items: ctx.cfg.eval.items,
-        trainText: ctx.path("data/train.txt"),
-        valText: ctx.path("data/val.txt"),
-        out: ctx.path("eval/results.json"),
+        atlas: ctx.path("glyphs/atlas.png"),
+        seed: ctx.cfg.train.seed,
         log: ctx.log,
       });
     },
@@ -162,16 +163,12 @@ export const STAGES: Stage<C>[] = [
   {
     name: "report",
     version: 1,
-    inputs: ["train", "eval", "glyphs"],
+    inputs: ["data", "train", "eval"],
     params: () => ({}),
     outputs: () => ["report.md"],
     run: async (ctx) => {
-      const e = await optionalModule("./eval/report.ts", "report", ["writeReport"]);
-      await (e.writeReport as (o: Record<string, unknown>) => Promise<unknown>)({
-        runDir: ctx.runDir,
-        out: ctx.path("report.md"),
-        log: ctx.log,
-      });
+      const path = await writeRunReport(ctx.cfg, ctx.runDir);
+      ctx.log(`wrote ${path}`);
     },
   },
 ];

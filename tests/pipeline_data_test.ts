@@ -53,18 +53,20 @@ Deno.test("data: the split is deterministic, disjoint, complete, and by document
     fc.record({ source: fc.constantFrom("a", "b"), id: fc.string(), text: fc.string() }),
     { selector: (d) => d.source + "\0" + d.id, maxLength: 60 },
   );
-  fc.assert(fc.property(docArb, fc.double({ min: 0.01, max: 0.5 }), fc.nat(), (docs, f, s) => {
-    const a = splitDocs(docs, f, s);
-    const b = splitDocs([...docs].reverse(), f, s);
-    const ids = (ds: Doc[]) => ds.map((d) => d.source + "\0" + d.id).sort();
-    assertEquals(ids(a.val), ids(b.val));
-    assertEquals(a.train.length + a.val.length, docs.length);
-    assertEquals(ids([...a.train, ...a.val]), ids(docs));
-    for (const src of ["a", "b"]) {
-      const n = docs.filter((d) => d.source === src).length;
-      if (n >= 2) assert(a.val.some((d) => d.source === src), "each source gets validation");
-    }
-  }));
+  fc.assert(
+    fc.property(docArb, fc.double({ min: 0.01, max: 0.5, noNaN: true }), fc.nat(), (docs, f, s) => {
+      const a = splitDocs(docs, f, s);
+      const b = splitDocs([...docs].reverse(), f, s);
+      const ids = (ds: Doc[]) => ds.map((d) => d.source + "\0" + d.id).sort();
+      assertEquals(ids(a.val), ids(b.val));
+      assertEquals(a.train.length + a.val.length, docs.length);
+      assertEquals(ids([...a.train, ...a.val]), ids(docs));
+      for (const src of ["a", "b"]) {
+        const n = docs.filter((d) => d.source === src).length;
+        if (n >= 2) assert(a.val.some((d) => d.source === src), "each source gets validation");
+      }
+    }),
+  );
   const docs = Array.from(
     { length: 50 },
     (_, i) => ({ source: "s", id: `${i}`, text: "x".repeat(10) }),

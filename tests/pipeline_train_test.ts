@@ -63,7 +63,7 @@ function spec(dir: string, embedding: "frozen" | "trainable", over: Partial<Trai
     charLen: new Float64Array(V).fill(1),
     fingerprint: "fp-test",
     resume: false,
-    refs: { tokenizer: { path: "t.json", sha256: "0" }, vocabMap: null, embedding: null },
+    refs: { tokenizer: { path: "t.json", sha256: "0" }, embedding: null },
     log: () => {},
     tty: false,
     quiet: true,

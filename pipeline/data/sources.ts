@@ -97,28 +97,32 @@ export function parseSblgnt(xml: string): Doc[] {
 /** Open Scriptures Hebrew Bible (MySQL XML dump of words): one document per chapter. */
 export function parseOshb(xml: string): Doc[] {
   const docs: Doc[] = [];
-  let key = "";
-  let verse = "";
-  let text = "";
+  let key = "", verse = "", text = "";
   const flush = () => {
     if (key && text.trim()) docs.push({ source: "oshb", id: key, text: text.trim() });
     text = "";
   };
-  const row = /<row>([\s\S]*?)<\/row>/g;
-  const field = /<field name="(\w+)"(?: xsi:nil="true" \/>|>([^<]*)<\/field>)/g;
-  for (const m of xml.matchAll(row)) {
-    const f: Record<string, string> = {};
-    for (const g of m[1].matchAll(field)) f[g[1]] = g[2] ?? "";
-    if (f.wordtype === "qere") continue; // keep the written text (ketiv), not the read one
-    const k = `${f.bookId}.${f.chapter}`;
-    if (k !== key) {
-      flush();
-      key = k;
-      verse = "";
+  // one pass over the fields we need; a row ends at </row>
+  const f: Record<string, string> = {};
+  const token =
+    /<field name="(bookId|chapter|verse|word|append|wordtype)"(?: xsi:nil="true" \/>|>([^<]*)<\/field>)|<\/row>/g;
+  for (const m of xml.matchAll(token)) {
+    if (m[1]) {
+      f[m[1]] = m[2] ?? "";
+      continue;
     }
-    if (f.verse !== verse && text) text = text.replace(/ +$/, "") + "\n";
-    verse = f.verse;
-    text += decodeXmlEntities(f.word.replace(/\//g, "")) + decodeXmlEntities(f.append ?? "");
+    if (f.wordtype !== "qere") { // keep the written text (ketiv), not the read one
+      const k = `${f.bookId}.${f.chapter}`;
+      if (k !== key) {
+        flush();
+        key = k;
+        verse = "";
+      }
+      if (f.verse !== verse && text) text = text.replace(/ +$/, "") + "\n";
+      verse = f.verse;
+      text += decodeXmlEntities(f.word.replace(/\//g, "")) + decodeXmlEntities(f.append ?? "");
+    }
+    for (const k of Object.keys(f)) delete f[k];
   }
   flush();
   return docs;

@@ -1,7 +1,8 @@
 // Training checkpoints: a folder runs/<run>/train/<model>/ with model.safetensors (every
 // weight, the frozen table included), optim.safetensors (AdamW moments m.* and v.*) and
 // config.json (GPT config, train config, step, RNG and data-cursor state, tokenizer and
-// embedding paths with SHA-256, and the SHA-256 of both weight files). Each file is written
+// embedding paths with SHA-256, and the SHA-256 of both weight files). A compact vocabulary's
+// model-id -> tokenizer-id map is stored in model.safetensors as the I32 tensor "vocab_ids". Each file is written
 // atomically and config.json last, so a checkpoint is either complete or detected as broken.
 
 import { join } from "node:path";
@@ -31,8 +32,10 @@ export interface CheckpointConfig {
   /** Batches and dropout masks are hashes of (seed, step): the step is the whole RNG state. */
   rng: { kind: string; dataSeed: number; dropoutSeed: number; nextStep: number };
   dataCursor: { step: number; tokensSeen: number };
-  tokenizer: { path: string; sha256: string };
-  vocabMap: { path: string; sha256: string } | null;
+  /** Tokenizer JSON, relative to the checkpoint folder (as pipeline/eval reads it). */
+  tokenizer: string;
+  tokenizerSha256: string;
+  /** The frozen table's source file (relative), its SHA-256, and the [V, d] weights' SHA-256. */
   embedding: { path: string; sha256: string; frozenSha256: string } | null;
   /** SHA-256 of model.safetensors and optim.safetensors, checked on load. */
   files: Record<string, string>;

@@ -4,7 +4,7 @@
 // checkpoints, bit-identical --resume, and a NaN/Inf guard that stops and keeps the last good
 // checkpoint. Ends with validation loss and bits per character.
 
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import {
   type FrozenTable,
   type GPTConfig,
@@ -23,7 +23,6 @@ import { sha256OfArray } from "../hash.ts";
 import { type Batch, coverBatches, mix3, trainBatch, valBatches } from "./batches.ts";
 import { bitsPerChar } from "./bpc.ts";
 import {
-  type CheckpointConfig,
   hasCheckpoint,
   loadCheckpoint,
   readCheckpointConfig,
@@ -50,9 +49,13 @@ export interface TrainSpec {
   charLen: Float64Array;
   fingerprint: string;
   resume: boolean;
-  refs: Pick<CheckpointConfig, "tokenizer" | "vocabMap"> & {
+  /** Files the model depends on (absolute or cwd-relative paths) with their SHA-256. */
+  refs: {
+    tokenizer: { path: string; sha256: string };
     embedding: { path: string; sha256: string } | null;
   };
+  /** Model id -> tokenizer id (saved as "vocab_ids" in model.safetensors). */
+  vocabIds?: Int32Array;
   log?: (line: string) => void;
   /** Progress on a terminal (default: detect). */
   tty?: boolean;
@@ -238,15 +241,24 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
         seed: spec.seed,
         rng: { kind: "hash(seed, step)", dataSeed, dropoutSeed: dropSeed, nextStep: step },
         dataCursor: { step, tokensSeen: step * B * T },
-        tokenizer: spec.refs.tokenizer,
-        vocabMap: spec.refs.vocabMap,
+        tokenizer: relative(spec.dir, spec.refs.tokenizer.path),
+        tokenizerSha256: spec.refs.tokenizer.sha256,
         embedding: spec.refs.embedding && frozenSha256Before
-          ? { ...spec.refs.embedding, frozenSha256: frozenSha256Before }
+          ? {
+            path: relative(spec.dir, spec.refs.embedding.path),
+            sha256: spec.refs.embedding.sha256,
+            frozenSha256: frozenSha256Before,
+          }
           : null,
         trainablePaths: treeFlatten(trainable).map(([p]) => p),
         finished,
       },
-      await toDict(mergeParams(trainable, frozen)),
+      {
+        ...await toDict(mergeParams(trainable, frozen)),
+        ...(spec.vocabIds
+          ? { vocab_ids: { dtype: "I32", shape: [spec.vocabIds.length], data: spec.vocabIds } }
+          : {}),
+      },
       { ...await toDict(state.m, "m."), ...await toDict(state.v, "v.") },
       state.step,
     );

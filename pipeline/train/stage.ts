@@ -82,7 +82,6 @@ export async function runTrainStage(a: TrainStageArgs): Promise<TrainSummary> {
       path: join(runDir, "tokenize/tokenizer.json"),
       sha256: await sha256File(join(runDir, "tokenize/tokenizer.json")),
     },
-    vocabMap: { path: idsPath, sha256: await sha256File(idsPath) },
     embedding: { path: tablePath, sha256: await sha256File(tablePath) },
   };
   const m = cfg.model;
@@ -115,6 +114,7 @@ export async function runTrainStage(a: TrainStageArgs): Promise<TrainSummary> {
           fingerprint: a.fingerprint,
           resume: a.resume,
           refs: { ...refs, embedding: mode === "frozen" ? refs.embedding : null },
+          vocabIds: vocab.mode === "compact" ? vocabMap : undefined,
           log: a.log,
           stopAfter: a.stopAfter,
         }),
