@@ -1,7 +1,8 @@
 // Immutable tensors: a shape, a dtype and a reference-counted backend storage. No op ever writes
 // into an existing tensor. Lifetimes: `dispose()` or `tidy(fn)` scopes, which free every tensor
 // created inside fn except the ones it returns, so a training loop holds a flat number of live
-// buffers on any backend (GPU memory included).
+// buffers on any backend (GPU memory included). A tensor that is garbage-collected without
+// dispose() releases its storage too (a safety net, not a substitute for tidy).
 
 import { type Backend, type DType, getBackend, type Storage } from "./backend.ts";
 import "./cpu/backend.ts"; // registers "cpu" and "cpu-ref"
@@ -19,6 +20,12 @@ class Buf {
     }
   }
 }
+
+/** A tensor dropped without dispose() still returns its buffer when garbage-collected. */
+const finalizer = new FinalizationRegistry<Buf>((buf) => {
+  liveTensors--;
+  buf.release();
+});
 
 let nextId = 1;
 let liveTensors = 0;
@@ -40,6 +47,7 @@ export class Tensor {
     this.size = numel(shape);
     this.#buf = buf;
     liveTensors++;
+    finalizer.register(this, buf, this);
     if (scopes.length) scopes[scopes.length - 1].add(this);
   }
 
@@ -88,6 +96,7 @@ export class Tensor {
 
   dispose(): void {
     if (!this.#buf) return;
+    finalizer.unregister(this);
     this.#buf.release();
     this.#buf = null;
     liveTensors--;

@@ -390,9 +390,16 @@ export function fastKernels(
   };
 }
 
-/** Heads per chunk, so the transient T x T scores of a chunk stay under ~8M floats. */
+let chunkFloats = 1 << 23;
+
+/** Budget (floats) for one chunk's transient T x T scores; tests lower it to force chunking. */
+export function setAttentionChunkFloats(n: number): void {
+  chunkFloats = Math.max(1, Math.floor(n));
+}
+
+/** Heads per chunk, so the transient T x T scores of a chunk stay under the budget. */
 function chunkHeads(T: number, BH: number): number {
-  return Math.max(1, Math.min(BH, Math.floor((1 << 23) / (T * T))));
+  return Math.max(1, Math.min(BH, Math.floor(chunkFloats / (T * T))));
 }
 
 /** out[g, t, :] = X[b, t, h, :] for heads bh = b * H + h in [bh0, bh0 + G). */
