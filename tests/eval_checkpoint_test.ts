@@ -2,7 +2,7 @@
 // batched rows-only scorer equals log-softmax of core gptLogits, hidden states end where
 // gptLogits starts its head, and bad checkpoints fail with one line.
 
-import { assertClose, assertEquals, assertRejects } from "./eval_assert.ts";
+import { assert, assertClose, assertEquals, assertRejects } from "./eval_assert.ts";
 import { asciiCodec } from "./eval_fakes.ts";
 import "../core/cpu/backend.ts";
 import { setBackend } from "../core/backend.ts";
@@ -12,7 +12,8 @@ import { tensor } from "../core/tensor.ts";
 import { saveSafetensors } from "../core/safetensors.ts";
 import { gptHiddenStates, loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
 import { logSoftmaxRow } from "../pipeline/eval/model.ts";
-import { scoreLoglik } from "../pipeline/eval/protocols.ts";
+import { optionLogLiks, scoreLoglik } from "../pipeline/eval/protocols.ts";
+import { packTree, treeMask } from "../pipeline/eval/tree.ts";
 import { loadBench } from "../pipeline/eval/loaders.ts";
 
 setBackend("cpu-ref");
@@ -27,12 +28,13 @@ const cfg: GPTConfig = {
   norm: "layernorm",
 };
 
-async function saveCheckpoint(c: GPTConfig, seed: number): Promise<string> {
+async function saveCheckpoint(c: GPTConfig, seed: number, gain = 1): Promise<string> {
   const dir = await Deno.makeTempDir();
   const { trainable, frozen } = initGPT(c, { seed });
   const st: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
   for (const [name, t] of treeFlatten(mergeParams(trainable, frozen))) {
-    st[name] = { dtype: "F32", shape: [...t.shape], data: t.dataSync() as Float32Array };
+    const data = (t.dataSync() as Float32Array).map((x) => (/ln|lnf/.test(name) ? x : x * gain));
+    st[name] = { dtype: "F32", shape: [...t.shape], data };
   }
   await saveSafetensors(`${dir}/model.safetensors`, st);
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: c, tokenizer: "none" }));
@@ -85,4 +87,37 @@ Deno.test("bad checkpoints fail with one clear line", async () => {
   await Deno.writeTextFile(`${dir}/config.json`, "{not json");
   await assertRejects(() => loadCheckpointModel(dir), Error, "not valid JSON");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("shared-prefix (tree) scoring equals scoring each option on its own", async () => {
+  const dir = await saveCheckpoint({ ...cfg, context: 40 }, 7, 6); // sharp attention
+  const tree = await loadCheckpointModel(dir, { codec: asciiCodec, tokenBudget: 100 });
+  const plain = await loadCheckpointModel(dir, { codec: asciiCodec, sharePrefix: false });
+  const { items } = await loadBench("mmlu:fixtures/eval/mmlu"); // long prompts get cut to fit
+  const generic = (await loadBench("jsonl:fixtures/eval/generic.jsonl")).items;
+  const all = [...items, ...generic];
+  const a = await optionLogLiks(tree.model, asciiCodec, all);
+  const b = await optionLogLiks(plain.model, asciiCodec, all);
+  assertEquals(a.truncated, b.truncated);
+  a.lls.forEach((ll, i) => ll.forEach((x, j) => assertClose(x, b.lls[i][j], 2e-3, `${i}/${j}`)));
+  const spread = a.lls.map((ll) => Math.max(...ll) - Math.min(...ll));
+  assert(spread.every((d) => d > 0.5), `options must score differently: ${spread}`);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("tree mask: options see the prefix and themselves, padding only itself", () => {
+  const p = packTree([{
+    prefix: Int32Array.of(1, 2),
+    conts: [Int32Array.of(3), Int32Array.of(4, 5)],
+  }, {
+    prefix: Int32Array.of(6),
+    conts: [Int32Array.of(7)],
+  }]);
+  assertEquals(Array.from(p.pos.subarray(0, 5)), [0, 1, 2, 2, 3]);
+  const m = treeMask(p);
+  const row = (b: number, i: number) =>
+    Array.from(m.subarray((b * 5 + i) * 5, (b * 5 + i + 1) * 5));
+  assertEquals(row(0, 3), [0, 0, 1, 0, 1]); // first token of option 2: prefix + itself
+  assertEquals(row(0, 4), [0, 0, 1, 0, 0]);
+  assertEquals(row(1, 3), [1, 1, 1, 0, 1]); // padding
 });

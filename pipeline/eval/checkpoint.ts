@@ -30,6 +30,7 @@ import { type Tensor, tensor, tidy } from "../../core/tensor.ts";
 import { decode, encode, loadTokenizer, UNK } from "../tokenizer/mod.ts";
 import { batchedModel, batchedRowsModel, type ScoringModel, type TextCodec } from "./model.ts";
 import type { HiddenFn } from "./probe.ts";
+import { treeChoiceScorer } from "./tree.ts";
 
 export interface CheckpointModel {
   dir: string;
@@ -73,6 +74,8 @@ export interface GptModelOptions {
   tokenBudget?: number;
   /** "rows" (default): head only where scored; "full": core gptLogits on every position. */
   mode?: "rows" | "full";
+  /** Score options with the question shared (tree mask); default true in "rows" mode. */
+  sharePrefix?: boolean;
 }
 
 /** A batched ScoringModel over the core GPT. */
@@ -90,7 +93,7 @@ export function gptScoringModel(
       return data;
     }, { ...base, logitBudget: 64 * 1024 * 1024 });
   }
-  return batchedRowsModel(async (ids, B, T, rows) => {
+  const model = batchedRowsModel(async (ids, B, T, rows) => {
     const logits = tidy(() => {
       const hs = gptHiddenStates(params, cfg, tensor(ids, [B, T], "i32"));
       const last = reshape(hs[hs.length - 1], [B * T, cfg.dModel]);
@@ -101,6 +104,11 @@ export function gptScoringModel(
     logits.dispose();
     return data;
   }, { ...base, logitBudget: 1 << 40 });
+  if (opts.sharePrefix === false) return model;
+  return {
+    ...model,
+    choiceLogProbs: treeChoiceScorer(params, cfg, { tokenBudget: base.tokenBudget }),
+  };
 }
 
 /** Per-layer hidden states of one sequence as [T*D] arrays (probe input). */

@@ -16,6 +16,12 @@ export interface TokenRequest {
   start: number;
 }
 
+/** One question's shared prefix and its options' tokens (scored as prefix + option each). */
+export interface ChoiceGroup {
+  prefix: Int32Array;
+  conts: Int32Array[];
+}
+
 export interface ScoringModel {
   /** Longest sequence the model accepts. */
   readonly context: number;
@@ -24,6 +30,12 @@ export interface ScoringModel {
   tokenLogProbs(reqs: TokenRequest[]): Promise<Float32Array[]>;
   /** Per sequence, the full log-distribution [vocab] over the token that follows it. */
   nextLogProbs(seqs: Int32Array[]): Promise<Float32Array[]>;
+  /**
+   * Optional fast path: per group, per option, the log-probability of each option token given
+   * the prefix (same numbers as tokenLogProbs on prefix + option, computed with the prefix
+   * shared). Callers fall back to tokenLogProbs when it is absent.
+   */
+  choiceLogProbs?(groups: ChoiceGroup[]): Promise<Float32Array[][]>;
 }
 
 /** A forward pass: ids laid out [B,T] row-major -> logits [B,T,V] row-major. */

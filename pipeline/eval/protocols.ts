@@ -10,7 +10,13 @@
 
 import { bootstrapCI, type Interval } from "./stats.ts";
 import { LETTERS, type McItem } from "./items.ts";
-import { fitContext, type ScoringModel, tailContext, type TextCodec } from "./model.ts";
+import {
+  type ChoiceGroup,
+  fitContext,
+  type ScoringModel,
+  tailContext,
+  type TextCodec,
+} from "./model.ts";
 
 export function generativePrompt(it: McItem): string {
   const opts = it.choices.map((c, i) => `${LETTERS[i]}) ${c}`).join(" ");
@@ -109,28 +115,29 @@ export async function optionLogLiks(
   items: McItem[],
 ): Promise<{ lls: number[][]; truncated: number }> {
   let truncated = 0;
-  const reqs = [];
-  const owner: [number, number][] = [];
-  for (const [i, it] of items.entries()) {
+  const groups: ChoiceGroup[] = items.map((it) => {
     const ctx = codec.encode(loglikContext(it));
-    let cut = false;
-    for (const [j, c] of it.choices.entries()) {
-      const cont = codec.encode(" " + c);
-      const r = fitContext(ctx, cont, model.context);
-      if (r.start < ctx.length) cut = true;
-      reqs.push(r);
-      owner.push([i, j]);
+    const conts = it.choices.map((c) => codec.encode(" " + c));
+    const longest = Math.max(...conts.map((c) => c.length));
+    if (conts.some((c) => c.length === 0)) throw new Error(`eval: ${it.id} has an empty option`);
+    if (longest >= model.context) {
+      throw new Error(
+        `eval: ${it.id} has an option of ${longest} tokens; context ${model.context}`,
+      );
     }
-    if (cut) truncated++;
-  }
-  const lps = await model.tokenLogProbs(reqs);
-  const lls = items.map((it) => new Array<number>(it.choices.length).fill(0));
-  lps.forEach((lp, k) => {
-    const [i, j] = owner[k];
-    let s = 0;
-    for (const x of lp) s += x;
-    lls[i][j] = s;
+    const keep = Math.min(ctx.length, model.context - longest);
+    if (keep < ctx.length) truncated++;
+    return { prefix: ctx.slice(ctx.length - keep), conts };
   });
+  let lps: Float32Array[][];
+  if (model.choiceLogProbs) lps = await model.choiceLogProbs(groups);
+  else {
+    const reqs = groups.flatMap((g) => g.conts.map((c) => fitContext(g.prefix, c, model.context)));
+    const flat = await model.tokenLogProbs(reqs);
+    let k = 0;
+    lps = groups.map((g) => g.conts.map(() => flat[k++]));
+  }
+  const lls = lps.map((opts) => opts.map((lp) => lp.reduce((s, x) => s + x, 0)));
   return { lls, truncated };
 }
 

@@ -1,0 +1,107 @@
+// `deno task bench eval [--json] [--items 1000] [--peer-items 40] [--backend cpu]`: speed of
+// multiple-choice scoring on a `small`-sized GPT (random weights; speed does not depend on
+// them) over real WordNet definition items with a one-token-per-character codec (more tokens
+// than the real tokenizer, so a conservative figure). Batched log-likelihood scoring and the
+// paper's generative protocol, next to two named peers measured in the same run: the
+// unbatched scorer (one forward pass per option) and the batched scorer that runs core
+// gptLogits over every position ("full" head).
+
+import { parseArgs } from "node:util";
+import "../core/cpu/backend.ts";
+import { setBackend } from "../core/backend.ts";
+import { type GPTConfig, initGPT, mergeParams } from "../core/gpt.ts";
+import { gptScoringModel } from "../pipeline/eval/checkpoint.ts";
+import { type ScoringModel, type TextCodec, unbatched } from "../pipeline/eval/model.ts";
+import { scoreGenerative, scoreLoglik } from "../pipeline/eval/protocols.ts";
+import { buildDefinitionItems, loadWordnet } from "../pipeline/eval/wordnet.ts";
+import type { McItem } from "../pipeline/eval/items.ts";
+
+const { values: a } = parseArgs({
+  args: Deno.args,
+  options: {
+    json: { type: "boolean" },
+    items: { type: "string", default: "1000" },
+    "peer-items": { type: "string", default: "40" },
+    backend: { type: "string", default: "cpu" },
+    dmodel: { type: "string", default: "128" },
+    layers: { type: "string", default: "4" },
+    context: { type: "string", default: "128" },
+    vocab: { type: "string", default: "8192" },
+  },
+});
+if (a.backend === "webgpu") await import("../core/webgpu/mod.ts");
+setBackend(a.backend!);
+
+const cfg: GPTConfig = {
+  vocab: Number(a.vocab),
+  dModel: Number(a.dmodel),
+  layers: Number(a.layers),
+  heads: 4,
+  context: Number(a.context),
+  embedding: "trainable",
+  norm: "layernorm",
+};
+const { trainable, frozen } = initGPT(cfg, { seed: 1 });
+const params = mergeParams(trainable, frozen);
+const codec: TextCodec = {
+  encode: (s) => Int32Array.from(s, (ch) => ch.codePointAt(0)! % cfg.vocab),
+  decode: (ids) => String.fromCodePoint(...Array.from(ids)),
+};
+const items = buildDefinitionItems(await loadWordnet(), { n: Number(a.items), seed: 42 });
+const peerItems = items.slice(0, Number(a["peer-items"]));
+const tokens = items.reduce((s, it) => s + codec.encode(it.question).length + 20, 0);
+
+async function timed(
+  label: string,
+  model: ScoringModel,
+  its: McItem[],
+  proto: "loglik" | "generative",
+) {
+  const t0 = performance.now();
+  if (proto === "loglik") await scoreLoglik(model, codec, its);
+  else await scoreGenerative(model, codec, its);
+  const s = (performance.now() - t0) / 1000;
+  return { label, items: its.length, seconds: s, itemsPerSec: its.length / s };
+}
+
+const batched = gptScoringModel(params, cfg);
+const full = gptScoringModel(params, cfg, { mode: "full" });
+const runs = [
+  await timed("batched loglik (rows-only head)", batched, items, "loglik"),
+  await timed("batched generative (paper protocol)", batched, items, "generative"),
+  await timed(
+    "peer: unbatched loglik (one forward per option)",
+    unbatched(batched),
+    peerItems,
+    "loglik",
+  ),
+  await timed("peer: batched loglik, full gptLogits head", full, peerItems, "loglik"),
+];
+const fig = {
+  bench: "eval",
+  backend: a.backend,
+  model: `d${cfg.dModel} x ${cfg.layers} layers, context ${cfg.context}, vocab ${cfg.vocab}`,
+  items: items.length,
+  approxTokensPerItem: Math.round(tokens / items.length),
+  runs: runs.map((r) => ({
+    ...r,
+    seconds: +r.seconds.toFixed(2),
+    itemsPerSec: +r.itemsPerSec.toFixed(1),
+  })),
+  speedupVsUnbatched: +(runs[0].itemsPerSec / runs[2].itemsPerSec).toFixed(1),
+  seconds1000Loglik: +(1000 / runs[0].itemsPerSec).toFixed(1),
+};
+if (a.json) console.log(JSON.stringify(fig));
+else {
+  console.log(`eval scoring, ${fig.model}, backend ${fig.backend}, WordNet 4-option items`);
+  for (const r of fig.runs) {
+    console.log(
+      `  ${r.label.padEnd(50)} ${String(r.itemsPerSec).padStart(8)} items/s` +
+        `  (${r.items} items, ${r.seconds} s)`,
+    );
+  }
+  console.log(
+    `  1,000 items (loglik, batched): ${fig.seconds1000Loglik} s; ` +
+      `${fig.speedupVsUnbatched}x the unbatched peer`,
+  );
+}
