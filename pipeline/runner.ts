@@ -58,6 +58,8 @@ export interface StageRecord {
 
 export interface Manifest {
   run: string;
+  /** The configuration of the latest invocation (for people; fingerprints use stage params). */
+  config?: unknown;
   stages: Record<string, StageRecord>;
 }
 
@@ -322,6 +324,7 @@ export async function runPipeline<C extends { run: string }>(
   const log = opts.log ?? ((l: string) => console.log(l));
   await Deno.mkdir(runDir, { recursive: true });
   const manifest = await readManifest(runDir, cfg.run);
+  manifest.config = cfg;
   const forced = new Set(opts.force ? selectTargets(stages, opts.targets) : []);
   const ran: string[] = [];
   const selected = selectStages(stages, opts.targets);
