@@ -318,6 +318,14 @@ export function dropoutHash(seed: number, i: number): number {
 
 // ---- registry --------------------------------------------------------------------------
 
+// The CPU backends are built in: importing this module is enough to use "cpu" / "cpu-ref".
+// (A cyclic import; only called lazily from setBackend, never while modules evaluate.)
+import { createCpuBackend, createRefBackend } from "./cpu/backend.ts";
+
+function builtin(name: string): Factory | undefined {
+  return name === "cpu" ? createCpuBackend : name === "cpu-ref" ? createRefBackend : undefined;
+}
+
 export type BackendName = "cpu" | "cpu-ref" | "webgpu";
 type Factory = () => Backend;
 
@@ -338,11 +346,11 @@ export function setBackend(which: BackendName | string | Backend): Backend {
   }
   let b = instances.get(which);
   if (!b) {
-    const f = factories.get(which);
+    const f = factories.get(which) ?? builtin(which);
     if (!f) {
       throw new Error(
         `backend "${which}" is not registered: import its module first ` +
-          `(known: ${[...factories.keys()].join(", ") || "none"})`,
+          `(known: ${["cpu", "cpu-ref", ...factories.keys()].join(", ")})`,
       );
     }
     b = f();
@@ -352,8 +360,8 @@ export function setBackend(which: BackendName | string | Backend): Backend {
   return b;
 }
 
-/** The active backend; defaults to "cpu" (or "cpu-ref" if the fast one is not registered). */
+/** The active backend; defaults to "cpu". */
 export function getBackend(): Backend {
-  if (!current) setBackend(factories.has("cpu") ? "cpu" : "cpu-ref");
+  if (!current) setBackend("cpu");
   return current!;
 }

@@ -5,7 +5,6 @@
 // dispose() releases its storage too (a safety net, not a substitute for tidy).
 
 import { type Backend, type DType, getBackend, type Storage } from "./backend.ts";
-import "./cpu/backend.ts"; // registers "cpu" and "cpu-ref"
 
 /** A storage shared by tensors that view the same data (reshape), freed at refcount 0. */
 class Buf {

@@ -1,9 +1,9 @@
-// The "cpu" backend (fast) and the registration of both CPU backends. "cpu" reuses the
-// reference kernels of ref.ts except where a faster one exists: the WebAssembly SIMD + worker
+// The "cpu" backend (fast); core/backend.ts registers it and "cpu-ref" as built-ins. "cpu"
+// reuses the reference kernels of ref.ts except where a faster one exists: the WebAssembly SIMD + worker
 // matmul from core/cpu/fast/mod.ts when that module is present, else a cache-friendly
 // TypeScript matmul (kernels.ts). Storage is plain Float32Array/Int32Array on both.
 
-import { type Backend, registerBackend } from "../backend.ts";
+import type { Backend } from "../backend.ts";
 import { arr, cpuStorage, createRefBackend } from "./ref.ts";
 import { fastKernels, type MatmulFn } from "./kernels.ts";
 
@@ -52,5 +52,4 @@ export function createCpuBackend(): Backend {
   return be;
 }
 
-registerBackend("cpu-ref", createRefBackend);
-registerBackend("cpu", createCpuBackend);
+export { createRefBackend };

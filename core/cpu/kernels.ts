@@ -243,6 +243,29 @@ export function fastKernels(
       );
     },
 
+    copyStrided(src, dst, shape, srcStrides, srcOffset, dstStrides, dstOffset) {
+      const S = arr(src), Dd = arr(dst), r = shape.length;
+      const last = r ? shape[r - 1] : 1;
+      if (r === 0 || srcStrides[r - 1] !== 1 || dstStrides[r - 1] !== 1 || last < 4) {
+        forStrided(shape, srcStrides, dstStrides, srcOffset, dstOffset, (_i, a, b) => {
+          Dd[b] = S[a];
+        });
+        return;
+      }
+      // contiguous rows: one typed-array copy per row
+      const outer = shape.slice(0, -1);
+      forStrided(
+        outer,
+        srcStrides.slice(0, -1),
+        dstStrides.slice(0, -1),
+        srcOffset,
+        dstOffset,
+        (_i, a, b) => {
+          Dd.set(S.subarray(a, a + last), b);
+        },
+      );
+    },
+
     unary(op, x, out, n, a, b) {
       unaryLoop(op, f(x), f(out), n, a, b);
     },
