@@ -28,6 +28,7 @@ import {
   v128Store,
   v128Zero,
 } from "./wasm_emit.ts";
+import { type ElementwiseExports, elementwiseFuncs } from "./elementwise_kernels.ts";
 
 /** Micro-tile rows (MR) and columns (NR, a multiple of 4), and k-loop unroll (KU). */
 export const MR = 6;
@@ -170,7 +171,10 @@ function packFunc(W: number, contiguous: boolean): FuncDef {
 /** The kernel module's bytes; uses relaxed-SIMD FMA when `fma` is true. */
 export function kernelModuleBytes(fma: boolean): Uint8Array {
   const packs = [MR, NR].flatMap((w) => [packFunc(w, true), packFunc(w, false)]);
-  return buildModule([gemmFunc(fma), ...packs], { min: MEM_MIN_PAGES, max: MEM_MAX_PAGES });
+  return buildModule([gemmFunc(fma), ...packs, ...elementwiseFuncs()], {
+    min: MEM_MIN_PAGES,
+    max: MEM_MAX_PAGES,
+  });
 }
 
 /** Signature of the packing kernels (byte addresses and strides). */
@@ -183,7 +187,7 @@ export type PackFn = (
 ) => void;
 
 /** The exports every kernel instance has. */
-export interface KernelExports {
+export interface KernelExports extends ElementwiseExports {
   gemm(
     pa: number,
     pb: number,

@@ -31,3 +31,9 @@ export function warmupFast(timeoutMs?: number): Promise<number> {
 }
 
 export { attentionBackwardF32, attentionForwardF32 } from "./attention.ts";
+export {
+  crossEntropyBackwardF32,
+  crossEntropyForwardF32,
+  geluTanhBwdF32,
+  geluTanhF32,
+} from "./elementwise.ts";

@@ -216,3 +216,56 @@ export function expF32(x: Code, tmp: number, n: number): Code {
     fop(F32_OP.mul, poly, pow2n),
   ];
 }
+
+// ---- more SIMD ops for the elementwise kernels ----
+export const f32x4Const = (x: number): Code => {
+  const b = new Uint8Array(new Float32Array([x, x, x, x]).buffer);
+  return [simd(0x0c), ...b];
+};
+export const f32x4Nearest = (a: Code): Code => [a, simd(0x6a)];
+export const f32x4Pmin = (a: Code, b: Code): Code => [a, b, simd(0xea)];
+export const f32x4Pmax = (a: Code, b: Code): Code => [a, b, simd(0xeb)];
+export const i32x4TruncSatF32x4 = (a: Code): Code => [a, simd(0xf8)];
+export const i32x4Shl = (a: Code, bits: Code): Code => [a, bits, simd(0xab)];
+export const i32x4Add = (a: Code, b: Code): Code => [a, b, simd(0xae)];
+export const i32x4Splat = (x: Code): Code => [x, simd(0x11)];
+
+/**
+ * Vector exp(x) (4 x f32): x clamped to [-87, 88], t = x log2(e) split as n + f with the
+ * round-to-nearest magic constant 1.5 * 2^23 (whose low mantissa bits then hold n, so
+ * 2^n = bits(r) << 23 + bits(1.0)), degree-6 Taylor polynomial of 2^f. The constants live
+ * in 12 v128 locals from `first` on, set once by `init` (V8 does not hoist v128.const).
+ */
+export function vecExp(
+  first: number,
+): { init: Code; count: number; exp: (x: Code, t: number, r: number) => Code } {
+  const c = [
+    1,
+    0.6931471805599453,
+    0.2402265069591007,
+    0.05550410866482158,
+    0.009618129107628477,
+    0.0013333558146428443,
+    0.00015403530393381606,
+  ];
+  const [lo, hi, l2e, magic, one] = [7, 8, 9, 10, 11].map((i) => first + i);
+  const init: Code = [
+    c.map((x, i) => set(first + i, f32x4Const(x))),
+    set(lo, f32x4Const(-87)),
+    set(hi, f32x4Const(88)),
+    set(l2e, f32x4Const(Math.LOG2E)),
+    set(magic, f32x4Const(12582912)),
+    set(one, i32x4Splat(i32(0x3f800000))),
+  ];
+  const exp = (x: Code, t: number, r: number): Code => {
+    let poly: Code = get(first + 6);
+    for (let i = 5; i >= 0; i--) poly = f32x4Add(f32x4Mul(poly, get(t)), get(first + i));
+    return [
+      set(t, f32x4Mul(f32x4Pmin(f32x4Pmax(x, get(lo)), get(hi)), get(l2e))),
+      set(r, f32x4Add(get(t), get(magic))),
+      set(t, f32x4Sub(get(t), f32x4Sub(get(r), get(magic)))),
+      f32x4Mul(poly, i32x4Add(i32x4Shl(get(r), i32(23)), get(one))),
+    ];
+  };
+  return { init, count: 12, exp };
+}

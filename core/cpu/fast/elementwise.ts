@@ -1,0 +1,189 @@
+// Fast fused cross-entropy and GELU (tanh form) on the generated SIMD kernels, threaded
+// over rows / element ranges. Same contracts as the backend's crossEntropyForward/Backward,
+// unary "geluTanh" and binary "geluTanhBwd" (same-shape case). Synchronous.
+
+import { isShared, memBuffer, scratchBytes } from "./memory.ts";
+import { poolInfo, runJob } from "./pool.ts";
+import { ROWS } from "./jobs.ts";
+import { CE_BWD, CE_FWD, GELU_BWD, GELU_FWD, type RowsJob, writeRowsJob } from "./rows_job.ts";
+
+/** Below this many elements the kernels run on the main thread only. */
+const PARALLEL_MIN_ELEMS = 1 << 16;
+
+function need(name: string, what: string, arr: ArrayBufferView & { length: number }, n: number) {
+  if (arr.length < n) {
+    throw new Error(`${name}: ${what} has ${arr.length} elements, the shapes need ${n}`);
+  }
+}
+
+function count(name: string, what: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) {
+    throw new Error(`${name}: ${what} must be a non-negative integer, got ${v}`);
+  }
+}
+
+/** Float indices of scratch regions of the given float sizes (16-float aligned). */
+function regions(sizes: number[]): number[] {
+  const aligned = sizes.map((n) => Math.ceil(n / 16) * 16);
+  const base = scratchBytes(4 * aligned.reduce((x, y) => x + y, 0)) / 4;
+  const at: number[] = [];
+  aligned.reduce((o, n) => (at.push(o), o + n), base);
+  return at;
+}
+
+/** Float index of `arr` in shared memory: in place if it lives there, else copied to `at`. */
+function place(mem: Float32Array, arr: Float32Array, n: number, at: number): number {
+  if (isShared(arr)) return arr.byteOffset / 4;
+  mem.set(arr.length === n ? arr : arr.subarray(0, n), at);
+  return at;
+}
+
+function run(job: RowsJob, chunks: number, elems: number): void {
+  const parallel = elems >= PARALLEL_MIN_ELEMS && poolInfo().threads > 1;
+  runJob(ROWS, (ctl) => writeRowsJob(ctl, job), chunks, parallel);
+}
+
+const BASE: RowsJob = {
+  mode: 0,
+  x: 0,
+  y: 0,
+  out: 0,
+  lse: 0,
+  rows: 0,
+  cols: 0,
+  ignore: 0,
+  per: 1,
+  scale: 0,
+};
+
+function checkTargets(name: string, t: Int32Array, N: number, V: number, ignore: number): number {
+  let valid = 0;
+  for (let r = 0; r < N; r++) {
+    const x = t[r];
+    if (x === ignore) continue;
+    if (!(x >= 0 && x < V)) {
+      throw new Error(
+        `${name}: target ${x} of row ${r} is outside [0, ${V}) and is not ignoreIndex`,
+      );
+    }
+    valid++;
+  }
+  return valid;
+}
+
+function rowsPer(N: number, V: number): number {
+  return Math.max(1, Math.min(N, Math.ceil(16384 / Math.max(V, 1))));
+}
+
+/**
+ * out[0] = mean over rows with targets[r] != ignoreIndex of logsumexp(logits[r]) -
+ * logits[r, targets[r]]; 0 when every row is ignored. logits [N, V], targets i32 [N].
+ */
+export function crossEntropyForwardF32(
+  logits: Float32Array,
+  targets: Int32Array,
+  out: Float32Array,
+  N: number,
+  V: number,
+  ignoreIndex: number,
+): void {
+  const name = "crossEntropyForwardF32";
+  count(name, "N", N);
+  count(name, "V", V);
+  need(name, "logits", logits, N * V);
+  need(name, "targets", targets, N);
+  need(name, "out", out, 1);
+  const valid = checkTargets(name, targets, N, V, ignoreIndex);
+  if (valid === 0) {
+    out[0] = 0;
+    return;
+  }
+  const [xa, ta, la] = regions([isShared(logits) ? 0 : N * V, N, N]);
+  const mem = new Float32Array(memBuffer());
+  const x = place(mem, logits, N * V, xa);
+  new Int32Array(mem.buffer).set(targets.subarray(0, N), ta);
+  const per = rowsPer(N, V);
+  const job = { ...BASE, mode: CE_FWD, x: 4 * x, y: 4 * ta, lse: 4 * la, rows: N, cols: V };
+  run({ ...job, ignore: ignoreIndex, per }, Math.ceil(N / per), N * V);
+  let sum = 0;
+  for (let r = 0; r < N; r++) {
+    const t = targets[r];
+    if (t !== ignoreIndex) sum += mem[la + r] - mem[x + r * V + t];
+  }
+  out[0] = sum / valid;
+}
+
+/**
+ * dlogits[r, :] = (softmax(logits[r]) - onehot(targets[r])) * dout[0] / count for valid rows,
+ * 0 for ignored rows (count = number of valid rows).
+ */
+export function crossEntropyBackwardF32(
+  logits: Float32Array,
+  targets: Int32Array,
+  dout: Float32Array,
+  dlogits: Float32Array,
+  N: number,
+  V: number,
+  ignoreIndex: number,
+): void {
+  const name = "crossEntropyBackwardF32";
+  count(name, "N", N);
+  count(name, "V", V);
+  need(name, "logits", logits, N * V);
+  need(name, "targets", targets, N);
+  need(name, "dout", dout, 1);
+  need(name, "dlogits", dlogits, N * V);
+  const valid = checkTargets(name, targets, N, V, ignoreIndex);
+  if (valid === 0 || N * V === 0) {
+    dlogits.fill(0, 0, N * V);
+    return;
+  }
+  const outIn = isShared(dlogits);
+  const [xa, ta, oa] = regions([isShared(logits) ? 0 : N * V, N, outIn ? 0 : N * V]);
+  const mem = new Float32Array(memBuffer());
+  const x = place(mem, logits, N * V, xa);
+  const o = outIn ? dlogits.byteOffset / 4 : oa;
+  new Int32Array(mem.buffer).set(targets.subarray(0, N), ta);
+  const per = rowsPer(N, V);
+  const job = { ...BASE, mode: CE_BWD, x: 4 * x, y: 4 * ta, out: 4 * o, rows: N, cols: V };
+  run({ ...job, ignore: ignoreIndex, per, scale: dout[0] / valid }, Math.ceil(N / per), N * V);
+  if (!outIn) dlogits.set(mem.subarray(o, o + N * V));
+}
+
+function geluJob(
+  mode: number,
+  x: Float32Array,
+  g: Float32Array | null,
+  out: Float32Array,
+  n: number,
+) {
+  const outIn = isShared(out);
+  const [xa, ga, oa] = regions([
+    isShared(x) ? 0 : n,
+    g === null || isShared(g) ? 0 : n,
+    outIn ? 0 : n,
+  ]);
+  const mem = new Float32Array(memBuffer());
+  const xi = place(mem, x, n, xa), gi = g === null ? 0 : place(mem, g, n, ga);
+  const o = outIn ? out.byteOffset / 4 : oa;
+  const per = 4 * Math.max(1024, Math.ceil(n / 64 / 4));
+  run({ ...BASE, mode, x: 4 * xi, y: 4 * gi, out: 4 * o, rows: n, per }, Math.ceil(n / per), n);
+  if (!outIn) out.set(mem.subarray(o, o + n));
+}
+
+/** out[i] = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) for i < n. */
+export function geluTanhF32(x: Float32Array, out: Float32Array, n: number): void {
+  count("geluTanhF32", "n", n);
+  need("geluTanhF32", "x", x, n);
+  need("geluTanhF32", "out", out, n);
+  if (n > 0) geluJob(GELU_FWD, x, null, out, n);
+}
+
+/** out[i] = d/dx geluTanh(x[i]) * g[i] for i < n. */
+export function geluTanhBwdF32(x: Float32Array, g: Float32Array, out: Float32Array, n: number) {
+  count("geluTanhBwdF32", "n", n);
+  need("geluTanhBwdF32", "x", x, n);
+  need("geluTanhBwdF32", "g", g, n);
+  need("geluTanhBwdF32", "out", out, n);
+  if (n > 0) geluJob(GELU_BWD, x, g, out, n);
+}

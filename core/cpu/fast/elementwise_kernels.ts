@@ -1,0 +1,214 @@
+// Generated WebAssembly SIMD elementwise and row kernels: row max, sum of exp, scaled exp
+// (for softmax / cross-entropy), GELU (tanh form) forward and backward. Each processes
+// n4 groups of 4 floats; callers handle the n % 4 tail in TypeScript.
+
+import {
+  type Code,
+  F32,
+  F32_OP,
+  f32x4Add,
+  f32x4Const,
+  f32x4Div,
+  f32x4ExtractLane,
+  f32x4Mul,
+  f32x4Pmax,
+  f32x4Splat,
+  f32x4Sub,
+  fop,
+  type FuncDef,
+  get,
+  I32,
+  i32,
+  if_,
+  inc,
+  loop,
+  ne,
+  set,
+  sub,
+  V128,
+  v128Load,
+  v128Store,
+  vecExp,
+} from "./wasm_emit.ts";
+
+/** Loop `body` n4 times (n4 = local index, counted down), skipping when n4 == 0. */
+function times(n4: number, ...body: Code[]): Code {
+  return if_(ne(get(n4), i32(0)), loop(body, set(n4, sub(get(n4), i32(1))), [get(n4), 0x0d, 0]));
+}
+
+function hReduce(v: number, op: number): Code {
+  const l = (i: number) => f32x4ExtractLane(get(v), i);
+  return fop(op, fop(op, l(0), l(1)), fop(op, l(2), l(3)));
+}
+
+/** rowMax(x, n4) -> f32: max of x[0 .. 4 n4) (n4 >= 1). */
+function rowMax(): FuncDef {
+  const x = 0, n4 = 1, acc = 2;
+  return {
+    name: "rowMax",
+    params: [I32, I32],
+    results: [F32],
+    locals: [V128],
+    body: [
+      set(acc, v128Load(get(x))),
+      times(n4, set(acc, f32x4Pmax(get(acc), v128Load(get(x)))), inc(x, i32(16))),
+      hReduce(acc, F32_OP.max),
+    ],
+  };
+}
+
+/** rowSumExp(x, n4, shift) -> f32: sum of exp(x - shift). */
+function rowSumExp(): FuncDef {
+  const x = 0, n4 = 1, shift = 2, acc = 3, sh = 4, e = 5, t = 6, n = 7;
+  const ve = vecExp(8);
+  return {
+    name: "rowSumExp",
+    params: [I32, I32, F32],
+    results: [F32],
+    locals: new Array(5 + ve.count).fill(V128),
+    body: [
+      ve.init,
+      set(sh, f32x4Splat(get(shift))),
+      set(acc, f32x4Const(0)),
+      times(
+        n4,
+        set(e, f32x4Sub(v128Load(get(x)), get(sh))),
+        set(acc, f32x4Add(get(acc), ve.exp(get(e), t, n))),
+        inc(x, i32(16)),
+      ),
+      hReduce(acc, F32_OP.add),
+    ],
+  };
+}
+
+/** expScale(x, out, n4, shift, scale): out = exp(x - shift) * scale. */
+function expScale(): FuncDef {
+  const x = 0, out = 1, n4 = 2, shift = 3, scale = 4, sh = 5, sc = 6, e = 7, t = 8, n = 9;
+  const ve = vecExp(10);
+  return {
+    name: "expScale",
+    params: [I32, I32, I32, F32, F32],
+    results: [],
+    locals: new Array(5 + ve.count).fill(V128),
+    body: [
+      ve.init,
+      set(sh, f32x4Splat(get(shift))),
+      set(sc, f32x4Splat(get(scale))),
+      times(
+        n4,
+        set(e, f32x4Sub(v128Load(get(x)), get(sh))),
+        v128Store(get(out), f32x4Mul(ve.exp(get(e), t, n), get(sc))),
+        inc(x, i32(16)),
+        inc(out, i32(16)),
+      ),
+    ],
+  };
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI), GELU_A = 0.044715;
+
+/** tanh(u) for the v128 in local u as 1 - 2 / (exp(2u) + 1); clobbers t, n. */
+function tanhV(u: number, t: number, n: number, ve: ReturnType<typeof vecExp>): Code {
+  const e2 = ve.exp(f32x4Add(get(u), get(u)), t, n);
+  return f32x4Sub(f32x4Const(1), f32x4Div(f32x4Const(2), f32x4Add(e2, f32x4Const(1))));
+}
+
+/** geluTanh(x, out, n4): out = 0.5 x (1 + tanh(c (x + a x^3))). */
+function gelu(): FuncDef {
+  const x = 0, out = 1, n4 = 2, v = 3, u = 4, t = 5, n = 6;
+  const ve = vecExp(7);
+  return {
+    name: "geluTanh",
+    params: [I32, I32, I32],
+    results: [],
+    locals: new Array(4 + ve.count).fill(V128),
+    body: [
+      ve.init,
+      times(
+        n4,
+        set(v, v128Load(get(x))),
+        set(
+          u,
+          f32x4Mul(
+            f32x4Const(GELU_C),
+            f32x4Add(
+              get(v),
+              f32x4Mul(f32x4Const(GELU_A), f32x4Mul(get(v), f32x4Mul(get(v), get(v)))),
+            ),
+          ),
+        ),
+        v128Store(
+          get(out),
+          f32x4Mul(f32x4Mul(f32x4Const(0.5), get(v)), f32x4Add(f32x4Const(1), tanhV(u, t, n, ve))),
+        ),
+        inc(x, i32(16)),
+        inc(out, i32(16)),
+      ),
+    ],
+  };
+}
+
+/**
+ * geluTanhBwd(x, g, out, n4): out = g * (0.5 (1 + th) + 0.5 x (1 - th^2) c (1 + 3 a x^2)),
+ * th = tanh(c (x + a x^3)).
+ */
+function geluBwd(): FuncDef {
+  const x = 0, g = 1, out = 2, n4 = 3, v = 4, u = 5, th = 6, t = 7, n = 8, x2 = 9;
+  const half = f32x4Const(0.5), one = f32x4Const(1);
+  const ve = vecExp(10);
+  return {
+    name: "geluTanhBwd",
+    params: [I32, I32, I32, I32],
+    results: [],
+    locals: new Array(6 + ve.count).fill(V128),
+    body: [
+      ve.init,
+      times(
+        n4,
+        set(v, v128Load(get(x))),
+        set(x2, f32x4Mul(get(v), get(v))),
+        set(
+          u,
+          f32x4Mul(
+            f32x4Const(GELU_C),
+            f32x4Add(get(v), f32x4Mul(f32x4Const(GELU_A), f32x4Mul(get(v), get(x2)))),
+          ),
+        ),
+        set(th, tanhV(u, t, n, ve)),
+        v128Store(
+          get(out),
+          f32x4Mul(
+            v128Load(get(g)),
+            f32x4Add(
+              f32x4Mul(half, f32x4Add(one, get(th))),
+              f32x4Mul(
+                f32x4Mul(f32x4Mul(half, get(v)), f32x4Sub(one, f32x4Mul(get(th), get(th)))),
+                f32x4Mul(
+                  f32x4Const(GELU_C),
+                  f32x4Add(one, f32x4Mul(f32x4Const(3 * GELU_A), get(x2))),
+                ),
+              ),
+            ),
+          ),
+        ),
+        inc(x, i32(16)),
+        inc(g, i32(16)),
+        inc(out, i32(16)),
+      ),
+    ],
+  };
+}
+
+/** All elementwise kernel definitions (added to the main kernel module). */
+export function elementwiseFuncs(): FuncDef[] {
+  return [rowMax(), rowSumExp(), expScale(), gelu(), geluBwd()];
+}
+
+/** Exports of the elementwise kernels (byte addresses). */
+export interface ElementwiseExports {
+  rowMax(x: number, n4: number): number;
+  rowSumExp(x: number, n4: number, shift: number): number;
+  expScale(x: number, out: number, n4: number, shift: number, scale: number): void;
+  geluTanh(x: number, out: number, n4: number): void;
+  geluTanhBwd(x: number, g: number, out: number, n4: number): void;
+}

@@ -1,0 +1,168 @@
+// Property tests of the fast SIMD cross-entropy and GELU kernels (core/cpu/fast) against
+// float64 references written from the backend contract, on random shapes (including row
+// lengths that are not multiples of 4 and ignored rows), in ordinary and shared arrays.
+
+import fc from "fast-check";
+import {
+  allocF32,
+  crossEntropyBackwardF32,
+  crossEntropyForwardF32,
+  freeF32,
+  geluTanhBwdF32,
+  geluTanhF32,
+  setFastThreads,
+  shutdownFast,
+  warmupFast,
+} from "../core/cpu/fast/mod.ts";
+
+function randomArray(n: number, seed: number, range: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13, s ^= s >>> 17, s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296 * 2 - 1) * range;
+  }
+  return out;
+}
+
+function refCrossEntropy(x: Float32Array, t: Int32Array, N: number, V: number, ignore: number) {
+  let loss = 0, count = 0;
+  const lse = new Float64Array(N);
+  for (let r = 0; r < N; r++) {
+    if (t[r] === ignore) continue;
+    let mx = -Infinity, s = 0;
+    for (let i = 0; i < V; i++) mx = Math.max(mx, x[r * V + i]);
+    for (let i = 0; i < V; i++) s += Math.exp(x[r * V + i] - mx);
+    lse[r] = mx + Math.log(s);
+    loss += lse[r] - x[r * V + t[r]];
+    count++;
+  }
+  return { loss: count ? loss / count : 0, lse, count };
+}
+
+const GC = Math.sqrt(2 / Math.PI), GA = 0.044715;
+const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(GC * (x + GA * x ** 3)));
+const geluGrad = (x: number) => {
+  const th = Math.tanh(GC * (x + GA * x ** 3));
+  return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * GC * (1 + 3 * GA * x * x);
+};
+
+const ceCase = fc.record({
+  N: fc.integer({ min: 1, max: 40 }),
+  V: fc.oneof(fc.constantFrom(1, 3, 4, 5, 17, 64), fc.integer({ min: 1, max: 700 })),
+  seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  range: fc.constantFrom(0.1, 3, 30),
+  ignoreEvery: fc.integer({ min: 0, max: 4 }),
+  shared: fc.boolean(),
+});
+
+function checkCrossEntropy(c: {
+  N: number;
+  V: number;
+  seed: number;
+  range: number;
+  ignoreEvery: number;
+  shared: boolean;
+}): void {
+  const { N, V } = c, ignore = -100;
+  const x0 = randomArray(N * V, c.seed, c.range);
+  const t = Int32Array.from(
+    { length: N },
+    (_, r) => c.ignoreEvery && r % c.ignoreEvery === 0 ? ignore : (r * 7919 + c.seed) % V,
+  );
+  const x = c.shared ? allocF32(N * V) : new Float32Array(N * V);
+  const dl = c.shared ? allocF32(N * V) : new Float32Array(N * V);
+  x.set(x0);
+  dl.fill(Number.NaN);
+  try {
+    const out = new Float32Array(1), dout = new Float32Array([0.75]);
+    crossEntropyForwardF32(x, t, out, N, V, ignore);
+    const ref = refCrossEntropy(x0, t, N, V, ignore);
+    if (!(Math.abs(out[0] - ref.loss) <= 1e-5 * (1 + Math.abs(ref.loss)))) {
+      throw new Error(`loss ${out[0]} != ${ref.loss} for ${JSON.stringify(c)}`);
+    }
+    crossEntropyBackwardF32(x, t, dout, dl, N, V, ignore);
+    for (let r = 0; r < N; r++) {
+      for (let i = 0; i < V; i++) {
+        const want = t[r] === ignore
+          ? 0
+          : (Math.exp(x0[r * V + i] - ref.lse[r]) - (i === t[r] ? 1 : 0)) * 0.75 / ref.count;
+        const got = dl[r * V + i];
+        if (!(Math.abs(got - want) <= 1e-6 + 1e-5 * Math.abs(want))) {
+          throw new Error(`dlogits[${r},${i}] ${got} != ${want} for ${JSON.stringify(c)}`);
+        }
+      }
+    }
+    if (x.some((v, i) => !Object.is(v, x0[i]))) throw new Error("logits were mutated");
+  } finally {
+    if (c.shared) [x, dl].forEach(freeF32);
+  }
+}
+
+Deno.test("fast cross-entropy matches the float64 reference", () => {
+  setFastThreads(1);
+  fc.assert(fc.property(ceCase, checkCrossEntropy), { numRuns: 120 });
+});
+
+Deno.test("fast cross-entropy with worker threads on a large batch", async () => {
+  setFastThreads(2);
+  await warmupFast();
+  for (const seed of [1, 2, 3]) {
+    checkCrossEntropy({ N: 96, V: 1029, seed, range: 5, ignoreEvery: 3, shared: seed === 2 });
+  }
+  shutdownFast();
+});
+
+Deno.test("fast cross-entropy: all rows ignored gives 0, bad targets are rejected", () => {
+  const x = new Float32Array(6), out = new Float32Array([5]), dl = new Float32Array(6).fill(9);
+  const t = new Int32Array([-1, -1]);
+  crossEntropyForwardF32(x, t, out, 2, 3, -1);
+  crossEntropyBackwardF32(x, t, new Float32Array([1]), dl, 2, 3, -1);
+  if (out[0] !== 0 || dl.some((v) => v !== 0)) throw new Error("ignored rows must give 0");
+  let threw = false;
+  try {
+    crossEntropyForwardF32(x, new Int32Array([0, 3]), out, 2, 3, -1);
+  } catch {
+    threw = true;
+  }
+  if (!threw) throw new Error("target 3 with V = 3 was accepted");
+});
+
+Deno.test("fast GELU (tanh) forward and backward match the float64 formulas", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 5000 }),
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      fc.constantFrom(0.5, 4, 12),
+      fc.boolean(),
+      (n, seed, range, shared) => {
+        const x0 = randomArray(n, seed, range), g0 = randomArray(n, seed + 1, 2);
+        const x = shared ? allocF32(n) : new Float32Array(n);
+        const g = shared ? allocF32(n) : new Float32Array(n);
+        const out = shared ? allocF32(n) : new Float32Array(n);
+        x.set(x0);
+        g.set(g0);
+        try {
+          geluTanhF32(x, out, n);
+          for (let i = 0; i < n; i++) {
+            if (!(Math.abs(out[i] - gelu(x0[i])) <= 2e-6 * (1 + Math.abs(x0[i])))) {
+              throw new Error(`gelu(${x0[i]}) = ${out[i]}, want ${gelu(x0[i])}`);
+            }
+          }
+          geluTanhBwdF32(x, g, out, n);
+          for (let i = 0; i < n; i++) {
+            const want = geluGrad(x0[i]) * g0[i];
+            if (!(Math.abs(out[i] - want) <= 1e-5 * (1 + Math.abs(x0[i])))) {
+              throw new Error(`gelu'(${x0[i]}) * ${g0[i]} = ${out[i]}, want ${want}`);
+            }
+          }
+          if (x.some((v, i) => !Object.is(v, x0[i]))) throw new Error("x was mutated");
+        } finally {
+          if (shared) [x, g, out].forEach(freeF32);
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
+  shutdownFast();
+});
