@@ -23,9 +23,16 @@ export function decode(tok: Tokenizer, ids: ArrayLike<number>, opts: DecodeOptio
   const room = CHUNK - 64; // longest token text is far below 64 UTF-16 units
   let pos = 0;
   const n = ids.length;
+  if (!(ids instanceof Int32Array || ids instanceof Uint16Array || ids instanceof Uint32Array)) {
+    for (let i = 0; i < n; i++) if (!Number.isInteger(ids[i])) throw notAToken(tok, ids[i], i);
+  }
   for (let i = 0; i < n; i++) {
     if (pos > room) parts.push(utf16.decode(buf.subarray(0, pos))), pos = 0;
     const id = ids[i];
+    if (id < 0xD800 && id >= 0) {
+      buf[pos++] = id; // fast path: most ids are BMP characters below the reserved ranges
+      continue;
+    }
     const k = kind[id]; // undefined for a negative, fractional or too large id
     if (k === KIND_CHAR) {
       buf[pos++] = id;
@@ -41,12 +48,16 @@ export function decode(tok: Tokenizer, ids: ArrayLike<number>, opts: DecodeOptio
       parts.push(s);
       i = j - 1;
     } else {
-      throw new Error(
-        `decode: id ${id} at position ${i} is not a token of this ${tok.vocabSize}-id ` +
-          "tokenizer; pass ids produced by encode() with the same tokenizer",
-      );
+      throw notAToken(tok, id, i);
     }
   }
   if (pos > 0) parts.push(utf16.decode(buf.subarray(0, pos)));
   return parts.length === 1 ? parts[0] : parts.join("");
+}
+
+function notAToken(tok: Tokenizer, id: number, i: number): Error {
+  return new Error(
+    `decode: id ${id} at position ${i} is not a token of this ${tok.vocabSize}-id tokenizer; ` +
+      "pass ids produced by encode() with the same tokenizer",
+  );
 }
