@@ -98,7 +98,7 @@ export async function writeRunReport(cfg: PipelineConfig, runDir: string): Promi
     "",
     ...trainSection(summary),
     ...dataSection(sources),
-    ...(evalMd ? ["## Evaluation", "", ...embedEvalReport(evalMd), ""] : []),
+    ...(evalMd ? [...embedEvalReport(evalMd), ""] : []),
     ...artifactSection(manifest),
   ];
   const path = join(runDir, "report.md");

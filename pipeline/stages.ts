@@ -4,6 +4,7 @@
 // The glyph table is built for the tokenizer's vocabulary, so "tokenize" comes before
 // "glyphs"/"embed": data -> tokenize -> glyphs -> embed -> train -> eval -> report.
 
+import { writeFileAtomic } from "../core/safetensors.ts";
 import type { PipelineConfig } from "./config.ts";
 import type { Stage, StageContext } from "./runner.ts";
 import { buildData, dataSourceFiles } from "./data/build.ts";
@@ -34,6 +35,59 @@ export async function optionalModule(
     );
   }
   return mod;
+}
+
+/** The glyph embedding API of pipeline/glyphs/embed.ts, as the pipeline uses it. */
+interface GlyphApi {
+  buildEmbedding(
+    tokens: string[],
+    recipe: string,
+    opts: { cell: number; dim?: number; tokenizerId: string },
+  ): Promise<{ rows: number; cols: number; meta: GlyphMeta }>;
+  saveEmbedding(path: string, emb: unknown): Promise<unknown>;
+}
+
+interface GlyphMeta {
+  recipe: string;
+  rows: number;
+  cols: number;
+  duplicateRows: number;
+  contentHash: string;
+  explainedVariance?: number;
+  markedPictures?: number;
+  fonts: { file: string; sha256: string }[];
+  seconds: Record<string, number>;
+}
+
+/** The fonts the glyph pictures are drawn from (hashed into the glyphs stage fingerprint). */
+const GLYPH_FONTS = [
+  "/usr/share/fonts/opentype/unifont/unifont.otf",
+  "/usr/share/fonts/opentype/unifont/unifont_upper.otf",
+];
+
+async function glyphModule(stage: string): Promise<GlyphApi> {
+  const g = await optionalModule("./glyphs/embed.ts", stage, ["buildEmbedding", "saveEmbedding"]);
+  return g as unknown as GlyphApi;
+}
+
+/** A short Markdown note on the glyph table: size, collisions, fonts. */
+export function glyphReport(tokens: string[], m: GlyphMeta): string {
+  const lines = [
+    `# Glyph table (${m.recipe})`,
+    "",
+    `- ${m.rows} tokens x ${m.cols} dimensions; content SHA-256 \`${m.contentHash}\``,
+    `- rows identical to an earlier row (collisions): ${m.duplicateRows}`,
+    ...(m.markedPictures !== undefined
+      ? [`- pictures given a distinguishing mark: ${m.markedPictures}`]
+      : []),
+    ...(m.explainedVariance !== undefined
+      ? [`- PCA variance kept: ${(100 * m.explainedVariance).toFixed(2)}%`]
+      : []),
+    `- multi-character tokens: ${tokens.filter((t) => [...t].length > 1).length}`,
+    ...m.fonts.map((f) => `- font ${f.file} (SHA-256 \`${f.sha256}\`)`),
+    "",
+  ];
+  return lines.join("\n");
 }
 
 async function readVocabTokens(ctx: Ctx): Promise<string[]> {
@@ -69,47 +123,52 @@ export const STAGES: Stage<C>[] = [
     version: 1,
     inputs: ["tokenize"],
     params: (cfg) => ({ recipe: cfg.embed.recipe, cell: cfg.embed.cell }),
-    outputs: () => ["glyphs/report.md", "glyphs/atlas.png"],
+    sources: () => GLYPH_FONTS,
+    outputs: () => ["glyphs/table.safetensors", "glyphs/table.json", "glyphs/report.md"],
     run: async (ctx) => {
-      const g = await optionalModule("./glyphs/mod.ts", "glyphs", ["glyphReport"]);
+      const g = await glyphModule("glyphs");
       const tokens = await readVocabTokens(ctx);
-      await Deno.mkdir(ctx.path("glyphs"), { recursive: true });
-      const out = await (g.glyphReport as (
-        t: string[],
-        o: Record<string, unknown>,
-      ) => Promise<{ markdown: string; atlasPng: Uint8Array }>)(tokens, {
-        recipe: ctx.cfg.embed.recipe,
+      const emb = await g.buildEmbedding(tokens, ctx.cfg.embed.recipe, {
         cell: ctx.cfg.embed.cell,
+        tokenizerId: `glyphgrad-${ctx.cfg.tokenizer.variant}-${ctx.cfg.model.vocab}`,
       });
-      await Deno.writeTextFile(ctx.path("glyphs/report.md"), out.markdown);
-      await Deno.writeFile(ctx.path("glyphs/atlas.png"), out.atlasPng);
+      await Deno.mkdir(ctx.path("glyphs"), { recursive: true });
+      await g.saveEmbedding(ctx.path("glyphs/table.safetensors"), emb);
+      const md = glyphReport(tokens, emb.meta);
+      await writeFileAtomic(ctx.path("glyphs/report.md"), md);
+      ctx.log(
+        `${emb.rows} x ${emb.cols} table (${emb.meta.recipe}), ` +
+          `${emb.meta.duplicateRows} duplicate rows`,
+      );
+      return { duplicateRows: emb.meta.duplicateRows, contentHash: emb.meta.contentHash };
     },
   },
   {
     name: "embed",
     version: 1,
-    inputs: ["tokenize"],
+    inputs: ["tokenize", "glyphs"],
     params: (cfg) => ({ ...cfg.embed, dModel: cfg.model.dModel }),
-    outputs: () => ["embed/table.safetensors"],
+    outputs: () => ["embed/table.safetensors", "embed/table.json"],
     run: async (ctx) => {
-      const g = await optionalModule("./glyphs/mod.ts", "embed", [
-        "buildEmbedding",
-        "saveEmbedding",
-      ]);
+      const g = await glyphModule("embed");
       const tokens = await readVocabTokens(ctx);
-      await Deno.mkdir(ctx.path("embed"), { recursive: true });
-      const emb = await (g.buildEmbedding as (
-        t: string[],
-        r: string,
-        o: Record<string, unknown>,
-      ) => Promise<unknown>)(tokens, ctx.cfg.embed.recipe, {
+      const d = ctx.cfg.model.dModel;
+      // the model's width: top-k PCA of the same pictures when narrower than the picture
+      // (the glyph renderer caches its pictures, so nothing is drawn twice)
+      const emb = await g.buildEmbedding(tokens, ctx.cfg.embed.recipe, {
         cell: ctx.cfg.embed.cell,
-        dim: ctx.cfg.model.dModel,
+        dim: d,
+        tokenizerId: `glyphgrad-${ctx.cfg.tokenizer.variant}-${ctx.cfg.model.vocab}`,
       });
-      await (g.saveEmbedding as (p: string, e: unknown) => Promise<void>)(
-        ctx.path("embed/table.safetensors"),
-        emb,
+      await Deno.mkdir(ctx.path("embed"), { recursive: true });
+      await g.saveEmbedding(ctx.path("embed/table.safetensors"), emb);
+      ctx.log(
+        `${emb.rows} x ${emb.cols} table for d_model ${d}` +
+          (emb.meta.explainedVariance !== undefined
+            ? `, PCA keeps ${(100 * emb.meta.explainedVariance).toFixed(1)}% of the variance`
+            : ""),
       );
+      return { contentHash: emb.meta.contentHash, duplicateRows: emb.meta.duplicateRows };
     },
   },
   {
@@ -140,7 +199,7 @@ export const STAGES: Stage<C>[] = [
   {
     name: "eval",
     version: 1,
-    inputs: ["data", "train", "glyphs"],
+    inputs: ["data", "train"],
     params: (cfg) => cfg.eval,
     outputs: () => ["eval/results.json", "eval/report.md"],
     run: async (ctx) => {
@@ -154,7 +213,6 @@ export const STAGES: Stage<C>[] = [
         heldOut: [ctx.path("data/val.txt")],
         trainText: [ctx.path("data/train.txt")],
         items: ctx.cfg.eval.items,
-        atlas: ctx.path("glyphs/atlas.png"),
         seed: ctx.cfg.train.seed,
         log: ctx.log,
       });

@@ -8,12 +8,12 @@ import { loadConfig } from "../pipeline/config.ts";
 import { planPipeline, readManifest, runPipeline } from "../pipeline/runner.ts";
 import { STAGES } from "../pipeline/stages.ts";
 
-const glyphsBuilt = await Deno.stat(new URL("../pipeline/glyphs/mod.ts", import.meta.url))
+const glyphsBuilt = await Deno.stat(new URL("../pipeline/glyphs/embed.ts", import.meta.url))
   .then(() => true, () => false);
 const corpusInstalled = await Deno.stat("/usr/share/bibledit/sources/kjv.xml")
   .then(() => true, () => false);
 const why = !glyphsBuilt
-  ? " (skipped: pipeline/glyphs/mod.ts not built yet)"
+  ? " (skipped: pipeline/glyphs/embed.ts not built yet)"
   : !corpusInstalled
   ? " (skipped: bibledit-data not installed; run deno task setup)"
   : "";
