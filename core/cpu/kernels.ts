@@ -10,11 +10,23 @@ import { arr, binaryFn, erf, forStrided, geluErfGrad } from "./ref.ts";
 const f = (s: Storage) => arr(s) as Float32Array;
 const GELU_C = Math.sqrt(2 / Math.PI);
 
-/** Row log-sum-exps of the last cross-entropy forward per logits storage (weakly held). */
-const lseCache = new WeakMap<
-  Storage,
-  { lse: Float32Array; targets: Storage; N: number; V: number; ignoreIndex: number }
->();
+/** Largest GELU input (elements) whose tanh values the forward keeps for the backward. */
+const GELU_CACHE_MAX = 1 << 24;
+const geluCache = new WeakMap<Storage, Float32Array>();
+
+/** Largest logits (elements) whose exps the cross-entropy forward keeps for its backward. */
+const CE_CACHE_MAX = 1 << 24;
+
+/** Per logits storage: the forward's row max, log-sum-exp and exps (weakly held). */
+const ceCache = new WeakMap<Storage, {
+  lse: Float32Array;
+  rowMax: Float32Array;
+  exps: Float32Array | undefined;
+  targets: Storage;
+  N: number;
+  V: number;
+  ignoreIndex: number;
+}>();
 
 export type MatmulFn = (
   a: Float32Array,
@@ -77,7 +89,15 @@ function matmulOne(
   }
 }
 
-function unaryLoop(op: UnaryOp, X: Float32Array, O: Float32Array, n: number, a: number, b: number) {
+function unaryLoop(
+  op: UnaryOp,
+  X: Float32Array,
+  O: Float32Array,
+  n: number,
+  a: number,
+  b: number,
+  tanhOut?: Float32Array,
+) {
   switch (op) {
     case "neg":
       for (let i = 0; i < n; i++) O[i] = -X[i];
@@ -107,6 +127,7 @@ function unaryLoop(op: UnaryOp, X: Float32Array, O: Float32Array, n: number, a: 
         // tanh(u) = 1 - 2 / (e^{2u} + 1), stable for large |u|
         const th = u > 15 ? 1 : u < -15 ? -1 : 1 - 2 / (Math.exp(2 * u) + 1);
         O[i] = 0.5 * x * (1 + th);
+        if (tanhOut) tanhOut[i] = th;
       }
       return;
     case "geluErf":
@@ -145,6 +166,7 @@ function binaryFlat(
   aStep: number,
   bStep: number,
   bMod: number, // b index = i % bMod (row broadcast of a trailing vector), 0 = not used
+  tanhIn?: Float32Array, // geluTanhBwd: tanh values saved by the forward (same layout as A)
 ): boolean {
   if (bMod > 0) {
     if (op !== "add" && op !== "mul" && op !== "sub" && op !== "div") return false;
@@ -172,8 +194,12 @@ function binaryFlat(
     case "geluTanhBwd":
       for (let i = 0; i < n; i++) {
         const x = A[i * aStep];
-        const u = GELU_C * (x + 0.044715 * x * x * x);
-        const th = u > 15 ? 1 : u < -15 ? -1 : 1 - 2 / (Math.exp(2 * u) + 1);
+        let th: number;
+        if (tanhIn) th = tanhIn[i];
+        else {
+          const u = GELU_C * (x + 0.044715 * x * x * x);
+          th = u > 15 ? 1 : u < -15 ? -1 : 1 - 2 / (Math.exp(2 * u) + 1);
+        }
         const d = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * GELU_C * (1 + 0.134145 * x * x);
         O[i] = d * B[i * bStep];
       }
@@ -267,7 +293,10 @@ export function fastKernels(
     },
 
     unary(op, x, out, n, a, b) {
-      unaryLoop(op, f(x), f(out), n, a, b);
+      // GELU keeps its tanh values (weakly, per input storage) for geluTanhBwd
+      const keepTanh = op === "geluTanh" && n <= GELU_CACHE_MAX ? new Float32Array(n) : undefined;
+      unaryLoop(op, f(x), f(out), n, a, b, keepTanh);
+      if (keepTanh) geluCache.set(x, keepTanh);
     },
 
     binary(op, a, b, out, shape, aStrides, bStrides) {
@@ -276,7 +305,13 @@ export function fastKernels(
       const aC = isContiguous(shape, aStrides), bC = isContiguous(shape, bStrides);
       const aS = aStrides.every((s) => s === 0), bS = bStrides.every((s) => s === 0);
       if ((aC || aS) && (bC || bS)) {
-        if (binaryFlat(op, A, B, O, n, aS ? 0 : 1, bS ? 0 : 1, 0)) return;
+        let tanhIn: Float32Array | undefined;
+        if (op === "geluTanhBwd" && aC) {
+          tanhIn = geluCache.get(a);
+          if (tanhIn && tanhIn.length !== n) tanhIn = undefined;
+          geluCache.delete(a);
+        }
+        if (binaryFlat(op, A, B, O, n, aS ? 0 : 1, bS ? 0 : 1, 0, tanhIn)) return;
       }
       if (aC && !bS) {
         const row = trailingRow(shape, bStrides);
@@ -315,7 +350,9 @@ export function fastKernels(
 
     crossEntropyForward(logits, targets, out, N, V, ignoreIndex) {
       const L = f(logits), Tg = arr(targets) as Int32Array;
-      const lse = new Float32Array(N);
+      // keep exp(l - max) for the backward pass when it fits the cache budget
+      const exps = N * V <= CE_CACHE_MAX ? new Float32Array(N * V) : undefined;
+      const lse = new Float32Array(N), rowMax = new Float32Array(N);
       let total = 0, count = 0;
       for (let r = 0; r < N; r++) {
         const t = Tg[r];
@@ -325,14 +362,21 @@ export function fastKernels(
         let mx = -Infinity;
         for (let c = 0; c < V; c++) if (L[o + c] > mx) mx = L[o + c];
         let s = 0;
-        for (let c = 0; c < V; c++) s += Math.exp(L[o + c] - mx);
+        if (exps) {
+          for (let c = 0; c < V; c++) {
+            const e = Math.exp(L[o + c] - mx);
+            exps[o + c] = e;
+            s += e;
+          }
+        } else for (let c = 0; c < V; c++) s += Math.exp(L[o + c] - mx);
+        rowMax[r] = mx;
         lse[r] = mx + Math.log(s);
         total += lse[r] - L[o + t];
         count++;
       }
       f(out)[0] = count ? total / count : 0;
-      // storages are immutable, so the row log-sum-exps stay valid for the backward pass
-      lseCache.set(logits, { lse, targets, N, V, ignoreIndex });
+      // storages are immutable, so these stay valid for the backward pass of this logits
+      ceCache.set(logits, { lse, rowMax, exps, targets, N, V, ignoreIndex });
     },
     crossEntropyBackward(logits, targets, dout, dlogits, N, V, ignoreIndex) {
       const L = f(logits), Tg = arr(targets) as Int32Array, D = f(dlogits);
@@ -340,25 +384,30 @@ export function fastKernels(
       for (let r = 0; r < N; r++) if (Tg[r] !== ignoreIndex) count++;
       if (!count) return;
       const scale = f(dout)[0] / count;
-      const c0 = lseCache.get(logits);
-      const cached = c0 && c0.targets === targets && c0.N === N && c0.V === V &&
-          c0.ignoreIndex === ignoreIndex
-        ? c0.lse
-        : undefined;
+      const c0 = ceCache.get(logits);
+      const hit = c0 && c0.targets === targets && c0.N === N && c0.V === V &&
+        c0.ignoreIndex === ignoreIndex;
+      ceCache.delete(logits); // used once: free the exps now rather than at GC
       for (let r = 0; r < N; r++) {
         const t = Tg[r];
         if (t === ignoreIndex) continue;
         const o = r * V;
-        let l: number;
-        if (cached) l = cached[r];
-        else {
-          let mx = -Infinity;
-          for (let c = 0; c < V; c++) if (L[o + c] > mx) mx = L[o + c];
-          let s = 0;
-          for (let c = 0; c < V; c++) s += Math.exp(L[o + c] - mx);
-          l = mx + Math.log(s);
+        if (hit && c0.exps) {
+          // softmax = exp(l - max) / exp(lse - max)
+          const k = scale / Math.exp(c0.lse[r] - c0.rowMax[r]), E = c0.exps;
+          for (let c = 0; c < V; c++) D[o + c] = E[o + c] * k;
+        } else {
+          let l: number;
+          if (hit) l = c0.lse[r];
+          else {
+            let mx = -Infinity;
+            for (let c = 0; c < V; c++) if (L[o + c] > mx) mx = L[o + c];
+            let s = 0;
+            for (let c = 0; c < V; c++) s += Math.exp(L[o + c] - mx);
+            l = mx + Math.log(s);
+          }
+          for (let c = 0; c < V; c++) D[o + c] = Math.exp(L[o + c] - l) * scale;
         }
-        for (let c = 0; c < V; c++) D[o + c] = Math.exp(L[o + c] - l) * scale;
         D[o + t] -= scale;
       }
     },
