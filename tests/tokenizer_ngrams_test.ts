@@ -60,3 +60,16 @@ Deno.test("ngrams: grams stay inside one word and one script, no digits (propert
     { numRuns: 200 },
   );
 });
+
+Deno.test("ngrams: a distinct-gram cap drops rare grams and keeps frequent ones exact", () => {
+  const docs = ["abc ".repeat(50)];
+  for (let i = 0; i < 400; i++) {
+    docs.push(String.fromCharCode(0x4E00 + i, 0x4E00 + ((i * 7) % 400)));
+  }
+  const exact = countNgrams(docs, 2, 3);
+  const capped = countNgrams(docs, 2, 3, 64);
+  assert.equal(capped.get("Latin")!.get("abc"), 50);
+  assert.equal(capped.get("Latin")!.get("ab"), exact.get("Latin")!.get("ab"));
+  assert.ok(exact.get("Han")!.size > 300);
+  assert.ok(capped.get("Han")!.size <= 65, `kept ${capped.get("Han")!.size} Han grams`);
+});

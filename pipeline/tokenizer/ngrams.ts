@@ -11,12 +11,32 @@ export type NgramCounts = Map<string, Map<string, number>>; // script -> gram ->
 
 const WORD = /[\p{L}\p{M}]+/gu;
 
-/** Count every n-gram of length minN..maxN inside words of `corpus`, per script. */
-export function countNgrams(corpus: Iterable<string>, minN: number, maxN: number): NgramCounts {
+/** Drop grams seen fewer than `floor` times; returns the floor to use next time. */
+function prune(m: Map<string, number>, floor: number, limit: number): number {
+  for (; m.size > limit / 2; floor *= 2) for (const [g, n] of m) if (n < floor) m.delete(g);
+  return floor;
+}
+
+/**
+ * Count every n-gram of length minN..maxN inside words of `corpus`, per script. Exact while a
+ * script has at most `maxDistinct` distinct grams; beyond that its rarest grams are dropped
+ * (counts of frequent grams stay exact but for occurrences seen before a prune), which keeps
+ * memory bounded on large corpora without changing the frequent grams the vocabulary keeps.
+ */
+export function countNgrams(
+  corpus: Iterable<string>,
+  minN: number,
+  maxN: number,
+  maxDistinct = 1 << 22,
+): NgramCounts {
   const { names, of } = scriptTable();
   const common = names.indexOf("Common"), inherited = names.indexOf("Inherited");
   const perScript: Map<string, number>[] = names.map(() => new Map());
+  const floors = names.map(() => 2);
   for (const doc of corpus) {
+    perScript.forEach((m, k) => {
+      if (m.size > maxDistinct) floors[k] = prune(m, floors[k], maxDistinct);
+    });
     for (const match of doc.matchAll(WORD)) {
       const w = match[0];
       for (let i = 0; i < w.length; i++) {
