@@ -4,8 +4,10 @@
 
 import fc from "fast-check";
 import {
+  allocF32,
   attentionBackwardF32,
   attentionForwardF32,
+  freeF32,
   setFastThreads,
   shutdownFast,
   warmupFast,
@@ -17,6 +19,7 @@ interface Shape {
   H: number;
   D: number;
   seed: number;
+  shared?: boolean;
 }
 
 function randomArray(n: number, seed: number): Float32Array {
@@ -111,15 +114,38 @@ function assertNear(what: string, got: Float32Array, want: Float64Array, s: Shap
 
 function check(s: Shape): void {
   const { B, T, H, D } = s, n = B * T * H * D, scale = 1 / Math.sqrt(Math.max(D, 1));
-  const q = randomArray(n, s.seed), k = randomArray(n, s.seed + 1);
-  const v = randomArray(n, s.seed + 2), g = randomArray(n, s.seed + 3);
+  const owned: Float32Array[] = [];
+  // in shared wasm memory (used in place when D % 4 == 0) or ordinary arrays
+  const make = (src: Float32Array | number) => {
+    const len = typeof src === "number" ? src : src.length;
+    const a = s.shared ? allocF32(len).fill(0) : new Float32Array(len);
+    if (typeof src !== "number") a.set(src);
+    if (s.shared) owned.push(a);
+    return a;
+  };
+  try {
+    checkWith(s, n, scale, make);
+  } finally {
+    owned.forEach(freeF32);
+  }
+}
+
+function checkWith(
+  s: Shape,
+  n: number,
+  scale: number,
+  make: (src: Float32Array | number) => Float32Array,
+): void {
+  const { B, T, H, D } = s;
+  const q = make(randomArray(n, s.seed)), k = make(randomArray(n, s.seed + 1));
+  const v = make(randomArray(n, s.seed + 2)), g = make(randomArray(n, s.seed + 3));
   const inputs = [q, k, v, g].map((x) => x.slice());
-  const out = new Float32Array(n), lse = new Float32Array(B * H * T);
+  const out = make(n), lse = make(B * H * T);
   attentionForwardF32(q, k, v, out, lse, B, T, H, D, scale);
   const ref = refForward(q, k, v, s, scale);
   assertNear("out", out, ref.out, s);
   assertNear("lse", lse, ref.lse, s);
-  const dq = new Float32Array(n), dk = new Float32Array(n), dv = new Float32Array(n);
+  const dq = make(n), dk = make(n), dv = make(n);
   attentionBackwardF32(q, k, v, out, lse, g, dq, dk, dv, B, T, H, D, scale);
   const rb = refBackward(q, k, v, out, lse, g, s, scale);
   assertNear("dq", dq, rb.dq, s);
@@ -136,6 +162,7 @@ const small = fc.record({
   H: fc.integer({ min: 1, max: 3 }),
   D: fc.oneof(fc.constantFrom(1, 3, 4, 8, 32), fc.integer({ min: 1, max: 40 })),
   seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  shared: fc.boolean(),
 });
 // Large enough to pass the parallel threshold.
 const big = fc.record({
@@ -144,6 +171,7 @@ const big = fc.record({
   H: fc.integer({ min: 2, max: 3 }),
   D: fc.constantFrom(16, 32, 33),
   seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  shared: fc.boolean(),
 });
 
 Deno.test("fast attention matches the float64 reference (main thread)", () => {
@@ -163,11 +191,16 @@ Deno.test("fast attention adds onto dq, dk, dv and rejects short arrays", () => 
   const q = randomArray(n, 1), out = new Float32Array(n), lse = new Float32Array(3);
   attentionForwardF32(q, q, q, out, lse, 1, 3, 1, 4, 0.5);
   const zero = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-  const ones = zero.map((x) => x.map(() => 1));
   attentionBackwardF32(q, q, q, out, lse, q, zero[0], zero[1], zero[2], 1, 3, 1, 4, 0.5);
-  attentionBackwardF32(q, q, q, out, lse, q, ones[0], ones[1], ones[2], 1, 3, 1, 4, 0.5);
-  for (let i = 0; i < 3; i++) {
-    if (ones[i].some((x, j) => Math.abs(x - 1 - zero[i][j]) > 1e-6)) throw new Error("not added");
+  for (const shared of [false, true]) {
+    const ones = zero.map(() => (shared ? allocF32(n) : new Float32Array(n)).fill(1));
+    attentionBackwardF32(q, q, q, out, lse, q, ones[0], ones[1], ones[2], 1, 3, 1, 4, 0.5);
+    for (let i = 0; i < 3; i++) {
+      if (ones[i].some((x, j) => Math.abs(x - 1 - zero[i][j]) > 1e-6)) {
+        throw new Error(`not added (shared = ${shared})`);
+      }
+    }
+    if (shared) ones.forEach(freeF32);
   }
   let threw = false;
   try {

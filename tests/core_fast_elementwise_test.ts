@@ -54,6 +54,7 @@ const ceCase = fc.record({
   range: fc.constantFrom(0.1, 3, 30),
   ignoreEvery: fc.integer({ min: 0, max: 4 }),
   shared: fc.boolean(),
+  useLse: fc.boolean(),
 });
 
 function checkCrossEntropy(c: {
@@ -63,6 +64,7 @@ function checkCrossEntropy(c: {
   range: number;
   ignoreEvery: number;
   shared: boolean;
+  useLse?: boolean;
 }): void {
   const { N, V } = c, ignore = -100;
   const x0 = randomArray(N * V, c.seed, c.range);
@@ -76,12 +78,21 @@ function checkCrossEntropy(c: {
   dl.fill(Number.NaN);
   try {
     const out = new Float32Array(1), dout = new Float32Array([0.75]);
-    crossEntropyForwardF32(x, t, out, N, V, ignore);
+    const lse = c.useLse ? new Float32Array(N) : undefined;
+    crossEntropyForwardF32(x, t, out, N, V, ignore, lse);
     const ref = refCrossEntropy(x0, t, N, V, ignore);
     if (!(Math.abs(out[0] - ref.loss) <= 1e-5 * (1 + Math.abs(ref.loss)))) {
       throw new Error(`loss ${out[0]} != ${ref.loss} for ${JSON.stringify(c)}`);
     }
-    crossEntropyBackwardF32(x, t, dout, dl, N, V, ignore);
+    if (lse) {
+      for (let r = 0; r < N; r++) {
+        const want = t[r] === ignore ? 0 : ref.lse[r];
+        if (!(Math.abs(lse[r] - want) <= 1e-5 * (1 + Math.abs(want)))) {
+          throw new Error(`lse[${r}] ${lse[r]} != ${want} for ${JSON.stringify(c)}`);
+        }
+      }
+    }
+    crossEntropyBackwardF32(x, t, dout, dl, N, V, ignore, lse);
     for (let r = 0; r < N; r++) {
       for (let i = 0; i < V; i++) {
         const want = t[r] === ignore
@@ -108,7 +119,8 @@ Deno.test("fast cross-entropy with worker threads on a large batch", async () =>
   setFastThreads(2);
   await warmupFast();
   for (const seed of [1, 2, 3]) {
-    checkCrossEntropy({ N: 96, V: 1029, seed, range: 5, ignoreEvery: 3, shared: seed === 2 });
+    const [shared, useLse] = [seed === 2, seed === 3];
+    checkCrossEntropy({ N: 96, V: 1029, seed, range: 5, ignoreEvery: 3, shared, useLse });
   }
   shutdownFast();
 });

@@ -3,7 +3,7 @@
 // [B, T, H, D]; lse is [B, H, T]; memory is O(T) per head (no T x T matrix is stored).
 // Operands are staged in shared memory with the head size padded to a multiple of 4.
 
-import { memBuffer, scratchBytes } from "./memory.ts";
+import { isShared, memBuffer, scratchBytes } from "./memory.ts";
 import { poolInfo, runJob } from "./pool.ts";
 import { ATTN_BWD, ATTN_FWD } from "./jobs.ts";
 import { type AttnJob, writeAttnJob } from "./attention_job.ts";
@@ -73,6 +73,25 @@ function regions(sizes: number[]): number[] {
   return at;
 }
 
+/** Whether arr can be used in place (lives in shared memory, no padding needed). */
+function inPlace(arr: Float32Array, D: number, Dp: number): boolean {
+  return D === Dp && isShared(arr);
+}
+
+/** Float index of the operand: arr itself when usable in place, else staged at `at`. */
+function operand(
+  mem: Float32Array,
+  arr: Float32Array,
+  rows: number,
+  D: number,
+  Dp: number,
+  at: number,
+): number {
+  if (inPlace(arr, D, Dp)) return arr.byteOffset / 4;
+  stage(mem, arr, rows, D, Dp, at);
+  return at;
+}
+
 function baseJob(T: number, H: number, Dp: number, scale: number): AttnJob {
   return {
     q: 0,
@@ -123,11 +142,21 @@ export function attentionForwardF32(
   }
   if (rows === 0) return;
   const Dp = Math.max(4, Math.ceil(D / 4) * 4), np = rows * Dp;
-  const [qs, ks, vs, os, ms, ls, scr] = regions([np, np, np, np, heads * T, heads * T, heads * T]);
+  const size = (a: Float32Array) => inPlace(a, D, Dp) ? 0 : np;
+  const [qa, ka, va, oa, ms, ls, scr] = regions([
+    size(q),
+    size(k),
+    size(v),
+    size(out),
+    heads * T,
+    heads * T,
+    heads * T,
+  ]);
   const mem = new Float32Array(memBuffer());
-  stage(mem, q, rows, D, Dp, qs);
-  stage(mem, k, rows, D, Dp, ks);
-  stage(mem, v, rows, D, Dp, vs);
+  const qs = operand(mem, q, rows, D, Dp, qa);
+  const ks = operand(mem, k, rows, D, Dp, ka);
+  const vs = operand(mem, v, rows, D, Dp, va);
+  const os = inPlace(out, D, Dp) ? out.byteOffset / 4 : oa;
   const job = {
     ...baseJob(T, H, Dp, scale),
     q: 4 * qs,
@@ -145,7 +174,7 @@ export function attentionForwardF32(
     heads,
     work >= PARALLEL_MIN_WORK && poolInfo().threads > 1,
   );
-  unstage(mem, os, rows, D, Dp, out, false);
+  if (!inPlace(out, D, Dp)) unstage(mem, os, rows, D, Dp, out, false);
   for (let i = 0; i < heads * T; i++) lse[i] = mem[ms + i] + Math.log(mem[ls + i]);
 }
 
@@ -186,25 +215,24 @@ export function attentionBackwardF32(
   for (const [w, a, need] of arrays) checkLen(name, w, a, need);
   if (n === 0) return;
   const Dp = Math.ceil(D / 4) * 4, np = rows * Dp;
-  const [qs, ks, vs, os, gs, dqs, dks, dvs, lses] = regions([
-    np,
-    np,
-    np,
-    np,
-    np,
-    np,
-    np,
-    np,
-    heads * T,
+  const size = (a: Float32Array) => inPlace(a, D, Dp) ? 0 : np;
+  const grads = [dq, dk, dv];
+  const at = regions([
+    ...[q, k, v, out, dout, ...grads].map(size),
+    isShared(lse) ? 0 : heads * T,
   ]);
   const mem = new Float32Array(memBuffer());
-  stage(mem, q, rows, D, Dp, qs);
-  stage(mem, k, rows, D, Dp, ks);
-  stage(mem, v, rows, D, Dp, vs);
-  stage(mem, out, rows, D, Dp, os);
-  stage(mem, dout, rows, D, Dp, gs);
-  for (const r of [dqs, dks, dvs]) mem.fill(0, r, r + np);
-  mem.set(lse.subarray(0, heads * T), lses);
+  const [qs, ks, vs, os, gs] = [q, k, v, out, dout].map((a, i) =>
+    operand(mem, a, rows, D, Dp, at[i])
+  );
+  // gradients accumulate in place when possible, else in zeroed scratch added back below
+  const [dqs, dks, dvs] = grads.map((a, i) => {
+    if (inPlace(a, D, Dp)) return a.byteOffset / 4;
+    mem.fill(0, at[5 + i], at[5 + i] + np);
+    return at[5 + i];
+  });
+  const lses = isShared(lse) ? lse.byteOffset / 4 : at[8];
+  if (!isShared(lse)) mem.set(lse.subarray(0, heads * T), lses);
   const job = {
     ...baseJob(T, H, Dp, scale),
     q: 4 * qs,
@@ -224,7 +252,7 @@ export function attentionBackwardF32(
     heads,
     work >= PARALLEL_MIN_WORK && poolInfo().threads > 1,
   );
-  unstage(mem, dqs, rows, D, Dp, dq, true);
-  unstage(mem, dks, rows, D, Dp, dk, true);
-  unstage(mem, dvs, rows, D, Dp, dv, true);
+  [dqs, dks, dvs].forEach((at, i) => {
+    if (!inPlace(grads[i], D, Dp)) unstage(mem, at, rows, D, Dp, grads[i], true);
+  });
 }

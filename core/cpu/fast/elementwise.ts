@@ -53,6 +53,7 @@ const BASE: RowsJob = {
   cols: 0,
   ignore: 0,
   per: 1,
+  useLse: 0,
   scale: 0,
 };
 
@@ -78,6 +79,7 @@ function rowsPer(N: number, V: number): number {
 /**
  * out[0] = mean over rows with targets[r] != ignoreIndex of logsumexp(logits[r]) -
  * logits[r, targets[r]]; 0 when every row is ignored. logits [N, V], targets i32 [N].
+ * If lseOut [N] is given it receives each valid row's logsumexp (for the backward pass).
  */
 export function crossEntropyForwardF32(
   logits: Float32Array,
@@ -86,6 +88,7 @@ export function crossEntropyForwardF32(
   N: number,
   V: number,
   ignoreIndex: number,
+  lseOut?: Float32Array,
 ): void {
   const name = "crossEntropyForwardF32";
   count(name, "N", N);
@@ -93,6 +96,7 @@ export function crossEntropyForwardF32(
   need(name, "logits", logits, N * V);
   need(name, "targets", targets, N);
   need(name, "out", out, 1);
+  if (lseOut !== undefined) need(name, "lseOut", lseOut, N);
   const valid = checkTargets(name, targets, N, V, ignoreIndex);
   if (valid === 0) {
     out[0] = 0;
@@ -111,11 +115,15 @@ export function crossEntropyForwardF32(
     if (t !== ignoreIndex) sum += mem[la + r] - mem[x + r * V + t];
   }
   out[0] = sum / valid;
+  if (lseOut !== undefined) {
+    for (let r = 0; r < N; r++) lseOut[r] = targets[r] === ignoreIndex ? 0 : mem[la + r];
+  }
 }
 
 /**
  * dlogits[r, :] = (softmax(logits[r]) - onehot(targets[r])) * dout[0] / count for valid rows,
- * 0 for ignored rows (count = number of valid rows).
+ * 0 for ignored rows (count = number of valid rows). Pass the forward's lseOut as `lse` to
+ * skip recomputing each row's logsumexp.
  */
 export function crossEntropyBackwardF32(
   logits: Float32Array,
@@ -125,6 +133,7 @@ export function crossEntropyBackwardF32(
   N: number,
   V: number,
   ignoreIndex: number,
+  lse?: Float32Array,
 ): void {
   const name = "crossEntropyBackwardF32";
   count(name, "N", N);
@@ -133,20 +142,29 @@ export function crossEntropyBackwardF32(
   need(name, "targets", targets, N);
   need(name, "dout", dout, 1);
   need(name, "dlogits", dlogits, N * V);
+  if (lse !== undefined) need(name, "lse", lse, N);
   const valid = checkTargets(name, targets, N, V, ignoreIndex);
   if (valid === 0 || N * V === 0) {
     dlogits.fill(0, 0, N * V);
     return;
   }
   const outIn = isShared(dlogits);
-  const [xa, ta, oa] = regions([isShared(logits) ? 0 : N * V, N, outIn ? 0 : N * V]);
+  const [xa, ta, oa, la] = regions([
+    isShared(logits) ? 0 : N * V,
+    N,
+    outIn ? 0 : N * V,
+    lse === undefined ? 0 : N,
+  ]);
   const mem = new Float32Array(memBuffer());
   const x = place(mem, logits, N * V, xa);
   const o = outIn ? dlogits.byteOffset / 4 : oa;
   new Int32Array(mem.buffer).set(targets.subarray(0, N), ta);
+  const l = lse === undefined ? 0 : place(mem, lse, N, la);
   const per = rowsPer(N, V);
   const job = { ...BASE, mode: CE_BWD, x: 4 * x, y: 4 * ta, out: 4 * o, rows: N, cols: V };
-  run({ ...job, ignore: ignoreIndex, per, scale: dout[0] / valid }, Math.ceil(N / per), N * V);
+  const scale = dout[0] / valid;
+  const useLse = lse === undefined ? 0 : 1;
+  run({ ...job, ignore: ignoreIndex, per, scale, lse: 4 * l, useLse }, Math.ceil(N / per), N * V);
   if (!outIn) dlogits.set(mem.subarray(o, o + N * V));
 }
 

@@ -17,10 +17,22 @@ export interface RowsJob {
   cols: number; // CE: V
   ignore: number;
   per: number; // rows (or elements) per chunk
+  useLse: number; // CE backward: 1 = read per-row lse at `lse` instead of recomputing it
   scale: number; // CE backward: dout / count
 }
 
-const INTS: (keyof RowsJob)[] = ["mode", "x", "y", "out", "lse", "rows", "cols", "ignore", "per"];
+const INTS: (keyof RowsJob)[] = [
+  "mode",
+  "x",
+  "y",
+  "out",
+  "lse",
+  "rows",
+  "cols",
+  "ignore",
+  "per",
+  "useLse",
+];
 
 export function writeRowsJob(ctl: Int32Array, j: RowsJob): void {
   INTS.forEach((f, i) => (ctl[JOB_SLOT + i] = j[f] | 0));
@@ -44,6 +56,16 @@ export function geluScalar(x: number): number {
 export function geluGradScalar(x: number): number {
   const th = Math.tanh(GC * (x + GA * x * x * x));
   return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * GC * (1 + 3 * GA * x * x);
+}
+
+/** log-sum-exp of the V floats at byte address row. */
+function rowLse(k: KernelExports, mem: Float32Array, row: number, V: number): number {
+  const V4 = V >> 2;
+  let mx = V4 > 0 ? k.rowMax(row, V4) : -Infinity;
+  for (let i = 4 * V4; i < V; i++) mx = Math.max(mx, mem[row / 4 + i]);
+  let s = V4 > 0 ? k.rowSumExp(row, V4, mx) : 0;
+  for (let i = 4 * V4; i < V; i++) s += Math.exp(mem[row / 4 + i] - mx);
+  return mx + Math.log(s);
 }
 
 /** Run chunk `chunk` of the rows job in `ctl` with this thread's kernels. */
@@ -76,11 +98,7 @@ export function rowsChunk(
       if (j.mode === CE_BWD) mem.fill(0, orow, orow + V);
       continue;
     }
-    let mx = V4 > 0 ? k.rowMax(row, V4) : -Infinity;
-    for (let i = 4 * V4; i < V; i++) mx = Math.max(mx, mem[row / 4 + i]);
-    let s = V4 > 0 ? k.rowSumExp(row, V4, mx) : 0;
-    for (let i = 4 * V4; i < V; i++) s += Math.exp(mem[row / 4 + i] - mx);
-    const lse = mx + Math.log(s);
+    const lse = j.useLse ? mem[j.lse / 4 + r] : rowLse(k, mem, row, V);
     if (j.mode === CE_FWD) {
       mem[j.lse / 4 + r] = lse;
       continue;
