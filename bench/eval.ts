@@ -7,6 +7,7 @@
 // gptLogits over every position ("full" head).
 
 import { parseArgs } from "node:util";
+import { cpuUsage } from "node:process";
 import "../core/cpu/backend.ts";
 import { setBackend } from "../core/backend.ts";
 import { type GPTConfig, initGPT, mergeParams } from "../core/gpt.ts";
@@ -27,6 +28,7 @@ const { values: a } = parseArgs({
     layers: { type: "string", default: "4" },
     context: { type: "string", default: "128" },
     vocab: { type: "string", default: "8192" },
+    budget: { type: "string", default: "2048" },
   },
 });
 if (a.backend === "webgpu") await import("../core/webgpu/mod.ts");
@@ -58,14 +60,18 @@ async function timed(
   proto: "loglik" | "generative",
 ) {
   const t0 = performance.now();
+  const c0 = cpuUsage();
   if (proto === "loglik") await scoreLoglik(model, codec, its);
   else await scoreGenerative(model, codec, its);
   const s = (performance.now() - t0) / 1000;
-  return { label, items: its.length, seconds: s, itemsPerSec: its.length / s };
+  const c = cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1e6;
+  return { label, items: its.length, seconds: s, cpuSeconds: cpu, itemsPerSec: its.length / s };
 }
 
-const batched = gptScoringModel(params, cfg);
-const full = gptScoringModel(params, cfg, { mode: "full" });
+const tokenBudget = Number(a.budget);
+const batched = gptScoringModel(params, cfg, { tokenBudget });
+const full = gptScoringModel(params, cfg, { mode: "full", tokenBudget });
 const runs = [
   await timed("batched loglik (rows-only head)", batched, items, "loglik"),
   await timed("batched generative (paper protocol)", batched, items, "generative"),
@@ -90,6 +96,9 @@ const fig = {
   })),
   speedupVsUnbatched: +(runs[0].itemsPerSec / runs[2].itemsPerSec).toFixed(1),
   seconds1000Loglik: +(1000 / runs[0].itemsPerSec).toFixed(1),
+  /** CPU seconds (all threads) per 1,000 items: what an idle machine has to spend. */
+  cpuSeconds1000Loglik: +(1000 * runs[0].cpuSeconds / runs[0].items).toFixed(1),
+  loadAverage: Deno.loadavg()[0],
 };
 if (a.json) console.log(JSON.stringify(fig));
 else {

@@ -13,7 +13,7 @@ import { saveSafetensors } from "../core/safetensors.ts";
 import { gptHiddenStates, loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
 import { logSoftmaxRow } from "../pipeline/eval/model.ts";
 import { optionLogLiks, scoreLoglik } from "../pipeline/eval/protocols.ts";
-import { packTree, treeMask } from "../pipeline/eval/tree.ts";
+import { packSplit, splitMask } from "../pipeline/eval/tree.ts";
 import { loadBench } from "../pipeline/eval/loaders.ts";
 
 setBackend("cpu-ref");
@@ -105,19 +105,21 @@ Deno.test("shared-prefix (tree) scoring equals scoring each option on its own", 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("tree mask: options see the prefix and themselves, padding only itself", () => {
-  const p = packTree([{
+Deno.test("split mask: options see their prefix and themselves, never padding", () => {
+  const p = packSplit([{
     prefix: Int32Array.of(1, 2),
     conts: [Int32Array.of(3), Int32Array.of(4, 5)],
   }, {
     prefix: Int32Array.of(6),
     conts: [Int32Array.of(7)],
   }]);
-  assertEquals(Array.from(p.pos.subarray(0, 5)), [0, 1, 2, 2, 3]);
-  const m = treeMask(p);
+  assertEquals([p.Tp, p.To], [2, 3]);
+  assertEquals(Array.from(p.optPos), [2, 2, 3, 1, 0, 0]);
+  const m = splitMask(p);
   const row = (b: number, i: number) =>
-    Array.from(m.subarray((b * 5 + i) * 5, (b * 5 + i + 1) * 5));
-  assertEquals(row(0, 3), [0, 0, 1, 0, 1]); // first token of option 2: prefix + itself
-  assertEquals(row(0, 4), [0, 0, 1, 0, 0]);
-  assertEquals(row(1, 3), [1, 1, 1, 0, 1]); // padding
+    Array.from(m.subarray((b * 3 + i) * 5, (b * 3 + i + 1) * 5));
+  assertEquals(row(0, 1), [0, 0, 1, 0, 1]); // first token of option 2: prefix + itself
+  assertEquals(row(0, 2), [0, 0, 1, 0, 0]);
+  assertEquals(row(1, 0), [0, 1, 0, 1, 1]); // prefix of length 1: padded key 1 hidden
+  assertEquals(row(1, 1), [0, 1, 1, 0, 1]); // padding token: only itself (and prefix)
 });

@@ -1,13 +1,14 @@
-// Shared-prefix ("tree") scoring for multiple choice: one row per item holds the question
-// once followed by all its options, [prefix | opt1 | opt2 | ...]. An attention mask lets each
-// option see the prefix and its own earlier tokens only, and rotary positions restart after
-// the prefix for every option, so each option is scored exactly as if it stood alone after
-// the prefix, at about a quarter of the tokens. Built from core ops (explicit masked
-// attention, rotate-half RoPE at given positions); checked against gptLogits in tests.
+// Shared-prefix scoring for multiple choice: each question runs once through the core causal
+// attention, and all its options run beside it as a second, short stream whose queries see
+// the prefix keys and their own option's earlier keys only (an explicit mask), with rotary
+// positions continuing from the prefix for every option. Each option is scored exactly as if
+// it stood alone after the prefix, for about a quarter of the tokens. Built from core ops;
+// checked against per-option scoring in tests/eval_checkpoint_test.ts.
 
 import type { GPTConfig, GPTParams, NormParams } from "../../core/gpt.ts";
 import {
   add,
+  causalAttention,
   concat,
   gather,
   gelu,
@@ -18,6 +19,7 @@ import {
   permute,
   reshape,
   rmsNorm,
+  rope,
   scale,
   slice,
   softmax,
@@ -30,50 +32,59 @@ function normFwd(cfg: GPTConfig, x: Tensor, p: NormParams): Tensor {
   return cfg.norm === "rmsnorm" ? rmsNorm(x, p.w) : layerNorm(x, p.w, p.b!);
 }
 
-/** A packed batch: ids, RoPE positions and segments (0 prefix, k option k, -1 padding). */
-export interface TreePack {
-  ids: Int32Array;
-  pos: Int32Array;
-  seg: Int32Array;
+/**
+ * A batch split in two: prefixes [B,Tp] (right-padded; run with the core causal attention)
+ * and the options of each item packed after them [B,To] with their RoPE positions (prefix
+ * length + offset in the option) and segments (k = option k, 0 = padding).
+ */
+export interface SplitPack {
   B: number;
-  T: number;
+  Tp: number;
+  To: number;
+  preIds: Int32Array;
+  preLens: Int32Array;
+  optIds: Int32Array;
+  optPos: Int32Array;
+  optSeg: Int32Array;
 }
 
-/** Pack groups into rows [prefix | conts...], right-padded to the longest row. */
-export function packTree(groups: ChoiceGroup[]): TreePack {
-  const lens = groups.map((g) => g.prefix.length + g.conts.reduce((s, c) => s + c.length, 0));
-  const B = groups.length, T = Math.max(...lens);
-  const ids = new Int32Array(B * T), pos = new Int32Array(B * T), seg = new Int32Array(B * T);
-  seg.fill(-1);
+export function packSplit(groups: ChoiceGroup[]): SplitPack {
+  const B = groups.length;
+  const Tp = Math.max(...groups.map((g) => g.prefix.length));
+  const To = Math.max(...groups.map((g) => g.conts.reduce((s, c) => s + c.length, 0)));
+  const preIds = new Int32Array(B * Tp), preLens = new Int32Array(B);
+  const optIds = new Int32Array(B * To), optPos = new Int32Array(B * To);
+  const optSeg = new Int32Array(B * To);
   groups.forEach((g, b) => {
-    let i = b * T;
-    g.prefix.forEach((id, t) => {
-      ids[i] = id;
-      pos[i] = t;
-      seg[i++] = 0;
-    });
+    preIds.set(g.prefix, b * Tp);
+    preLens[b] = g.prefix.length;
+    let i = b * To;
     g.conts.forEach((c, k) => {
       c.forEach((id, t) => {
-        ids[i] = id;
-        pos[i] = g.prefix.length + t;
-        seg[i++] = k + 1;
+        optIds[i] = id;
+        optPos[i] = g.prefix.length + t;
+        optSeg[i++] = k + 1;
       });
     });
   });
-  return { ids, pos, seg, B, T };
+  return { B, Tp, To, preIds, preLens, optIds, optPos, optSeg };
 }
 
-/** 1 where token i may NOT attend to token j: j after i, or j in another option. [B,1,T,T] */
-export function treeMask(p: TreePack): Int32Array {
-  const { B, T, seg } = p;
-  const m = new Int32Array(B * T * T).fill(1);
+/**
+ * [B,1,To,Tp+To], 1 where option token i may NOT attend to key j: keys are the item's real
+ * prefix tokens, then its option tokens; an option sees the prefix and its own earlier tokens.
+ */
+export function splitMask(p: SplitPack): Int32Array {
+  const { B, Tp, To, optSeg } = p;
+  const K = Tp + To;
+  const m = new Int32Array(B * To * K).fill(1);
   for (let b = 0; b < B; b++) {
-    for (let i = 0; i < T; i++) {
-      const si = seg[b * T + i];
+    for (let i = 0; i < To; i++) {
+      const row = (b * To + i) * K;
+      for (let j = 0; j < p.preLens[b]; j++) m[row + j] = 0;
+      const si = optSeg[b * To + i];
       for (let j = 0; j <= i; j++) {
-        const sj = seg[b * T + j];
-        const ok = si < 0 ? j === i : sj === 0 || sj === si;
-        if (ok) m[(b * T + i) * T + j] = 0;
+        if (si === 0 ? j === i : optSeg[b * To + j] === si) m[row + Tp + j] = 0;
       }
     }
   }
@@ -87,45 +98,55 @@ function ropeAt(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   return concat([sub(mul(x1, cos), mul(x2, sin)), add(mul(x2, cos), mul(x1, sin))], 3);
 }
 
-/** Final residual stream [B,T,D] (before the last norm) of a packed batch. */
-export function treeHidden(params: GPTParams, cfg: GPTConfig, p: TreePack): Tensor {
-  const { B, T } = p;
+/**
+ * Final residual streams (before the last norm): prefixes [B*Tp, D] then options [B*To, D],
+ * stacked in one [B*(Tp+To), D] tensor.
+ */
+export function splitHidden(params: GPTParams, cfg: GPTConfig, p: SplitPack): Tensor {
+  const { B, Tp, To } = p;
   const H = cfg.heads, Dh = cfg.dModel / H, D = cfg.dModel, half = Dh / 2;
-  const c = new Float32Array(B * T * half), s = new Float32Array(B * T * half);
-  for (let i = 0; i < B * T; i++) {
+  const c = new Float32Array(B * To * half), s = new Float32Array(B * To * half);
+  for (let i = 0; i < B * To; i++) {
     for (let j = 0; j < half; j++) {
-      const theta = p.pos[i] * Math.pow(10000, (-2 * j) / Dh);
+      const theta = p.optPos[i] * Math.pow(10000, (-2 * j) / Dh);
       c[i * half + j] = Math.cos(theta);
       s[i * half + j] = Math.sin(theta);
     }
   }
-  const cos = tensor(c, [B, T, 1, half]), sin = tensor(s, [B, T, 1, half]);
-  const mask = tensor(treeMask(p), [B, 1, T, T], "i32");
-  let x = gather(params.wte!, tensor(p.ids, [B, T], "i32"));
+  const cos = tensor(c, [B, To, 1, half]), sin = tensor(s, [B, To, 1, half]);
+  const mask = tensor(splitMask(p), [B, 1, To, Tp + To], "i32");
+  let xp = gather(params.wte!, tensor(p.preIds, [B, Tp], "i32"));
+  let xo = gather(params.wte!, tensor(p.optIds, [B, To], "i32"));
+  const bhtd = (t: Tensor) => permute(t, [0, 2, 1, 3]);
   for (const blk of params.blocks!) {
-    const h = normFwd(cfg, x, blk.ln1);
-    const heads = (w: Tensor) => reshape(matmul(h, w), [B, T, H, Dh]);
-    const q = permute(ropeAt(heads(blk.attn.wq), cos, sin), [0, 2, 1, 3]);
-    const k = permute(ropeAt(heads(blk.attn.wk), cos, sin), [0, 2, 1, 3]);
-    const v = permute(heads(blk.attn.wv), [0, 2, 1, 3]);
-    const scores = maskedFill(scale(matmul(q, k, { transB: true }), 1 / Math.sqrt(Dh)), mask, -1e9);
-    const a = permute(matmul(softmax(scores, -1), v), [0, 2, 1, 3]);
-    x = add(x, matmul(reshape(a, [B, T, D]), blk.attn.wo));
-    x = add(x, matmul(gelu(matmul(normFwd(cfg, x, blk.ln2), blk.mlp.w1)), blk.mlp.w2));
+    const hp = normFwd(cfg, xp, blk.ln1), ho = normFwd(cfg, xo, blk.ln1);
+    const heads = (h: Tensor, w: Tensor, T: number) => reshape(matmul(h, w), [B, T, H, Dh]);
+    const kp = rope(heads(hp, blk.attn.wk, Tp)), vp = heads(hp, blk.attn.wv, Tp);
+    const ap = causalAttention(rope(heads(hp, blk.attn.wq, Tp)), kp, vp);
+    const qo = ropeAt(heads(ho, blk.attn.wq, To), cos, sin);
+    const k = concat([kp, ropeAt(heads(ho, blk.attn.wk, To), cos, sin)], 1);
+    const v = concat([vp, heads(ho, blk.attn.wv, To)], 1);
+    const scores = scale(matmul(bhtd(qo), bhtd(k), { transB: true }), 1 / Math.sqrt(Dh));
+    const ao = bhtd(matmul(softmax(maskedFill(scores, mask, -1e9), -1), bhtd(v)));
+    xp = add(xp, matmul(reshape(ap, [B, Tp, D]), blk.attn.wo));
+    xo = add(xo, matmul(reshape(ao, [B, To, D]), blk.attn.wo));
+    const mlp = (x: Tensor) =>
+      matmul(gelu(matmul(normFwd(cfg, x, blk.ln2), blk.mlp.w1)), blk.mlp.w2);
+    xp = add(xp, mlp(xp));
+    xo = add(xo, mlp(xo));
   }
-  return x;
+  return concat([reshape(xp, [B * Tp, D]), reshape(xo, [B * To, D])], 0);
 }
 
-/** Logits [rows, V] of a packed batch at flat positions rows (b*T + t). */
-export async function treeRowLogits(
+/** Logits [rows, V] at rows of splitHidden's stacked [B*(Tp+To), D] output. */
+export async function splitRowLogits(
   params: GPTParams,
   cfg: GPTConfig,
-  p: TreePack,
+  p: SplitPack,
   rows: Int32Array,
 ): Promise<Float32Array> {
   const logits = tidy(() => {
-    const x = reshape(treeHidden(params, cfg, p), [p.B * p.T, cfg.dModel]);
-    const picked = gather(x, tensor(rows, [rows.length], "i32"));
+    const picked = gather(splitHidden(params, cfg, p), tensor(rows, [rows.length], "i32"));
     return matmul(normFwd(cfg, picked, params.lnf!), params.head!);
   });
   const data = await logits.data() as Float32Array;
@@ -149,6 +170,7 @@ export function treeChoiceScorer(
         );
       }
     }
+    // cost is dominated by the prefix; options add their tokens once each
     const lens = groups.map((g) => g.prefix.length + g.conts.reduce((s, c) => s + c.length, 0));
     const out: Float32Array[][] = new Array(groups.length);
     const plan = planBatches(lens, {
@@ -159,18 +181,18 @@ export function treeChoiceScorer(
     });
     for (const idx of plan) {
       const batch = idx.map((i) => groups[i]);
-      const pack = packTree(batch);
+      const pack = packSplit(batch);
+      const optBase = pack.B * pack.Tp;
       const rows: number[] = [];
       batch.forEach((g, b) => {
-        let o = b * pack.T + g.prefix.length;
+        let o = optBase + b * pack.To;
         for (const c of g.conts) {
-          for (let t = 0; t < c.length; t++) {
-            rows.push(t === 0 ? b * pack.T + g.prefix.length - 1 : o + t - 1);
-          }
+          rows.push(b * pack.Tp + g.prefix.length - 1);
+          for (let t = 1; t < c.length; t++) rows.push(o + t - 1);
           o += c.length;
         }
       });
-      const logits = await treeRowLogits(params, cfg, pack, Int32Array.from(rows));
+      const logits = await splitRowLogits(params, cfg, pack, Int32Array.from(rows));
       let r = 0;
       batch.forEach((g, b) => {
         out[idx[b]] = g.conts.map((c) => {
