@@ -1,0 +1,234 @@
+// Glyph rendering with resvg: every distinct character is drawn once, many per SVG (long
+// letter-spaced left-to-right text runs, positions predicted from the font's advances and
+// checked with a sentinel glyph per row), its real ink bounds found in the rendered
+// pixels, and the ink box centred in a cell x cell bitmap. Tokens are then cells side by side.
+
+import { Resvg } from "@resvg/resvg-js";
+import { type Bitmap, blankBitmap, centreInCell, joinCells } from "./bitmap.ts";
+import { advancePx, findGlyph, type FontInfo, loadFonts } from "./font.ts";
+
+export const UNIFONT_DIR = "/usr/share/fonts/opentype/unifont";
+export const DEFAULT_FONT_FILES = [`${UNIFONT_DIR}/unifont.otf`, `${UNIFONT_DIR}/unifont_upper.otf`];
+
+export interface RenderOptions {
+  /** Cell side in pixels; the font size equals the cell (Unifont: 2 or 4 px per font pixel). */
+  cell?: number;
+  /** Font files in fallback order; the first one's family is the default family. */
+  fontFiles?: string[];
+}
+
+const DEBUG = Deno.env.get("GLYPH_DEBUG") === "1";
+const SENTINEL = 0x48; // 'H': any glyph with ink works; its position checks a row's layout
+const CHARS_PER_ROW = 64;
+const ROWS_PER_SVG = 32;
+
+/** Code points that cannot be drawn: not allowed in XML text, whitespace controls, lone halves. */
+export function xmlDrawable(cp: number): boolean {
+  if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return false;
+  if (cp >= 0xd800 && cp < 0xe000) return false;
+  return cp !== 0xfffe && cp !== 0xffff && cp <= 0x10ffff;
+}
+
+interface Ctx {
+  cell: number;
+  fonts: FontInfo[];
+  fontFiles: string[];
+}
+
+function context(opts: RenderOptions): Ctx {
+  const cell = opts.cell ?? 32;
+  if (!Number.isInteger(cell) || cell < 8 || cell > 256) {
+    throw new Error(`render: cell ${cell} is invalid (use 32 or 64)`);
+  }
+  const fontFiles = opts.fontFiles ?? DEFAULT_FONT_FILES;
+  const fonts = loadFonts(fontFiles);
+  if (!findGlyph(fonts, SENTINEL)) {
+    throw new Error(`render: font ${fontFiles[0]} has no 'H' glyph (use a font that covers Latin)`);
+  }
+  return { cell, fonts, fontFiles };
+}
+
+/** Whether this font set can draw the code point at all (drawable and mapped by a font). */
+export function hasGlyph(fonts: FontInfo[], cp: number): boolean {
+  return xmlDrawable(cp) && findGlyph(fonts, cp) !== null;
+}
+
+// Characters that change shape, merge, reorder or vanish when set in one run with their
+// neighbours (resvg ignores unicode-bidi="bidi-override"): right-to-left scripts (Hebrew,
+// Arabic, Syriac, Thaana, NKo, Samaritan, Mandaic, presentation forms, RTL blocks beyond the
+// BMP), Indic and South-East Asian scripts with reordering shapers, Mongolian, Hangul
+// conjoining jamo, default-ignorable characters (soft hyphen, joiners, variation selectors,
+// bidi controls, tags). They always take the slow, one-<text>-per-character path.
+const SHAPING_RANGES = [
+  [0x00ad, 0x00ad], [0x034f, 0x034f], [0x0590, 0x08ff], [0x0900, 0x0dff], [0x0f00, 0x109f],
+  [0x1100, 0x11ff], [0x1680, 0x1680], [0x1780, 0x18af], [0x1a00, 0x1cff], [0x2000, 0x200f], [0x2028, 0x202e],
+  [0x205f, 0x206f], [0x3000, 0x3000], [0x3164, 0x3164], [0xa800, 0xa82f], [0xa840, 0xa87f], [0xa880, 0xaaff],
+  [0xabc0, 0xabff], [0xa960, 0xa97f], [0xd7b0, 0xd7ff], [0xfb1d, 0xfdff], [0xfe00, 0xfe0f],
+  [0xfe70, 0xfeff], [0xffa0, 0xffa0], [0xfff0, 0xfff8], [0x10800, 0x10fff], [0x11000, 0x11fff],
+  [0x1bca0, 0x1bca3], [0x1d173, 0x1d17a], [0x1e800, 0x1efff], [0xe0000, 0xe0fff],
+];
+
+function shapesWithNeighbours(cp: number): boolean {
+  return SHAPING_RANGES.some(([a, b]) => cp >= a && cp <= b);
+}
+
+function advanceOf(ctx: Ctx, cp: number): number {
+  const g = findGlyph(ctx.fonts, cp)!;
+  return advancePx(g.font, g.gid, ctx.cell);
+}
+
+function rasterise(ctx: Ctx, body: string, width: number, height: number): Uint8Array {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `font-size="${ctx.cell}" xml:space="preserve">${body}</svg>`;
+  const family = ctx.fonts[0].family || "sans-serif";
+  const t0 = performance.now();
+  const r = new Resvg(svg, {
+    font: { fontFiles: ctx.fontFiles, loadSystemFonts: false, defaultFontFamily: family },
+  });
+  const t1 = performance.now();
+  const img = r.render();
+  const t2 = performance.now();
+  const rgba = img.pixels;
+  const t3 = performance.now();
+  const alpha = new Uint8Array(width * height);
+  for (let i = 0; i < alpha.length; i++) alpha[i] = rgba[4 * i + 3];
+  if (DEBUG) {
+    const ms = [t1 - t0, t2 - t1, t3 - t2, performance.now() - t3].map((x) => x.toFixed(0));
+    console.error(`resvg ${width}x${height} parse/render/pixels/alpha ms ${ms.join(" ")}`);
+  }
+  return alpha;
+}
+
+/** Ink bounding box inside [x0,x1) x [y0,y1) of an alpha image, or null when blank. */
+function inkBox(a: Uint8Array, stride: number, x0: number, x1: number, y0: number, y1: number) {
+  let bx0 = x1, bx1 = x0, by0 = y1, by1 = y0;
+  for (let y = y0; y < y1; y++) {
+    const row = y * stride;
+    for (let x = x0; x < x1; x++) {
+      if (a[row + x]) {
+        if (x < bx0) bx0 = x;
+        if (x >= bx1) bx1 = x + 1;
+        if (y < by0) by0 = y;
+        by1 = y + 1;
+      }
+    }
+  }
+  return bx1 > bx0 ? { x0: bx0, x1: bx1, y0: by0, y1: by1 } : null;
+}
+
+const ref = (cp: number) => `&#x${cp.toString(16)};`;
+
+interface Row {
+  cps: number[];
+  at: number[]; // output offsets
+}
+
+/**
+ * Render rows of drawable code points, stacked in one SVG. Fast path: one letter-spaced text
+ * run per row (about twice as fast in resvg as positioning each character; spaces as
+ * separators are far slower still), positions predicted from hmtx and verified by a sentinel
+ * glyph at both ends. Rows whose prediction fails (kerning, reordering, a font's surprises)
+ * are redrawn on the slow path: one positioned <text> per character. Characters that shape
+ * with their neighbours (marks, joining scripts, conjoining jamo) always take the slow path.
+ */
+function renderRows(ctx: Ctx, rows: Row[], out: Uint8Array, slow = false): void {
+  // Row of height 1.5 cell, baseline at 1.125 cell; each character's ink window reaches M
+  // pixels beyond its advance on both sides (a whole cell on the slow path, where zero-width
+  // marks hang left of their origin), and the spacing 2M keeps windows apart.
+  const S = ctx.cell, H = Math.round(1.5 * S), base = Math.round(1.125 * S);
+  const M = slow ? S : S / 2;
+  const gap = 2 * M;
+  const attrs = `letter-spacing="${gap}"`;
+  const layout = rows.map((row) => {
+    const seq = [SENTINEL, ...row.cps, SENTINEL], adv = seq.map((cp) => advanceOf(ctx, cp));
+    const pos: number[] = [];
+    const pitch = gap + Math.max(...adv);
+    let x = M;
+    for (let k = 0; k < seq.length; k++) {
+      pos.push(slow ? M + k * pitch : x);
+      x += adv[k] + gap;
+    }
+    return { seq, adv, pos, end: Math.ceil(pos[pos.length - 1] + adv[adv.length - 1] + M) };
+  });
+  const width = Math.max(...layout.map((l) => l.end)), height = H * rows.length;
+  let body = "";
+  layout.forEach((l, r) => {
+    const y = r * H + base;
+    if (slow) {
+      l.seq.forEach((cp, k) => body += `<text x="${l.pos[k]}" y="${y}">${ref(cp)}</text>`);
+    } else {
+      body += `<text x="${M}" y="${y}" ${attrs}>${l.seq.map(ref).join("")}</text>`;
+    }
+  });
+  const alpha = rasterise(ctx, body, width, height);
+  const failed: Row[] = [];
+  layout.forEach((l, r) => {
+    const box = (k: number) =>
+      inkBox(
+        alpha,
+        width,
+        Math.max(0, Math.floor(l.pos[k] - M)),
+        Math.min(width, Math.ceil(l.pos[k] + l.adv[k] + M)),
+        r * H,
+        r * H + H,
+      );
+    const n = l.seq.length, first = box(0), last = box(n - 1);
+    const ok = first && last && Math.abs(last.x0 - first.x0 - (l.pos[n - 1] - l.pos[0])) < 0.5;
+    if (!ok && !slow) {
+      if (DEBUG) console.error(`fast row failed: ${rows[r].cps.map((c) => c.toString(16)).join(" ")}`);
+      return failed.push(rows[r]);
+    }
+    for (let k = 1; k < n - 1; k++) {
+      const b = box(k);
+      if (b) out.set(centreInCell(alpha, width, b, S).pixels, rows[r].at[k - 1]);
+    }
+  });
+  if (DEBUG) console.error(`rows ${rows.length} failed ${failed.length} slow ${slow}`);
+  if (failed.length) renderRows(ctx, failed, out, true);
+}
+
+/**
+ * Render code points into cells: result[i*cell*cell ..] is cps[i]'s cell (ink 0..255), all
+ * zero when the character cannot be drawn (control, lone surrogate, no font maps it) or has
+ * no ink (spaces).
+ */
+export function renderChars(cps: ArrayLike<number>, opts: RenderOptions = {}): Uint8Array {
+  const ctx = context(opts);
+  const S2 = ctx.cell * ctx.cell;
+  const out = new Uint8Array(cps.length * S2);
+  const fast: Row[] = [], slow: Row[] = [];
+  for (let i = 0; i < cps.length; i++) {
+    if (!hasGlyph(ctx.fonts, cps[i])) continue;
+    const rows = advanceOf(ctx, cps[i]) === 0 || shapesWithNeighbours(cps[i]) ? slow : fast;
+    if (!rows.length || rows[rows.length - 1].cps.length === CHARS_PER_ROW) {
+      rows.push({ cps: [], at: [] });
+    }
+    rows[rows.length - 1].cps.push(cps[i]);
+    rows[rows.length - 1].at.push(i * S2);
+  }
+  for (let r = 0; r < fast.length; r += ROWS_PER_SVG) {
+    renderRows(ctx, fast.slice(r, r + ROWS_PER_SVG), out);
+  }
+  for (let r = 0; r < slow.length; r += ROWS_PER_SVG) {
+    renderRows(ctx, slow.slice(r, r + ROWS_PER_SVG), out, true);
+  }
+  return out;
+}
+
+/** Split a token into code points (lone surrogates stay single units). */
+export function codePoints(text: string): number[] {
+  return Array.from(text, (c) => c.codePointAt(0)!);
+}
+
+/** A token as drawn: one centred cell per character, side by side (n*cell x cell). */
+export function renderToken(text: string, opts: RenderOptions = {}): Bitmap {
+  const cell = opts.cell ?? 32, cps = codePoints(text);
+  if (cps.length === 0) return blankBitmap(cell, cell);
+  const px = renderChars(cps, opts);
+  const cells = cps.map((_, i) => ({
+    width: cell,
+    height: cell,
+    pixels: px.subarray(i * cell * cell, (i + 1) * cell * cell),
+  }));
+  return joinCells(cells);
+}
