@@ -121,5 +121,26 @@ Deno.test("eval run: two twins, every bench format, report with plots", async ()
   }
   const json = JSON.parse(await Deno.readTextFile(resultsPath));
   assertEquals(json.results.length, 2);
+
+  // the CLI: seeded generation from a checkpoint, and a one-line error for a bad flag
+  const cli = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "tasks/eval.ts", "--backend", "cpu-ref", ...args],
+    }).output();
+    return {
+      code: out.code,
+      out: new TextDecoder().decode(out.stdout),
+      err: new TextDecoder().decode(out.stderr),
+    };
+  };
+  const gen = ["--checkpoint", ckpts[0], "--generate", "In the", "--max-new", "6"];
+  const g1 = await cli(...gen, "--temperature", "0.9", "--top-k", "5", "--seed", "3");
+  const g2 = await cli(...gen, "--temperature", "0.9", "--top-k", "5", "--seed", "3");
+  assertEquals(g1.code, 0, g1.err);
+  assert(g1.out.startsWith("In the") && g1.out.length > 7, g1.out);
+  assertEquals(g1.out, g2.out);
+  const bad = await cli("--checkpoint", ckpts[0], "--items", "many");
+  assertEquals(bad.code, 2);
+  assert(bad.err.startsWith("eval: --items must be a number"), bad.err);
   await Deno.remove(dir, { recursive: true });
 });
