@@ -45,6 +45,29 @@ Deno.test("MMLU Hugging Face JSONL: good and malformed lines", async () => {
   assertMatch(bad.items[1].source, /:6$/);
 });
 
+// The two parquet fixtures were written once with hyparquet-writer 0.17.0 in the column
+// layout of the Hugging Face releases (cais/mmlu, allenai/ai2_arc); each has one bad row.
+Deno.test("MMLU Hugging Face parquet: rows, bigint answers, bad row reported", async () => {
+  const b = await loadBench(`mmlu:${F}/mmlu_hf.parquet`);
+  assertEquals(b.items.map((i) => i.choices[i.answer]), ["4", "carbon dioxide", "Paris"]);
+  assertEquals(b.items[0].subject, "elementary_mathematics");
+  assertEquals(b.problems.length, 1);
+  assertMatch(b.problems[0], /mmlu_hf\.parquet:row 4: answer 7 is not a choice index/);
+});
+
+Deno.test("ARC Hugging Face parquet: struct choices, number labels, bad key reported", async () => {
+  const b = await loadBench(`arc:${F}/arc_hf.parquet`);
+  assertEquals(b.items.map((i) => i.choices[i.answer]), ["the Sun", "an iron nail"]);
+  assertEquals(b.items[0].id, "Mercury_1");
+  assertEquals(b.problems.length, 1);
+  assertMatch(b.problems[0], /arc_hf\.parquet:row 3: answerKey "Q"/);
+  await assertRejects(() => loadBench(`arc:${F}/arc.jsonl.parquet`), Error, "not found");
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/fake.parquet`, "not parquet at all");
+  await assertRejects(() => loadBench(`mmlu:${dir}/fake.parquet`), Error, "not a readable parquet");
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("ARC JSONL: letter and number labels, 3-choice items, malformed lines", async () => {
   const b = await loadBench(`arc:${F}/arc.jsonl`);
   assertEquals(b.problems, []);

@@ -1,14 +1,16 @@
 // Benchmark loaders for the standard files, given by path (nothing is downloaded):
 //   mmlu:<dir>    the original MMLU CSV folders: <dir>/data/test/<subject>_test.csv (or
 //                 <dir>/test/... or <dir> itself), rows "question,A,B,C,D,answer-letter", no header
-//   mmlu:<file>   Hugging Face-style JSONL: {question, subject, choices[4], answer: index}
-//   arc:<file>    ARC JSONL: {id, question: {stem, choices: [{text, label}]}, answerKey}
+//   mmlu:<file>   Hugging Face-style JSONL or parquet: {question, subject, choices[4], answer}
+//   arc:<file>    ARC JSONL: {id, question: {stem, choices: [{text, label}]}, answerKey}, or
+//                 Hugging Face parquet: {id, question, choices: {text[], label[]}, answerKey}
 //   jsonl:<file>  generic JSONL: {question, choices[], answer: index | letter}
 // A malformed row never vanishes: it lands in Bench.problems as "file:line: why".
 
 import { basename, join } from "node:path";
 import { type Bench, itemProblem, LETTERS, type McItem } from "./items.ts";
 import { parseCsv } from "./csv.ts";
+import { parquetReadObjects } from "hyparquet";
 
 /** Read a file as strict UTF-8 with one-line errors. */
 export async function readText(path: string): Promise<string> {
@@ -205,6 +207,76 @@ export async function loadGenericJsonl(path: string): Promise<Bench> {
   return bench;
 }
 
+/** Rows of a parquet file as plain objects; one-line error if it is not parquet. */
+async function readParquet(path: string): Promise<Record<string, unknown>[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch {
+    throw new Error(`eval: file not found: ${path}; check the path`);
+  }
+  try {
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    return await parquetReadObjects({ file: file as ArrayBuffer });
+  } catch (e) {
+    throw new Error(`eval: ${path} is not a readable parquet file (${(e as Error).message})`);
+  }
+}
+
+const toNumber = (x: unknown) => (typeof x === "bigint" ? Number(x) : x);
+
+/** Hugging Face MMLU parquet (cais/mmlu): question, subject, choices, answer (int). */
+export async function loadMmluParquet(path: string): Promise<Bench> {
+  const bench: Bench = { name: "mmlu", items: [], problems: [] };
+  for (const [k, o] of (await readParquet(path)).entries()) {
+    const source = `${path}:row ${k + 1}`;
+    const choices = stringArray(o.choices);
+    if (typeof o.question !== "string" || !choices) {
+      bench.problems.push(`${source}: needs "question" (string) and "choices" (string[])`);
+      continue;
+    }
+    const subject = typeof o.subject === "string" ? o.subject : "unknown";
+    accept(bench, {
+      id: `mmlu/${subject}/${k}`,
+      question: o.question,
+      choices,
+      answer: letterIndex(toNumber(o.answer), choices.length),
+      subject,
+      source,
+    });
+  }
+  return bench;
+}
+
+/** Hugging Face ARC parquet (allenai/ai2_arc): id, question, choices {text, label}, answerKey. */
+export async function loadArcParquet(path: string): Promise<Bench> {
+  const bench: Bench = { name: basename(path).replace(/\.parquet$/, ""), items: [], problems: [] };
+  for (const [k, o] of (await readParquet(path)).entries()) {
+    const source = `${path}:row ${k + 1}`;
+    const c = o.choices as { text?: unknown; label?: unknown } | undefined;
+    const text = stringArray(c?.text), labels = stringArray(c?.label);
+    if (typeof o.question !== "string" || !text || !labels || text.length !== labels.length) {
+      bench.problems.push(
+        `${source}: needs "question" and choices {text[], label[]} of one length`,
+      );
+      continue;
+    }
+    const answer = labels.indexOf(String(o.answerKey));
+    if (answer < 0) {
+      bench.problems.push(`${source}: answerKey "${o.answerKey}" is not a label (${labels})`);
+      continue;
+    }
+    accept(bench, {
+      id: typeof o.id === "string" ? o.id : `arc/${k}`,
+      question: o.question,
+      choices: text,
+      answer,
+      source,
+    });
+  }
+  return bench;
+}
+
 /** Load a "kind:path" benchmark spec (mmlu:, arc:, jsonl:). */
 export async function loadBench(spec: string): Promise<Bench> {
   const m = /^(mmlu|arc|jsonl):(.+)$/.exec(spec);
@@ -218,7 +290,12 @@ export async function loadBench(spec: string): Promise<Bench> {
   } catch {
     throw new Error(`eval: benchmark path not found: ${path}; check --bench ${spec}`);
   }
-  if (kind === "mmlu") return isDir ? await loadMmluCsvDir(path) : await loadMmluJsonl(path);
+  const parquet = path.endsWith(".parquet");
+  if (kind === "mmlu") {
+    if (isDir) return await loadMmluCsvDir(path);
+    return parquet ? await loadMmluParquet(path) : await loadMmluJsonl(path);
+  }
   if (isDir) throw new Error(`eval: ${kind}:${path} is a folder; give the .jsonl file`);
+  if (kind === "arc" && parquet) return await loadArcParquet(path);
   return kind === "arc" ? await loadArcJsonl(path) : await loadGenericJsonl(path);
 }
