@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { valueAndGrad } from "../core/autodiff.ts";
 import { setBackend } from "../core/backend.ts";
-import { hasWasmMatmul } from "../core/cpu/backend.ts";
+import { hasWasmMatmul, warmupCpu } from "../core/cpu/backend.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
 import { adamw, clipByGlobalNorm } from "../core/optim.ts";
 import { Rng } from "../core/rng.ts";
@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
 const steps = Number(args.steps), reps = Number(args.reps);
 if (!(steps >= 1 && reps >= 1)) throw new Error("bench core: --steps and --reps must be >= 1");
 const be = setBackend(args.backend!);
+if (be.name === "cpu") await warmupCpu();
 const log = (s: string) => {
   if (!args.json) console.log(s);
 };

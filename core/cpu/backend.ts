@@ -11,12 +11,13 @@ interface FastModule {
   matmulF32: MatmulFn;
   allocF32?: (n: number) => Float32Array;
   freeF32?: (a: Float32Array) => void;
+  warmupFast?: (timeoutMs?: number) => Promise<number>;
 }
 
 /** core/cpu/fast/mod.ts if that module exists and loads (GLYPHGRAD_NO_WASM=1 skips it). */
 async function loadFast(): Promise<FastModule | undefined> {
-  if (Deno.env.get("GLYPHGRAD_NO_WASM") === "1") return undefined;
   try {
+    if (Deno.env.get("GLYPHGRAD_NO_WASM") === "1") return undefined;
     const url = new URL("./fast/mod.ts", import.meta.url).href;
     const mod = await import(url);
     return typeof mod.matmulF32 === "function" ? mod as FastModule : undefined;
@@ -29,6 +30,11 @@ const fast = await loadFast();
 
 /** True when the WebAssembly matmul of core/cpu/fast/ is in use by "cpu". */
 export const hasWasmMatmul = fast !== undefined;
+
+/** Start the fast kernels' worker threads now (else they start on the first big matmul). */
+export async function warmupCpu(timeoutMs = 10000): Promise<void> {
+  if (fast?.warmupFast) await fast.warmupFast(timeoutMs);
+}
 
 export function createCpuBackend(): Backend {
   const ref = createRefBackend();
