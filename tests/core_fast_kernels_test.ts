@@ -125,8 +125,9 @@ Deno.test("matmulF32 matches the float64 reference on small odd shapes (main thr
 Deno.test("matmulF32 works in place on allocF32 views and frees them all", () => {
   const before = fastMemoryStats().liveCount;
   fc.assert(fc.property(smallCase, (c) => runCase(c, true)), { numRuns: 60 });
-  // M % 6 == 0 and N % 8 == 0 takes the direct-output path.
+  // N % 8 == 0 takes the direct-output path (M % 6 != 0 also exercises its edge tile).
   runCase({ batch: 2, M: 66, N: 40, K: 33, transA: true, transB: false, seed: 5 }, true);
+  runCase({ batch: 3, M: 67, N: 48, K: 300, transA: false, transB: true, seed: 6 }, true);
   if (fastMemoryStats().liveCount !== before) throw new Error("allocF32 views leaked");
 });
 
@@ -139,7 +140,7 @@ Deno.test("matmulF32 matches the reference with worker threads", async () => {
 });
 
 Deno.test("matmulF32 results are identical with 1 and 2 threads", async () => {
-  const c: Case = { batch: 2, M: 150, N: 97, K: 300, transA: false, transB: true, seed: 9 };
+  const c: Case = { batch: 2, M: 150, N: 201, K: 300, transA: false, transB: true, seed: 9 };
   const a = randomArray(c.batch * c.M * c.K, 1), b = randomArray(c.batch * c.K * c.N, 2);
   const one = new Float32Array(c.batch * c.M * c.N), two = one.slice();
   setFastThreads(1);

@@ -1,38 +1,57 @@
 // One parallel GEMM job: the addresses and blocking that every thread needs, stored
-// in Int32 slots of the shared control block, and the work of one chunk (a batch
-// item's range of MR-row tiles, all N columns, all K blocks).
+// in Int32 slots of the shared control block, and the work of one chunk: a GEMM chunk
+// packs and multiplies a batch item's range of MR-row tiles (all N columns, all K
+// blocks); a PACK_B chunk packs a range of B's NR-column panels.
 
 import { type KernelExports, MR, NR } from "./kernels.ts";
-
 import { JOB_SLOT } from "./control.ts";
+import { type GemmShape, packATiles, packBPanels } from "./pack.ts";
 
 export interface GemmJob {
+  aSrc: number; // A as given (byte address), batch stride M*K floats
+  bSrc: number; // B as given (byte address), batch stride K*N floats
+  transA: number;
+  transB: number;
+  M: number;
+  N: number;
+  K: number;
   pa: number; // packed A, byte address
   pb: number; // packed B, byte address
   c: number; // output, byte address
   ldcBytes: number; // output row stride
+  edge: number; // direct output with M % MR != 0: per-batch MR-row scratch (bytes), else 0
   kcp: number; // padded K block length
   nKb: number; // K blocks
   mTiles: number;
   nPanels: number;
   tilesPerChunk: number;
   chunksPerBatch: number;
+  panelsPerChunk: number; // PACK_B jobs
   aBatchBytes: number;
   bBatchBytes: number;
   cBatchBytes: number;
 }
 
 const FIELDS: (keyof GemmJob)[] = [
+  "aSrc",
+  "bSrc",
+  "transA",
+  "transB",
+  "M",
+  "N",
+  "K",
   "pa",
   "pb",
   "c",
   "ldcBytes",
+  "edge",
   "kcp",
   "nKb",
   "mTiles",
   "nPanels",
   "tilesPerChunk",
   "chunksPerBatch",
+  "panelsPerChunk",
   "aBatchBytes",
   "bBatchBytes",
   "cBatchBytes",
@@ -48,17 +67,68 @@ export function readJob(ctl: Int32Array): GemmJob {
   return j;
 }
 
-/** Compute chunk `chunk` of the job with this thread's kernel instance. */
-export function runChunk(k: KernelExports, j: GemmJob, chunk: number): void {
+function shape(j: GemmJob): GemmShape {
+  return { M: j.M, N: j.N, K: j.K, kcp: j.kcp, nKb: j.nKb, mTiles: j.mTiles, nPanels: j.nPanels };
+}
+
+/** Pack and compute GEMM chunk `chunk` of the job with this thread's kernels. */
+export function runChunk(
+  k: KernelExports,
+  memory: WebAssembly.Memory,
+  j: GemmJob,
+  chunk: number,
+): void {
+  const mem = new Float32Array(memory.buffer);
   const b = Math.floor(chunk / j.chunksPerBatch);
   const t0 = (chunk % j.chunksPerBatch) * j.tilesPerChunk;
   const nt = Math.min(j.tilesPerChunk, j.mTiles - t0);
+  const paBatch = j.pa + b * j.aBatchBytes;
+  packATiles(
+    k,
+    mem,
+    (j.aSrc >>> 2) + b * j.M * j.K,
+    j.transA === 1,
+    shape(j),
+    paBatch >>> 2,
+    t0,
+    t0 + nt,
+  );
   const aBlock = j.mTiles * j.kcp * MR * 4;
   const bBlock = j.nPanels * j.kcp * NR * 4;
-  const pa = j.pa + b * j.aBatchBytes + t0 * j.kcp * MR * 4;
+  const pa = paBatch + t0 * j.kcp * MR * 4;
   const pb = j.pb + b * j.bBatchBytes;
   const c = j.c + b * j.cBatchBytes + t0 * MR * j.ldcBytes;
+  // with direct output the last, partial row tile goes to the edge scratch and is copied
+  const edgeTile = j.edge !== 0 && t0 + nt === j.mTiles;
+  const ntMain = edgeTile ? nt - 1 : nt;
+  const edge = j.edge + b * MR * j.ldcBytes;
   for (let kb = 0; kb < j.nKb; kb++) {
-    k.gemm(pa + kb * aBlock, pb + kb * bBlock, c, j.ldcBytes, j.kcp, nt, j.nPanels, kb > 0 ? 1 : 0);
+    const acc = kb > 0 ? 1 : 0;
+    if (ntMain > 0) {
+      k.gemm(pa + kb * aBlock, pb + kb * bBlock, c, j.ldcBytes, j.kcp, ntMain, j.nPanels, acc);
+    }
+    if (edgeTile) {
+      const paLast = pa + ntMain * j.kcp * MR * 4 + kb * aBlock;
+      k.gemm(paLast, pb + kb * bBlock, edge, j.ldcBytes, j.kcp, 1, j.nPanels, acc);
+    }
   }
+  if (edgeTile) {
+    const rows = j.M - (j.mTiles - 1) * MR, dst = (c + ntMain * MR * j.ldcBytes) >>> 2;
+    mem.copyWithin(dst, edge >>> 2, (edge >>> 2) + rows * j.N);
+  }
+}
+
+/** Pack chunk `chunk` of B's panels (PACK_B job). */
+export function packBChunk(
+  k: KernelExports,
+  memory: WebAssembly.Memory,
+  j: GemmJob,
+  chunk: number,
+): void {
+  const mem = new Float32Array(memory.buffer);
+  const perBatch = Math.ceil(j.nPanels / j.panelsPerChunk);
+  const b = Math.floor(chunk / perBatch), p0 = (chunk % perBatch) * j.panelsPerChunk;
+  const p1 = Math.min(j.nPanels, p0 + j.panelsPerChunk);
+  const src = (j.bSrc >>> 2) + b * j.K * j.N;
+  packBPanels(k, mem, src, j.transB === 1, shape(j), (j.pb + b * j.bBatchBytes) >>> 2, p0, p1);
 }

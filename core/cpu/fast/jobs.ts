@@ -3,12 +3,12 @@
 // thread's own instances on the shared memory.
 
 import { chooseKernelBytes, type KernelExports } from "./kernels.ts";
-import { readJob, runChunk } from "./gemm_job.ts";
+import { packBChunk, readJob, runChunk } from "./gemm_job.ts";
 import { KIND } from "./control.ts";
 import { attnChunk } from "./attention_job.ts";
 import { rowsChunk } from "./rows_job.ts";
 
-export const GEMM = 0, ATTN_FWD = 1, ATTN_BWD = 2, ROWS = 3;
+export const GEMM = 0, ATTN_FWD = 1, ATTN_BWD = 2, ROWS = 3, PACK_B = 4;
 
 let kernels: KernelExports | null = null;
 let fma = false;
@@ -37,7 +37,8 @@ export function threadFma(memory: WebAssembly.Memory): boolean {
 /** Run chunk `chunk` of the job currently described in `ctl`. */
 export function runChunkAny(ctl: Int32Array, memory: WebAssembly.Memory, chunk: number): void {
   const kind = ctl[KIND];
-  if (kind === GEMM) runChunk(threadKernels(memory), readJob(ctl), chunk);
+  if (kind === GEMM) runChunk(threadKernels(memory), memory, readJob(ctl), chunk);
+  else if (kind === PACK_B) packBChunk(threadKernels(memory), memory, readJob(ctl), chunk);
   else if (kind === ROWS) rowsChunk(ctl, memory, threadKernels(memory), chunk);
   else attnChunk(ctl, memory, kind === ATTN_BWD, threadFma(memory), chunk);
 }

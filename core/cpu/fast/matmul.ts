@@ -3,16 +3,18 @@
 // run by the main thread and the workers, then copy the (padded) result out.
 
 import { KU, MR, NR } from "./kernels.ts";
-import { type GemmShape, packA, packB } from "./pack.ts";
+import { type GemmShape, packBPanels } from "./pack.ts";
 import { isShared, memBuffer, scratchBytes } from "./memory.ts";
 import { mainKernels, poolInfo, runJob } from "./pool.ts";
-import { GEMM } from "./jobs.ts";
+import { GEMM, PACK_B } from "./jobs.ts";
 import { type GemmJob, writeJob } from "./gemm_job.ts";
 
 /** Largest K block (floats): a packed A chunk of 64 x KC_MAX stays in L2. */
 export const KC_MAX = 256;
 /** Below this many flops a matmul runs on the main thread only. */
 export const PARALLEL_MIN_FLOPS = 2e6;
+/** Packed-B size (floats) from which B is packed by all threads. */
+const PARALLEL_PACK_MIN = 1 << 16;
 
 function check(name: string, arr: Float32Array, need: number): void {
   if (!(arr instanceof Float32Array)) throw new Error(`matmulF32: ${name} must be a Float32Array`);
@@ -32,7 +34,7 @@ export function gemmShape(M: number, N: number, K: number): GemmShape {
  * out[b] = op(a[b]) @ op(b[b]) for b < batch; a is [batch, M, K] ([batch, K, M] when
  * transA), b is [batch, K, N] ([batch, N, K] when transB), out [batch, M, N] is
  * overwritten. Synchronous. Inputs are never modified. Arrays from allocF32 are used
- * in place for the output when M % MR == 0 and N % NR == 0 (MR = 6, NR = 8).
+ * in place (no copies) for any operand; the output is written in place when N % 8 == 0.
  */
 export function matmulF32(
   a: Float32Array,
@@ -62,12 +64,22 @@ export function matmulF32(
   const aBatch = s.nKb * s.mTiles * s.kcp * MR;
   const bBatch = s.nKb * s.nPanels * s.kcp * NR;
   const Mp = s.mTiles * MR, Np = s.nPanels * NR;
-  const direct = isShared(out) && M % MR === 0 && N % NR === 0;
+  // Direct output: rows of out are written in place (a partial last row tile goes through
+  // a small edge scratch); otherwise into a padded scratch C copied out at the end.
+  const direct = isShared(out) && N % NR === 0;
+  const edge = direct && M % MR !== 0;
   const cBatch = direct ? 0 : Mp * Np;
   const aLen = batch * M * K, bLen = batch * K * N;
   const aIn = isShared(a), bIn = isShared(b);
-  // Scratch layout (floats): [copy of a][copy of b][packed A][packed B][padded C].
-  const sizes = [aIn ? 0 : aLen, bIn ? 0 : bLen, batch * aBatch, batch * bBatch, batch * cBatch];
+  // Scratch (floats): [copy of a][copy of b][packed A][packed B][padded C][edge tiles].
+  const sizes = [
+    aIn ? 0 : aLen,
+    bIn ? 0 : bLen,
+    batch * aBatch,
+    batch * bBatch,
+    batch * cBatch,
+    edge ? batch * MR * N : 0,
+  ];
   const base = scratchBytes(4 * sizes.reduce((x, y) => x + Math.ceil(y / 16) * 16, 0)) / 4;
   const at: number[] = [];
   sizes.reduce((o, n) => (at.push(o), o + Math.ceil(n / 16) * 16), base);
@@ -75,12 +87,6 @@ export function matmulF32(
   const aSrc = aIn ? a.byteOffset / 4 : at[0], bSrc = bIn ? b.byteOffset / 4 : at[1];
   if (!aIn) mem.set(a.length === aLen ? a : a.subarray(0, aLen), aSrc);
   if (!bIn) mem.set(b.length === bLen ? b : b.subarray(0, bLen), bSrc);
-  const kern = mainKernels();
-  for (let i = 0; i < batch; i++) {
-    packA(kern, mem, aSrc + i * M * K, transA, s, at[2] + i * aBatch);
-    packB(kern, mem, bSrc + i * K * N, transB, s, at[3] + i * bBatch);
-  }
-  const pa = 4 * at[2], pb = 4 * at[3], pc = 4 * at[4];
   const flops = 2 * batch * M * N * K;
   const threads = flops >= PARALLEL_MIN_FLOPS ? poolInfo().threads : 1;
   let tilesPerChunk = 16;
@@ -89,24 +95,45 @@ export function matmulF32(
   }
   while (batch * Math.ceil(s.mTiles / tilesPerChunk) > 0xffff) tilesPerChunk *= 2;
   const chunksPerBatch = Math.ceil(s.mTiles / tilesPerChunk);
+  const panelsPerChunk = Math.max(8, Math.ceil(batch * s.nPanels / (4 * threads)));
   const job: GemmJob = {
-    pa,
-    pb,
-    c: direct ? out.byteOffset : pc,
+    aSrc: 4 * aSrc,
+    bSrc: 4 * bSrc,
+    transA: transA ? 1 : 0,
+    transB: transB ? 1 : 0,
+    M,
+    N,
+    K,
+    pa: 4 * at[2],
+    pb: 4 * at[3],
+    c: direct ? out.byteOffset : 4 * at[4],
     ldcBytes: 4 * (direct ? N : Np),
+    edge: edge ? 4 * at[5] : 0,
     kcp: s.kcp,
     nKb: s.nKb,
     mTiles: s.mTiles,
     nPanels: s.nPanels,
     tilesPerChunk,
     chunksPerBatch,
+    panelsPerChunk,
     aBatchBytes: 4 * aBatch,
     bBatchBytes: 4 * bBatch,
     cBatchBytes: 4 * (direct ? M * N : cBatch),
   };
-  runJob(GEMM, (ctl) => writeJob(ctl, job), batch * chunksPerBatch, threads > 1);
+  const write = (ctl: Int32Array) => writeJob(ctl, job);
+  // B's panels are shared by every chunk: pack them first (in parallel when B is large).
+  const bChunks = batch * Math.ceil(s.nPanels / panelsPerChunk);
+  if (threads > 1 && batch * bBatch >= PARALLEL_PACK_MIN && bChunks > 1) {
+    runJob(PACK_B, write, bChunks, true);
+  } else {
+    const kern = mainKernels();
+    for (let i = 0; i < batch; i++) {
+      packBPanels(kern, mem, bSrc + i * K * N, transB, s, at[3] + i * bBatch, 0, s.nPanels);
+    }
+  }
+  runJob(GEMM, write, batch * chunksPerBatch, threads > 1);
   if (direct) return;
-  const c0 = pc / 4;
+  const c0 = at[4];
   if (N === Np) {
     for (let i = 0; i < batch; i++) {
       out.set(mem.subarray(c0 + i * cBatch, c0 + i * cBatch + M * N), i * M * N);

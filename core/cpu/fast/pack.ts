@@ -45,23 +45,26 @@ function packPanel(
 }
 
 /**
- * Pack A (one batch item, logical [M, K], stored [K, M] when transA) from float index
- * src of `mem` to float index dst (nKb * mTiles * kcp * MR floats).
+ * Pack tiles [t0, t1) of A (one batch item, logical [M, K], stored [K, M] when transA) from
+ * float index src of `mem` into the packed layout at float index dst (nKb * mTiles * kcp * MR
+ * floats for the whole item).
  */
-export function packA(
+export function packATiles(
   kern: KernelExports,
   mem: Float32Array,
   src: number,
   transA: boolean,
   s: GemmShape,
   dst: number,
+  t0: number,
+  t1: number,
 ): void {
   const { M, K, kcp, nKb, mTiles } = s;
   const sW = transA ? 1 : K, sK = transA ? M : 1;
-  for (let kb = 0, d = dst; kb < nKb; kb++) {
+  for (let kb = 0; kb < nKb; kb++) {
     const k0 = kb * kcp;
-    for (let t = 0; t < mTiles; t++, d += kcp * MR) {
-      const m0 = t * MR;
+    for (let t = t0; t < t1; t++) {
+      const m0 = t * MR, d = dst + (kb * mTiles + t) * kcp * MR;
       const at = src + k0 * sK + m0 * sW;
       packPanel(kern, mem, MR, Math.min(MR, M - m0), Math.min(kcp, K - k0), kcp, at, sW, sK, d);
     }
@@ -69,23 +72,26 @@ export function packA(
 }
 
 /**
- * Pack B (one batch item, logical [K, N], stored [N, K] when transB) from float index
- * src of `mem` to float index dst (nKb * nPanels * kcp * NR floats).
+ * Pack panels [p0, p1) of B (one batch item, logical [K, N], stored [N, K] when transB) from
+ * float index src of `mem` into the packed layout at float index dst (nKb * nPanels * kcp *
+ * NR floats for the whole item).
  */
-export function packB(
+export function packBPanels(
   kern: KernelExports,
   mem: Float32Array,
   src: number,
   transB: boolean,
   s: GemmShape,
   dst: number,
+  p0: number,
+  p1: number,
 ): void {
   const { N, K, kcp, nKb, nPanels } = s;
   const sW = transB ? K : 1, sK = transB ? 1 : N;
-  for (let kb = 0, d = dst; kb < nKb; kb++) {
+  for (let kb = 0; kb < nKb; kb++) {
     const k0 = kb * kcp;
-    for (let p = 0; p < nPanels; p++, d += kcp * NR) {
-      const n0 = p * NR;
+    for (let p = p0; p < p1; p++) {
+      const n0 = p * NR, d = dst + (kb * nPanels + p) * kcp * NR;
       const at = src + k0 * sK + n0 * sW;
       packPanel(kern, mem, NR, Math.min(NR, N - n0), Math.min(kcp, K - k0), kcp, at, sW, sK, d);
     }
