@@ -101,6 +101,11 @@ export class Tensor {
     liveTensors--;
   }
 
+  /** `using t = ...` disposes t at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   toString(): string {
     return `Tensor(${this.dtype}[${this.shape}])`;
   }

@@ -1,9 +1,10 @@
 // The "cpu" backend (fast); core/backend.ts registers it and "cpu-ref" as built-ins. "cpu"
-// reuses the reference kernels of ref.ts except where a faster one exists: the WebAssembly SIMD + worker
-// matmul from core/cpu/fast/mod.ts when that module is present, else a cache-friendly
-// TypeScript matmul (kernels.ts). Storage is plain Float32Array/Int32Array on both.
+// uses, in order of preference: the WebAssembly SIMD + worker kernels of core/cpu/fast/mod.ts
+// (matmul, attention, cross-entropy, GELU, each only if that module exports it), then the
+// faster TypeScript kernels of kernels.ts, then the reference kernels of ref.ts. f32 storage
+// lives in the fast kernels' shared wasm memory so they use it in place.
 
-import type { Backend } from "../backend.ts";
+import type { Backend, Storage } from "../backend.ts";
 import { arr, cpuStorage, createRefBackend } from "./ref.ts";
 import { fastKernels, type MatmulFn } from "./kernels.ts";
 
@@ -12,12 +13,137 @@ interface FastModule {
   allocF32?: (n: number) => Float32Array;
   freeF32?: (a: Float32Array) => void;
   warmupFast?: (timeoutMs?: number) => Promise<number>;
+  attentionForwardF32?: (
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+    B: number,
+    T: number,
+    H: number,
+    D: number,
+    scale: number,
+  ) => void;
+  attentionBackwardF32?: (
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+    dout: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    B: number,
+    T: number,
+    H: number,
+    D: number,
+    scale: number,
+  ) => void;
+  crossEntropyForwardF32?: (
+    logits: Float32Array,
+    targets: Int32Array,
+    out: Float32Array,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+    lseOut?: Float32Array,
+  ) => void;
+  crossEntropyBackwardF32?: (
+    logits: Float32Array,
+    targets: Int32Array,
+    dout: Float32Array,
+    dlogits: Float32Array,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+    lse?: Float32Array,
+  ) => void;
+  geluTanhF32?: (x: Float32Array, out: Float32Array, n: number) => void;
+  geluTanhBwdF32?: (x: Float32Array, g: Float32Array, out: Float32Array, n: number) => void;
+}
+
+const f32 = (s: Storage) => arr(s) as Float32Array;
+const i32 = (s: Storage) => arr(s) as Int32Array;
+
+/** Overrides from the WASM module for every kernel it exports. */
+function wasmKernels(m: FastModule, base: Backend): Partial<Backend> {
+  const out: Partial<Backend> = {};
+  const attF = m.attentionForwardF32, attB = m.attentionBackwardF32;
+  if (attF && attB) {
+    out.attentionForward = (q, k, v, o, lse, B, T, H, D, scale) =>
+      attF(f32(q), f32(k), f32(v), f32(o), f32(lse), B, T, H, D, scale);
+    out.attentionBackward = (q, k, v, o, lse, g, dq, dk, dv, B, T, H, D, scale) =>
+      attB(
+        f32(q),
+        f32(k),
+        f32(v),
+        f32(o),
+        f32(lse),
+        f32(g),
+        f32(dq),
+        f32(dk),
+        f32(dv),
+        B,
+        T,
+        H,
+        D,
+        scale,
+      );
+  }
+  const ceF = m.crossEntropyForwardF32, ceB = m.crossEntropyBackwardF32;
+  if (ceF && ceB) {
+    // storages are immutable, so a forward's row log-sum-exps stay valid for its backward
+    const lseOf = new WeakMap<Storage, { lse: Float32Array; targets: Storage }>();
+    out.crossEntropyForward = (logits, targets, o, N, V, ignoreIndex) => {
+      const lse = new Float32Array(N);
+      ceF(f32(logits), i32(targets), f32(o), N, V, ignoreIndex, lse);
+      lseOf.set(logits, { lse, targets });
+    };
+    out.crossEntropyBackward = (logits, targets, dout, dl, N, V, ignoreIndex) => {
+      const c = lseOf.get(logits);
+      lseOf.delete(logits);
+      const lse = c && c.targets === targets && c.lse.length === N ? c.lse : undefined;
+      ceB(f32(logits), i32(targets), f32(dout), f32(dl), N, V, ignoreIndex, lse);
+    };
+  }
+  const gF = m.geluTanhF32, gB = m.geluTanhBwdF32;
+  if (gF && gB) {
+    out.unary = (op, x, o, n, a, b) =>
+      op === "geluTanh" ? gF(f32(x), f32(o), n) : base.unary(op, x, o, n, a, b);
+    out.binary = (op, a, b, o, shape, sa, sb) => {
+      const n = shape.reduce((p, q) => p * q, 1);
+      if (op === "geluTanhBwd" && contiguous(shape, sa) && contiguous(shape, sb)) {
+        gB(f32(a), f32(b), f32(o), n);
+      } else base.binary(op, a, b, o, shape, sa, sb);
+    };
+  }
+  return out;
+}
+
+function contiguous(shape: number[], strides: number[]): boolean {
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && strides[d] !== acc) return false;
+    acc *= shape[d];
+  }
+  return true;
+}
+
+/** An environment flag; false when env access is not permitted. */
+function envFlag(name: string): boolean {
+  try {
+    return Deno.env.get(name) === "1";
+  } catch {
+    return false;
+  }
 }
 
 /** core/cpu/fast/mod.ts if that module exists and loads (GLYPHGRAD_NO_WASM=1 skips it). */
 async function loadFast(): Promise<FastModule | undefined> {
   try {
-    if (Deno.env.get("GLYPHGRAD_NO_WASM") === "1") return undefined;
+    if (envFlag("GLYPHGRAD_NO_WASM")) return undefined;
     const url = new URL("./fast/mod.ts", import.meta.url).href;
     const mod = await import(url);
     return typeof mod.matmulF32 === "function" ? mod as FastModule : undefined;
@@ -42,7 +168,10 @@ export function createCpuBackend(): Backend {
   const { allocF32, freeF32 } = fast;
   const scratch = allocF32 ?? ((n: number) => new Float32Array(n));
   const release = freeF32 ?? (() => {});
-  const be: Backend = { ...ref, ...fastKernels(fast.matmulF32, scratch, release), name: "cpu" };
+  const ts: Backend = { ...ref, ...fastKernels(fast.matmulF32, scratch, release), name: "cpu" };
+  const be: Backend = envFlag("GLYPHGRAD_TS_KERNELS")
+    ? ts
+    : { ...ts, ...wasmKernels(fast, ts) };
   if (allocF32 && freeF32) {
     // f32 storage lives in the shared wasm memory, so the kernels use it without copies
     be.alloc = (size, dtype) => {
