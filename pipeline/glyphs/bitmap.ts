@@ -44,7 +44,9 @@ export function centreInCell(
   }
   const out = blankBitmap(cell, cell);
   const ox = (cell - w) >> 1, oy = (cell - h) >> 1;
-  for (let y = 0; y < h; y++) out.pixels.set(ink.pixels.subarray(y * w, y * w + w), (oy + y) * cell + ox);
+  for (let y = 0; y < h; y++) {
+    out.pixels.set(ink.pixels.subarray(y * w, y * w + w), (oy + y) * cell + ox);
+  }
   return out;
 }
 
@@ -118,10 +120,22 @@ export function squashArea(b: Bitmap, w: number, h: number): Bitmap {
 
 // 3x5 hex digits, one row per 3 bits (MSB = left pixel).
 const HEX_DIGITS = [
-  [7, 5, 5, 5, 7], [2, 6, 2, 2, 7], [7, 1, 7, 4, 7], [7, 1, 7, 1, 7],
-  [5, 5, 7, 1, 1], [7, 4, 7, 1, 7], [7, 4, 7, 5, 7], [7, 1, 1, 1, 1],
-  [7, 5, 7, 5, 7], [7, 5, 7, 1, 7], [2, 5, 7, 5, 5], [6, 5, 6, 5, 6],
-  [3, 4, 4, 4, 3], [6, 5, 5, 5, 6], [7, 4, 7, 4, 7], [7, 4, 7, 4, 4],
+  [7, 5, 5, 5, 7],
+  [2, 6, 2, 2, 7],
+  [7, 1, 7, 4, 7],
+  [7, 1, 7, 1, 7],
+  [5, 5, 7, 1, 1],
+  [7, 4, 7, 1, 7],
+  [7, 4, 7, 5, 7],
+  [7, 1, 1, 1, 1],
+  [7, 5, 7, 5, 7],
+  [7, 5, 7, 1, 7],
+  [2, 5, 7, 5, 5],
+  [6, 5, 6, 5, 6],
+  [3, 4, 4, 4, 3],
+  [6, 5, 5, 5, 6],
+  [7, 4, 7, 4, 7],
+  [7, 4, 7, 4, 4],
 ];
 
 /**
@@ -131,7 +145,13 @@ const HEX_DIGITS = [
  */
 export function hexBox(cp: number, cell: number): Bitmap {
   const g = new Uint8Array(256);
-  for (let i = 0; i < 16; i++) g[i] = g[240 + i] = g[16 * i] = g[16 * i + 15] = 255;
+  for (let i = 0; i < 16; i++) {
+    g[i] =
+      g[240 + i] =
+      g[16 * i] =
+      g[16 * i + 15] =
+        255;
+  }
   const hex = cp.toString(16).toUpperCase().padStart(cp > 0xffff ? 6 : 4, "0");
   const cols = hex.length / 2, xs = cols === 2 ? [4, 9] : [2, 6, 10];
   for (let k = 0; k < hex.length; k++) {

@@ -261,7 +261,9 @@ export async function buildEmbedding(
     tokenizerId: opts.tokenizerId ?? "unknown",
     glyphgradVersion: denoJson.version,
     formatVersion: GLYPHS_FORMAT,
-    contentHash: await sha256Hex(new Uint8Array(matrix.buffer, matrix.byteOffset, matrix.byteLength)),
+    contentHash: await sha256Hex(
+      new Uint8Array(matrix.buffer, matrix.byteOffset, matrix.byteLength),
+    ),
     inputHash,
     duplicateRows: duplicateRowCount(matrix, V, cols),
     ...(marked !== undefined ? { markedPictures: marked } : {}),
@@ -350,7 +352,9 @@ export async function loadEmbedding(path: string, expectRows?: number): Promise<
     tokenizerId: metadata.tokenizer ?? "unknown",
     glyphgradVersion: denoJson.version,
     formatVersion: GLYPHS_FORMAT,
-    contentHash: await sha256Hex(new Uint8Array(matrix.buffer, matrix.byteOffset, matrix.byteLength)),
+    contentHash: await sha256Hex(
+      new Uint8Array(matrix.buffer, matrix.byteOffset, matrix.byteLength),
+    ),
     inputHash: "",
     duplicateRows: duplicateRowCount(matrix, rows, cols),
     seconds: { render: 0, pictures: 0, pca: 0, total: 0 },

@@ -76,7 +76,9 @@ export async function projectFast(
   const xf = new Float32Array(rows * cols);
   for (let i = 0; i < xf.length; i++) xf[i] = x[i] / 255;
   const w = new Float32Array(cols * k);
-  for (let c = 0; c < k; c++) for (let j = 0; j < cols; j++) w[j * k + c] = components[c * cols + j];
+  for (let c = 0; c < k; c++) {
+    for (let j = 0; j < cols; j++) w[j * k + c] = components[c * cols + j];
+  }
   const out = new Float32Array(rows * k);
   f.matmulF32(xf, w, out, 1, rows, k, cols, false, false);
   const muW = new Float64Array(k);

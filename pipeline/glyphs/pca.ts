@@ -52,8 +52,13 @@ export function covariance(
  * Eigen-decomposition of a symmetric n x n matrix (row-major, not modified).
  * Returns eigenvalues descending and eigenvectors as rows of `vectors` (row i <-> value i).
  */
-export function eigSym(a: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
-  const V = Float64Array.from(a as ArrayLike<number>), d = new Float64Array(n), e = new Float64Array(n);
+export function eigSym(
+  a: ArrayLike<number>,
+  n: number,
+): { values: Float64Array; vectors: Float64Array } {
+  const V = Float64Array.from(a as ArrayLike<number>),
+    d = new Float64Array(n),
+    e = new Float64Array(n);
   if (n === 0) return { values: d, vectors: V };
   tred2(V, d, e, n);
   const Vt = transpose(V, n);
@@ -219,7 +224,12 @@ export function fitPca(x: ArrayLike<number>, rows: number, cols: number, k = col
 }
 
 /** PCA from a precomputed mean and covariance (cols x cols). */
-export function pcaFromCovariance(mean: Float64Array, cov: Float64Array, cols: number, k = cols): Pca {
+export function pcaFromCovariance(
+  mean: Float64Array,
+  cov: Float64Array,
+  cols: number,
+  k = cols,
+): Pca {
   if (!(k >= 1 && k <= cols)) throw new Error(`pca: k=${k} must be in 1..${cols}`);
   for (let i = 0; i < cov.length; i++) {
     if (!Number.isFinite(cov[i])) throw new Error("pca: input has NaN or Inf (fix the input)");
@@ -232,7 +242,7 @@ export function pcaFromCovariance(mean: Float64Array, cov: Float64Array, cols: n
       const v = components[c * cols + j];
       if (Math.abs(v) > Math.abs(big)) big = v;
     }
-    if (big < 0) for (let j = 0; j < cols; j++) components[c * cols + j] *= -1;
+    if (big < 0) { for (let j = 0; j < cols; j++) components[c * cols + j] *= -1; }
   }
   return { cols, mean, variances: values.slice(0, k), components, k };
 }
@@ -241,7 +251,9 @@ export function pcaFromCovariance(mean: Float64Array, cov: Float64Array, cols: n
 export function project(pca: Pca, x: ArrayLike<number>, rows: number, scale = 1): Float32Array {
   const { cols, k, mean, components } = pca;
   const W = new Float32Array(cols * k); // cols x k: contiguous per input pixel
-  for (let c = 0; c < k; c++) for (let j = 0; j < cols; j++) W[j * k + c] = components[c * cols + j];
+  for (let c = 0; c < k; c++) {
+    for (let j = 0; j < cols; j++) W[j * k + c] = components[c * cols + j];
+  }
   const muW = new Float64Array(k);
   for (let j = 0; j < cols; j++) for (let c = 0; c < k; c++) muW[c] += mean[j] * W[j * k + c];
   const out = new Float32Array(rows * k), acc = new Float64Array(k);

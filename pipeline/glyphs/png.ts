@@ -29,7 +29,9 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 }
 
 async function deflate(data: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([data as BlobPart]).stream().pipeThrough(new CompressionStream("deflate"));
+  const stream = new Blob([data as BlobPart]).stream().pipeThrough(
+    new CompressionStream("deflate"),
+  );
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 

@@ -84,8 +84,9 @@ function sameBytes(pics: Uint8Array, a: number, b: number, size: number): boolea
  */
 export function makeDistinct(pics: Uint8Array, n: number, size: number): number {
   const seen = new Map<number, number[]>();
-  const find = (i: number) => (seen.get(hashBytes(pics.subarray(i * size, (i + 1) * size))) ?? [])
-    .some((j) => sameBytes(pics, i, j, size));
+  const find = (i: number) =>
+    (seen.get(hashBytes(pics.subarray(i * size, (i + 1) * size))) ?? [])
+      .some((j) => sameBytes(pics, i, j, size));
   let marked = 0;
   for (let i = 0; i < n; i++) {
     if (find(i)) {
@@ -124,7 +125,9 @@ export function randomVectors(rows: number, cols: number, seed = 42): Float32Arr
 export function binaryIdVectors(rows: number, cols: number): Float32Array {
   const bits = Math.max(1, Math.ceil(Math.log2(Math.max(2, rows))));
   if (cols < bits) {
-    throw new Error(`binary-id: ${cols} columns cannot hold ${bits}-bit ids (use dModel >= ${bits})`);
+    throw new Error(
+      `binary-id: ${cols} columns cannot hold ${bits}-bit ids (use dModel >= ${bits})`,
+    );
   }
   const m = new Float32Array(rows * cols), v = 1 / Math.sqrt(cols);
   for (let r = 0; r < rows; r++) {

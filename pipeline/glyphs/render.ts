@@ -1,14 +1,21 @@
-// Glyph rendering with resvg: every distinct character is drawn once, many per SVG (long
+// Glyph rendering with resvg (the WebAssembly build, fonts passed as in-memory buffers: the
+// native @resvg/resvg-js build re-reads the whole font file from disk for every glyph it
+// looks up, 5 MB per character for Unifont, which made it several times slower). Every
+// distinct character is drawn once, many per SVG (long
 // letter-spaced left-to-right text runs, positions predicted from the font's advances and
 // checked with a sentinel glyph per row), its real ink bounds found in the rendered
 // pixels, and the ink box centred in a cell x cell bitmap. Tokens are then cells side by side.
 
-import { Resvg } from "@resvg/resvg-js";
+import { initWasm, Resvg } from "@resvg/resvg-wasm";
+import { createRequire } from "node:module";
 import { type Bitmap, blankBitmap, centreInCell, joinCells } from "./bitmap.ts";
 import { advancePx, findGlyph, type FontInfo, loadFonts } from "./font.ts";
 
 export const UNIFONT_DIR = "/usr/share/fonts/opentype/unifont";
-export const DEFAULT_FONT_FILES = [`${UNIFONT_DIR}/unifont.otf`, `${UNIFONT_DIR}/unifont_upper.otf`];
+export const DEFAULT_FONT_FILES = [
+  `${UNIFONT_DIR}/unifont.otf`,
+  `${UNIFONT_DIR}/unifont_upper.otf`,
+];
 
 export interface RenderOptions {
   /** Cell side in pixels; the font size equals the cell (Unifont: 2 or 4 px per font pixel). */
@@ -33,6 +40,28 @@ interface Ctx {
   cell: number;
   fonts: FontInfo[];
   fontFiles: string[];
+  buffers: Uint8Array[];
+}
+
+let wasmReady: Promise<void> | null = null;
+const fontBuffers = new Map<string, Uint8Array>();
+
+/** Load resvg's WebAssembly module (once per thread). */
+export function readyRenderer(): Promise<void> {
+  if (!wasmReady) {
+    const path = createRequire(import.meta.url).resolve("@resvg/resvg-wasm/index_bg.wasm");
+    wasmReady = initWasm(Deno.readFileSync(path));
+  }
+  return wasmReady;
+}
+
+function fontBytes(path: string): Uint8Array {
+  let b = fontBuffers.get(path);
+  if (!b) {
+    b = Deno.readFileSync(path);
+    fontBuffers.set(path, b);
+  }
+  return b;
 }
 
 function context(opts: RenderOptions): Ctx {
@@ -45,7 +74,7 @@ function context(opts: RenderOptions): Ctx {
   if (!findGlyph(fonts, SENTINEL)) {
     throw new Error(`render: font ${fontFiles[0]} has no 'H' glyph (use a font that covers Latin)`);
   }
-  return { cell, fonts, fontFiles };
+  return { cell, fonts, fontFiles, buffers: fontFiles.map(fontBytes) };
 }
 
 /** Whether this font set can draw the code point at all (drawable and mapped by a font). */
@@ -60,12 +89,37 @@ export function hasGlyph(fonts: FontInfo[], cp: number): boolean {
 // conjoining jamo, default-ignorable characters (soft hyphen, joiners, variation selectors,
 // bidi controls, tags). They always take the slow, one-<text>-per-character path.
 const SHAPING_RANGES = [
-  [0x00ad, 0x00ad], [0x034f, 0x034f], [0x0590, 0x08ff], [0x0900, 0x0dff], [0x0f00, 0x109f],
-  [0x1100, 0x11ff], [0x1680, 0x1680], [0x1780, 0x18af], [0x1a00, 0x1cff], [0x2000, 0x200f], [0x2028, 0x202e],
-  [0x205f, 0x206f], [0x3000, 0x3000], [0x3164, 0x3164], [0xa800, 0xa82f], [0xa840, 0xa87f], [0xa880, 0xaaff],
-  [0xabc0, 0xabff], [0xa960, 0xa97f], [0xd7b0, 0xd7ff], [0xfb1d, 0xfdff], [0xfe00, 0xfe0f],
-  [0xfe70, 0xfeff], [0xffa0, 0xffa0], [0xfff0, 0xfff8], [0x10800, 0x10fff], [0x11000, 0x11fff],
-  [0x1bca0, 0x1bca3], [0x1d173, 0x1d17a], [0x1e800, 0x1efff], [0xe0000, 0xe0fff],
+  [0x00ad, 0x00ad],
+  [0x034f, 0x034f],
+  [0x0590, 0x08ff],
+  [0x0900, 0x0dff],
+  [0x0f00, 0x109f],
+  [0x1100, 0x11ff],
+  [0x1680, 0x1680],
+  [0x1780, 0x18af],
+  [0x1a00, 0x1cff],
+  [0x2000, 0x200f],
+  [0x2028, 0x202e],
+  [0x205f, 0x206f],
+  [0x3000, 0x3000],
+  [0x3164, 0x3164],
+  [0xa800, 0xa82f],
+  [0xa840, 0xa87f],
+  [0xa880, 0xaaff],
+  [0xabc0, 0xabff],
+  [0xa960, 0xa97f],
+  [0xd7b0, 0xd7ff],
+  [0xfb1d, 0xfdff],
+  [0xfe00, 0xfe0f],
+  [0xfe70, 0xfeff],
+  [0xffa0, 0xffa0],
+  [0xfff0, 0xfff8],
+  [0x10800, 0x10fff],
+  [0x11000, 0x11fff],
+  [0x1bca0, 0x1bca3],
+  [0x1d173, 0x1d17a],
+  [0x1e800, 0x1efff],
+  [0xe0000, 0xe0fff],
 ];
 
 function shapesWithNeighbours(cp: number): boolean {
@@ -83,7 +137,7 @@ function rasterise(ctx: Ctx, body: string, width: number, height: number): Uint8
   const family = ctx.fonts[0].family || "sans-serif";
   const t0 = performance.now();
   const r = new Resvg(svg, {
-    font: { fontFiles: ctx.fontFiles, loadSystemFonts: false, defaultFontFamily: family },
+    font: { fontBuffers: ctx.buffers, loadSystemFonts: false, defaultFontFamily: family },
   });
   const t1 = performance.now();
   const img = r.render();
@@ -92,6 +146,8 @@ function rasterise(ctx: Ctx, body: string, width: number, height: number): Uint8
   const t3 = performance.now();
   const alpha = new Uint8Array(width * height);
   for (let i = 0; i < alpha.length; i++) alpha[i] = rgba[4 * i + 3];
+  img.free();
+  r.free();
   if (DEBUG) {
     const ms = [t1 - t0, t2 - t1, t3 - t2, performance.now() - t3].map((x) => x.toFixed(0));
     console.error(`resvg ${width}x${height} parse/render/pixels/alpha ms ${ms.join(" ")}`);
@@ -175,7 +231,9 @@ function renderRows(ctx: Ctx, rows: Row[], out: Uint8Array, slow = false): void 
     const n = l.seq.length, first = box(0), last = box(n - 1);
     const ok = first && last && Math.abs(last.x0 - first.x0 - (l.pos[n - 1] - l.pos[0])) < 0.5;
     if (!ok && !slow) {
-      if (DEBUG) console.error(`fast row failed: ${rows[r].cps.map((c) => c.toString(16)).join(" ")}`);
+      if (DEBUG) {
+        console.error(`fast row failed: ${rows[r].cps.map((c) => c.toString(16)).join(" ")}`);
+      }
       return failed.push(rows[r]);
     }
     for (let k = 1; k < n - 1; k++) {
@@ -192,7 +250,11 @@ function renderRows(ctx: Ctx, rows: Row[], out: Uint8Array, slow = false): void 
  * zero when the character cannot be drawn (control, lone surrogate, no font maps it) or has
  * no ink (spaces).
  */
-export function renderChars(cps: ArrayLike<number>, opts: RenderOptions = {}): Uint8Array {
+export async function renderChars(
+  cps: ArrayLike<number>,
+  opts: RenderOptions = {},
+): Promise<Uint8Array> {
+  await readyRenderer();
   const ctx = context(opts);
   const S2 = ctx.cell * ctx.cell;
   const out = new Uint8Array(cps.length * S2);
@@ -221,10 +283,10 @@ export function codePoints(text: string): number[] {
 }
 
 /** A token as drawn: one centred cell per character, side by side (n*cell x cell). */
-export function renderToken(text: string, opts: RenderOptions = {}): Bitmap {
+export async function renderToken(text: string, opts: RenderOptions = {}): Promise<Bitmap> {
   const cell = opts.cell ?? 32, cps = codePoints(text);
   if (cps.length === 0) return blankBitmap(cell, cell);
-  const px = renderChars(cps, opts);
+  const px = await renderChars(cps, opts);
   const cells = cps.map((_, i) => ({
     width: cell,
     height: cell,

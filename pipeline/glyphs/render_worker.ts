@@ -11,10 +11,10 @@ interface Job {
 
 const scope = self as unknown as Worker;
 
-scope.onmessage = (e: MessageEvent<Job>) => {
+scope.onmessage = async (e: MessageEvent<Job>) => {
   const { id, cps, opts } = e.data;
   try {
-    const cells = renderChars(cps, opts);
+    const cells = await renderChars(cps, opts);
     scope.postMessage({ id, cells }, [cells.buffer as ArrayBuffer]);
   } catch (err) {
     scope.postMessage({ id, error: (err as Error).message });

@@ -4,7 +4,11 @@
 // strings (Latin, Cyrillic, Greek, CJK) at the surrogate ids 0xD800..0xDFFF.
 
 const SPECIALS = ["<pad>", "<s>", "</s>", "<unk>", "<|user|>", "<|assistant|>", "<|system|>"];
-const ALPHABETS = ["abcdefghijklmnopqrstuvwxyz", "абвгдежзиклмнопрстуфхцчшщыэюя", "αβγδεζηθικλμνξοπρστυφχψω"];
+const ALPHABETS = [
+  "abcdefghijklmnopqrstuvwxyz",
+  "абвгдежзиклмнопрстуфхцчшщыэюя",
+  "αβγδεζηθικλμνξοπρστυφχψω",
+];
 
 export function sampleVocab(): string[] {
   const tokens = Array.from({ length: 0x10000 }, (_, id) => String.fromCodePoint(id));
