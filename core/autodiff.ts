@@ -5,7 +5,7 @@
 // before it returns; only the value and the gradient tree survive.
 
 import { add } from "./ops.ts";
-import { noGrad, popTape, pushTape } from "./tape.ts";
+import { noGrad, popTape, pushTape, type Tape } from "./tape.ts";
 import { full, Tensor, tidy } from "./tensor.ts";
 
 /** A parameter tree: a Tensor, or arrays / plain objects of trees. */
@@ -48,14 +48,15 @@ export function treeMap<T>(tree: T, fn: (t: Tensor, path: string) => Tensor): T 
 }
 
 /** Backward pass: gradient of `value` (scalar) w.r.t. each leaf (undefined = unused). */
-function backward(value: Tensor, nodes: import("./tape.ts").TapeNode[]): Map<Tensor, Tensor> {
+function backward(value: Tensor, tape: Tape): Map<Tensor, Tensor> {
+  const nodes = tape.nodes;
   const grads = new Map<Tensor, Tensor>();
   grads.set(value, full([...value.shape], 1));
   for (let n = nodes.length - 1; n >= 0; n--) {
     const node = nodes[n];
     const g = grads.get(node.out);
     if (!g) continue;
-    const ins = node.vjp(g);
+    const ins = node.vjp(g, node.inputs.map((x) => tape.tracked.has(x)));
     grads.delete(node.out);
     const seen = new Set<Tensor>();
     node.inputs.forEach((x, i) => {
@@ -96,7 +97,7 @@ export function valueAndGrad<P>(
       if (!(value instanceof Tensor) || value.size !== 1) {
         throw new Error(`valueAndGrad: f must return a 1-element tensor, got ${value}`);
       }
-      const grads = noGrad(() => backward(value, tape.nodes));
+      const grads = noGrad(() => backward(value, tape));
       const used = new Set<Tensor>();
       const gleaves = leaves.map((t) => {
         let g = grads.get(t);

@@ -471,9 +471,9 @@ function bmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
   const batchShape = a.shape.slice(0, r - 2);
   const out = alloc(be, [...batchShape, M, N]);
   be.matmul(a.storage, b.storage, out.storage, numel(batchShape), M, N, K, transA, transB);
-  record(out, [a, b], (g) => [
-    transA ? bmm(b, g, transB, true) : bmm(g, b, false, !transB),
-    transB ? bmm(g, a, true, transA) : bmm(a, g, !transA, false),
+  record(out, [a, b], (g, needs) => [
+    !needs[0] ? null : transA ? bmm(b, g, transB, true) : bmm(g, b, false, !transB),
+    !needs[1] ? null : transB ? bmm(g, a, true, transA) : bmm(a, g, !transA, false),
   ]);
   return out;
 }

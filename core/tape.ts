@@ -4,8 +4,11 @@
 
 import { setTidyGuard, type Tensor } from "./tensor.ts";
 
-/** vjp: upstream gradient of the output -> gradient of each input (null = none needed). */
-export type Vjp = (g: Tensor) => (Tensor | null)[];
+/**
+ * vjp: upstream gradient of the output -> gradient of each input. `needs[i]` says whether
+ * input i is tracked; a vjp may return null for an untracked input to skip that work.
+ */
+export type Vjp = (g: Tensor, needs: boolean[]) => (Tensor | null)[];
 
 export interface TapeNode {
   out: Tensor;
@@ -15,6 +18,7 @@ export interface TapeNode {
 
 export interface Tape {
   nodes: TapeNode[];
+  /** Tensors whose gradient is wanted: the leaves and everything computed from them. */
   tracked: Set<Tensor>; // leaves and outputs of recorded nodes
   saved: Set<Tensor>; // tensors the vjps need: never freed by an inner tidy
 }

@@ -191,3 +191,18 @@ Deno.test("core fused: a GPT's loss and gradients on cpu equal cpu-ref", () => {
   assert.close(a.loss, b.loss, 1e-5, "loss");
   a.grads.forEach(([p, g], i) => assert.close(g, b.grads[i][1], 1e-4, `grad ${p}`));
 });
+
+Deno.test("core fused: a closed-over (frozen) matmul operand changes no gradient of the other", () => {
+  setBackend("cpu");
+  const rng = new Rng(8);
+  const x = rand(rng, [3, 4, 5]), w = rand(rng, [5, 6]);
+  tidy(() => {
+    const loss = (a: Tensor, b: Tensor) => ops.sum(ops.tanh(ops.matmul(a, b)));
+    const both = valueAndGrad(([a, b]: Tensor[]) => loss(a, b))([x, w]);
+    const onlyW = valueAndGrad(([b]: Tensor[]) => loss(x, b))([w]);
+    const onlyX = valueAndGrad(([a]: Tensor[]) => loss(a, w))([x]);
+    assert.equal(onlyW.grads[0].dataSync(), both.grads[1].dataSync(), "dW");
+    assert.equal(onlyX.grads[0].dataSync(), both.grads[0].dataSync(), "dX");
+  });
+  disposeTree([x, w]);
+});
