@@ -114,3 +114,25 @@ Deno.test("merge: every split with both halves in the vocabulary becomes a merge
   assert.equal(tok.merges.length / 3, expected);
   assert.equal(vs.length, tok.vocabSize);
 });
+
+Deno.test("merge: the encode cache survives collisions (more distinct words than slots)", () => {
+  const tok = toks[0];
+  const chars = [...new Set(tok.tokens.join(""))].filter((ch) => ch !== " ");
+  let seed = 12345;
+  const rnd = (k: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % k;
+  const words: string[] = [];
+  for (let w = 0; w < 80000; w++) {
+    let s = "";
+    for (let n = 3 + rnd(14); n > 0; n--) s += chars[rnd(chars.length)];
+    words.push(s);
+  }
+  const text = words.join(" ");
+  const first = encode(tok, text);
+  assert.deepStrictEqual(encode(tok, text), first);
+  const perWord: number[][] = [[]];
+  for (const id of first) id === 32 ? perWord.push([]) : perWord[perWord.length - 1].push(id);
+  assert.equal(perWord.length, words.length);
+  for (let k = 0; k < words.length; k += 157) {
+    assert.deepStrictEqual(perWord[k], naiveEncode(tok, words[k]), `word ${words[k]}`);
+  }
+});

@@ -17,8 +17,16 @@ export interface Compiled {
   kind: Uint8Array; // KIND_* by id
   unitStart: Int32Array; // UTF-16 text of id i is units[unitStart[i]..unitStart[i+1])
   units: Uint16Array;
-  words: Map<string, Int32Array>; // encode cache: merged ids of recently seen runs
+  // encode cache, direct-mapped by a hash of the run: slot s holds a run of wordLen[s] UTF-16
+  // units at wordUnits[s * WORD_MAX..] and its merged ids (idsLen[s]) at wordIds[s * WORD_MAX..]
+  wordLen: Uint8Array;
+  wordUnits: Uint16Array;
+  idsLen: Uint8Array;
+  wordIds: Int32Array;
 }
+
+export const WORD_MAX = 16; // longest run kept in the encode cache
+export const WORD_SLOTS = 1 << 16;
 
 const cache = new WeakMap<Tokenizer, Compiled>();
 
@@ -87,7 +95,10 @@ export function compile(tok: Tokenizer): Compiled {
     kind,
     unitStart,
     units,
-    words: new Map(),
+    wordLen: new Uint8Array(WORD_SLOTS),
+    wordUnits: new Uint16Array(WORD_SLOTS * WORD_MAX),
+    idsLen: new Uint8Array(WORD_SLOTS),
+    wordIds: new Int32Array(WORD_SLOTS * WORD_MAX),
   };
   cache.set(tok, c);
   return c;

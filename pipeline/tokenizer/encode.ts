@@ -4,10 +4,9 @@
 // runs use an array scan, long runs (e.g. unbroken CJK) a heap over a linked list.
 
 import type { Tokenizer } from "./build.ts";
-import { compile, type Compiled, pairRankOf } from "./compile.ts";
-import { type InvalidPolicy, loneSurrogateError, writeFallback } from "./fallback.ts";
+import { compile, type Compiled, pairRankOf, WORD_MAX, WORD_SLOTS } from "./compile.ts";
+import { type InvalidPolicy, loneSurrogateError, utf8ToText, writeFallback } from "./fallback.ts";
 import { isSingleCharId } from "./layout.ts";
-import { utf8ToText } from "./fallback.ts";
 
 export interface EncodeOptions {
   /** Lone surrogates: "error" (default) throws, "replace" encodes U+FFFD. */
@@ -16,8 +15,6 @@ export interface EncodeOptions {
 
 const NONE = 0x7FFFFFFF;
 const SMALL = 24; // runs up to this length use the array scan
-const CACHED = 16; // runs up to this length are cached by their text
-const CACHE_SIZE = 1 << 16; // the cache is emptied when it holds this many runs
 
 let sym = new Int32Array(256);
 let rank = new Int32Array(256);
@@ -102,7 +99,7 @@ function mergeLarge(c: Compiled, m: number): number {
 export function encode(tok: Tokenizer, text: string, opts: EncodeOptions = {}): Int32Array {
   const c = compile(tok);
   const replace = opts.invalid === "replace";
-  const mergeable = c.mergeable, words = c.words;
+  const mergeable = c.mergeable;
   const n = text.length;
   let out = new Int32Array(n + 16);
   let pos = 0;
@@ -111,23 +108,31 @@ export function encode(tok: Tokenizer, text: string, opts: EncodeOptions = {}): 
     if (out.length - pos < 8) out = grow(out, pos, n - i);
     const u = text.charCodeAt(i);
     if (mergeable[u] === 1) {
-      let j = i + 1;
-      while (j < n && mergeable[text.charCodeAt(j)] === 1) j++;
+      let j = i + 1, h = Math.imul(u ^ 0x811C9DC5, 0x01000193);
+      for (let v = 0; j < n && mergeable[v = text.charCodeAt(j)] === 1; j++) {
+        h = Math.imul(h ^ v, 0x01000193);
+      }
+      h ^= h >>> 15;
       const m = j - i;
       if (m === 1) {
         out[pos++] = u;
-      } else if (m <= CACHED) {
-        const key = text.slice(i, j);
-        let ids = words.get(key);
-        if (ids === undefined) {
-          for (let k = 0; k < m; k++) sym[k] = text.charCodeAt(i + k);
-          ids = sym.slice(0, mergeSmall(c, m));
-          if (words.size >= CACHE_SIZE) words.clear();
-          words.set(key, ids);
+      } else if (m === 2) {
+        const v = text.charCodeAt(i + 1), r = pairRankOf(c, u, v);
+        if (r >= 0) out[pos++] = c.result[r];
+        else out[pos++] = u, out[pos++] = v;
+      } else if (m <= WORD_MAX) {
+        const slot = h & (WORD_SLOTS - 1), base = slot * WORD_MAX;
+        let hit = c.wordLen[slot] === m;
+        for (let k = 0; hit && k < m; k++) hit = c.wordUnits[base + k] === text.charCodeAt(i + k);
+        if (!hit) {
+          for (let k = 0; k < m; k++) sym[k] = c.wordUnits[base + k] = text.charCodeAt(i + k);
+          const len = mergeSmall(c, m);
+          c.wordLen[slot] = m, c.idsLen[slot] = len;
+          for (let k = 0; k < len; k++) c.wordIds[base + k] = sym[k];
         }
-        if (out.length - pos < ids.length + 8) out = grow(out, pos, ids.length + n - j);
-        out.set(ids, pos);
-        pos += ids.length;
+        const len = c.idsLen[slot];
+        if (out.length - pos < len + 8) out = grow(out, pos, len + n - j);
+        for (let k = 0; k < len; k++) out[pos++] = c.wordIds[base + k];
       } else {
         if (sym.length < m) sym = new Int32Array(2 * m), rank = new Int32Array(2 * m);
         for (let k = 0; k < m; k++) sym[k] = text.charCodeAt(i + k);
