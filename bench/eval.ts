@@ -106,11 +106,12 @@ else {
   for (const r of fig.runs) {
     console.log(
       `  ${r.label.padEnd(50)} ${String(r.itemsPerSec).padStart(8)} items/s` +
-        `  (${r.items} items, ${r.seconds} s)`,
+        `  (${r.items} items, ${r.seconds} s wall, ${r.cpuSeconds} s CPU)`,
     );
   }
   console.log(
-    `  1,000 items (loglik, batched): ${fig.seconds1000Loglik} s; ` +
-      `${fig.speedupVsUnbatched}x the unbatched peer`,
+    `  1,000 items (loglik, batched): ${fig.seconds1000Loglik} s wall, ` +
+      `${fig.cpuSeconds1000Loglik} s CPU; ${fig.speedupVsUnbatched}x the unbatched peer; ` +
+      `load average ${fig.loadAverage.toFixed(1)} (provisional: shared machine)`,
   );
 }

@@ -41,7 +41,7 @@ async function saveCheckpoint(c: GPTConfig, seed: number, gain = 1): Promise<str
   return dir;
 }
 
-Deno.test("checkpoint scorer equals log-softmax of core gptLogits (rows and full modes)", async () => {
+Deno.test("checkpoint scorer equals log-softmax of gptLogits (rows and full modes)", async () => {
   const dir = await saveCheckpoint(cfg, 3);
   const ck = await loadCheckpointModel(dir, { codec: asciiCodec, tokenBudget: 40 });
   const full = await loadCheckpointModel(dir, { codec: asciiCodec, mode: "full" });

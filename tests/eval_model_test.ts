@@ -75,7 +75,7 @@ Deno.test("fitContext keeps the continuation whole and cuts the context from the
   assertEquals(r.start, 3);
 });
 
-Deno.test("LM metrics: uniform model gives loss ln V, perplexity V, bpc from characters", async () => {
+Deno.test("LM metrics: uniform model gives loss ln V, perplexity V, bpc per char", async () => {
   const uniform = ruleModel(() => "a", () => -Math.log(128), 8);
   const docs = ["hello world, this is held-out text", "another document"];
   const m = await lmMetrics(uniform, asciiCodec, docs);

@@ -42,7 +42,7 @@ Deno.test("generative protocol: hand-checked answers on the MMLU CSV fixture", a
   assertClose(r.chance, 0.25);
 });
 
-Deno.test("generative protocol: a space first needs a second token to reach the letter", async () => {
+Deno.test("generative protocol: a space first needs a second token for the letter", async () => {
   const { items } = await loadBench(`mmlu:${F}/mmlu_hf.jsonl`);
   const model = ruleModel((p) => (p.endsWith("Answer:") ? " " : "B"));
   const one = await scoreGenerative(model, asciiCodec, items, { genTokens: 1 });

@@ -86,7 +86,7 @@ export function buildClozeItems(heldOutDocs: string[], opts: ClozeOptions = {}):
   }
   if (items.length < o.n) {
     throw new Error(
-      `eval: only ${items.length} of ${o.n} cloze items from ${heldOutDocs.length} held-out docs; ` +
+      `eval: only ${items.length} of ${o.n} cloze items from ${heldOutDocs.length} docs; ` +
         "give more held-out text or ask for fewer items",
     );
   }

@@ -15,7 +15,7 @@ export interface LmMetrics {
   docs: number;
 }
 
-/** Windows [w, w+context) with w stepping by context-1; each predicts its tokens after the first. */
+/** Windows [w, w+context), w stepping by context-1; each predicts its tokens after the first. */
 export function windows(ids: Int32Array, context: number): TokenRequest[] {
   const out: TokenRequest[] = [];
   if (context < 2) throw new Error(`eval: context ${context} too small for LM metrics; need >= 2`);
