@@ -110,7 +110,8 @@ async function runTorch(): Promise<TorchResult | string> {
       .output();
     if (!out.success) {
       const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop();
-      return `PyTorch not available (${err}); install with: apt-get install -y python3-torch libopenblas0-pthread`;
+      return `PyTorch not available (${err}); install with: ` +
+        "apt-get install -y python3-torch libopenblas0-pthread";
     }
     return JSON.parse(new TextDecoder().decode(out.stdout)) as TorchResult;
   } catch (e) {

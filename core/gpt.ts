@@ -101,7 +101,8 @@ export function widenTable(t: FrozenTable, d: number): Float32Array {
   if (t.cols === d) return t.data;
   if (t.cols > d || d % t.cols) {
     throw new Error(
-      `frozenTable: width ${t.cols} cannot be widened to dModel ${d} (need a divisor of dModel; reduce it with PCA first)`,
+      `frozenTable: width ${t.cols} cannot be widened to dModel ${d} ` +
+        "(need a divisor of dModel; reduce it with PCA first)",
     );
   }
   const r = d / t.cols, out = new Float32Array(t.rows * d);

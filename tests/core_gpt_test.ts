@@ -41,7 +41,9 @@ async function lossAt(
 
 for (const embedding of ["trainable", "frozen"] as const) {
   for (const norm of ["layernorm", "rmsnorm"] as const) {
-    Deno.test(`core gpt: 2-layer ${embedding}-embedding ${norm} loss gradient matches central differences`, async () => {
+    const name = `core gpt: 2-layer ${embedding}-embedding ${norm} loss gradient matches ` +
+      "central differences";
+    Deno.test(name, async () => {
       setBackend("cpu-ref");
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: 0, max: 1e9 }), async (seed) => {
@@ -133,7 +135,7 @@ Deno.test("core gpt: frozen table narrower than dModel is widened by repeat-inte
   assert.ok(msg.includes("cannot be widened"), "a non-divisor width must fail clearly");
 });
 
-Deno.test("core gpt: the paper config has 16*12*1024^2 + 2*65536*1024 params plus norms only", () => {
+Deno.test("core gpt: paper config has 16*12*1024^2 + 2*65536*1024 params plus norms", () => {
   const cfg: GPTConfig = {
     vocab: 65536,
     dModel: 1024,

@@ -415,7 +415,8 @@ export function runOpSuite(backend: string, opts: { numRuns?: number; ops?: stri
   const numRuns = opts.numRuns ?? 25;
   for (const spec of OP_SPECS) {
     if (opts.ops && !opts.ops.includes(spec.name)) continue;
-    Deno.test(`core ops [${backend}]: gradient of ${spec.name} matches central differences`, async () => {
+    const name = `core ops [${backend}]: gradient of ${spec.name} matches central differences`;
+    Deno.test(name, async () => {
       setBackend(backend);
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (seed) => {

@@ -62,7 +62,7 @@ const base: GPTConfig = {
 };
 const SEQ = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3];
 
-Deno.test("core train: frozen embedding bytes identical after 20 AdamW steps, no optimizer state", () => {
+Deno.test("core train: frozen embedding bytes same after 20 AdamW steps, no Adam state", () => {
   setBackend("cpu");
   const { frozen: f0, trainable: t0 } = initGPT(base, { seed: 7, frozenTable: table(V, 8) });
   const before = f0.wte!.dataSync().slice();
