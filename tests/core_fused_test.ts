@@ -7,7 +7,6 @@ import fc from "fast-check";
 import { assert } from "./core_assert.ts";
 import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
 import { setBackend } from "../core/backend.ts";
-import { setAttentionChunkFloats } from "../core/cpu/kernels.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
 import * as ops from "../core/ops.ts";
 import { Rng } from "../core/rng.ts";
@@ -83,21 +82,6 @@ for (const backend of ["cpu-ref", "cpu"]) {
       sameFn(([q, k, v]) => ops.causalAttention(q, k, v), composedAttention, xs, rng, 1e-4);
       disposeTree(xs);
     });
-  });
-
-  const chunkName = `core fused [${backend}]: attention in small head chunks gives the same result`;
-  Deno.test(chunkName, () => {
-    setBackend(backend);
-    const rng = new Rng(3);
-    const s = [3, 7, 2, 4];
-    const xs = [rand(rng, s), rand(rng, s), rand(rng, s)];
-    setAttentionChunkFloats(7 * 7 * 2); // two heads per chunk, last chunk partial
-    try {
-      sameFn(([q, k, v]) => ops.causalAttention(q, k, v), composedAttention, xs, rng, 1e-4);
-    } finally {
-      setAttentionChunkFloats(1 << 23);
-    }
-    disposeTree(xs);
   });
 
   Deno.test(`core fused [${backend}]: layerNorm and rmsNorm equal their formulas`, () => {
