@@ -115,12 +115,21 @@ Deno.test("fast cross-entropy matches the float64 reference", () => {
   fc.assert(fc.property(ceCase, checkCrossEntropy), { numRuns: 120 });
 });
 
-Deno.test("fast cross-entropy with worker threads on a large batch", async () => {
+Deno.test("fast cross-entropy and GELU with worker threads on large inputs", async () => {
   setFastThreads(2);
   await warmupFast();
   for (const seed of [1, 2, 3]) {
     const [shared, useLse] = [seed === 2, seed === 3];
-    checkCrossEntropy({ N: 96, V: 1029, seed, range: 5, ignoreEvery: 3, shared, useLse });
+    checkCrossEntropy({ N: 260, V: 1029, seed, range: 5, ignoreEvery: 3, shared, useLse });
+  }
+  const n = 300001, x = randomArray(n, 4, 6), g = randomArray(n, 5, 1), out = new Float32Array(n);
+  geluTanhF32(x, out, n);
+  if (out.some((y, i) => !(Math.abs(y - gelu(x[i])) <= 2e-6 * (1 + Math.abs(x[i]))))) {
+    throw new Error("threaded gelu differs from the formula");
+  }
+  geluTanhBwdF32(x, g, out, n);
+  if (out.some((y, i) => !(Math.abs(y - geluGrad(x[i]) * g[i]) <= 1e-5 * (1 + Math.abs(x[i]))))) {
+    throw new Error("threaded gelu backward differs from the formula");
   }
   shutdownFast();
 });

@@ -81,12 +81,12 @@ const smallCase: fc.Arbitrary<Case> = fc.record({
   transB: fc.boolean(),
   seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
 });
-// Big enough to pass the parallel threshold (>= 2 MFLOP).
+// Big enough to pass the parallel threshold (>= 8 MFLOP).
 const bigCase: fc.Arbitrary<Case> = fc.record({
-  batch: fc.integer({ min: 1, max: 4 }),
-  M: fc.integer({ min: 60, max: 200 }),
-  N: fc.integer({ min: 60, max: 200 }),
-  K: fc.integer({ min: 60, max: 300 }),
+  batch: fc.integer({ min: 1, max: 3 }),
+  M: fc.integer({ min: 120, max: 200 }),
+  N: fc.integer({ min: 120, max: 200 }),
+  K: fc.integer({ min: 280, max: 300 }),
   transA: fc.boolean(),
   transB: fc.boolean(),
   seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
@@ -134,13 +134,14 @@ Deno.test("matmulF32 works in place on allocF32 views and frees them all", () =>
 Deno.test("matmulF32 matches the reference with worker threads", async () => {
   setFastThreads(2);
   await warmupFast();
-  fc.assert(fc.property(bigCase, (c) => runCase(c, false)), { numRuns: 15 });
-  fc.assert(fc.property(bigCase, (c) => runCase(c, true)), { numRuns: 8 });
+  fc.assert(fc.property(bigCase, (c) => runCase(c, false)), { numRuns: 8 });
+  fc.assert(fc.property(bigCase, (c) => runCase(c, true)), { numRuns: 4 });
   shutdownFast();
 });
 
 Deno.test("matmulF32 results are identical with 1 and 2 threads", async () => {
-  const c: Case = { batch: 2, M: 150, N: 201, K: 300, transA: false, transB: true, seed: 9 };
+  // packed B > 2^20 floats: B is packed by all threads
+  const c: Case = { batch: 1, M: 40, N: 1030, K: 1030, transA: false, transB: true, seed: 9 };
   const a = randomArray(c.batch * c.M * c.K, 1), b = randomArray(c.batch * c.K * c.N, 2);
   const one = new Float32Array(c.batch * c.M * c.N), two = one.slice();
   setFastThreads(1);
@@ -150,6 +151,7 @@ Deno.test("matmulF32 results are identical with 1 and 2 threads", async () => {
   matmulF32(a, b, two, c.batch, c.M, c.N, c.K, c.transA, c.transB);
   shutdownFast();
   if (one.some((x, i) => !Object.is(x, two[i]))) throw new Error("results differ by thread count");
+  assertClose(two, c, a, b);
 });
 
 Deno.test("matmulF32 with K = 0 writes zeros, and rejects bad arguments", () => {

@@ -9,7 +9,7 @@ import { ATTN_BWD, ATTN_FWD } from "./jobs.ts";
 import { type AttnJob, writeAttnJob } from "./attention_job.ts";
 
 /** Below this many multiply-adds attention runs on the main thread only. */
-const PARALLEL_MIN_WORK = 2e5;
+const PARALLEL_MIN_WORK = 1e6;
 
 function checkDims(name: string, B: number, T: number, H: number, D: number, scale: number) {
   for (const [n, v] of [["B", B], ["T", T], ["H", H], ["D", D]] as const) {

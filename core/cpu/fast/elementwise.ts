@@ -8,7 +8,7 @@ import { ROWS } from "./jobs.ts";
 import { CE_BWD, CE_FWD, GELU_BWD, GELU_FWD, type RowsJob, writeRowsJob } from "./rows_job.ts";
 
 /** Below this many elements the kernels run on the main thread only. */
-const PARALLEL_MIN_ELEMS = 1 << 16;
+const PARALLEL_MIN_ELEMS = 1 << 18;
 
 function need(name: string, what: string, arr: ArrayBufferView & { length: number }, n: number) {
   if (arr.length < n) {

@@ -12,9 +12,9 @@ import { type GemmJob, writeJob } from "./gemm_job.ts";
 /** Largest K block (floats): a packed A chunk of 64 x KC_MAX stays in L2. */
 export const KC_MAX = 256;
 /** Below this many flops a matmul runs on the main thread only. */
-export const PARALLEL_MIN_FLOPS = 2e6;
+export const PARALLEL_MIN_FLOPS = 8e6;
 /** Packed-B size (floats) from which B is packed by all threads. */
-const PARALLEL_PACK_MIN = 1 << 16;
+const PARALLEL_PACK_MIN = 1 << 20;
 
 function check(name: string, arr: Float32Array, need: number): void {
   if (!(arr instanceof Float32Array)) throw new Error(`matmulF32: ${name} must be a Float32Array`);
@@ -89,8 +89,14 @@ export function matmulF32(
   if (!bIn) mem.set(b.length === bLen ? b : b.subarray(0, bLen), bSrc);
   const flops = 2 * batch * M * N * K;
   const threads = flops >= PARALLEL_MIN_FLOPS ? poolInfo().threads : 1;
+  // Enough chunks that a thread descheduled mid-chunk delays the end little (>= 8 per
+  // thread), yet >= 4 tiles each so that streaming B per chunk stays cheap.
   let tilesPerChunk = 16;
-  while (tilesPerChunk > 1 && batch * Math.ceil(s.mTiles / tilesPerChunk) < 4 * threads) {
+  const chunksOf = (t: number) => batch * Math.ceil(s.mTiles / t);
+  while (tilesPerChunk > 4 && chunksOf(tilesPerChunk) < 8 * threads) {
+    tilesPerChunk = Math.ceil(tilesPerChunk / 2);
+  }
+  while (tilesPerChunk > 1 && chunksOf(tilesPerChunk) < 2 * threads) {
     tilesPerChunk = Math.ceil(tilesPerChunk / 2);
   }
   while (batch * Math.ceil(s.mTiles / tilesPerChunk) > 0xffff) tilesPerChunk *= 2;

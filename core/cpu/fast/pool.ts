@@ -9,6 +9,9 @@ import { runChunkAny, threadFma, threadKernels } from "./jobs.ts";
 import { CLAIM, claimChunk, DONE, EPOCH, KIND, READY } from "./control.ts";
 import { sharedMemory } from "./memory.ts";
 
+/** How long the main thread spins for the last chunks before it sleeps (ms). */
+const SPIN_MS = 0.1;
+
 let workers: Worker[] = [];
 let started = false;
 let seq = 0;
@@ -78,8 +81,10 @@ export function runJob(
     runChunkAny(ctl, memory, c);
     Atomics.add(ctl, DONE, 1);
   }
+  // Spin briefly before sleeping: a futex wake-up can cost milliseconds on a busy machine.
+  const spinEnd = performance.now() + SPIN_MS;
   for (let d = Atomics.load(ctl, DONE); d < total; d = Atomics.load(ctl, DONE)) {
-    Atomics.wait(ctl, DONE, d);
+    if (performance.now() > spinEnd) Atomics.wait(ctl, DONE, d);
   }
 }
 

@@ -5,6 +5,9 @@ import { parentPort } from "node:worker_threads";
 import { runChunkAny, threadKernels } from "./jobs.ts";
 import { CLAIM, claimChunk, DONE, EPOCH, READY } from "./control.ts";
 
+/** How long an idle worker spins before it sleeps (ms). */
+const SPIN_MS = 0.05;
+
 interface Init {
   memory: WebAssembly.Memory;
   epoch: number;
@@ -18,8 +21,12 @@ function serve({ memory, epoch }: Init): void {
   while (Atomics.load(ctl, EPOCH) === epoch) {
     const chunk = claimChunk(ctl, -1);
     if (chunk < 0) {
-      const w = Atomics.load(ctl, CLAIM);
-      if ((w & 0xffff) === 0 && Atomics.load(ctl, EPOCH) === epoch) Atomics.wait(ctl, CLAIM, w);
+      // spin briefly for the next job (jobs often come back to back), then sleep
+      const w = Atomics.load(ctl, CLAIM), spinEnd = performance.now() + SPIN_MS;
+      while (Atomics.load(ctl, CLAIM) === w && performance.now() < spinEnd);
+      if (Atomics.load(ctl, CLAIM) === w && Atomics.load(ctl, EPOCH) === epoch) {
+        Atomics.wait(ctl, CLAIM, w);
+      }
       continue;
     }
     runChunkAny(ctl, memory, chunk);
