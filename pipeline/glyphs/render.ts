@@ -22,6 +22,8 @@ export interface RenderOptions {
   cell?: number;
   /** Font files in fallback order; the first one's family is the default family. */
   fontFiles?: string[];
+  /** Draw every character as its own positioned <text> (the slow path; a reference). */
+  perCharacter?: boolean;
 }
 
 const DEBUG = Deno.env.get("GLYPH_DEBUG") === "1";
@@ -261,7 +263,8 @@ export async function renderChars(
   const fast: Row[] = [], slow: Row[] = [];
   for (let i = 0; i < cps.length; i++) {
     if (!hasGlyph(ctx.fonts, cps[i])) continue;
-    const rows = advanceOf(ctx, cps[i]) === 0 || shapesWithNeighbours(cps[i]) ? slow : fast;
+    const alone = opts.perCharacter || advanceOf(ctx, cps[i]) === 0 || shapesWithNeighbours(cps[i]);
+    const rows = alone ? slow : fast;
     if (!rows.length || rows[rows.length - 1].cps.length === CHARS_PER_ROW) {
       rows.push({ cps: [], at: [] });
     }
