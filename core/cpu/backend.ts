@@ -72,24 +72,33 @@ function wasmKernels(m: FastModule, base: Backend): Partial<Backend> {
   const out: Partial<Backend> = {};
   const attF = m.attentionForwardF32, attB = m.attentionBackwardF32;
   if (attF && attB) {
+    // a wasm trap (e.g. on NaN input) falls back to the TypeScript kernel, which writes every
+    // output element and lets NaN propagate so the caller's NaN checks see it
     out.attentionForward = (q, k, v, o, lse, B, T, H, D, scale) =>
-      attF(f32(q), f32(k), f32(v), f32(o), f32(lse), B, T, H, D, scale);
+      orFallback(
+        () => attF(f32(q), f32(k), f32(v), f32(o), f32(lse), B, T, H, D, scale),
+        () => base.attentionForward(q, k, v, o, lse, B, T, H, D, scale),
+      );
     out.attentionBackward = (q, k, v, o, lse, g, dq, dk, dv, B, T, H, D, scale) =>
-      attB(
-        f32(q),
-        f32(k),
-        f32(v),
-        f32(o),
-        f32(lse),
-        f32(g),
-        f32(dq),
-        f32(dk),
-        f32(dv),
-        B,
-        T,
-        H,
-        D,
-        scale,
+      orFallback(
+        () =>
+          attB(
+            f32(q),
+            f32(k),
+            f32(v),
+            f32(o),
+            f32(lse),
+            f32(g),
+            f32(dq),
+            f32(dk),
+            f32(dv),
+            B,
+            T,
+            H,
+            D,
+            scale,
+          ),
+        () => base.attentionBackward(q, k, v, o, lse, g, dq, dk, dv, B, T, H, D, scale),
       );
   }
   const ceF = m.crossEntropyForwardF32, ceB = m.crossEntropyBackwardF32;
@@ -120,6 +129,16 @@ function wasmKernels(m: FastModule, base: Backend): Partial<Backend> {
     };
   }
   return out;
+}
+
+/** Run a wasm kernel; on a WebAssembly trap run the TypeScript one instead. */
+function orFallback(wasm: () => void, ts: () => void): void {
+  try {
+    wasm();
+  } catch (e) {
+    if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+    ts();
+  }
 }
 
 function contiguous(shape: number[], strides: number[]): boolean {
@@ -169,9 +188,7 @@ export function createCpuBackend(): Backend {
   const scratch = allocF32 ?? ((n: number) => new Float32Array(n));
   const release = freeF32 ?? (() => {});
   const ts: Backend = { ...ref, ...fastKernels(fast.matmulF32, scratch, release), name: "cpu" };
-  const be: Backend = envFlag("GLYPHGRAD_TS_KERNELS")
-    ? ts
-    : { ...ts, ...wasmKernels(fast, ts) };
+  const be: Backend = envFlag("GLYPHGRAD_TS_KERNELS") ? ts : { ...ts, ...wasmKernels(fast, ts) };
   if (allocF32 && freeF32) {
     // f32 storage lives in the shared wasm memory, so the kernels use it without copies
     be.alloc = (size, dtype) => {
