@@ -2,6 +2,7 @@
 // cloze items from the held-out KJV split; deterministic, >= 1,000 items each, well formed,
 // and never occurring in the training split.
 
+import fc from "fast-check";
 import { assert, assertEquals, assertMatch } from "./eval_assert.ts";
 import {
   buildDefinitionItems,
@@ -9,7 +10,13 @@ import {
   parseWordnetData,
   synonymPairs,
 } from "../pipeline/eval/wordnet.ts";
-import { assertNoOverlap, buildClozeItems, overlapReport } from "../pipeline/eval/cloze.ts";
+import {
+  assertNoOverlap,
+  buildClozeItems,
+  makeTrainIndex,
+  occursIn,
+  overlapReport,
+} from "../pipeline/eval/cloze.ts";
 import { itemProblem } from "../pipeline/eval/items.ts";
 import { parseKjv } from "../pipeline/data/sources.ts";
 import { splitDocs } from "../pipeline/data/split.ts";
@@ -17,7 +24,7 @@ import { splitDocs } from "../pipeline/data/split.ts";
 const synsets = await loadWordnet();
 const kjv = parseKjv(await Deno.readTextFile("/usr/share/bibledit/sources/kjv.xml"));
 const { train, val } = splitDocs(kjv, 0.1, 1);
-const trainText = train.map((d) => d.text).join("\n\n");
+const trainText = makeTrainIndex(train.map((d) => d.text).join("\n\n"));
 
 Deno.test("WordNet parser reads words, part of speech and definition without examples", () => {
   const line = "00002137 03 n 02 abstraction 0 abstract_entity 0 010 @ 00001740 n 0000 | " +
@@ -103,6 +110,23 @@ Deno.test("overlap check catches an item planted from the training split", () =>
     err = (e as Error).message;
   }
   assertMatch(err, /^eval: 5 benchmark items occur in the training text/);
+});
+
+Deno.test("train index answers exactly like String.includes on normalised text", () => {
+  fc.assert(
+    fc.property(
+      fc.stringMatching(/^[ab \n]{0,80}$/),
+      fc.stringMatching(/^[ab ]{0,30}$/),
+      (t, q) => {
+        const norm = (s: string) => s.replace(/\s+/g, " ").trim();
+        assertEquals(occursIn(makeTrainIndex(t), q), norm(t).includes(norm(q)));
+      },
+    ),
+    { numRuns: 400, seed: 4 },
+  );
+  const verse = train[5].text.split("\n")[2];
+  assert(occursIn(trainText, verse), "a training verse occurs");
+  assert(!occursIn(trainText, verse + " and a tail nobody wrote"), "a changed verse does not");
 });
 
 Deno.test("cloze builder says so when the held-out text is too small", () => {

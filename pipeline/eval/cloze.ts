@@ -7,6 +7,69 @@
 import { randInt, seededRandom, shuffled } from "./rng.ts";
 import { itemKey, type McItem } from "./items.ts";
 
+/**
+ * A training text prepared for many "does this string occur in it?" questions: the text with
+ * whitespace normalised, plus the sorted hashes of all its WINDOW-character windows, so a
+ * string whose first or last window is absent is rejected without scanning the text.
+ */
+export interface TrainIndex {
+  text: string;
+  hashes: Uint32Array;
+}
+
+const WINDOW = 20;
+const BASE = 31;
+let basePow = 1;
+for (let i = 0; i < WINDOW - 1; i++) basePow = Math.imul(basePow, BASE);
+
+function windowHash(s: string, from: number): number {
+  let h = 0;
+  for (let i = from; i < from + WINDOW; i++) h = (Math.imul(h, BASE) + s.charCodeAt(i)) | 0;
+  return h >>> 0;
+}
+
+export function makeTrainIndex(trainText: string): TrainIndex {
+  const text = norm(trainText);
+  const n = Math.max(0, text.length - WINDOW + 1);
+  const hashes = new Uint32Array(n);
+  let h = n > 0 ? windowHash(text, 0) | 0 : 0;
+  for (let i = 0; i < n; i++) {
+    hashes[i] = h >>> 0;
+    if (i + WINDOW < text.length) {
+      h = (Math.imul(h - Math.imul(text.charCodeAt(i), basePow), BASE) +
+        text.charCodeAt(i + WINDOW)) | 0;
+    }
+  }
+  hashes.sort();
+  return { text, hashes };
+}
+
+function hasHash(sorted: Uint32Array, h: number): boolean {
+  let lo = 0, hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] === h) return true;
+    if (sorted[mid] < h) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** Whether the (whitespace-normalised) string occurs verbatim in the indexed text. */
+export function occursIn(index: TrainIndex, s: string): boolean {
+  const k = norm(s);
+  if (k.length >= WINDOW) {
+    if (!hasHash(index.hashes, windowHash(k, 0))) return false;
+    if (!hasHash(index.hashes, windowHash(k, k.length - WINDOW))) return false;
+  }
+  return index.text.includes(k);
+}
+
+/** Accept a training text or a prepared index. */
+export function asIndex(train: string | TrainIndex): TrainIndex {
+  return typeof train === "string" ? makeTrainIndex(train) : train;
+}
+
 export interface ClozeOptions {
   n?: number;
   seed?: number;
@@ -14,7 +77,7 @@ export interface ClozeOptions {
   minContextChars?: number;
   contWords?: number;
   /** Items whose key occurs in this text are skipped (repeated phrases in a corpus). */
-  trainText?: string;
+  trainText?: string | TrainIndex;
 }
 
 const norm = (s: string) => s.replace(/\s+/g, " ").trim();
@@ -52,7 +115,7 @@ export function buildClozeItems(heldOutDocs: string[], opts: ClozeOptions = {}):
   };
   const rand = seededRandom(o.seed);
   const spots = heldOutDocs.flatMap((doc, d) => spotsOf(doc, d, o));
-  const train = opts.trainText === undefined ? undefined : norm(opts.trainText);
+  const train = opts.trainText === undefined ? undefined : asIndex(opts.trainText);
   // Space positions apart so items do not share their text.
   const gap = Math.max(1, Math.floor(spots.length / (o.n * 3)));
   const picked = shuffled(spots.filter((_, i) => i % gap === 0), rand);
@@ -61,7 +124,7 @@ export function buildClozeItems(heldOutDocs: string[], opts: ClozeOptions = {}):
   for (const s of picked) {
     if (items.length >= o.n) break;
     const key = `${s.context.slice(-48)} ${s.cont}`;
-    if (used.has(key) || (train !== undefined && train.includes(key))) continue;
+    if (used.has(key) || (train !== undefined && occursIn(train, key))) continue;
     const distractors = new Set<string>();
     for (let tries = 0; distractors.size < 3 && tries < 100; tries++) {
       const d = spots[randInt(rand, spots.length)];
@@ -99,14 +162,14 @@ export interface OverlapReport {
 }
 
 /** Items whose key text (whitespace-normalised) occurs verbatim in the training text. */
-export function overlapReport(items: McItem[], trainText: string): OverlapReport {
-  const train = norm(trainText);
-  const overlapping = items.filter((it) => train.includes(norm(itemKey(it)))).map((it) => it.id);
+export function overlapReport(items: McItem[], trainText: string | TrainIndex): OverlapReport {
+  const train = asIndex(trainText);
+  const overlapping = items.filter((it) => occursIn(train, itemKey(it))).map((it) => it.id);
   return { checked: items.length, overlapping };
 }
 
 /** Throws one line naming the first overlapping items if any benchmark item is in trainText. */
-export function assertNoOverlap(items: McItem[], trainText: string): void {
+export function assertNoOverlap(items: McItem[], trainText: string | TrainIndex): void {
   const r = overlapReport(items, trainText);
   if (r.overlapping.length) {
     throw new Error(

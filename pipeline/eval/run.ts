@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../../core/safetensors.ts";
 import { countParams } from "../../core/gpt.ts";
 import { type CheckpointModel, loadCheckpointModel } from "./checkpoint.ts";
-import { buildClozeItems, overlapReport } from "./cloze.ts";
+import { buildClozeItems, makeTrainIndex, overlapReport } from "./cloze.ts";
 import { evaluateModel, type ModelResult, type Protocol } from "./evaluate.ts";
 import type { Bench } from "./items.ts";
 import { loadBench, readText } from "./loaders.ts";
@@ -87,7 +87,7 @@ export async function runEval(opts: RunEvalOptions): Promise<{
   }
   const heldOut = (await Promise.all((opts.heldOut ?? []).map(readDocs))).flat();
   const trainText = opts.trainText?.length
-    ? (await Promise.all(opts.trainText.map((p) => readText(p)))).join("\n\n")
+    ? makeTrainIndex((await Promise.all(opts.trainText.map((p) => readText(p)))).join("\n\n"))
     : undefined;
   const notes: string[] = [];
   const n = opts.items ?? 1000;

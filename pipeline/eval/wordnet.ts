@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { readText } from "./loaders.ts";
 import { randInt, seededRandom, shuffled } from "./rng.ts";
 import type { McItem } from "./items.ts";
+import { asIndex, occursIn, type TrainIndex } from "./cloze.ts";
 
 export const WORDNET_DIR = "/usr/share/wordnet";
 export type Pos = "noun" | "verb" | "adj" | "adv";
@@ -68,7 +69,7 @@ export interface WordnetItemOptions {
   /** Share of items per part of speech (normalised). */
   mix?: Record<Pos, number>;
   /** Synsets whose definition occurs in this text are skipped (held out from training). */
-  trainText?: string;
+  trainText?: string | TrainIndex;
 }
 
 /** Definition -> word items, deterministic for a given seed and WordNet version. */
@@ -77,7 +78,7 @@ export function buildDefinitionItems(synsets: Synset[], opts: WordnetItemOptions
   const mix = opts.mix ?? { noun: 0.5, verb: 0.2, adj: 0.2, adv: 0.1 };
   const total = POS_LIST.reduce((s, p) => s + mix[p], 0);
   const rand = seededRandom(opts.seed ?? 42);
-  const train = opts.trainText?.replace(/\s+/g, " ");
+  const train = opts.trainText === undefined ? undefined : asIndex(opts.trainText);
   const items: McItem[] = [];
   for (const [pi, pos] of POS_LIST.entries()) {
     const want = pi === POS_LIST.length - 1 ? n - items.length : Math.round((n * mix[pos]) / total);
@@ -96,7 +97,7 @@ export function buildDefinitionItems(synsets: Synset[], opts: WordnetItemOptions
     let made = 0;
     for (const s of shuffled(cands, rand)) {
       if (made === want) break;
-      if (train !== undefined && train.includes(s.definition)) continue;
+      if (train !== undefined && occursIn(train, s.definition)) continue;
       made++;
       const word = s.words.find(plainWord)!;
       const distractors = new Set<string>();
