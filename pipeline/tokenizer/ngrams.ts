@@ -10,6 +10,7 @@ import { scriptTable } from "./scripts.ts";
 export type NgramCounts = Map<string, Map<string, number>>; // script -> gram -> count
 
 const WORD = /[\p{L}\p{M}]+/gu;
+const MAX_WORDS = 1 << 20; // distinct words held before their grams are counted
 
 /** Drop grams seen fewer than `floor` times; returns the floor to use next time. */
 function prune(m: Map<string, number>, floor: number, limit: number): number {
@@ -33,31 +34,47 @@ export function countNgrams(
   const common = names.indexOf("Common"), inherited = names.indexOf("Inherited");
   const perScript: Map<string, number>[] = names.map(() => new Map());
   const floors = names.map(() => 2);
-  for (const doc of corpus) {
+  const checkSizes = () =>
     perScript.forEach((m, k) => {
       if (m.size > maxDistinct) floors[k] = prune(m, floors[k], maxDistinct);
     });
-    for (const match of doc.matchAll(WORD)) {
-      const w = match[0];
-      for (let i = 0; i < w.length; i++) {
-        let script = -1;
-        for (let j = i; j < w.length && j - i < maxN; j++) {
-          const c = w.charCodeAt(j);
-          if (!isSingleCharId(c)) break; // surrogate halves and private use end the gram
-          const s = of[c];
-          if (s !== common && s !== inherited) {
-            if (script >= 0 && s !== script) break;
-            script = s;
-          }
-          const n = j - i + 1;
-          if (n >= minN && script >= 0) {
-            const m = perScript[script], g = w.slice(i, j + 1);
-            m.set(g, (m.get(g) ?? 0) + 1);
-          }
+  // Add `times` occurrences of every gram of word w.
+  const addWord = (w: string, times: number) => {
+    for (let i = 0; i < w.length; i++) {
+      let script = -1;
+      for (let j = i; j < w.length && j - i < maxN; j++) {
+        const c = w.charCodeAt(j);
+        if (!isSingleCharId(c)) break; // surrogate halves and private use end the gram
+        const s = of[c];
+        if (s !== common && s !== inherited) {
+          if (script >= 0 && s !== script) break;
+          script = s;
+        }
+        if (j - i + 1 >= minN && script >= 0) {
+          const m = perScript[script], g = w.slice(i, j + 1);
+          m.set(g, (m.get(g) ?? 0) + times);
         }
       }
     }
+  };
+  // Words are counted first (natural text repeats them), then their grams, weighted.
+  const words = new Map<string, number>();
+  const flush = () => {
+    let k = 0;
+    for (const [w, times] of words) {
+      addWord(w, times);
+      if (++k % 256 === 0) checkSizes();
+    }
+    words.clear();
+    checkSizes();
+  };
+  for (const doc of corpus) {
+    for (const match of doc.matchAll(WORD)) {
+      words.set(match[0], (words.get(match[0]) ?? 0) + 1);
+    }
+    if (words.size > MAX_WORDS) flush();
   }
+  flush();
   const out: NgramCounts = new Map();
   perScript.forEach((m, k) => {
     if (m.size > 0 && k !== common && k !== inherited && k !== 0) out.set(names[k], m);
