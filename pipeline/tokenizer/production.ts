@@ -63,9 +63,15 @@ export function tiktokenWords(text: string, maxLen: number): string[] {
   return out;
 }
 
+const shared = new Map<number, string[]>(); // maxLen -> result (the files never change)
+
 /** Strings present in both o200k_base and cl100k_base, in o200k rank order. */
 export function productionStrings(maxLen: number): string[] {
+  const hit = shared.get(maxLen);
+  if (hit) return [...hit];
   const read = (n: "o200k_base" | "cl100k_base") => Deno.readTextFileSync(tiktokenPath(n));
   const cl = new Set(tiktokenWords(read("cl100k_base"), maxLen));
-  return tiktokenWords(read("o200k_base"), maxLen).filter((s) => cl.has(s));
+  const out = tiktokenWords(read("o200k_base"), maxLen).filter((s) => cl.has(s));
+  shared.set(maxLen, out);
+  return [...out];
 }
