@@ -29,6 +29,7 @@ import {
   v128Zero,
 } from "./wasm_emit.ts";
 import { type ElementwiseExports, elementwiseFuncs } from "./elementwise_kernels.ts";
+import { type NormExports, normFuncs } from "./norm_kernels.ts";
 
 /** Micro-tile rows (MR) and columns (NR, a multiple of 4), and k-loop unroll (KU). */
 export const MR = 6;
@@ -171,7 +172,7 @@ function packFunc(W: number, contiguous: boolean): FuncDef {
 /** The kernel module's bytes; uses relaxed-SIMD FMA when `fma` is true. */
 export function kernelModuleBytes(fma: boolean): Uint8Array {
   const packs = [MR, NR].flatMap((w) => [packFunc(w, true), packFunc(w, false)]);
-  return buildModule([gemmFunc(fma), ...packs, ...elementwiseFuncs()], {
+  return buildModule([gemmFunc(fma), ...packs, ...elementwiseFuncs(), ...normFuncs()], {
     min: MEM_MIN_PAGES,
     max: MEM_MAX_PAGES,
   });
@@ -187,7 +188,7 @@ export type PackFn = (
 ) => void;
 
 /** The exports every kernel instance has. */
-export interface KernelExports extends ElementwiseExports {
+export interface KernelExports extends ElementwiseExports, NormExports {
   gemm(
     pa: number,
     pb: number,

@@ -37,3 +37,4 @@ export {
   geluTanhBwdF32,
   geluTanhF32,
 } from "./elementwise.ts";
+export { adamwF32, layerNormBackwardF32, layerNormForwardF32 } from "./norm.ts";

@@ -1,0 +1,209 @@
+// LayerNorm forward/backward and the AdamW update on the generated SIMD kernels (main
+// thread; these are memory-bound). Same contracts as the backend's layerNormForward,
+// layerNormBackward and adamw. Arrays from allocF32 are used in place, others staged.
+
+import { isShared, memBuffer, scratchBytes } from "./memory.ts";
+import { mainKernels } from "./pool.ts";
+
+interface Operand {
+  arr: Float32Array;
+  len: number;
+  out: boolean; // written by the kernel (copied back when staged)
+  zero?: boolean; // zero-filled before the kernel runs (accumulated outputs)
+}
+
+function validate(name: string, ops: Operand[]): void {
+  for (const o of ops) {
+    if (!(o.arr instanceof Float32Array) || o.arr.length < o.len) {
+      throw new Error(`${name}: an array has fewer than the ${o.len} elements the shapes need`);
+    }
+  }
+}
+
+/** Run `body` with the float index of each operand in shared memory; copies outputs back. */
+function staged(name: string, ops: Operand[], body: (at: number[]) => void): void {
+  validate(name, ops);
+  const sizes = ops.map((o) => isShared(o.arr) ? 0 : Math.ceil(o.len / 16) * 16);
+  const base = scratchBytes(4 * sizes.reduce((a, b) => a + b, 0) + 64) / 4;
+  const mem = new Float32Array(memBuffer());
+  let next = base;
+  const at = ops.map((o, i) => {
+    let p: number;
+    if (isShared(o.arr)) p = o.arr.byteOffset / 4;
+    else {
+      p = next;
+      next += sizes[i];
+      if (!o.out) mem.set(o.arr.subarray(0, o.len), p);
+    }
+    if (o.zero) mem.fill(0, p, p + o.len);
+    return p;
+  });
+  body(at);
+  ops.forEach((o, i) => {
+    if (o.out && !isShared(o.arr)) o.arr.set(mem.subarray(at[i], at[i] + o.len));
+  });
+}
+
+function dims(name: string, N: number, C: number): void {
+  for (const [n, v] of [["N", N], ["C", C]] as const) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new Error(`${name}: ${n} must be a non-negative integer, got ${v}`);
+    }
+  }
+}
+
+/** out = (x - mean) * rstd * w + b per row of x [N, C]; saves mean[N], rstd[N]. */
+export function layerNormForwardF32(
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array,
+  out: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+  N: number,
+  C: number,
+  eps: number,
+): void {
+  const name = "layerNormForwardF32";
+  dims(name, N, C);
+  if (N === 0 || C === 0) return;
+  const ops: Operand[] = [
+    { arr: x, len: N * C, out: false },
+    { arr: w, len: C, out: false },
+    { arr: b, len: C, out: false },
+    { arr: out, len: N * C, out: true },
+    { arr: mean, len: N, out: true },
+    { arr: rstd, len: N, out: true },
+  ];
+  if (C % 4 !== 0) {
+    validate(name, ops);
+    for (let r = 0; r < N; r++) {
+      const o = r * C;
+      let m = 0, v = 0;
+      for (let c = 0; c < C; c++) m += x[o + c];
+      m /= C;
+      for (let c = 0; c < C; c++) v += (x[o + c] - m) ** 2;
+      const rs = 1 / Math.sqrt(v / C + eps);
+      for (let c = 0; c < C; c++) out[o + c] = (x[o + c] - m) * rs * w[c] + b[c];
+      mean[r] = m;
+      rstd[r] = rs;
+    }
+    return;
+  }
+  const k = mainKernels();
+  staged(
+    name,
+    ops,
+    (p) => k.lnFwd(4 * p[0], 4 * p[1], 4 * p[2], 4 * p[3], 4 * p[4], 4 * p[5], N, C / 4, eps),
+  );
+}
+
+/**
+ * LayerNorm backward: dx [N, C]; dw, db [C] = sum over rows of dout * xhat and dout
+ * (overwritten), from dout, x, w and the forward's mean and rstd.
+ */
+export function layerNormBackwardF32(
+  dout: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+  dx: Float32Array,
+  dw: Float32Array,
+  db: Float32Array,
+  N: number,
+  C: number,
+): void {
+  const name = "layerNormBackwardF32";
+  dims(name, N, C);
+  if (C === 0) return;
+  const ops: Operand[] = [
+    { arr: dout, len: N * C, out: false },
+    { arr: x, len: N * C, out: false },
+    { arr: w, len: C, out: false },
+    { arr: mean, len: N, out: false },
+    { arr: rstd, len: N, out: false },
+    { arr: dx, len: N * C, out: true },
+    { arr: dw, len: C, out: true, zero: true },
+    { arr: db, len: C, out: true, zero: true },
+  ];
+  if (C % 4 !== 0) {
+    validate(name, ops);
+    const dwAcc = new Float64Array(C), dbAcc = new Float64Array(C);
+    for (let r = 0; r < N; r++) {
+      const o = r * C, m = mean[r], rs = rstd[r];
+      let sg = 0, sgx = 0;
+      for (let c = 0; c < C; c++) {
+        const xh = (x[o + c] - m) * rs, gw = dout[o + c] * w[c];
+        sg += gw;
+        sgx += gw * xh;
+        dwAcc[c] += dout[o + c] * xh;
+        dbAcc[c] += dout[o + c];
+      }
+      sg /= C;
+      sgx /= C;
+      for (let c = 0; c < C; c++) {
+        dx[o + c] = (dout[o + c] * w[c] - sg - (x[o + c] - m) * rs * sgx) * rs;
+      }
+    }
+    dw.set(dwAcc);
+    db.set(dbAcc);
+    return;
+  }
+  const k = mainKernels();
+  staged(name, ops, (p) => {
+    const [g, xa, wa, ma, ra, dxa, dwa, dba] = p.map((i) => 4 * i);
+    k.lnBwd(g, xa, wa, ma, ra, dxa, dwa, dba, N, C / 4);
+  });
+}
+
+/**
+ * One AdamW step into fresh outputs: m' = b1 m + (1-b1) g; v' = b2 v + (1-b2) g^2;
+ * p' = p - lr (m'/(1-b1^step) / (sqrt(v'/(1-b2^step)) + eps) + weightDecay p).
+ */
+export function adamwF32(
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  pOut: Float32Array,
+  mOut: Float32Array,
+  vOut: Float32Array,
+  n: number,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weightDecay: number,
+  step: number,
+): void {
+  const name = "adamwF32";
+  dims(name, n, 1);
+  if (!(Number.isInteger(step) && step >= 1)) {
+    throw new Error(`${name}: step counts from 1, got ${step}`);
+  }
+  const bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
+  const n4 = n >> 2, k = mainKernels();
+  const ops: Operand[] = [
+    { arr: p, len: n, out: false },
+    { arr: g, len: n, out: false },
+    { arr: m, len: n, out: false },
+    { arr: v, len: n, out: false },
+    { arr: pOut, len: n, out: true },
+    { arr: mOut, len: n, out: true },
+    { arr: vOut, len: n, out: true },
+  ];
+  staged(name, ops, (a) => {
+    const [pa, ga, ma, va, po, mo, vo] = a.map((i) => 4 * i);
+    k.adamw(pa, ga, ma, va, po, mo, vo, n4, lr, beta1, beta2, eps, weightDecay, bc1, bc2);
+    const mem = new Float32Array(memBuffer());
+    for (let i = 4 * n4; i < n; i++) {
+      const gi = mem[a[1] + i], pi = mem[a[0] + i];
+      const mi = beta1 * mem[a[2] + i] + (1 - beta1) * gi;
+      const vi = beta2 * mem[a[3] + i] + (1 - beta2) * gi * gi;
+      mem[a[5] + i] = mi;
+      mem[a[6] + i] = vi;
+      mem[a[4] + i] = pi - lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + eps) + weightDecay * pi);
+    }
+  });
+}

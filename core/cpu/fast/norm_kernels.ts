@@ -1,0 +1,292 @@
+// Generated WebAssembly SIMD kernels for LayerNorm forward/backward (rows of C = 4 * C4
+// floats) and the AdamW update (4 floats at a time; callers handle the tail).
+
+import {
+  type Code,
+  F32,
+  F32_OP,
+  f32Const,
+  f32Store,
+  f32x4Add,
+  f32x4Div,
+  f32x4Mul,
+  f32x4Splat,
+  f32x4Sqrt,
+  f32x4Sub,
+  fop,
+  type FuncDef,
+  get,
+  hsum,
+  I32,
+  i32,
+  if_,
+  inc,
+  loop,
+  ltS,
+  ne,
+  set,
+  sub,
+  V128,
+  v128Load,
+  v128Store,
+  v128Zero,
+} from "./wasm_emit.ts";
+
+/** Loop `body` over j = 0, 16, ..., 16 * (C4 - 1) (byte offsets in local j). */
+function overRow(C4: number, j: number, ...body: Code[]): Code {
+  return [
+    set(j, i32(0)),
+    loop(body, inc(j, i32(16)), [ltS(get(j), [get(C4), i32(4), 0x74]), 0x0d, 0]),
+  ];
+}
+const at = (base: number, j: number): Code => [get(base), get(j), 0x6a];
+
+/** lnFwd(x, w, b, out, mean, rstd, N, C4, eps): LayerNorm of N rows, C4 >= 1. */
+function lnFwd(): FuncDef {
+  const x = 0, w = 1, b = 2, out = 3, mean = 4, rstd = 5, N = 6, C4 = 7, eps = 8;
+  const r = 9, j = 10, m = 11, rs = 12, acc = 13, mv = 14, d = 15, rsv = 16;
+  const C = (): Code => [get(C4), i32(4), 0x6c, 0xb2]; // f32.convert_i32_s(C4 * 4)
+  return {
+    name: "lnFwd",
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, F32],
+    results: [],
+    locals: [I32, I32, F32, F32, V128, V128, V128, V128],
+    body: if_(ne(get(N), i32(0)), [
+      set(r, get(N)),
+      loop(
+        set(acc, v128Zero()),
+        overRow(C4, j, set(acc, f32x4Add(get(acc), v128Load(at(x, j))))),
+        set(m, fop(F32_OP.div, hsum(acc), C())),
+        set(mv, f32x4Splat(get(m))),
+        set(acc, v128Zero()),
+        overRow(
+          C4,
+          j,
+          set(d, f32x4Sub(v128Load(at(x, j)), get(mv))),
+          set(acc, f32x4Add(get(acc), f32x4Mul(get(d), get(d)))),
+        ),
+        set(
+          rs,
+          fop(
+            F32_OP.div,
+            f32Const(1),
+            [fop(F32_OP.add, fop(F32_OP.div, hsum(acc), C()), get(eps)), 0x91],
+          ),
+        ),
+        set(rsv, f32x4Splat(get(rs))),
+        overRow(
+          C4,
+          j,
+          v128Store(
+            at(out, j),
+            f32x4Add(
+              f32x4Mul(
+                f32x4Mul(f32x4Sub(v128Load(at(x, j)), get(mv)), get(rsv)),
+                v128Load(at(w, j)),
+              ),
+              v128Load(at(b, j)),
+            ),
+          ),
+        ),
+        f32Store(get(mean), get(m)),
+        f32Store(get(rstd), get(rs)),
+        inc(mean, i32(4)),
+        inc(rstd, i32(4)),
+        inc(x, [get(C4), i32(16), 0x6c]),
+        inc(out, [get(C4), i32(16), 0x6c]),
+        set(r, sub(get(r), i32(1))),
+        [get(r), 0x0d, 0],
+      ),
+    ]),
+  };
+}
+
+/**
+ * lnBwd(g, x, w, mean, rstd, dx, dw, db, N, C4): dx of N rows; dw, db (zeroed by the
+ * caller) accumulate sum over rows of g * xhat and g.
+ */
+function lnBwd(): FuncDef {
+  const g = 0, x = 1, w = 2, mean = 3, rstd = 4, dx = 5, dw = 6, db = 7, N = 8, C4 = 9;
+  const r = 10, j = 11, sg = 12, sgx = 13, rs = 14;
+  const a1 = 15, a2 = 16, mv = 17, rsv = 18, xh = 19, gv = 20, gw = 21;
+  const C = (): Code => [get(C4), i32(4), 0x6c, 0xb2];
+  const xhat: Code = f32x4Mul(f32x4Sub(v128Load(at(x, j)), get(mv)), get(rsv));
+  return {
+    name: "lnBwd",
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32],
+    results: [],
+    locals: [I32, I32, F32, F32, F32, ...new Array(7).fill(V128)],
+    body: if_(ne(get(N), i32(0)), [
+      set(r, get(N)),
+      loop(
+        set(mv, f32x4Splat([get(mean), 0x2a, 2, 0])), // f32.load mean
+        set(rs, [get(rstd), 0x2a, 2, 0]), // f32.load rstd
+        set(rsv, f32x4Splat(get(rs))),
+        set(a1, v128Zero()),
+        set(a2, v128Zero()),
+        overRow(
+          C4,
+          j,
+          set(xh, xhat),
+          set(gv, v128Load(at(g, j))),
+          set(gw, f32x4Mul(get(gv), v128Load(at(w, j)))),
+          set(a1, f32x4Add(get(a1), get(gw))),
+          set(a2, f32x4Add(get(a2), f32x4Mul(get(gw), get(xh)))),
+          v128Store(at(dw, j), f32x4Add(v128Load(at(dw, j)), f32x4Mul(get(gv), get(xh)))),
+          v128Store(at(db, j), f32x4Add(v128Load(at(db, j)), get(gv))),
+        ),
+        set(sg, fop(F32_OP.div, hsum(a1), C())),
+        set(sgx, fop(F32_OP.div, hsum(a2), C())),
+        set(a1, f32x4Splat(get(sg))),
+        set(a2, f32x4Splat(get(sgx))),
+        overRow(
+          C4,
+          j,
+          v128Store(
+            at(dx, j),
+            f32x4Mul(
+              f32x4Sub(
+                f32x4Sub(f32x4Mul(v128Load(at(g, j)), v128Load(at(w, j))), get(a1)),
+                f32x4Mul(xhat, get(a2)),
+              ),
+              get(rsv),
+            ),
+          ),
+        ),
+        inc(mean, i32(4)),
+        inc(rstd, i32(4)),
+        inc(g, [get(C4), i32(16), 0x6c]),
+        inc(x, [get(C4), i32(16), 0x6c]),
+        inc(dx, [get(C4), i32(16), 0x6c]),
+        set(r, sub(get(r), i32(1))),
+        [get(r), 0x0d, 0],
+      ),
+    ]),
+  };
+}
+
+/**
+ * adamw(p, g, m, v, pOut, mOut, vOut, n4, lr, b1, b2, eps, wd, bc1, bc2): m' = b1 m +
+ * (1 - b1) g; v' = b2 v + (1 - b2) g^2; p' = p - lr (m'/bc1 / (sqrt(v'/bc2) + eps) + wd p).
+ */
+function adamw(): FuncDef {
+  const p = 0, g = 1, m = 2, v = 3, po = 4, mo = 5, vo = 6, n4 = 7;
+  const lr = 8, b1 = 9, b2 = 10, eps = 11, wd = 12, bc1 = 13, bc2 = 14;
+  const j = 15;
+  const [vlr, vb1, vc1, vb2, vc2, veps, vwd, vbc1, vbc2, gv, mi, vi, pv] = [
+    16,
+    17,
+    18,
+    19,
+    20,
+    21,
+    22,
+    23,
+    24,
+    25,
+    26,
+    27,
+    28,
+  ];
+  const splat = (l: number, val: Code) => set(l, f32x4Splat(val));
+  return {
+    name: "adamw",
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32],
+    results: [],
+    locals: [I32, ...new Array(13).fill(V128)],
+    body: if_(ne(get(n4), i32(0)), [
+      splat(vlr, get(lr)),
+      splat(vb1, get(b1)),
+      splat(vc1, fop(F32_OP.sub, f32Const(1), get(b1))),
+      splat(vb2, get(b2)),
+      splat(vc2, fop(F32_OP.sub, f32Const(1), get(b2))),
+      splat(veps, get(eps)),
+      splat(vwd, get(wd)),
+      splat(vbc1, get(bc1)),
+      splat(vbc2, get(bc2)),
+      set(j, i32(0)),
+      loop(
+        set(gv, v128Load(at(g, j))),
+        set(pv, v128Load(at(p, j))),
+        set(mi, f32x4Add(f32x4Mul(get(vb1), v128Load(at(m, j))), f32x4Mul(get(vc1), get(gv)))),
+        set(
+          vi,
+          f32x4Add(
+            f32x4Mul(get(vb2), v128Load(at(v, j))),
+            f32x4Mul(f32x4Mul(get(vc2), get(gv)), get(gv)),
+          ),
+        ),
+        v128Store(at(mo, j), get(mi)),
+        v128Store(at(vo, j), get(vi)),
+        v128Store(
+          at(po, j),
+          f32x4Sub(
+            get(pv),
+            f32x4Mul(
+              get(vlr),
+              f32x4Add(
+                f32x4Div(
+                  f32x4Div(get(mi), get(vbc1)),
+                  f32x4Add(f32x4Sqrt(f32x4Div(get(vi), get(vbc2))), get(veps)),
+                ),
+                f32x4Mul(get(vwd), get(pv)),
+              ),
+            ),
+          ),
+        ),
+        inc(j, i32(16)),
+        set(n4, sub(get(n4), i32(1))),
+        [get(n4), 0x0d, 0],
+      ),
+    ]),
+  };
+}
+
+/** All norm/optimizer kernel definitions (added to the main kernel module). */
+export function normFuncs(): FuncDef[] {
+  return [lnFwd(), lnBwd(), adamw()];
+}
+
+/** Exports of these kernels (byte addresses). */
+export interface NormExports {
+  lnFwd(
+    x: number,
+    w: number,
+    b: number,
+    out: number,
+    mean: number,
+    rstd: number,
+    N: number,
+    C4: number,
+    eps: number,
+  ): void;
+  lnBwd(
+    g: number,
+    x: number,
+    w: number,
+    mean: number,
+    rstd: number,
+    dx: number,
+    dw: number,
+    db: number,
+    N: number,
+    C4: number,
+  ): void;
+  adamw(
+    p: number,
+    gr: number,
+    m: number,
+    v: number,
+    pOut: number,
+    mOut: number,
+    vOut: number,
+    n4: number,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    wd: number,
+    bc1: number,
+    bc2: number,
+  ): void;
+}

@@ -1,0 +1,138 @@
+// Property tests of the fast LayerNorm forward/backward and AdamW kernels (core/cpu/fast)
+// against float64 transcriptions of the backend contract, on random shapes (row lengths
+// that are and are not multiples of 4), in ordinary arrays and in shared wasm memory.
+
+import fc from "fast-check";
+import {
+  adamwF32,
+  allocF32,
+  freeF32,
+  layerNormBackwardF32,
+  layerNormForwardF32,
+  shutdownFast,
+} from "../core/cpu/fast/mod.ts";
+
+function randomArray(n: number, seed: number, lo: number, hi: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13, s ^= s >>> 17, s ^= s << 5;
+    out[i] = lo + ((s >>> 0) / 4294967296) * (hi - lo);
+  }
+  return out;
+}
+
+function near(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: number) {
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])))) {
+      throw new Error(`${what}[${i}] = ${got[i]}, want ${want[i]}`);
+    }
+  }
+}
+
+/** Arrays in shared memory (freed by the caller) or ordinary ones. */
+function maker(shared: boolean, owned: Float32Array[]) {
+  return (src: Float32Array | number) => {
+    const n = typeof src === "number" ? src : src.length;
+    const a = shared ? allocF32(n).fill(Number.NaN) : new Float32Array(n).fill(Number.NaN);
+    if (typeof src !== "number") a.set(src);
+    if (shared) owned.push(a);
+    return a;
+  };
+}
+
+const lnCase = fc.record({
+  N: fc.integer({ min: 1, max: 20 }),
+  C: fc.oneof(fc.constantFrom(1, 3, 4, 8, 128), fc.integer({ min: 1, max: 100 })),
+  seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  shared: fc.boolean(),
+});
+
+Deno.test("fast LayerNorm forward and backward match the float64 reference", () => {
+  fc.assert(
+    fc.property(lnCase, ({ N, C, seed, shared }) => {
+      const owned: Float32Array[] = [];
+      const mk = maker(shared, owned);
+      try {
+        const x0 = randomArray(N * C, seed, -3, 5), w0 = randomArray(C, seed + 1, -2, 2);
+        const b0 = randomArray(C, seed + 2, -1, 1), g0 = randomArray(N * C, seed + 3, -1, 1);
+        const x = mk(x0), w = mk(w0), b = mk(b0), g = mk(g0);
+        const out = mk(N * C), mean = mk(N), rstd = mk(N);
+        layerNormForwardF32(x, w, b, out, mean, rstd, N, C, 1e-5);
+        const rm = new Float64Array(N), rr = new Float64Array(N), ro = new Float64Array(N * C);
+        const dx = new Float64Array(N * C), dw = new Float64Array(C), db = new Float64Array(C);
+        for (let r = 0; r < N; r++) {
+          let m = 0, v = 0;
+          for (let c = 0; c < C; c++) m += x0[r * C + c] / C;
+          for (let c = 0; c < C; c++) v += (x0[r * C + c] - m) ** 2 / C;
+          rm[r] = m;
+          rr[r] = 1 / Math.sqrt(v + 1e-5);
+          let sg = 0, sgx = 0;
+          for (let c = 0; c < C; c++) {
+            const xh = (x0[r * C + c] - m) * rr[r];
+            ro[r * C + c] = xh * w0[c] + b0[c];
+            sg += g0[r * C + c] * w0[c] / C;
+            sgx += g0[r * C + c] * w0[c] * xh / C;
+            dw[c] += g0[r * C + c] * xh;
+            db[c] += g0[r * C + c];
+          }
+          for (let c = 0; c < C; c++) {
+            const xh = (x0[r * C + c] - m) * rr[r];
+            dx[r * C + c] = (g0[r * C + c] * w0[c] - sg - xh * sgx) * rr[r];
+          }
+        }
+        near("mean", mean, rm, 1e-5);
+        near("rstd", rstd, rr, 1e-4);
+        near("out", out, ro, 1e-4);
+        const dxo = mk(N * C), dwo = mk(C), dbo = mk(C);
+        layerNormBackwardF32(g, x, w, mean, rstd, dxo, dwo, dbo, N, C);
+        near("dx", dxo, dx, 2e-4);
+        near("dw", dwo, dw, 2e-4);
+        near("db", dbo, db, 2e-5);
+        if (x.some((v, i) => !Object.is(v, x0[i]))) throw new Error("x was mutated");
+      } finally {
+        owned.forEach(freeF32);
+      }
+    }),
+    { numRuns: 80 },
+  );
+});
+
+Deno.test("fast AdamW matches the float64 update and leaves inputs alone", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 3000 }),
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      fc.integer({ min: 1, max: 1000 }),
+      fc.boolean(),
+      (n, seed, step, shared) => {
+        const owned: Float32Array[] = [];
+        const mk = maker(shared, owned);
+        try {
+          const p0 = randomArray(n, seed, -1, 1), g0 = randomArray(n, seed + 1, -1, 1);
+          const m0 = randomArray(n, seed + 2, -0.1, 0.1), v0 = randomArray(n, seed + 3, 0, 0.01);
+          const p = mk(p0), g = mk(g0), m = mk(m0), v = mk(v0);
+          const po = mk(n), mo = mk(n), vo = mk(n);
+          const [lr, b1, b2, eps, wd] = [3e-3, 0.9, 0.95, 1e-8, 0.1];
+          adamwF32(p, g, m, v, po, mo, vo, n, lr, b1, b2, eps, wd, step);
+          const bc1 = 1 - b1 ** step, bc2 = 1 - b2 ** step;
+          for (let i = 0; i < n; i++) {
+            const mi = b1 * m0[i] + (1 - b1) * g0[i];
+            const vi = b2 * v0[i] + (1 - b2) * g0[i] * g0[i];
+            const pi = p0[i] - lr * (mi / bc1 / (Math.sqrt(vi / bc2) + eps) + wd * p0[i]);
+            near("m", [mo[i]], [mi], 1e-6);
+            near("v", [vo[i]], [vi], 1e-6);
+            near("p", [po[i]], [pi], 1e-6);
+          }
+          for (const [a, a0] of [[p, p0], [g, g0], [m, m0], [v, v0]]) {
+            if (a.some((x, i) => !Object.is(x, a0[i]))) throw new Error("an input was mutated");
+          }
+        } finally {
+          owned.forEach(freeF32);
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
+  shutdownFast();
+});
