@@ -12,6 +12,7 @@ import {
   isSingleCharId,
   makeTokenizer,
   PAD,
+  tokenKinds,
   UNK,
   vocabStrings,
 } from "../pipeline/tokenizer/mod.ts";
@@ -27,6 +28,13 @@ Deno.test("layout: special ids are the paper's", () => {
   assert.deepStrictEqual([vs[PAD], vs[BOS], vs[EOS], vs[UNK]], ["<pad>", "<s>", "</s>", "<unk>"]);
   assert.deepStrictEqual(vs[0xE0FF], "<special_token_255>");
   assert.deepStrictEqual(vs[BYTE_FIRST + 0x0A], "<0x0A>");
+  const kinds = tokenKinds(small);
+  assert.deepStrictEqual(
+    [kinds[65], kinds[0xD800], kinds[PAD], kinds[BYTE_FIRST], kinds[0xF7FF], kinds[0xFFFF]],
+    ["char", "multi", "special", "byte", "unused", "char"],
+  );
+  assert.equal(kinds.length, 65536);
+  assert.ok(kinds.every((k, id) => (k === "unused") === (vs[id] === "")));
 });
 
 Deno.test("layout: every BMP code point outside the reserved ranges is its own id", () => {

@@ -14,7 +14,7 @@ export {
 export { type BuildOptions, buildTokenizer, makeTokenizer, type Tokenizer } from "./build.ts";
 export { encode, encodeBytes, type EncodeOptions } from "./encode.ts";
 export { decode, type DecodeOptions } from "./decode.ts";
-export { vocabStrings } from "./vocab.ts";
+export { type TokenKind, tokenKinds, vocabStrings } from "./vocab.ts";
 export {
   exportHuggingFace,
   loadTokenizer,

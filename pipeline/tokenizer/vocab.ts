@@ -16,3 +16,12 @@ export function vocabStrings(tok: Tokenizer): string[] {
   }
   return out;
 }
+
+export type TokenKind = "char" | "multi" | "special" | "byte" | "unused";
+const KIND_NAMES: TokenKind[] = ["char", "multi", "special", "byte", "unused"];
+
+/** id -> what the id is (single character, multi-character token, special, byte, unused). */
+export function tokenKinds(tok: Tokenizer): TokenKind[] {
+  const { kind } = compile(tok);
+  return Array.from(kind, (k) => KIND_NAMES[k]);
+}
