@@ -3,7 +3,8 @@
 // per-layer hidden-state function for the semantic probe.
 //
 // Checkpoint layout assumed (written by the train stage):
-//   <dir>/config.json        { "gpt": GPTConfig, "tokenizer": "<path>", "vocabIds"?: ... }
+//   <dir>/config.json        { "gpt": GPTConfig, "tokenizer": "<path>", "model"?: "<name>",
+//                            "vocabIds"?: ... } (pipeline/train/checkpoint.ts writes this)
 //                            ("model" is accepted for "gpt", and a bare GPTConfig with a
 //                            "tokenizer" key too); the tokenizer path is tried relative to
 //                            <dir>, then as given. "vocabIds" (number[] or a JSON file path),
@@ -240,6 +241,8 @@ export async function loadCheckpointModel(
   }
   const name = typeof meta.name === "string"
     ? meta.name
+    : typeof meta.model === "string"
+    ? meta.model
     : `${dirname(join(dir, "x")).split("/").pop()} (${cfg.embedding})`;
   return {
     dir,
