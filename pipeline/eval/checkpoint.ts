@@ -5,7 +5,7 @@
 // Checkpoint layout assumed (written by the train stage):
 //   <dir>/config.json        { "gpt": GPTConfig, "tokenizer": "<path>", "model"?: "<name>",
 //                            "vocabIds"?: ... } (pipeline/train/checkpoint.ts writes this)
-//                            ("model" is accepted for "gpt", and a bare GPTConfig with a
+//                            (a "model" object is accepted for "gpt", a bare GPTConfig with a
 //                            "tokenizer" key too); the tokenizer path is tried relative to
 //                            <dir>, then as given. "vocabIds" (number[] or a JSON file path),
 //                            or an I32 tensor "vocab_ids" in model.safetensors, maps model id i
