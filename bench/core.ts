@@ -1,4 +1,4 @@
-// `deno task bench core [--json] [--steps N] [--no-torch] [--backend cpu]`: tensor-core speed.
+// `deno task bench core [--json] [--steps N] [--no-torch] [--backend cpu|cpu-ref|webgpu]`.
 // Matmul GFLOP/s at 256^3, 512^3, 1024^3 and GPT training tokens/s (d_model 128, 4 layers,
 // 4 heads, context 128, batch 16, vocab 4096, trainable embedding, AdamW + clipping), next to
 // PyTorch on CPU (Debian python3-torch + OpenBLAS, best of 1 and 2 threads) running the same
@@ -27,6 +27,10 @@ const { values: args } = parseArgs({
 });
 const steps = Number(args.steps), reps = Number(args.reps);
 if (!(steps >= 1 && reps >= 1)) throw new Error("bench core: --steps and --reps must be >= 1");
+if (args.backend === "webgpu") {
+  const webgpu = await import("../core/webgpu/mod.ts");
+  await webgpu.initWebGPU();
+}
 const be = setBackend(args.backend!);
 if (be.name === "cpu") await warmupCpu();
 const log = (s: string) => {
@@ -43,17 +47,19 @@ const cfg: GPTConfig = {
 };
 const batch = 16;
 
-function matmulGflops(n: number): number {
+async function measureMatmul(n: number): Promise<number> {
   const rng = new Rng(n);
   const a = be.alloc(n * n, "f32"), b = be.alloc(n * n, "f32"), o = be.alloc(n * n, "f32");
   const fill = () => Float32Array.from({ length: n * n }, () => rng.uniform() - 0.5);
   be.upload(a, fill());
   be.upload(b, fill());
   be.matmul(a, b, o, 1, n, n, n, false, false);
+  await be.sync?.();
   let best = Infinity;
   for (let r = 0; r < reps; r++) {
     const t = performance.now();
     be.matmul(a, b, o, 1, n, n, n, false, false);
+    await be.sync?.(); // GPU backends: wait for the work itself
     best = Math.min(best, performance.now() - t);
   }
   for (const s of [a, b, o]) be.free(s);
@@ -122,10 +128,12 @@ async function runTorch(): Promise<TorchResult | string> {
 const sizes = [256, 512, 1024];
 log(`glyphgrad core bench on backend "${be.name}" (WASM matmul: ${hasWasmMatmul ? "yes" : "no"})`);
 log("figures are provisional: the machine is shared with other jobs");
+const matmulGflops: Record<string, number> = {};
+for (const n of sizes) matmulGflops[n] = await measureMatmul(n); // one at a time
 const ours = {
   backend: be.name,
   wasmMatmul: hasWasmMatmul,
-  matmulGflops: Object.fromEntries(sizes.map((n) => [String(n), matmulGflops(n)])),
+  matmulGflops,
   train: await trainTokensPerS(),
 };
 const torch = await runTorch();
