@@ -1,0 +1,380 @@
+// The "webgpu" Backend: every kernel of core/backend.ts as WGSL dispatches recorded into the
+// runtime's per-step command encoder. Storages live on pooled buffers; a pooled buffer is
+// zeroed lazily, only when a kernel does not overwrite all of it. Nothing here reads back
+// except `download` (async) and the optional finiteness watch (`pollFinite`).
+import type { Backend, BinaryOp, DType, ReduceOp, Storage, UnaryOp } from "../backend.ts";
+import type { AdapterInfo } from "./device.ts";
+import * as K from "./kernels_basic.ts";
+import * as NN from "./kernels_nn.ts";
+import * as AT from "./kernels_attention.ts";
+import { matmulSrc, type Tile, tileName, toF16Src } from "./kernels_matmul.ts";
+import { type GStorage, Params, type Runtime } from "./runtime.ts";
+
+export interface WebGPUOptions {
+  /** Run matmul inputs through f16 (f32 accumulate); needs shader-f16. Default false. */
+  matmulF16?: boolean;
+}
+
+/** Which optional paths this backend uses, in words. */
+export interface PathReport {
+  adapter: AdapterInfo;
+  matmulTile: string;
+  matmul: "f32" | "f16";
+  f16Available: boolean;
+  subgroups: boolean;
+  subgroupMatrix: boolean;
+}
+
+export interface WebGPUBackend extends Backend {
+  readonly runtime: Runtime;
+  readonly paths: PathReport;
+  /** Submit everything recorded so far (a step boundary; no wait). */
+  flush(): void;
+  /** OR "x has a NaN/Inf" into the device-side watch flag (no readback). */
+  watchFinite(x: Storage, n: number): void;
+  /** Read the watch flag (async) and clear it: true when every watched value was finite. */
+  pollFinite(): Promise<boolean>;
+  /** Buffers handed out now, pooled, and bytes (live, total, peak). */
+  poolStats(): ReturnType<Runtime["pool"]["stats"]>;
+  dispose(): void;
+}
+
+function gs(s: Storage): GStorage {
+  return s as GStorage;
+}
+
+function bitsOf(value: number, dtype: DType): number {
+  const w = new Uint32Array(1);
+  if (dtype === "f32") new Float32Array(w.buffer)[0] = value;
+  else new Int32Array(w.buffer)[0] = value;
+  return w[0];
+}
+
+/** Pad a shape/stride list to 6 entries. */
+function six(xs: readonly number[], pad: number): number[] {
+  if (xs.length > 6) throw new Error(`webgpu: rank ${xs.length} > 6 is not supported`);
+  return [...xs, ...new Array(6 - xs.length).fill(pad)];
+}
+
+export function createWebGPUBackend(
+  rt: Runtime,
+  tile: Tile,
+  opts: WebGPUOptions = {},
+): WebGPUBackend {
+  const info = rt.ctx.info;
+  const f16 = info.features.includes("shader-f16");
+  const useF16 = !!opts.matmulF16 && f16;
+  const watchFlag = rt.device.createBuffer({
+    size: 16,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
+  const ropeTables = new Map<string, GPUBuffer>();
+  const f32Of = (s: Storage) => s.dtype === "f32";
+
+  /** Make an output ready: zero it first unless the kernel overwrites all `written` elements. */
+  function out(s: Storage, written: number): GStorage {
+    const g = gs(s);
+    if (g.freed) throw new Error("webgpu: kernel output was already freed");
+    if (g.needsZero && written < g.size) {
+      rt.dispatch(K.fillSrc(), [g], new Params().u(g.size).u(0), rt.grid1(g.size));
+    }
+    g.needsZero = false;
+    return g;
+  }
+
+  function temp(size: number): GStorage {
+    return out(rt.alloc(size, "f32"), 0);
+  }
+
+  function ropeTable(T: number, D: number, base: number): GPUBuffer {
+    const key = `${T},${D},${base}`;
+    let buf = ropeTables.get(key);
+    if (!buf) {
+      const half = D / 2, cs = new Float32Array(T * half * 2);
+      for (let t = 0; t < T; t++) {
+        for (let j = 0; j < half; j++) {
+          const th = t * Math.pow(base, (-2 * j) / D);
+          cs[2 * (t * half + j)] = Math.cos(th);
+          cs[2 * (t * half + j) + 1] = Math.sin(th);
+        }
+      }
+      buf = rt.device.createBuffer({
+        size: Math.max(16, cs.byteLength),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      });
+      rt.device.queue.writeBuffer(buf, 0, cs);
+      ropeTables.set(key, buf);
+    }
+    return buf;
+  }
+
+  function toF16(x: GStorage, n: number): GPUBuffer {
+    const h = rt.alloc(Math.ceil(n / 2), "f32");
+    rt.dispatch(toF16Src(), [x, h], new Params().u(n), rt.grid1(n));
+    pendingTemps.push(h);
+    return h.buffer;
+  }
+  let pendingTemps: GStorage[] = [];
+  function releaseTemps(): void {
+    for (const t of pendingTemps) rt.free(t);
+    pendingTemps = [];
+  }
+
+  const be: WebGPUBackend = {
+    name: "webgpu",
+    runtime: rt,
+    paths: {
+      adapter: info,
+      matmulTile: tileName(tile),
+      matmul: useF16 ? "f16" : "f32",
+      f16Available: f16,
+      subgroups: info.features.includes("subgroups"),
+      subgroupMatrix: info.subgroupMatrix,
+    },
+
+    alloc(size: number, dtype: DType): Storage {
+      if (!Number.isInteger(size) || size < 0) throw new Error(`webgpu: bad alloc size ${size}`);
+      return rt.alloc(size, dtype);
+    },
+    free(s: Storage): void {
+      rt.free(gs(s));
+    },
+    upload(s: Storage, data: Float32Array | Int32Array): void {
+      const g = gs(s);
+      if (data.length !== g.size) {
+        throw new Error(`webgpu upload: ${data.length} values for a storage of ${g.size}`);
+      }
+      if (g.size === 0) return;
+      rt.upload(g, data);
+      g.needsZero = false;
+    },
+    async download(s: Storage): Promise<Float32Array | Int32Array> {
+      const g = out(s, 0); // a never-written pooled buffer reads as zeros
+      if (g.size === 0) return g.dtype === "f32" ? new Float32Array(0) : new Int32Array(0);
+      const ab = await rt.read(g.buffer, g.size * 4);
+      return g.dtype === "f32" ? new Float32Array(ab) : new Int32Array(ab);
+    },
+    async sync(): Promise<void> {
+      await rt.sync();
+    },
+
+    fill(o: Storage, n: number, value: number): void {
+      const g = out(o, n);
+      rt.dispatch(K.fillSrc(), [g], new Params().u(n).u(bitsOf(value, g.dtype)), rt.grid1(n));
+    },
+    copyStrided(src, dst, shape, srcStrides, srcOffset, dstStrides, dstOffset): void {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const d = out(dst, 0);
+      if (n === 0) return;
+      const p = new Params().u(n).u(shape.length).u(srcOffset).u(dstOffset)
+        .us(six(shape, 1)).us(six(srcStrides, 0)).us(six(dstStrides, 0));
+      rt.dispatch(K.copyStridedSrc(), [gs(src), d], p, rt.grid1(n));
+    },
+    cast(x: Storage, o: Storage, n: number): void {
+      const g = out(o, n);
+      rt.dispatch(K.castSrc(x.dtype, o.dtype), [gs(x), g], new Params().u(n), rt.grid1(n));
+    },
+
+    unary(op: UnaryOp, x: Storage, o: Storage, n: number, a: number, b: number): void {
+      const g = out(o, n);
+      const p = new Params().u(n).f(a).f(b);
+      rt.dispatch(K.unarySrc(op, x.dtype, o.dtype), [gs(x), g], p, rt.grid1(n));
+    },
+    binary(op: BinaryOp, a, b, o, shape, aStrides, bStrides): void {
+      const n = shape.reduce((x, y) => x * y, 1);
+      const g = out(o, n);
+      if (n === 0) return;
+      const p = new Params().u(n).u(shape.length).us(six(shape, 1)).us(six(aStrides, 0))
+        .us(six(bStrides, 0));
+      rt.dispatch(K.binarySrc(op, a.dtype, b.dtype, o.dtype), [gs(a), gs(b), g], p, rt.grid1(n));
+    },
+    reduce(op: ReduceOp, x: Storage, o: Storage, outer: number, dim: number, inner: number): void {
+      const g = out(o, outer * inner);
+      const p = new Params().u(outer).u(dim).u(inner);
+      if (inner === 1) {
+        rt.dispatch(K.reduceSrc(op, x.dtype, "rows"), [gs(x), g], p, rt.grid1(outer, 1));
+      } else {
+        rt.dispatch(K.reduceSrc(op, x.dtype, "cols"), [gs(x), g], p, rt.grid1(outer * inner));
+      }
+    },
+    maskedFill(x: Storage, mask: Storage, o: Storage, n: number, value: number): void {
+      const g = out(o, n);
+      const p = new Params().u(n).u(bitsOf(value, o.dtype));
+      rt.dispatch(K.maskedFillSrc(o.dtype), [gs(x), gs(mask), g], p, rt.grid1(n));
+    },
+
+    matmul(a, b, o, batch, M, N, Kd, transA, transB): void {
+      const g = out(o, batch * M * N);
+      if (batch * M * N === 0) return;
+      if (Kd === 0) return; // zero-filled output is the answer
+      const p = new Params().u(M).u(N).u(Kd).u(transA ? 1 : 0).u(transB ? 1 : 0);
+      const grid: [number, number, number] = [
+        Math.ceil(N / tile.BN),
+        Math.ceil(M / tile.BM),
+        batch,
+      ];
+      if (useF16) {
+        const ah = toF16(gs(a), batch * M * Kd), bh = toF16(gs(b), batch * Kd * N);
+        rt.dispatch(matmulSrc(tile, "f16"), [ah, bh, g], p, grid);
+        releaseTemps();
+      } else {
+        rt.dispatch(matmulSrc(tile), [gs(a), gs(b), g], p, grid);
+      }
+    },
+
+    gather(table, ids, o, N, D, V): void {
+      const g = out(o, N * D);
+      rt.dispatch(
+        K.gatherSrc(),
+        [gs(table), gs(ids), g],
+        new Params().u(N).u(D).u(V),
+        rt.grid1(N * D),
+      );
+    },
+    scatterAdd(g, ids, o, N, D, V): void {
+      const d = out(o, 0);
+      rt.dispatch(K.scatterAddSrc(), [gs(g), gs(ids), d], new Params().u(N).u(D).u(V), rt.grid1(D));
+    },
+
+    softmax(x, o, rows, cols, log): void {
+      const g = out(o, rows * cols);
+      const p = new Params().u(rows).u(cols).u(log ? 1 : 0);
+      rt.dispatch(NN.softmaxSrc(), [gs(x), g], p, rt.grid1(rows, 1));
+    },
+    softmaxBackward(y, dy, dx, rows, cols, log): void {
+      const g = out(dx, rows * cols);
+      const p = new Params().u(rows).u(cols).u(log ? 1 : 0);
+      rt.dispatch(NN.softmaxBackwardSrc(), [gs(y), gs(dy), g], p, rt.grid1(rows, 1));
+    },
+    crossEntropyForward(logits, targets, o, N, V, ignoreIndex): void {
+      const g = out(o, 1);
+      const part = temp(Math.max(2 * N, 2));
+      const p = new Params().u(N).u(V).i(ignoreIndex);
+      rt.dispatch(NN.crossEntropyRowsSrc(), [gs(logits), gs(targets), part], p, rt.grid1(N, 1));
+      rt.dispatch(NN.crossEntropyMeanSrc(), [part, g], p, [1]);
+      rt.free(part);
+    },
+    crossEntropyBackward(logits, targets, dout, dlogits, N, V, ignoreIndex): void {
+      const g = out(dlogits, N * V);
+      const cnt = temp(1);
+      const p = new Params().u(N).u(V).i(ignoreIndex);
+      rt.dispatch(NN.crossEntropyCountSrc(), [gs(targets), cnt], p, [1]);
+      rt.dispatch(
+        NN.crossEntropyBackwardSrc(),
+        [gs(logits), gs(targets), gs(dout), cnt, g],
+        p,
+        rt.grid1(N, 1),
+      );
+      rt.free(cnt);
+    },
+
+    layerNormForward(x, w, b, o, mean, rstd, N, C, eps): void {
+      const bufs = [gs(x), gs(w), gs(b), out(o, N * C), out(mean, N), out(rstd, N)];
+      rt.dispatch(NN.normForwardSrc(false), bufs, new Params().u(N).u(C).f(eps), rt.grid1(N, 1));
+    },
+    layerNormBackward(dout, x, w, mean, rstd, dx, dw, db, N, C): void {
+      const p = new Params().u(N).u(C);
+      const ins = [gs(dout), gs(x), gs(w), gs(mean), gs(rstd)];
+      rt.dispatch(NN.normBackwardDxSrc(false), [...ins, out(dx, N * C)], p, rt.grid1(N, 1));
+      rt.dispatch(
+        NN.normBackwardDwSrc(false),
+        [gs(dout), gs(x), gs(mean), gs(rstd), out(dw, C), out(db, C)],
+        p,
+        rt.grid1(C, 64),
+      );
+    },
+    rmsNormForward(x, w, o, rstd, N, C, eps): void {
+      const bufs = [gs(x), gs(w), out(o, N * C), out(rstd, N)];
+      rt.dispatch(NN.normForwardSrc(true), bufs, new Params().u(N).u(C).f(eps), rt.grid1(N, 1));
+    },
+    rmsNormBackward(dout, x, w, rstd, dx, dw, N, C): void {
+      const p = new Params().u(N).u(C);
+      const ins = [gs(dout), gs(x), gs(w), gs(rstd)];
+      rt.dispatch(NN.normBackwardDxSrc(true), [...ins, out(dx, N * C)], p, rt.grid1(N, 1));
+      rt.dispatch(
+        NN.normBackwardDwSrc(true),
+        [gs(dout), gs(x), gs(rstd), out(dw, C)],
+        p,
+        rt.grid1(C, 64),
+      );
+    },
+
+    attentionForward(q, k, v, o, lse, B, T, H, D, scale): void {
+      const bufs = [gs(q), gs(k), gs(v), out(o, B * T * H * D), out(lse, B * H * T)];
+      const p = new Params().u(B).u(T).u(H).f(scale);
+      rt.dispatch(AT.attentionForwardSrc(D), bufs, p, [Math.ceil(T / AT.ATT_ROWS), B * H]);
+    },
+    attentionBackward(q, k, v, o, lse, dout, dq, dk, dv, B, T, H, D, scale): void {
+      const n = B * T * H * D;
+      const delta = temp(B * H * T);
+      rt.dispatch(
+        AT.attentionDeltaSrc(),
+        [gs(o), gs(dout), delta],
+        new Params().u(B).u(T).u(H).u(D),
+        rt.grid1(B * H * T),
+      );
+      const p = new Params().u(B).u(T).u(H).f(scale);
+      const grid: [number, number] = [Math.ceil(T / AT.ATT_ROWS), B * H];
+      const ins = [gs(q), gs(k), gs(v), gs(lse), delta, gs(dout)];
+      rt.dispatch(AT.attentionDqSrc(D), [...ins, out(dq, n)], p, grid);
+      rt.dispatch(AT.attentionDkvSrc(D), [...ins, out(dk, n), out(dv, n)], p, grid);
+      rt.free(delta);
+    },
+
+    rope(x, o, B, T, H, D, base, inverse): void {
+      if (D % 2) throw new Error(`rope: head dim ${D} must be even`);
+      const g = out(o, B * T * H * D);
+      const n = B * T * H * (D / 2);
+      const p = new Params().u(B).u(T).u(H).u(D).u(inverse ? 1 : 0);
+      rt.dispatch(NN.ropeSrc(), [gs(x), ropeTable(T, D, base), g], p, rt.grid1(n));
+    },
+
+    dropout(x, o, n, p, seed): void {
+      const g = out(o, n);
+      const thr = Math.ceil(p * 2 ** 32);
+      const keepAll = thr <= 0;
+      const prm = new Params().u(n).u(keepAll ? 0 : Math.min(thr, 2 ** 32 - 1))
+        .f(p >= 1 ? 0 : 1 / (1 - p)).u(seed >>> 0);
+      rt.dispatch(K.dropoutSrc(), [gs(x), g], prm, rt.grid1(n));
+      if (p >= 1) be.fill(o, n, 0);
+    },
+
+    adamw(p, g, m, v, pOut, mOut, vOut, n, lr, beta1, beta2, eps, weightDecay, step): void {
+      const bufs = [gs(p), gs(g), gs(m), gs(v), out(pOut, n), out(mOut, n), out(vOut, n)];
+      const prm = new Params().u(n).f(lr).f(beta1).f(beta2).f(eps).f(weightDecay)
+        .f(1 - Math.pow(beta1, step)).f(1 - Math.pow(beta2, step));
+      rt.dispatch(K.adamwSrc(), bufs, prm, rt.grid1(n));
+    },
+    allFinite(x: Storage, o: Storage, n: number): void {
+      const g = out(o, 1);
+      const flag = temp(1);
+      rt.dispatch(K.nonFiniteSrc(), [gs(x), flag], new Params().u(n), rt.grid1(n));
+      rt.dispatch(K.flagToFiniteSrc(), [flag, g], null, [1]);
+      rt.free(flag);
+    },
+
+    flush(): void {
+      rt.flush();
+    },
+    watchFinite(x: Storage, n: number): void {
+      if (!f32Of(x)) return;
+      rt.dispatch(K.nonFiniteSrc(), [gs(x), watchFlag], new Params().u(n), rt.grid1(n));
+    },
+    async pollFinite(): Promise<boolean> {
+      const v = new Uint32Array(await rt.read(watchFlag, 4));
+      if (v[0] !== 0) rt.device.queue.writeBuffer(watchFlag, 0, new Uint32Array(4));
+      return v[0] === 0;
+    },
+    poolStats() {
+      return rt.pool.stats();
+    },
+    dispose(): void {
+      rt.flush();
+      for (const b of ropeTables.values()) b.destroy();
+      watchFlag.destroy();
+      rt.pool.trim();
+      rt.device.destroy();
+    },
+  };
+  return be;
+}

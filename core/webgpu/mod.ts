@@ -1,0 +1,58 @@
+// Entry point of the WebGPU backend: `await initWebGPU()` opens the device, probes the matmul
+// tile (cached per adapter), builds the backend and registers it as "webgpu", so that
+// `setBackend("webgpu")` works afterwards. Device start-up is async, hence this explicit step.
+import { registerBackend } from "../backend.ts";
+import {
+  type AdapterInfo,
+  adapterInfo,
+  NO_ADAPTER_HELP,
+  openDevice,
+  webgpuAvailable,
+} from "./device.ts";
+import { createWebGPUBackend, type WebGPUBackend, type WebGPUOptions } from "./backend.ts";
+import { Runtime } from "./runtime.ts";
+import { chooseTile } from "./tune.ts";
+import { TILES } from "./kernels_matmul.ts";
+
+export type { AdapterInfo, WebGPUBackend, WebGPUOptions };
+export { adapterInfo, NO_ADAPTER_HELP, webgpuAvailable };
+
+let instance: Promise<WebGPUBackend> | undefined;
+
+export interface InitOptions extends WebGPUOptions {
+  /** Probe matmul tiles (default true; false uses the first candidate). */
+  probe?: boolean;
+  /** Fail unless the adapter is hardware (for `--backend auto` speed decisions). */
+  requireHardware?: boolean;
+}
+
+async function build(opts: InitOptions): Promise<WebGPUBackend> {
+  const ctx = await openDevice();
+  if (opts.requireHardware && ctx.info.software) {
+    ctx.device.destroy();
+    throw new Error(`webgpu: only a software adapter (${ctx.info.name}) exists; use --backend cpu`);
+  }
+  const rt = new Runtime(ctx);
+  const tile = opts.probe === false ? TILES[0] : (await chooseTile(rt, ctx.info)).tile;
+  const be = createWebGPUBackend(rt, tile, opts);
+  registerBackend("webgpu", () => be);
+  return be;
+}
+
+/** Open the device once per process and register backend "webgpu" (idempotent). */
+export function initWebGPU(opts: InitOptions = {}): Promise<WebGPUBackend> {
+  instance ??= build(opts).catch((e) => {
+    instance = undefined;
+    throw e;
+  });
+  return instance;
+}
+
+/** A one-line description of the paths in use (adapter, matmul tile and precision, features). */
+export function describePaths(be: WebGPUBackend): string {
+  const p = be.paths;
+  const a = p.adapter;
+  return `webgpu: ${a.name} (${a.driver}; ${a.backend}${a.software ? "; software" : ""}), ` +
+    `matmul ${p.matmul} tile ${p.matmulTile}, shader-f16 ${p.f16Available ? "yes" : "no"}, ` +
+    `subgroups ${p.subgroups ? "yes" : "no"}, subgroup-matrix ${p.subgroupMatrix ? "yes" : "no"}`;
+}

@@ -1,0 +1,255 @@
+// The WebGPU runtime under the backend: storages on pooled buffers, compute pipelines cached by
+// WGSL source, and ONE command encoder that records every kernel of a step (submitted on
+// readback, on `flush()` or every few thousand dispatches). Kernel parameters go into a
+// uniform arena written once per submission. No kernel reads back; `read` is the only sync point.
+import type { DType, Storage } from "../backend.ts";
+import { BufferPool } from "./pool.ts";
+import type { GpuContext } from "./device.ts";
+
+/** A storage on the device. `needsZero`: the buffer came from the pool and still holds garbage. */
+export interface GStorage extends Storage {
+  readonly size: number;
+  readonly dtype: DType;
+  buffer: GPUBuffer;
+  needsZero: boolean;
+  gen: number; // the submission generation that last recorded a command touching it
+  freed: boolean;
+}
+
+/** Kernel parameters: 64 u32 words (256 bytes), floats stored as their bits. */
+export class Params {
+  readonly words = new Uint32Array(64);
+  #f = new Float32Array(this.words.buffer);
+  #i = new Int32Array(this.words.buffer);
+  n = 0;
+  u(x: number): this {
+    this.words[this.n++] = x >>> 0;
+    return this;
+  }
+  i(x: number): this {
+    this.#i[this.n++] = x | 0;
+    return this;
+  }
+  f(x: number): this {
+    this.#f[this.n++] = x;
+    return this;
+  }
+  us(xs: readonly number[]): this {
+    for (const x of xs) this.u(x);
+    return this;
+  }
+}
+
+const SLOT_BYTES = 256;
+const ARENA_SLOTS = 2048;
+const MAX_PENDING = 2000;
+export const WG = 256; // workgroup size of 1-D kernels
+
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  #pipelines = new Map<string, GPUComputePipeline>();
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #pendingFree: GPUBuffer[] = [];
+  #arenaCpu = new Uint32Array(ARENA_SLOTS * SLOT_BYTES / 4);
+  #arena: GPUBuffer;
+  #slots = 0;
+  #gen = 1;
+  #error: string | null = null;
+  #pending = 0;
+  dispatches = 0; // total dispatches recorded (for reports)
+  submits = 0;
+
+  constructor(readonly ctx: GpuContext) {
+    this.device = ctx.device;
+    this.pool = new BufferPool(this.device);
+    this.#arena = this.device.createBuffer({
+      size: ARENA_SLOTS * SLOT_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.device.lost.then((l) => {
+      if (l.reason !== "destroyed") this.#error ??= `WebGPU device lost: ${l.message}`;
+    });
+  }
+
+  get generation(): number {
+    return this.#gen;
+  }
+
+  // ---- storages --------------------------------------------------------------------------
+
+  alloc(size: number, dtype: DType): GStorage {
+    const { buffer, fresh } = this.pool.acquire(Math.max(4, size * 4));
+    return { size, dtype, buffer, needsZero: !fresh, gen: 0, freed: false };
+  }
+
+  free(s: GStorage): void {
+    if (s.freed) throw new Error("webgpu: storage freed twice (a tensor was disposed twice)");
+    s.freed = true;
+    // Commands recorded but not submitted may still use it: return it after the next submit.
+    if (s.gen === this.#gen) this.#pendingFree.push(s.buffer);
+    else this.pool.release(s.buffer);
+  }
+
+  upload(s: GStorage, data: Float32Array | Int32Array, byteOffset = 0): void {
+    if (s.gen === this.#gen) this.flush(); // keep program order with recorded commands
+    // Host arrays on shared memory (the CPU backend's workers) are copied first.
+    const own = data.buffer instanceof ArrayBuffer ? data : data.slice();
+    const buf = own.buffer as ArrayBuffer;
+    this.device.queue.writeBuffer(s.buffer, byteOffset, buf, own.byteOffset, own.byteLength);
+  }
+
+  touch(s: GStorage): void {
+    s.gen = this.#gen;
+  }
+
+  // ---- pipelines and dispatch --------------------------------------------------------------
+
+  pipeline(code: string): GPUComputePipeline {
+    let p = this.#pipelines.get(code);
+    if (!p) {
+      this.device.pushErrorScope("validation");
+      const module = this.device.createShaderModule({ code });
+      p = this.device.createComputePipeline({
+        layout: "auto",
+        compute: { module, entryPoint: "main" },
+      });
+      this.device.popErrorScope().then((e) => {
+        if (e) {
+          this.#error ??= `WebGPU shader error: ${e.message.split("\n").slice(0, 6).join(" ")}`;
+        }
+      });
+      this.#pipelines.set(code, p);
+    }
+    return p;
+  }
+
+  get pipelineCount(): number {
+    return this.#pipelines.size;
+  }
+
+  /** Record one dispatch: buffers bound at 0..n-1, params (if any) at binding n. */
+  dispatch(
+    code: string,
+    storages: (GStorage | GPUBuffer)[],
+    params: Params | null,
+    grid: [number, number?, number?],
+  ): void {
+    const [x, y = 1, z = 1] = grid;
+    if (x === 0 || y === 0 || z === 0) return;
+    const lim = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > lim || y > lim || z > lim) {
+      throw new Error(`webgpu: dispatch [${x},${y},${z}] exceeds ${lim} workgroups per dimension`);
+    }
+    if (this.#slots >= ARENA_SLOTS || this.#pending >= MAX_PENDING) {
+      this.flush();
+    }
+    const pipeline = this.pipeline(code);
+    const entries: GPUBindGroupEntry[] = storages.map((s, i) => {
+      if (s instanceof GPUBuffer) return { binding: i, resource: { buffer: s } };
+      s.gen = this.#gen;
+      return { binding: i, resource: { buffer: s.buffer } };
+    });
+    if (params) {
+      const slot = this.#slots++;
+      this.#arenaCpu.set(params.words, slot * SLOT_BYTES / 4);
+      entries.push({
+        binding: storages.length,
+        resource: { buffer: this.#arena, offset: slot * SLOT_BYTES, size: SLOT_BYTES },
+      });
+    }
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    const pass = this.#openPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatches++;
+    this.#pending++;
+  }
+
+  /** A 1-D grid of `n` threads in workgroups of WG, folded into y beyond the x limit. */
+  grid1(n: number, wg = WG): [number, number] {
+    const groups = Math.ceil(n / wg);
+    const lim = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (groups <= lim) return [Math.max(groups, 0), 1];
+    const y = Math.ceil(groups / lim);
+    return [Math.ceil(groups / y), y];
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.#closePass();
+    this.#encoderOpen().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  #encoderOpen(): GPUCommandEncoder {
+    return this.#encoder ??= this.device.createCommandEncoder();
+  }
+
+  #openPass(): GPUComputePassEncoder {
+    return this.#pass ??= this.#encoderOpen().beginComputePass();
+  }
+
+  #closePass(): void {
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+  }
+
+  /** Submit everything recorded so far; buffers freed meanwhile go back to the pool. */
+  flush(): void {
+    this.#closePass();
+    if (this.#encoder) {
+      if (this.#slots) {
+        this.device.queue.writeBuffer(
+          this.#arena,
+          0,
+          this.#arenaCpu.buffer,
+          0,
+          this.#slots * SLOT_BYTES,
+        );
+      }
+      this.device.queue.submit([this.#encoder.finish()]);
+      this.#encoder = null;
+      this.submits++;
+    }
+    this.#slots = 0;
+    this.#pending = 0;
+    this.#gen++;
+    for (const b of this.#pendingFree) this.pool.release(b);
+    this.#pendingFree = [];
+  }
+
+  /** Copy `bytes` of a buffer to the host (submits pending work first). */
+  async read(src: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    this.throwIfError();
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.copy(src, offset, staging, 0, size);
+    this.flush();
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    this.throwIfError();
+    return out;
+  }
+
+  /** Wait until the device finished everything submitted. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwIfError();
+  }
+
+  throwIfError(): void {
+    if (this.#error) throw new Error(this.#error);
+  }
+}
