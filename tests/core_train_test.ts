@@ -7,7 +7,14 @@ import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
 import { setBackend } from "../core/backend.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
 import { type AdamState, adamw, clipByGlobalNorm, cosineSchedule } from "../core/optim.ts";
-import { disposeTree, liveTensorCount, type Tensor, tensor, tidy } from "../core/tensor.ts";
+import {
+  disposeTree,
+  liveBufferCount,
+  liveTensorCount,
+  type Tensor,
+  tensor,
+  tidy,
+} from "../core/tensor.ts";
 
 const V = 24;
 
@@ -80,9 +87,9 @@ Deno.test("core train: frozen embedding bytes same after 20 AdamW steps, no Adam
   disposeTree([run.trainable, run.frozen, run.state]);
 });
 
-Deno.test("core train: live tensor count is flat over 100 steps", () => {
+Deno.test("core train: live tensor and buffer counts are flat over 100 steps", () => {
   setBackend("cpu");
-  const counts: number[] = [];
+  const counts: number[] = [], buffers: number[] = [];
   const cfg = { ...base, dModel: 8, layers: 1 };
   const { trainable, frozen } = initGPT(cfg, { seed: 1, frozenTable: table(V, 8) });
   const ids = tensor(Int32Array.from(SEQ.slice(0, 8)), [1, 8]);
@@ -100,10 +107,15 @@ Deno.test("core train: live tensor count is flat over 100 steps", () => {
     p = out.params;
     st = out.state;
     counts.push(liveTensorCount());
+    buffers.push(liveBufferCount());
   }
   assert.ok(
     counts.every((c) => c === counts[0]),
     `live tensors drifted: ${counts[0]} -> ${counts[99]}`,
+  );
+  assert.ok(
+    buffers.every((c) => c === buffers[0]),
+    `live buffers drifted: ${buffers[0]} -> ${buffers[99]}`,
   );
   disposeTree([p, st, frozen, ids, tg]);
 });
