@@ -16,6 +16,8 @@ export interface StageContext<C> {
   path: (rel: string) => string;
   /** Continue an interrupted stage from its last checkpoint where the stage supports it. */
   resume: boolean;
+  /** No progress bars (tests); log lines still go to `log`. */
+  quiet: boolean;
   /** This stage's fingerprint (a stage may store it next to partial work, e.g. checkpoints). */
   fingerprint: string;
   log: (line: string) => void;
@@ -75,6 +77,8 @@ export interface RunOptions {
   /** Rerun the target stages even when up to date. */
   force?: boolean;
   resume?: boolean;
+  /** Stages draw no progress bars (tests). */
+  quiet?: boolean;
   log?: (line: string) => void;
 }
 
@@ -345,6 +349,7 @@ export async function runPipeline<C extends { run: string }>(
       runDir,
       path: (rel) => join(runDir, rel),
       resume: !!opts.resume,
+      quiet: !!opts.quiet,
       fingerprint,
       log: (line) => log(`[${stage.name}] ${line}`),
     };

@@ -183,6 +183,7 @@ export const STAGES: Stage<C>[] = [
         runDir: ctx.runDir,
         fingerprint: ctx.fingerprint,
         resume: ctx.resume,
+        quiet: ctx.quiet,
         log: ctx.log,
       });
       return {

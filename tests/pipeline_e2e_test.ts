@@ -28,7 +28,7 @@ Deno.test({
     const cfg = await loadConfig("tiny");
     const lines: string[] = [];
     const log = (l: string) => lines.push(l);
-    const ran = await runPipeline(STAGES, cfg, runDir, { targets: ["full"], log });
+    const ran = await runPipeline(STAGES, cfg, runDir, { targets: ["full"], log, quiet: true });
     assertEquals(ran, STAGES.map((s) => s.name));
     const report = await Deno.readTextFile(`${runDir}/report.md`);
     assert(report.includes("character unigram baseline"), "report has the baseline");

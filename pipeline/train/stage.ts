@@ -55,6 +55,7 @@ export interface TrainStageArgs {
   fingerprint: string;
   resume: boolean;
   log: (line: string) => void;
+  quiet?: boolean;
   /** Tests: stop each model after this many steps (as an interruption would). */
   stopAfter?: number;
 }
@@ -116,6 +117,7 @@ export async function runTrainStage(a: TrainStageArgs): Promise<TrainSummary> {
           refs: { ...refs, embedding: mode === "frozen" ? refs.embedding : null },
           vocabIds: vocab.mode === "compact" ? vocabMap : undefined,
           log: a.log,
+          quiet: a.quiet,
           stopAfter: a.stopAfter,
         }),
       );
