@@ -1,9 +1,11 @@
 // Benchmark of matmulF32 (core/cpu/fast): GFLOP/s at 256^3, 512^3 and 1024^3 with all
-// threads and with one thread, against a plain TypeScript triple loop (i-k-j order) run
-// in the same process. `--json` prints one JSON object of the same figures.
+// threads and with one thread (by wall clock, and by process CPU time, which a busy shared
+// machine disturbs less), against a plain TypeScript triple loop (i-k-j order) run in the
+// same process. `--json` prints one JSON object of the same figures.
 // Usage: deno run -A bench/matmul.ts [--json] [--reps 5]
 
 import { parseArgs } from "node:util";
+import process from "node:process";
 import {
   fastInfo,
   matmulF32,
@@ -38,31 +40,35 @@ function randomArray(n: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
 }
 
-/** Best-of-`reps` GFLOP/s of f (after one warm-up call). */
-function gflops(n: number, f: () => void, times: number): number {
+/** Best-of-`times` GFLOP/s of f (after one warm-up call), by wall clock and by CPU time. */
+function measure(n: number, f: () => void, times: number): { wall: number; cpu: number } {
   f();
-  let best = Infinity;
+  let best = Infinity, bestCpu = Infinity;
   for (let r = 0; r < times; r++) {
-    const t0 = performance.now();
+    const c0 = process.cpuUsage(), t0 = performance.now();
     f();
-    best = Math.min(best, performance.now() - t0);
+    const t = performance.now() - t0, c = process.cpuUsage(c0);
+    best = Math.min(best, t);
+    bestCpu = Math.min(bestCpu, (c.user + c.system) / 1000);
   }
-  return 2 * n ** 3 / (best * 1e6);
+  const flop = 2 * n ** 3;
+  return { wall: flop / (best * 1e6), cpu: flop / (bestCpu * 1e6) };
 }
 
 const sizes = [256, 512, 1024];
-const rows: { n: number; fast: number; fast1: number; naiveTs: number }[] = [];
+const rows: { n: number; fast: number; fast1: number; fast1Cpu: number; naiveTs: number }[] = [];
+const load0 = Deno.loadavg()[0];
 const threads = await warmupFast();
 for (const n of sizes) {
   const a = randomArray(n * n), b = randomArray(n * n), out = new Float32Array(n * n);
   const run = () => matmulF32(a, b, out, 1, n, n, n, false, false);
   setFastThreads(threads);
   await warmupFast();
-  const fast = gflops(n, run, reps);
+  const fast = measure(n, run, reps).wall;
   setFastThreads(1);
-  const fast1 = gflops(n, run, reps);
-  const naiveTs = gflops(n, () => naiveMatmul(a, b, out, n), n >= 1024 ? 1 : 2);
-  rows.push({ n, fast, fast1, naiveTs });
+  const one = measure(n, run, reps);
+  const naiveTs = measure(n, () => naiveMatmul(a, b, out, n), n >= 1024 ? 1 : 2).wall;
+  rows.push({ n, fast, fast1: one.wall, fast1Cpu: one.cpu, naiveTs });
 }
 setFastThreads(threads);
 shutdownFast();
@@ -75,16 +81,19 @@ if (values.json) {
     threads: info.threads,
     fma: info.fma,
     reps,
+    loadavg1: [load0, Deno.loadavg()[0]],
     results: rows,
   }));
 } else {
   console.log(`matmulF32 GFLOP/s (best of ${reps}; ${info.threads} threads, fma=${info.fma})`);
-  console.log("size    fast(all threads)  fast(1 thread)  plain TS loop  speedup");
+  console.log(`load average ${load0.toFixed(1)} -> ${Deno.loadavg()[0].toFixed(1)} (2 cores)`);
+  console.log("size   all threads  1 thread  1 thread (CPU time)  plain TS loop  speedup");
+  const col = (x: number, w: number, d = 1) => x.toFixed(d).padStart(w);
   for (const r of rows) {
     console.log(
-      `${String(r.n).padEnd(8)}${r.fast.toFixed(1).padStart(17)}${r.fast1.toFixed(1).padStart(16)}${
-        r.naiveTs.toFixed(2).padStart(15)
-      }${(r.fast / r.naiveTs).toFixed(0).padStart(8)}x`,
+      `${String(r.n).padEnd(6)}${col(r.fast, 12)}${col(r.fast1, 10)}${col(r.fast1Cpu, 21)}${
+        col(r.naiveTs, 15, 2)
+      }${col(r.fast / r.naiveTs, 8, 0)}x`,
     );
   }
 }

@@ -1,18 +1,26 @@
 // Fast CPU kernels for the "cpu" backend: WebAssembly SIMD generated at run time from
 // TypeScript, run on the main thread plus worker threads sharing one wasm memory.
-// All entry points are synchronous.
+// All entry points are synchronous. See README.md in this folder for the design.
 
 import { poolInfo, readyPool, setThreads, shutdownPool } from "./pool.ts";
 
 export { matmulF32 } from "./matmul.ts";
+export { attentionBackwardF32, attentionForwardF32 } from "./attention.ts";
+export {
+  crossEntropyBackwardF32,
+  crossEntropyForwardF32,
+  geluTanhBwdF32,
+  geluTanhF32,
+} from "./elementwise.ts";
+export { adamwF32, layerNormBackwardF32, layerNormForwardF32 } from "./norm.ts";
 export { allocF32, fastMemoryStats, freeF32, isShared } from "./memory.ts";
 
-/** Threads used by parallel kernels (main + workers) and whether SIMD is in use. */
+/** Threads used by parallel kernels (main + workers), SIMD and relaxed-SIMD FMA in use. */
 export function fastInfo(): { threads: number; simd: boolean; fma: boolean } {
   return poolInfo();
 }
 
-/** Use n threads in total from now on (1 = main thread only). */
+/** Use n threads in total from now on (1 = main thread only); restarts the pool. */
 export function setFastThreads(n: number): void {
   setThreads(n);
 }
@@ -24,17 +32,8 @@ export function shutdownFast(): void {
 
 /**
  * Start the worker threads now and wait until they can take work; returns the thread
- * count. Optional: without it, workers start on the first large matmul and join when ready.
+ * count. Optional: without it, workers start on the first large job and join when ready.
  */
 export function warmupFast(timeoutMs?: number): Promise<number> {
   return readyPool(timeoutMs);
 }
-
-export { attentionBackwardF32, attentionForwardF32 } from "./attention.ts";
-export {
-  crossEntropyBackwardF32,
-  crossEntropyForwardF32,
-  geluTanhBwdF32,
-  geluTanhF32,
-} from "./elementwise.ts";
-export { adamwF32, layerNormBackwardF32, layerNormForwardF32 } from "./norm.ts";
