@@ -74,7 +74,7 @@ for (const tok of toks) {
     );
   });
 
-  Deno.test(`merge (${tok.variant}): merges join two tokens into a longer one, longest first`, () => {
+  Deno.test(`merge (${tok.variant}): merges join two tokens, longest first`, () => {
     const vs = vocabStrings(tok);
     let prevLen = Infinity;
     const seen = new Set<string>();
