@@ -99,10 +99,15 @@ export const STAGES: Stage<C>[] = [
     name: "data",
     version: 1,
     inputs: [],
-    params: (cfg) => cfg.data,
-    sources: (cfg) => dataSourceFiles(cfg.data),
+    params: (cfg) => ({ ...cfg.data, benchmarks: cfg.eval.benchmarks }),
+    sources: (cfg) => dataSourceFiles({ ...cfg.data, benchmarks: cfg.eval.benchmarks }),
     outputs: () => ["data/train.txt", "data/val.txt", "data/val.jsonl", "data/sources.json"],
-    run: (ctx) => buildData(ctx.cfg.data, ctx.path("data"), ctx.log),
+    run: (ctx) =>
+      buildData(
+        { ...ctx.cfg.data, benchmarks: ctx.cfg.eval.benchmarks },
+        ctx.path("data"),
+        ctx.log,
+      ),
   },
   {
     name: "tokenize",

@@ -14,7 +14,7 @@ import {
   parseSblgnt,
 } from "../pipeline/data/sources.ts";
 import { jsonlDocs, readCorpusFile, txtDocs } from "../pipeline/data/corpus.ts";
-import { buildData } from "../pipeline/data/build.ts";
+import { buildData, dataSourceFiles } from "../pipeline/data/build.ts";
 
 Deno.test("data: invalid UTF-8 gives one line naming the file and byte", () => {
   const bytes = new Uint8Array([0x61, 0x62, 0xc3, 0x28, 0x63]);
@@ -164,4 +164,28 @@ Deno.test({
     assert(/[\u0370-\u03ff\u1f00-\u1fff]/.test(train) && /[A-Za-z]/.test(train), "Greek and Latin");
     await Deno.remove(dir, { recursive: true });
   },
+});
+
+Deno.test("data: training documents that contain a benchmark item are dropped", async () => {
+  const dir = await Deno.makeTempDir();
+  const paras = Array.from({ length: 30 }, (_, i) => `Paragraph number ${i} of my text.`);
+  paras[7] = "Someone wrote: Pick   one\naaaa and more.";
+  await Deno.writeTextFile(`${dir}/mine.txt`, paras.join("\n\n"));
+  const bench = new URL("../fixtures/eval/generic.jsonl", import.meta.url).pathname;
+  const p = {
+    sources: [],
+    corpus: [`${dir}/mine.txt`],
+    maxCharsPerSource: 0,
+    valFraction: 0.01,
+    splitSeed: 1,
+    benchmarks: [`jsonl:${bench}`],
+  };
+  const r = await buildData(p, `${dir}/out`);
+  const train = await Deno.readTextFile(`${dir}/out/train.txt`);
+  const val = await Deno.readTextFile(`${dir}/out/val.txt`);
+  assert(!train.includes("Pick") && !train.includes("Someone wrote"), "item dropped from train");
+  assert(train.includes("Paragraph number 8") || val.includes("Paragraph number 8"));
+  assertEquals(r.sources[0].benchmarkOverlapDropped, val.includes("Someone wrote") ? 0 : 1);
+  assertEquals(await dataSourceFiles(p), [bench, `${dir}/mine.txt`]);
+  await Deno.remove(dir, { recursive: true });
 });

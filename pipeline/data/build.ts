@@ -9,6 +9,7 @@ import { cleanText } from "./clean.ts";
 import { readCorpusFile } from "./corpus.ts";
 import { type Doc, findSource, packageVersion, sourceFiles } from "./sources.ts";
 import { budget, splitDocs } from "./split.ts";
+import { benchmarkKeys, dropOverlapping } from "./overlap.ts";
 
 export interface DataParams {
   sources: string[];
@@ -16,6 +17,8 @@ export interface DataParams {
   maxCharsPerSource: number;
   valFraction: number;
   splitSeed: number;
+  /** Benchmark specs ("mmlu:path", ...) whose items must not occur in the training text. */
+  benchmarks?: string[];
 }
 
 export interface SourceRecord {
@@ -30,6 +33,8 @@ export interface SourceRecord {
   valDocs: number;
   trainChars: number;
   valChars: number;
+  /** Training documents dropped because they contain a benchmark item. */
+  benchmarkOverlapDropped?: number;
 }
 
 /** Documents are joined with a blank line in train.txt / val.txt. */
@@ -37,9 +42,24 @@ export const DOC_SEPARATOR = "\n\n";
 
 /** Every file the data stage reads, for the stage fingerprint. */
 export async function dataSourceFiles(p: DataParams): Promise<string[]> {
-  if (p.corpus.length) return p.corpus;
-  const out: string[] = [];
+  const out: string[] = await benchFiles(p.benchmarks ?? []);
+  if (p.corpus.length) return [...out, ...p.corpus];
   for (const name of p.sources) out.push(...await sourceFiles(findSource(name)));
+  return out;
+}
+
+/** The files named by benchmark specs ("kind:path"); a folder (MMLU CSV) gives its files. */
+async function benchFiles(specs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (path: string) => {
+    const st = await Deno.stat(path).catch(() => null);
+    if (!st) throw new Error(`eval.benchmarks: ${path} not found (check the path)`);
+    if (!st.isDirectory) return void out.push(path);
+    const names = [];
+    for await (const e of Deno.readDir(path)) names.push(e.name);
+    for (const n of names.sort()) await walk(join(path, n));
+  };
+  for (const s of specs) await walk(s.replace(/^[a-z]+:/, ""));
   return out;
 }
 
@@ -91,6 +111,7 @@ export async function buildData(
   const records: SourceRecord[] = [];
   const train: Doc[] = [];
   const val: Doc[] = [];
+  const keys = await benchmarkKeys(p.benchmarks ?? []);
   for (const { docs, meta } of await loadAll(p)) {
     const seen = new Set<string>();
     const cleaned = docs
@@ -98,6 +119,8 @@ export async function buildData(
       .filter((d) => d.text && !seen.has(d.text) && seen.add(d.text));
     const kept = budget(cleaned, p.maxCharsPerSource, p.splitSeed);
     const split = splitDocs(kept, p.valFraction, p.splitSeed);
+    const clean = dropOverlapping(split.train, keys);
+    split.train = clean.kept;
     const trainTexts = new Set(split.train.map((d) => d.text));
     const v = split.val.filter((d) => !trainTexts.has(d.text));
     const chars = (ds: Doc[]) => ds.reduce((n, d) => n + [...d.text].length, 0);
@@ -107,6 +130,7 @@ export async function buildData(
       valDocs: v.length,
       trainChars: chars(split.train),
       valChars: chars(v),
+      ...(keys.length ? { benchmarkOverlapDropped: clean.dropped } : {}),
     };
     records.push(rec);
     train.push(...split.train);
@@ -114,7 +138,8 @@ export async function buildData(
     log(
       `${rec.name} (${rec.lang}, ${rec.package ?? "user"} ${rec.version ?? ""}): ` +
         `${rec.trainDocs} train / ${rec.valDocs} val documents, ` +
-        `${rec.trainChars} / ${rec.valChars} characters`,
+        `${rec.trainChars} / ${rec.valChars} characters` +
+        (clean.dropped ? ` (${clean.dropped} train documents dropped: benchmark overlap)` : ""),
     );
   }
   if (!train.length) throw new Error("data: no training text (check data.sources / --corpus)");
