@@ -26,6 +26,8 @@ Deno.test("io: building twice gives the same hash; different settings a differen
   const fewer = buildTokenizer(docs, { variant: "2-3", perScript: 50 });
   assert.notEqual(tokenizerHash(fewer), tokenizerHash(toks[0]));
   assert.match(tokenizerHash(toks[0]), /^[0-9a-f]{64}$/);
+  const whole = buildTokenizer(docs.join("\n"), { variant: "2-3" }); // one string, one document
+  assert.equal(tokenizerHash(whole), tokenizerHash(toks[0]));
 });
 
 Deno.test("io: save then load keeps hash, tokens, merges and encodings", async () => {

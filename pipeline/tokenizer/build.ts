@@ -114,8 +114,12 @@ export function unreachableCount(tok: Tokenizer): number {
   return tok.tokens.length - made.size;
 }
 
-/** Build a tokenizer from a corpus (an iterable of documents, iterated once). */
-export function buildTokenizer(corpus: Iterable<string> | string[], opts: BuildOptions): Tokenizer {
+/** Build a tokenizer from a corpus (documents, iterated once; one string is one document). */
+export function buildTokenizer(
+  corpus: Iterable<string> | string[] | string,
+  opts: BuildOptions,
+): Tokenizer {
+  if (typeof corpus === "string") corpus = [corpus];
   const variant = opts.variant;
   const slots = multiSlots(variant).length;
   const maxN = variant === "max" ? 5 : 3;
