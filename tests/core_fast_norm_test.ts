@@ -1,4 +1,4 @@
-// Property tests of the fast LayerNorm forward/backward and AdamW kernels (core/cpu/fast)
+// Property tests of the fast LayerNorm forward/backward, AdamW and RoPE kernels (core/cpu/fast)
 // against float64 transcriptions of the backend contract, on random shapes (row lengths
 // that are and are not multiples of 4), in ordinary arrays and in shared wasm memory.
 
@@ -9,6 +9,7 @@ import {
   freeF32,
   layerNormBackwardF32,
   layerNormForwardF32,
+  ropeF32,
   shutdownFast,
 } from "../core/cpu/fast/mod.ts";
 
@@ -95,6 +96,48 @@ Deno.test("fast LayerNorm forward and backward match the float64 reference", () 
       }
     }),
     { numRuns: 80 },
+  );
+});
+
+Deno.test("fast RoPE matches the float64 rotation and its inverse undoes it", () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        B: fc.integer({ min: 1, max: 3 }),
+        T: fc.integer({ min: 1, max: 40 }),
+        H: fc.integer({ min: 1, max: 3 }),
+        D: fc.constantFrom(2, 6, 8, 12, 16, 32, 64),
+        base: fc.constantFrom(10000, 500),
+        seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        shared: fc.boolean(),
+      }),
+      ({ B, T, H, D, base, seed, shared }) => {
+        const owned: Float32Array[] = [];
+        const mk = maker(shared, owned);
+        try {
+          const n = B * T * H * D, half = D / 2;
+          const x0 = randomArray(n, seed, -2, 2), x = mk(x0), out = mk(n), back = mk(n);
+          ropeF32(x, out, B, T, H, D, base, false);
+          const want = new Float64Array(n);
+          for (let r = 0; r < B * T * H; r++) {
+            const t = Math.floor(r / H) % T;
+            for (let j = 0; j < half; j++) {
+              const th = t * Math.pow(base, (-2 * j) / D), c = Math.cos(th), s = Math.sin(th);
+              const x1 = x0[r * D + j], x2 = x0[r * D + j + half];
+              want[r * D + j] = x1 * c - x2 * s;
+              want[r * D + j + half] = x2 * c + x1 * s;
+            }
+          }
+          near("rope", out, want, 1e-5);
+          ropeF32(out, back, B, T, H, D, base, true);
+          near("inverse rope", back, x0, 1e-5);
+          if (x.some((v, i) => !Object.is(v, x0[i]))) throw new Error("x was mutated");
+        } finally {
+          owned.forEach(freeF32);
+        }
+      },
+    ),
+    { numRuns: 60 },
   );
 });
 

@@ -12,7 +12,7 @@ export {
   geluTanhBwdF32,
   geluTanhF32,
 } from "./elementwise.ts";
-export { adamwF32, layerNormBackwardF32, layerNormForwardF32 } from "./norm.ts";
+export { adamwF32, layerNormBackwardF32, layerNormForwardF32, ropeF32 } from "./norm.ts";
 export { allocF32, fastMemoryStats, freeF32, isShared } from "./memory.ts";
 
 /** Threads used by parallel kernels (main + workers), SIMD and relaxed-SIMD FMA in use. */

@@ -2,7 +2,7 @@
 // thread; these are memory-bound). Same contracts as the backend's layerNormForward,
 // layerNormBackward and adamw. Arrays from allocF32 are used in place, others staged.
 
-import { isShared, memBuffer, scratchBytes } from "./memory.ts";
+import { allocBytes, isShared, memBuffer, scratchBytes } from "./memory.ts";
 import { mainKernels } from "./pool.ts";
 
 interface Operand {
@@ -205,5 +205,77 @@ export function adamwF32(
       mem[a[6] + i] = vi;
       mem[a[4] + i] = pi - lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + eps) + weightDecay * pi);
     }
+  });
+}
+
+const ropeTables = new Map<string, number>();
+
+/** Float index of the cached [cos | sin | -sin] tables [T][D/2] for (T, D, base). */
+function ropeTable(T: number, D: number, base: number): number {
+  const key = `${T}:${D}:${base}`;
+  let at = ropeTables.get(key);
+  if (at === undefined) {
+    const half = D / 2, n = T * half;
+    at = allocBytes(4 * 3 * n) / 4;
+    const mem = new Float32Array(memBuffer());
+    for (let t = 0; t < T; t++) {
+      for (let j = 0; j < half; j++) {
+        const theta = t * Math.pow(base, (-2 * j) / D);
+        mem[at + t * half + j] = Math.cos(theta);
+        mem[at + n + t * half + j] = Math.sin(theta);
+        mem[at + 2 * n + t * half + j] = -Math.sin(theta);
+      }
+    }
+    ropeTables.set(key, at);
+  }
+  return at;
+}
+
+/**
+ * Rotary position embedding (rotate-half) of x [B, T, H, D], position = time index t:
+ * theta_j = t * base^(-2j/D), out[j] = x[j] cos - x[j+D/2] sin, out[j+D/2] = x[j+D/2] cos +
+ * x[j] sin; `inverse` rotates by -theta (the backward pass).
+ */
+export function ropeF32(
+  x: Float32Array,
+  out: Float32Array,
+  B: number,
+  T: number,
+  H: number,
+  D: number,
+  base: number,
+  inverse: boolean,
+): void {
+  const name = "ropeF32";
+  for (const [n, v] of [["B", B], ["T", T], ["H", H], ["D", D]] as const) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new Error(`${name}: ${n} must be a non-negative integer, got ${v}`);
+    }
+  }
+  if (D % 2 !== 0) throw new Error(`${name}: D must be even, got ${D}`);
+  if (!(base > 0)) throw new Error(`${name}: base must be positive, got ${base}`);
+  const n = B * T * H * D;
+  const ops: Operand[] = [{ arr: x, len: n, out: false }, { arr: out, len: n, out: true }];
+  if (n === 0) return validate(name, ops);
+  const half = D / 2, tab = ropeTable(T, D, base), tn = T * half;
+  if (half % 4 !== 0) {
+    validate(name, ops);
+    const mem = new Float32Array(memBuffer());
+    const sn = inverse ? tab + 2 * tn : tab + tn;
+    for (let r = 0; r < B * T * H; r++) {
+      const t = Math.floor(r / H) % T, o = r * D;
+      for (let j = 0; j < half; j++) {
+        const c = mem[tab + t * half + j], s = mem[sn + t * half + j];
+        const x1 = x[o + j], x2 = x[o + j + half];
+        out[o + j] = x1 * c - x2 * s;
+        out[o + j + half] = x2 * c + x1 * s;
+      }
+    }
+    return;
+  }
+  const k = mainKernels();
+  staged(name, ops, (p) => {
+    const sn = inverse ? tab + 2 * tn : tab + tn;
+    k.rope(4 * p[0], 4 * p[1], 4 * tab, 4 * sn, B, T, H, half / 4);
   });
 }

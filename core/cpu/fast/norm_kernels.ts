@@ -242,13 +242,80 @@ function adamw(): FuncDef {
   };
 }
 
+/**
+ * rope(x, out, cs, sn, B, T, H, half4): rotate-half rotary embedding of x [B, T, H, D],
+ * D = 8 * half4, with tables cs, sn [T][D/2] (sn negated for the inverse rotation):
+ * out[j] = x[j] c - x[j + D/2] s, out[j + D/2] = x[j + D/2] c + x[j] s.
+ */
+function rope(): FuncDef {
+  const x = 0, out = 1, cs = 2, sn = 3, B = 4, T = 5, H = 6, half4 = 7;
+  const b = 8, t = 9, h = 10, j = 11, hb = 12, row = 13;
+  const c = 14, s = 15, x1 = 16, x2 = 17;
+  const lo = (base: number): Code => [get(base), get(row), 0x6a, get(j), 0x6a];
+  const tab = (base: number): Code => [get(base), get(j), 0x6a];
+  return {
+    name: "rope",
+    params: [I32, I32, I32, I32, I32, I32, I32, I32],
+    results: [],
+    locals: [I32, I32, I32, I32, I32, I32, V128, V128, V128, V128],
+    body: if_(ne([get(B), get(T), 0x6c, get(H), 0x6c, get(half4), 0x6c], i32(0)), [
+      set(hb, [get(half4), i32(16), 0x6c]), // bytes in half a row
+      set(row, i32(0)),
+      set(b, get(B)),
+      loop(
+        set(t, i32(0)),
+        loop(
+          set(h, get(H)),
+          loop(
+            set(j, i32(0)),
+            loop(
+              set(c, v128Load(tab(cs))),
+              set(s, v128Load(tab(sn))),
+              set(x1, v128Load(lo(x))),
+              set(x2, v128Load([lo(x), get(hb), 0x6a])),
+              v128Store(lo(out), f32x4Sub(f32x4Mul(get(x1), get(c)), f32x4Mul(get(x2), get(s)))),
+              v128Store(
+                [lo(out), get(hb), 0x6a],
+                f32x4Add(f32x4Mul(get(x2), get(c)), f32x4Mul(get(x1), get(s))),
+              ),
+              inc(j, i32(16)),
+              [ltS(get(j), get(hb)), 0x0d, 0],
+            ),
+            inc(row, [get(hb), i32(2), 0x6c]),
+            set(h, sub(get(h), i32(1))),
+            [get(h), 0x0d, 0],
+          ),
+          inc(cs, get(hb)),
+          inc(sn, get(hb)),
+          inc(t, i32(1)),
+          [ltS(get(t), get(T)), 0x0d, 0],
+        ),
+        set(cs, sub(get(cs), [get(T), get(hb), 0x6c])),
+        set(sn, sub(get(sn), [get(T), get(hb), 0x6c])),
+        set(b, sub(get(b), i32(1))),
+        [get(b), 0x0d, 0],
+      ),
+    ]),
+  };
+}
+
 /** All norm/optimizer kernel definitions (added to the main kernel module). */
 export function normFuncs(): FuncDef[] {
-  return [lnFwd(), lnBwd(), adamw()];
+  return [lnFwd(), lnBwd(), adamw(), rope()];
 }
 
 /** Exports of these kernels (byte addresses). */
 export interface NormExports {
+  rope(
+    x: number,
+    out: number,
+    cs: number,
+    sn: number,
+    B: number,
+    T: number,
+    H: number,
+    half4: number,
+  ): void;
   lnFwd(
     x: number,
     w: number,
