@@ -6,7 +6,7 @@ import { assert, assertClose, assertEquals } from "./eval_assert.ts";
 import { asciiCodec, ruleModel, vowelLover } from "./eval_fakes.ts";
 import { loadBench } from "../pipeline/eval/loaders.ts";
 import { generativePrompt, scoreGenerative, scoreLoglik } from "../pipeline/eval/protocols.ts";
-import { bootstrapCI } from "../pipeline/eval/stats.ts";
+import { bootstrapCI, diffOfMeansCI } from "../pipeline/eval/stats.ts";
 import type { McItem } from "../pipeline/eval/items.ts";
 import { seededRandom } from "../pipeline/eval/rng.ts";
 
@@ -125,6 +125,26 @@ Deno.test("bootstrap 95% interval covers the true mean on synthetic data most of
     const iv = bootstrapCI(xs, { seed: c.seed, resamples: 400 });
     assert(iv.lo <= iv.mean && iv.mean <= iv.hi, "interval brackets the sample mean");
     if (iv.lo <= c.p && c.p <= iv.hi) covered++;
+  }
+  assert(covered / cases.length >= 0.85, `coverage ${covered}/${cases.length} below 85%`);
+});
+
+Deno.test("two-sample bootstrap of a difference covers the true difference most of the time", () => {
+  const cases = fc.sample(
+    fc.record({
+      p: fc.double({ min: 0.2, max: 0.8, noNaN: true }),
+      q: fc.double({ min: 0.2, max: 0.8, noNaN: true }),
+      seed: fc.integer({ min: 0, max: 1 << 30 }),
+    }),
+    { numRuns: 80, seed: 8 },
+  );
+  let covered = 0;
+  for (const c of cases) {
+    const rand = seededRandom(c.seed);
+    const a = Array.from({ length: 150 }, () => (rand() < c.p ? 1 : 0));
+    const b = Array.from({ length: 120 }, () => (rand() < c.q ? 1 : 0));
+    const iv = diffOfMeansCI(a, b, { seed: c.seed, resamples: 300 });
+    if (iv.lo <= c.p - c.q && c.p - c.q <= iv.hi) covered++;
   }
   assert(covered / cases.length >= 0.85, `coverage ${covered}/${cases.length} below 85%`);
 });

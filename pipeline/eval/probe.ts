@@ -4,7 +4,7 @@
 // synonym-minus-random per layer shows where meaning shows up, for each twin.
 
 import type { TextCodec } from "./model.ts";
-import { bootstrapCI, type Interval } from "./stats.ts";
+import { bootstrapCI, diffOfMeansCI, type Interval } from "./stats.ts";
 
 /** ids [T] -> one [T*dModel] array per layer, index 0 = input vectors (embedding rows). */
 export type HiddenFn = (ids: Int32Array) => Promise<Float32Array[]>;
@@ -14,6 +14,8 @@ export interface ProbeLayer {
   synonym: Interval;
   random: Interval;
   gap: number;
+  /** 95% bootstrap interval of the gap (pairs resampled within each set). */
+  gapCI: Interval;
 }
 
 export function cosine(a: Float32Array, b: Float32Array): number {
@@ -65,6 +67,7 @@ export async function semanticProbe(
   return syn.map((s, l) => {
     const synonym = bootstrapCI(s, { seed });
     const random = bootstrapCI(rnd[l], { seed });
-    return { layer: l, synonym, random, gap: synonym.mean - random.mean };
+    const gapCI = diffOfMeansCI(s, rnd[l], { seed });
+    return { layer: l, synonym, random, gap: synonym.mean - random.mean, gapCI };
   });
 }

@@ -86,7 +86,9 @@ export async function writeReport(input: ReportInput): Promise<string> {
   md.push(`| model | ${infoKeys.join(" | ")} |`);
   md.push(`|---|${infoKeys.map(() => "---").join("|")}|`);
   for (const r of results) {
-    md.push(`| **${r.name}** | ${infoKeys.map((k) => String(r.info[k] ?? "")).join(" | ")} |`);
+    const show = (v: string | number | undefined) =>
+      typeof v === "number" ? v.toLocaleString("en-US") : String(v ?? "");
+    md.push(`| **${r.name}** | ${infoKeys.map((k) => show(r.info[k])).join(" | ")} |`);
   }
   md.push("");
 
@@ -126,7 +128,9 @@ export async function writeReport(input: ReportInput): Promise<string> {
       const first = results.map((r) => benchOf(r, bench)).find((b) => b);
       const cells = results.map((r) => {
         const p = benchOf(r, bench)?.[proto as "generative" | "loglik"];
-        return p ? formatInterval(p.metrics[metric]) : "-";
+        if (!p) return "-";
+        const nl = p.noLetter ? ` (${pct(p.noLetter)} no letter)` : "";
+        return formatInterval(p.metrics[metric]) + nl;
       });
       let diff = "";
       if (pair) {
@@ -139,14 +143,8 @@ export async function writeReport(input: ReportInput): Promise<string> {
           `${cells.join(" | ")} |${diff}`,
       );
     }
-    const noLetter = results.flatMap((r) =>
-      r.benches.filter((b) => b.generative?.noLetter).map((b) =>
-        `${r.name} / ${b.name}: ${pct(b.generative!.noLetter!)}`
-      )
-    );
-    if (noLetter.length) {
-      md.push("", `Generative answers that were not a choice letter: ${noLetter.join("; ")}.`);
-    }
+    md.push("", "_no letter_: share of generated answers whose first character is not a choice");
+    md.push("letter (e.g. a space or a word), which the paper's protocol counts as wrong.");
     md.push("");
     const kinds = [
       ["generative", "acc", "the paper's protocol (generated letter)", "generative"],
@@ -228,11 +226,15 @@ export async function writeReport(input: ReportInput): Promise<string> {
     md.push("## Where do semantics appear?", "");
     md.push("Cosine similarity of WordNet synonym pairs minus that of random word pairs, at the");
     md.push("input vectors (layer 0) and after every block; a word's vector is the mean over its");
-    md.push("tokens. Above zero: the layer places synonyms closer than chance pairs.", "");
+    md.push("tokens. Above zero: the layer places synonyms closer than chance pairs. Shaded:");
+    md.push("95% bootstrap interval. Caveat: synonyms share letters more often than random");
+    md.push("pairs, so part of any gap at layer 0 is spelling, not meaning (a random table");
+    md.push("shows it too); the change across layers is the informative part.", "");
     const series: LineSeries[] = probed.map((r, i) => ({
       name: r.name,
       color: PALETTE[results.indexOf(r) % PALETTE.length] ?? PALETTE[i],
       points: r.probe!.map((l) => [l.layer, l.gap] as [number, number]),
+      band: r.probe!.map((l) => [l.layer, l.gapCI.lo, l.gapCI.hi] as [number, number, number]),
     }));
     const svg = lineChartSvg({
       title: "Synonym minus random-pair cosine similarity, per layer",
@@ -249,7 +251,9 @@ export async function writeReport(input: ReportInput): Promise<string> {
       const cells = probed.map((r) => {
         const p = r.probe![l];
         return p
-          ? `${p.synonym.mean.toFixed(3)} / ${p.random.mean.toFixed(3)} / **${p.gap.toFixed(3)}**`
+          ? `${p.synonym.mean.toFixed(3)} / ${p.random.mean.toFixed(3)} / **${
+            p.gap.toFixed(3)
+          }** [${p.gapCI.lo.toFixed(3)}, ${p.gapCI.hi.toFixed(3)}]`
           : "-";
       });
       md.push(`| ${l} | ${cells.join(" | ")} |`);

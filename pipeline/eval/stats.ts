@@ -62,3 +62,27 @@ export function formatDiff(iv: Interval): string {
   const p = (x: number) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}`;
   return `${p(iv.mean)} pts [${p(iv.lo)}, ${p(iv.hi)}]`;
 }
+
+/** Bootstrap of mean(a) - mean(b) for two independent samples (each resampled on its own). */
+export function diffOfMeansCI(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  opts: BootstrapOptions = {},
+): Interval {
+  const resamples = opts.resamples ?? 1000;
+  const level = opts.level ?? 0.95;
+  const rand = seededRandom(opts.seed ?? 1234);
+  const mean = (x: ArrayLike<number>) => Array.from(x).reduce((s, v) => s + v, 0) / x.length;
+  const draw = (x: ArrayLike<number>) => {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += x[Math.floor(rand() * x.length)];
+    return s / x.length;
+  };
+  if (a.length === 0 || b.length === 0) return { mean: NaN, lo: NaN, hi: NaN, n: 0 };
+  const d = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) d[r] = draw(a) - draw(b);
+  d.sort();
+  const at = (q: number) => d[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))];
+  const alpha = (1 - level) / 2;
+  return { mean: mean(a) - mean(b), lo: at(alpha), hi: at(1 - alpha), n: a.length + b.length };
+}
