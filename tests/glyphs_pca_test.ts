@@ -5,7 +5,7 @@
 
 import { assert, assertAlmostEquals } from "./assert.ts";
 import fc from "fast-check";
-import { covariance, eigSym, fitPca, project } from "../pipeline/glyphs/pca.ts";
+import { covariance, eigSym, fitPca, pcaScoresGram, project } from "../pipeline/glyphs/pca.ts";
 import { covarianceFast, projectFast, releaseFastKernels } from "../pipeline/glyphs/linalg.ts";
 
 const symmetric = fc.integer({ min: 1, max: 24 }).chain((n) =>
@@ -120,4 +120,35 @@ Deno.test({
     for (let i = 0; i < a.length; i++) assertAlmostEquals(a[i], b[i], 1e-4);
     await releaseFastKernels();
   },
+});
+
+Deno.test("pca: the Gram route (rows <= cols) gives the covariance route's scores", () => {
+  const wide = fc.record({
+    rows: fc.integer({ min: 2, max: 10 }),
+    extra: fc.integer({ min: 0, max: 8 }),
+  })
+    .chain(({ rows, extra }) => {
+      const cols = rows + extra;
+      return fc.array(fc.integer({ min: 0, max: 255 }), {
+        minLength: rows * cols,
+        maxLength: rows * cols,
+      })
+        .map((v) => ({ rows, cols, x: Uint8Array.from(v) }));
+    });
+  fc.assert(
+    fc.property(wide, ({ rows, cols, x }) => {
+      const p = fitPca(x, rows, cols, cols, 1 / 255);
+      const a = project(p, x, rows, 1 / 255), g = pcaScoresGram(x, rows, cols, cols, 1 / 255);
+      // compare up to rank rows-1, where eigenvalues are (almost surely) distinct
+      for (let c = 0; c < Math.min(cols, rows - 1); c++) {
+        if (p.variances[c] < 1e-9 || (c > 0 && p.variances[c - 1] - p.variances[c] < 1e-6)) {
+          continue;
+        }
+        for (let r = 0; r < rows; r++) {
+          assertAlmostEquals(g.scores[r * cols + c], a[r * cols + c], 1e-4);
+        }
+      }
+    }),
+    { numRuns: 60 },
+  );
 });

@@ -269,3 +269,51 @@ export function project(pca: Pca, x: ArrayLike<number>, rows: number, scale = 1)
   }
   return out;
 }
+
+/**
+ * PCA scores of a short, wide matrix (rows <= cols) through the rows x rows Gram matrix:
+ * score column c = sqrt(l_c (rows - 1)) u_c for the Gram eigenpairs (l_c, u_c), sign fixed
+ * like fitPca (largest |entry| of the pixel-space component positive). Columns beyond the
+ * data's rank are zero, as they are for the covariance route. Returns rows x k float32.
+ */
+export function pcaScoresGram(
+  x: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  k: number,
+  scale = 1,
+): { scores: Float32Array; variances: Float64Array; total: number } {
+  const mean = new Float64Array(cols), xc = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) mean[c] += x[r * cols + c] * scale;
+  for (let c = 0; c < cols; c++) mean[c] /= rows;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) xc[r * cols + c] = x[r * cols + c] * scale - mean[c];
+  }
+  const denom = Math.max(1, rows - 1), g = new Float64Array(rows * rows);
+  for (let a = 0; a < rows; a++) {
+    for (let b = a; b < rows; b++) {
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += xc[a * cols + c] * xc[b * cols + c];
+      g[a * rows + b] = g[b * rows + a] = s / denom;
+    }
+  }
+  let total = 0;
+  for (let a = 0; a < rows; a++) total += g[a * rows + a];
+  const { values, vectors } = eigSym(g, rows);
+  const scores = new Float32Array(rows * k), variances = new Float64Array(k);
+  const tol = 1e-10 * Math.max(1e-300, values[0] ?? 0);
+  for (let c = 0; c < Math.min(k, rows); c++) {
+    const lam = values[c];
+    if (!(lam > tol)) break;
+    variances[c] = lam;
+    let big = 0;
+    for (let j = 0; j < cols; j++) {
+      let w = 0;
+      for (let r = 0; r < rows; r++) w += xc[r * cols + j] * vectors[c * rows + r];
+      if (Math.abs(w) > Math.abs(big)) big = w;
+    }
+    const f = Math.sqrt(lam * denom) * (big < 0 ? -1 : 1);
+    for (let r = 0; r < rows; r++) scores[r * k + c] = f * vectors[c * rows + r];
+  }
+  return { scores, variances, total };
+}
