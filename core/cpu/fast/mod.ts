@@ -2,7 +2,7 @@
 // TypeScript, run on the main thread plus worker threads sharing one wasm memory.
 // All entry points are synchronous. See README.md in this folder for the design.
 
-import { poolInfo, readyPool, setThreads, shutdownPool } from "./pool.ts";
+import { poolInfo, poolStats, readyPool, setThreads, shutdownPool } from "./pool.ts";
 
 export { matmulF32 } from "./matmul.ts";
 export { attentionBackwardF32, attentionForwardF32 } from "./attention.ts";
@@ -36,4 +36,18 @@ export function shutdownFast(): void {
  */
 export function warmupFast(timeoutMs?: number): Promise<number> {
   return readyPool(timeoutMs);
+}
+
+/**
+ * Counters of the jobs run so far: jobs, parallelJobs, chunks, chunksOnMain (the rest ran
+ * on workers) and mainWaitMs (time the main thread waited for workers); `reset` zeroes them.
+ */
+export function fastStats(reset = false): {
+  jobs: number;
+  parallelJobs: number;
+  chunks: number;
+  chunksOnMain: number;
+  mainWaitMs: number;
+} {
+  return poolStats(reset);
 }

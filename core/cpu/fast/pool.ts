@@ -12,6 +12,9 @@ import { sharedMemory } from "./memory.ts";
 /** How long the main thread spins for the last chunks before it sleeps (ms). */
 const SPIN_MS = 0.1;
 
+/** Counters of how parallel jobs went (see fastStats in mod.ts). */
+const stats = { jobs: 0, parallelJobs: 0, chunks: 0, chunksOnMain: 0, mainWaitMs: 0 };
+
 let workers: Worker[] = [];
 let started = false;
 let seq = 0;
@@ -68,10 +71,14 @@ export function runJob(
   const ctl = control();
   ctl[KIND] = kind;
   write(ctl);
+  stats.jobs++;
+  stats.chunks += total;
   if (!parallel || total < 2 || Atomics.load(ctl, READY) <= 0) {
     for (let c = 0; c < total; c++) runChunkAny(ctl, memory, c);
+    stats.chunksOnMain += total;
     return;
   }
+  stats.parallelJobs++;
   if (total > 0xffff) throw new Error(`fast kernels: too many chunks (${total})`);
   Atomics.store(ctl, DONE, 0);
   seq = (seq + 1) & 0x7fff;
@@ -80,12 +87,15 @@ export function runJob(
   for (let c = claimChunk(ctl, seq); c >= 0; c = claimChunk(ctl, seq)) {
     runChunkAny(ctl, memory, c);
     Atomics.add(ctl, DONE, 1);
+    stats.chunksOnMain++;
   }
+  const waitStart = performance.now();
   // Spin briefly before sleeping: a futex wake-up can cost milliseconds on a busy machine.
   const spinEnd = performance.now() + SPIN_MS;
   for (let d = Atomics.load(ctl, DONE); d < total; d = Atomics.load(ctl, DONE)) {
     if (performance.now() > spinEnd) Atomics.wait(ctl, DONE, d);
   }
+  stats.mainWaitMs += performance.now() - waitStart;
 }
 
 /** Threads available (main + workers) and whether SIMD (and relaxed FMA) is used. */
@@ -125,4 +135,13 @@ export async function readyPool(timeoutMs = 20000): Promise<number> {
     await new Promise((r) => setTimeout(r, 5));
   }
   return wantThreads;
+}
+
+/** A copy of the job counters since start (or the last reset). */
+export function poolStats(reset = false): typeof stats {
+  const copy = { ...stats };
+  if (reset) {
+    Object.assign(stats, { jobs: 0, parallelJobs: 0, chunks: 0, chunksOnMain: 0, mainWaitMs: 0 });
+  }
+  return copy;
 }
