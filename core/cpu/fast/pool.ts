@@ -48,11 +48,22 @@ function startWorkers(): void {
   started = true;
   mainKernels();
   const memory = sharedMemory();
-  for (let i = 0; i < wantThreads - 1; i++) {
-    const w = new Worker(new URL("./worker.ts", import.meta.url));
-    w.unref();
-    w.postMessage({ memory, epoch: Atomics.load(control(), EPOCH) });
-    workers.push(w);
+  try {
+    for (let i = 0; i < wantThreads - 1; i++) {
+      const w = new Worker(new URL("./worker.ts", import.meta.url));
+      w.unref();
+      w.postMessage({ memory, epoch: Atomics.load(control(), EPOCH) });
+      workers.push(w);
+    }
+  } catch (e) {
+    // e.g. no read permission for worker.ts: keep going on the main thread alone
+    console.warn(
+      `fast kernels: worker threads unavailable (${String(e).split("\n")[0]}); running ` +
+        "single-threaded (grant --allow-read or set GLYPHGRAD_THREADS=1 to silence this)",
+    );
+    for (const w of workers) w.terminate();
+    workers = [];
+    wantThreads = 1;
   }
 }
 
