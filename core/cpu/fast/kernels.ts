@@ -202,7 +202,7 @@ export interface KernelExports extends ElementwiseExports, NormExports {
   [pack: `pack${number}${"c" | "g"}`]: PackFn;
 }
 
-/** Module bytes for this engine: FMA if relaxed SIMD validates, else plain SIMD; null if no SIMD. */
+/** Module bytes for this engine: FMA if relaxed SIMD validates, else plain SIMD; null if none. */
 export function chooseKernelBytes(): { bytes: Uint8Array; fma: boolean } | null {
   for (const fma of [true, false]) {
     const bytes = kernelModuleBytes(fma);

@@ -47,7 +47,8 @@ function ensure(end: number): void {
   const have = mem.buffer.byteLength / PAGE;
   if (have + need > MEM_MAX_PAGES) {
     throw new Error(
-      `fast kernels: out of wasm memory (${end} bytes > 4 GiB); free buffers with freeF32 or use smaller batches`,
+      `fast kernels: out of wasm memory (${end} bytes > 4 GiB); ` +
+        "free buffers with freeF32 or use smaller batches",
     );
   }
   mem.grow(Math.max(need, Math.min(have, MEM_MAX_PAGES - have)));
