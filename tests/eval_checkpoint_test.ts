@@ -15,6 +15,7 @@ import { logSoftmaxRow } from "../pipeline/eval/model.ts";
 import { optionLogLiks, scoreLoglik } from "../pipeline/eval/protocols.ts";
 import { packSplit, splitMask } from "../pipeline/eval/tree.ts";
 import { loadBench } from "../pipeline/eval/loaders.ts";
+import { lmMetrics } from "../pipeline/eval/lm_metrics.ts";
 
 setBackend("cpu-ref");
 
@@ -102,6 +103,27 @@ Deno.test("shared-prefix (tree) scoring equals scoring each option on its own", 
   a.lls.forEach((ll, i) => ll.forEach((x, j) => assertClose(x, b.lls[i][j], 2e-3, `${i}/${j}`)));
   const spread = a.lls.map((ll) => Math.max(...ll) - Math.min(...ll));
   assert(spread.every((d) => d > 0.5), `options must score differently: ${spread}`);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("fused LM-metric and option sums equal the per-token path", async () => {
+  const dir = await saveCheckpoint({ ...cfg, context: 24 }, 9, 4);
+  const ck = await loadCheckpointModel(dir, { codec: asciiCodec, tokenBudget: 64 });
+  const slow = { ...ck.model, sumLogProbs: undefined, choiceLogLiks: undefined };
+  const docs = ["In the beginning God created the heaven and the earth.", "And the earth was."];
+  const [a, b] = [
+    await lmMetrics(ck.model, asciiCodec, docs),
+    await lmMetrics(slow, asciiCodec, docs),
+  ];
+  assertEquals(a.tokens, b.tokens);
+  assertClose(a.loss, b.loss, 1e-4);
+  assertClose(a.bitsPerChar, b.bitsPerChar, 1e-4);
+  const { items } = await loadBench("jsonl:fixtures/eval/generic.jsonl");
+  const [x, y] = [
+    await optionLogLiks(ck.model, asciiCodec, items),
+    await optionLogLiks(slow, asciiCodec, items),
+  ];
+  x.lls.forEach((ll, i) => ll.forEach((v, j) => assertClose(v, y.lls[i][j], 2e-3)));
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -29,9 +29,16 @@ import {
 } from "../../core/ops.ts";
 import { type Tensor, tensor, tidy } from "../../core/tensor.ts";
 import { decode, encode, loadTokenizer, UNK } from "../tokenizer/mod.ts";
-import { batchedModel, batchedRowsModel, type ScoringModel, type TextCodec } from "./model.ts";
+import {
+  batchedModel,
+  batchedRowsModel,
+  planBatches,
+  type ScoringModel,
+  type TextCodec,
+  type TokenRequest,
+} from "./model.ts";
 import type { HiddenFn } from "./probe.ts";
-import { treeChoiceScorer } from "./tree.ts";
+import { spanNll, treeChoiceScorer } from "./tree.ts";
 
 export interface CheckpointModel {
   dir: string;
@@ -105,10 +112,41 @@ export function gptScoringModel(
     logits.dispose();
     return data;
   }, { ...base, logitBudget: 1 << 40 });
-  if (opts.sharePrefix === false) return model;
+  const sumLogProbs = async (reqs: TokenRequest[]) => {
+    let sum = 0, tokens = 0;
+    for (
+      const group of planBatches(reqs.map((r) => r.ids.length), { ...base, logitBudget: 1 << 40 })
+    ) {
+      const T = Math.max(...group.map((i) => reqs[i].ids.length));
+      const ids = new Int32Array(group.length * T);
+      const rows: number[] = [], targets: number[] = [];
+      group.forEach((i, b) => {
+        const r = reqs[i];
+        ids.set(r.ids, b * T);
+        for (let t = Math.max(1, r.start); t < r.ids.length; t++) {
+          rows.push(b * T + t - 1);
+          targets.push(r.ids[t]);
+        }
+      });
+      if (rows.length === 0) continue;
+      const nll = tidy(() => {
+        const hs = gptHiddenStates(params, cfg, tensor(ids, [group.length, T], "i32"));
+        const last = reshape(hs[hs.length - 1], [group.length * T, cfg.dModel]);
+        const picked = gather(last, tensor(Int32Array.from(rows), [rows.length], "i32"));
+        const logits = matmul(normFwd(cfg, picked, params.lnf!), params.head!);
+        return spanNll(logits, Int32Array.from(targets), [[0, rows.length]]);
+      });
+      sum -= (await nll.data())[0] * rows.length;
+      nll.dispose();
+      tokens += rows.length;
+    }
+    return { sum, tokens };
+  };
+  if (opts.sharePrefix === false) return { ...model, sumLogProbs };
   return {
     ...model,
-    choiceLogProbs: treeChoiceScorer(params, cfg, { tokenBudget: base.tokenBudget }),
+    sumLogProbs,
+    choiceLogLiks: treeChoiceScorer(params, cfg, { tokenBudget: base.tokenBudget }),
   };
 }
 

@@ -45,9 +45,15 @@ export async function lmMetrics(
   }
   let nll = 0;
   let tokens = 0;
-  for (const lp of await model.tokenLogProbs(reqs)) {
-    for (const x of lp) nll -= x;
-    tokens += lp.length;
+  if (model.sumLogProbs) {
+    const r = await model.sumLogProbs(reqs);
+    nll = -r.sum;
+    tokens = r.tokens;
+  } else {
+    for (const lp of await model.tokenLogProbs(reqs)) {
+      for (const x of lp) nll -= x;
+      tokens += lp.length;
+    }
   }
   if (!Number.isFinite(nll)) {
     throw new Error("eval: non-finite held-out loss; the checkpoint has NaN/inf");

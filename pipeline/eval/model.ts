@@ -31,11 +31,13 @@ export interface ScoringModel {
   /** Per sequence, the full log-distribution [vocab] over the token that follows it. */
   nextLogProbs(seqs: Int32Array[]): Promise<Float32Array[]>;
   /**
-   * Optional fast path: per group, per option, the log-probability of each option token given
-   * the prefix (same numbers as tokenLogProbs on prefix + option, computed with the prefix
-   * shared). Callers fall back to tokenLogProbs when it is absent.
+   * Optional fast path: per group, per option, the summed log-probability of the option's
+   * tokens given the prefix (the same number as summing tokenLogProbs on prefix + option,
+   * computed with the prefix shared). Callers fall back to tokenLogProbs when it is absent.
    */
-  choiceLogProbs?(groups: ChoiceGroup[]): Promise<Float32Array[][]>;
+  choiceLogLiks?(groups: ChoiceGroup[]): Promise<number[][]>;
+  /** Optional fast path: the sum over all requests of tokenLogProbs, and how many tokens. */
+  sumLogProbs?(reqs: TokenRequest[]): Promise<{ sum: number; tokens: number }>;
 }
 
 /** A forward pass: ids laid out [B,T] row-major -> logits [B,T,V] row-major. */

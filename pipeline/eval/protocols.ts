@@ -129,15 +129,11 @@ export async function optionLogLiks(
     if (keep < ctx.length) truncated++;
     return { prefix: ctx.slice(ctx.length - keep), conts };
   });
-  let lps: Float32Array[][];
-  if (model.choiceLogProbs) lps = await model.choiceLogProbs(groups);
-  else {
-    const reqs = groups.flatMap((g) => g.conts.map((c) => fitContext(g.prefix, c, model.context)));
-    const flat = await model.tokenLogProbs(reqs);
-    let k = 0;
-    lps = groups.map((g) => g.conts.map(() => flat[k++]));
-  }
-  const lls = lps.map((opts) => opts.map((lp) => lp.reduce((s, x) => s + x, 0)));
+  if (model.choiceLogLiks) return { lls: await model.choiceLogLiks(groups), truncated };
+  const reqs = groups.flatMap((g) => g.conts.map((c) => fitContext(g.prefix, c, model.context)));
+  const flat = await model.tokenLogProbs(reqs);
+  let k = 0;
+  const lls = groups.map((g) => g.conts.map(() => flat[k++].reduce((s, x) => s + x, 0)));
   return { lls, truncated };
 }
 

@@ -10,6 +10,7 @@ import {
   add,
   causalAttention,
   concat,
+  crossEntropy,
   gather,
   gelu,
   layerNorm,
@@ -26,7 +27,7 @@ import {
   sub,
 } from "../../core/ops.ts";
 import { type Tensor, tensor, tidy } from "../../core/tensor.ts";
-import { type ChoiceGroup, logProbAt, planBatches } from "./model.ts";
+import { type ChoiceGroup, planBatches } from "./model.ts";
 
 function normFwd(cfg: GPTConfig, x: Tensor, p: NormParams): Tensor {
   return cfg.norm === "rmsnorm" ? rmsNorm(x, p.w) : layerNorm(x, p.w, p.b!);
@@ -138,28 +139,45 @@ export function splitHidden(params: GPTParams, cfg: GPTConfig, p: SplitPack): Te
   return concat([reshape(xp, [B * Tp, D]), reshape(xo, [B * To, D])], 0);
 }
 
-/** Logits [rows, V] at rows of splitHidden's stacked [B*(Tp+To), D] output. */
-export async function splitRowLogits(
+/**
+ * Summed log-probability of each span of rows (one span per option): logits at `rows` of
+ * splitHidden's stacked output, then the core's fused cross-entropy per span on the backend,
+ * so one float per option is read back.
+ */
+export async function splitSpanLogLiks(
   params: GPTParams,
   cfg: GPTConfig,
   p: SplitPack,
   rows: Int32Array,
-): Promise<Float32Array> {
-  const logits = tidy(() => {
+  targets: Int32Array,
+  spans: [number, number][],
+): Promise<number[]> {
+  const out = tidy(() => {
     const picked = gather(splitHidden(params, cfg, p), tensor(rows, [rows.length], "i32"));
-    return matmul(normFwd(cfg, picked, params.lnf!), params.head!);
+    return spanNll(matmul(normFwd(cfg, picked, params.lnf!), params.head!), targets, spans);
   });
-  const data = await logits.data() as Float32Array;
-  logits.dispose();
-  return data;
+  const data = await out.data() as Float32Array;
+  out.dispose();
+  return spans.map(([, n], i) => -data[i] * n);
 }
 
-/** Batched shared-prefix scorer (ScoringModel.choiceLogProbs) over the core GPT. */
+/** Mean negative log-likelihood of each span of a [R, V] logits tensor: [spans]. */
+export function spanNll(logits: Tensor, targets: Int32Array, spans: [number, number][]): Tensor {
+  const t = tensor(targets, [targets.length], "i32");
+  return concat(
+    spans.map(([s, n]) =>
+      reshape(crossEntropy(slice(logits, 0, s, s + n), slice(t, 0, s, s + n), -1), [1])
+    ),
+    0,
+  );
+}
+
+/** Batched shared-prefix scorer (ScoringModel.choiceLogLiks) over the core GPT. */
 export function treeChoiceScorer(
   params: GPTParams,
   cfg: GPTConfig,
   opts: { tokenBudget?: number } = {},
-): (groups: ChoiceGroup[]) => Promise<Float32Array[][]> {
+): (groups: ChoiceGroup[]) => Promise<number[][]> {
   return async (groups) => {
     for (const g of groups) {
       const longest = Math.max(...g.conts.map((c) => c.length));
@@ -172,7 +190,7 @@ export function treeChoiceScorer(
     }
     // cost is dominated by the prefix; options add their tokens once each
     const lens = groups.map((g) => g.prefix.length + g.conts.reduce((s, c) => s + c.length, 0));
-    const out: Float32Array[][] = new Array(groups.length);
+    const out: number[][] = new Array(groups.length);
     const plan = planBatches(lens, {
       context: cfg.context,
       vocab: cfg.vocab,
@@ -183,23 +201,29 @@ export function treeChoiceScorer(
       const batch = idx.map((i) => groups[i]);
       const pack = packSplit(batch);
       const optBase = pack.B * pack.Tp;
-      const rows: number[] = [];
+      const rows: number[] = [], targets: number[] = [];
+      const spans: [number, number][] = [];
       batch.forEach((g, b) => {
         let o = optBase + b * pack.To;
         for (const c of g.conts) {
+          spans.push([rows.length, c.length]);
           rows.push(b * pack.Tp + g.prefix.length - 1);
           for (let t = 1; t < c.length; t++) rows.push(o + t - 1);
+          targets.push(...c);
           o += c.length;
         }
       });
-      const logits = await splitRowLogits(params, cfg, pack, Int32Array.from(rows));
+      const lls = await splitSpanLogLiks(
+        params,
+        cfg,
+        pack,
+        Int32Array.from(rows),
+        Int32Array.from(targets),
+        spans,
+      );
       let r = 0;
       batch.forEach((g, b) => {
-        out[idx[b]] = g.conts.map((c) => {
-          const lp = new Float32Array(c.length);
-          for (let t = 0; t < c.length; t++) lp[t] = logProbAt(logits, r++, cfg.vocab, c[t]);
-          return lp;
-        });
+        out[idx[b]] = g.conts.map(() => lls[r++]);
       });
     }
     return out;
