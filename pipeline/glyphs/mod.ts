@@ -16,9 +16,9 @@ export { encodePng } from "./png.ts";
 export {
   binaryIdVectors,
   checkRecipe,
+  randomVectors,
   RECIPE_NAMES,
   type RecipeName,
-  randomVectors,
   tokenPicture,
 } from "./recipes.ts";
 export { augment } from "./augment.ts";
