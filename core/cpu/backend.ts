@@ -61,6 +61,11 @@ interface FastModule {
     lse?: Float32Array,
   ) => void;
   geluTanhF32?: (x: Float32Array, out: Float32Array, n: number) => void;
+  // same argument lists as the Backend kernels, with Float32Arrays for storages
+  layerNormForwardF32?: (...args: (Float32Array | number)[]) => void;
+  layerNormBackwardF32?: (...args: (Float32Array | number)[]) => void;
+  ropeF32?: (...args: (Float32Array | number | boolean)[]) => void;
+  adamwF32?: (...args: (Float32Array | number)[]) => void;
   geluTanhBwdF32?: (x: Float32Array, g: Float32Array, out: Float32Array, n: number) => void;
 }
 
@@ -128,7 +133,28 @@ function wasmKernels(m: FastModule, base: Backend): Partial<Backend> {
       } else base.binary(op, a, b, o, shape, sa, sb);
     };
   }
+  // kernels whose wasm argument list is the Backend's with storages unwrapped
+  const direct = [
+    ["layerNormForward", m.layerNormForwardF32],
+    ["layerNormBackward", m.layerNormBackwardF32],
+    ["rope", m.ropeF32],
+    ["adamw", m.adamwF32],
+  ] as const;
+  for (const [name, fn] of direct) {
+    if (!fn) continue;
+    const ts = base[name] as (...a: unknown[]) => void;
+    const wasm = fn as (...a: unknown[]) => void;
+    (out as Record<string, unknown>)[name] = (...args: unknown[]) =>
+      orFallback(
+        () => wasm(...args.map((a) => (isStorage(a) ? arr(a) : a))),
+        () => ts(...args),
+      );
+  }
   return out;
+}
+
+function isStorage(a: unknown): a is Storage {
+  return typeof a === "object" && a !== null && "data" in a && "dtype" in a;
 }
 
 /** Run a wasm kernel; on a WebAssembly trap run the TypeScript one instead. */
