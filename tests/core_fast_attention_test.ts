@@ -211,3 +211,14 @@ Deno.test("fast attention adds onto dq, dk, dv and rejects short arrays", () => 
   if (!threw) throw new Error(`short lse accepted for ${JSON.stringify(s)}`);
   shutdownFast();
 });
+
+Deno.test("fast attention propagates NaN (no wasm trap)", () => {
+  const n = 2 * 5 * 2 * 8, q = new Float32Array(n).fill(0.1);
+  q[3] = Number.NaN;
+  const out = new Float32Array(n), lse = new Float32Array(2 * 2 * 5);
+  attentionForwardF32(q, q, q, out, lse, 2, 5, 2, 8, 0.3);
+  if (!out.some(Number.isNaN) || !lse.some(Number.isNaN)) throw new Error("NaN was lost");
+  const d = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  attentionBackwardF32(q, q, q, out, lse, q, d[0], d[1], d[2], 2, 5, 2, 8, 0.3);
+  if (!d[0].some(Number.isNaN)) throw new Error("NaN was lost in the backward pass");
+});

@@ -187,3 +187,16 @@ Deno.test("fast GELU (tanh) forward and backward match the float64 formulas", ()
   );
   shutdownFast();
 });
+
+Deno.test("fast cross-entropy and GELU propagate NaN", () => {
+  const x = new Float32Array(12).fill(1), out = new Float32Array(1), dl = new Float32Array(12);
+  x[5] = Number.NaN;
+  const t = new Int32Array([0, 1, 2]);
+  crossEntropyForwardF32(x, t, out, 3, 4, -1);
+  crossEntropyBackwardF32(x, t, new Float32Array([1]), dl, 3, 4, -1);
+  if (!Number.isNaN(out[0]) || !Number.isNaN(dl[5])) throw new Error("NaN was lost");
+  const g = new Float32Array(9).fill(1), y = new Float32Array(9);
+  g[2] = Number.NaN;
+  geluTanhF32(g, y, 9);
+  if (!Number.isNaN(y[2]) || y.filter(Number.isNaN).length !== 1) throw new Error("GELU NaN");
+});

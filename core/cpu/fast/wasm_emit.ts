@@ -202,7 +202,8 @@ export function expF32(x: Code, tmp: number, n: number): Code {
   }
   const pow2n: Code = [
     get(n),
-    0xa8, // i32.trunc_f32_s
+    0xfc, // i32.trunc_sat_f32_s (0xfc 0): no trap on NaN, which then propagates
+    0x00,
     i32(127),
     0x6a, // i32.add
     i32(23),
