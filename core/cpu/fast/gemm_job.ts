@@ -58,12 +58,12 @@ const FIELDS: (keyof GemmJob)[] = [
 ];
 
 export function writeJob(ctl: Int32Array, job: GemmJob): void {
-  FIELDS.forEach((f, i) => (ctl[JOB_SLOT + i] = job[f] | 0));
+  for (let i = 0; i < FIELDS.length; i++) ctl[JOB_SLOT + i] = job[FIELDS[i]] | 0;
 }
 
 export function readJob(ctl: Int32Array): GemmJob {
   const j = {} as GemmJob;
-  FIELDS.forEach((f, i) => (j[f] = ctl[JOB_SLOT + i] >>> 0));
+  for (let i = 0; i < FIELDS.length; i++) j[FIELDS[i]] = ctl[JOB_SLOT + i] >>> 0;
   return j;
 }
 

@@ -3,7 +3,7 @@
 // NR-column panels laid out [kcp][NR]. Full panels are copied by the wasm pack kernels;
 // edge panels by a plain loop. Padding (rows, columns, k beyond the edge) is zero.
 
-import { type KernelExports, MR, NR } from "./kernels.ts";
+import { type KernelExports, MR, NR, type PackFn } from "./kernels.ts";
 
 /** Blocking of one matmul: K split in nKb blocks of kcp (padded) each. */
 export interface GemmShape {
@@ -21,7 +21,7 @@ export interface GemmShape {
  * matrix at float index src (element (k, j) at src + k * sK + j * sW) to float index dst.
  */
 function packPanel(
-  kern: KernelExports,
+  fn: PackFn,
   mem: Float32Array,
   W: number,
   w: number,
@@ -35,7 +35,6 @@ function packPanel(
   if (w < W || kv < kcp) mem.fill(0, dst, dst + kcp * W);
   if (kv <= 0) return;
   if (w === W) {
-    const fn = kern[`pack${W}${sW === 1 ? "c" : "g"}`];
     fn(src * 4, dst * 4, kv, sW * 4, sK * 4);
     return;
   }
@@ -61,12 +60,13 @@ export function packATiles(
 ): void {
   const { M, K, kcp, nKb, mTiles } = s;
   const sW = transA ? 1 : K, sK = transA ? M : 1;
+  const fn = sW === 1 ? kern[`pack${MR}c`] : kern[`pack${MR}g`];
   for (let kb = 0; kb < nKb; kb++) {
     const k0 = kb * kcp;
     for (let t = t0; t < t1; t++) {
       const m0 = t * MR, d = dst + (kb * mTiles + t) * kcp * MR;
       const at = src + k0 * sK + m0 * sW;
-      packPanel(kern, mem, MR, Math.min(MR, M - m0), Math.min(kcp, K - k0), kcp, at, sW, sK, d);
+      packPanel(fn, mem, MR, Math.min(MR, M - m0), Math.min(kcp, K - k0), kcp, at, sW, sK, d);
     }
   }
 }
@@ -88,12 +88,13 @@ export function packBPanels(
 ): void {
   const { N, K, kcp, nKb, nPanels } = s;
   const sW = transB ? K : 1, sK = transB ? 1 : N;
+  const fn = sW === 1 ? kern[`pack${NR}c`] : kern[`pack${NR}g`];
   for (let kb = 0; kb < nKb; kb++) {
     const k0 = kb * kcp;
     for (let p = p0; p < p1; p++) {
       const n0 = p * NR, d = dst + (kb * nPanels + p) * kcp * NR;
       const at = src + k0 * sK + n0 * sW;
-      packPanel(kern, mem, NR, Math.min(NR, N - n0), Math.min(kcp, K - k0), kcp, at, sW, sK, d);
+      packPanel(fn, mem, NR, Math.min(NR, N - n0), Math.min(kcp, K - k0), kcp, at, sW, sK, d);
     }
   }
 }
