@@ -129,8 +129,11 @@ export async function writeReport(input: ReportInput): Promise<string> {
       const cells = results.map((r) => {
         const p = benchOf(r, bench)?.[proto as "generative" | "loglik"];
         if (!p) return "-";
-        const nl = p.noLetter ? ` (${pct(p.noLetter)} no letter)` : "";
-        return formatInterval(p.metrics[metric]) + nl;
+        const notes = [
+          p.noLetter ? `${pct(p.noLetter)} no letter` : "",
+          p.truncated ? `${pct(p.truncated)} cut` : "",
+        ].filter((x) => x);
+        return formatInterval(p.metrics[metric]) + (notes.length ? ` (${notes.join(", ")})` : "");
       });
       let diff = "";
       if (pair) {
@@ -144,7 +147,8 @@ export async function writeReport(input: ReportInput): Promise<string> {
       );
     }
     md.push("", "_no letter_: share of generated answers whose first character is not a choice");
-    md.push("letter (e.g. a space or a word), which the paper's protocol counts as wrong.");
+    md.push("letter (e.g. a space or a word), which the paper's protocol counts as wrong;");
+    md.push("_cut_: share of prompts whose beginning was dropped to fit the model's context.");
     md.push("");
     const kinds = [
       ["generative", "acc", "the paper's protocol (generated letter)", "generative"],
