@@ -63,6 +63,8 @@ export interface Manifest {
   /** The configuration of the latest invocation (for people; fingerprints use stage params). */
   config?: unknown;
   stages: Record<string, StageRecord>;
+  /** Stages that started and have not finished (interrupted, or running now). */
+  unfinished?: string[];
 }
 
 export interface PlanStep {
@@ -234,10 +236,13 @@ async function staleReasons<C>(
   rec: StageRecord | undefined,
   inputs: Record<string, string>,
   sources: Record<string, FileRecord>,
+  unfinished = false,
 ): Promise<{ reasons: string[]; fingerprint: string }> {
   const params = stage.params(cfg);
   const fingerprint = await fingerprintOf(stage, params, inputs, sources);
-  if (!rec) return { reasons: ["never run"], fingerprint };
+  if (!rec) {
+    return { reasons: [unfinished ? "interrupted last time" : "never run"], fingerprint };
+  }
   const reasons: string[] = [];
   if (rec.version !== stage.version) {
     reasons.push(`stage code changed (v${rec.version} -> v${stage.version})`);
@@ -281,7 +286,8 @@ export async function planPipeline<C extends { run: string }>(
     const rec = manifest.stages[stage.name];
     const inputs = await inputDigests(stage, manifest, pending);
     const sources = await sourceRecords(await (stage.sources?.(cfg) ?? []), rec?.sources);
-    const { reasons } = await staleReasons(stage, cfg, runDir, rec, inputs, sources);
+    const unfinished = !!manifest.unfinished?.includes(stage.name);
+    const { reasons } = await staleReasons(stage, cfg, runDir, rec, inputs, sources, unfinished);
     if (forced.has(stage.name)) reasons.unshift("--force");
     if (reasons.length) pending.add(stage.name);
     plan.push({ stage: stage.name, action: reasons.length ? "run" : "skip", reasons });
@@ -336,7 +342,16 @@ export async function runPipeline<C extends { run: string }>(
     const rec = manifest.stages[stage.name];
     const inputs = await inputDigests(stage, manifest, new Set());
     const sources = await sourceRecords(await (stage.sources?.(cfg) ?? []), rec?.sources);
-    const { reasons, fingerprint } = await staleReasons(stage, cfg, runDir, rec, inputs, sources);
+    const unfinished = !!manifest.unfinished?.includes(stage.name);
+    const { reasons, fingerprint } = await staleReasons(
+      stage,
+      cfg,
+      runDir,
+      rec,
+      inputs,
+      sources,
+      unfinished,
+    );
     if (forced.has(stage.name)) reasons.unshift("--force");
     if (!reasons.length) {
       log(`[${stage.name}] up to date`);
@@ -355,6 +370,7 @@ export async function runPipeline<C extends { run: string }>(
     };
     // Forget the old record first: an interrupted stage must never look up to date.
     delete manifest.stages[stage.name];
+    manifest.unfinished = [...new Set([...(manifest.unfinished ?? []), stage.name])];
     await writeManifest(runDir, manifest);
     const info = await stage.run(ctx);
     const outputs: Record<string, FileRecord> = {};
@@ -377,6 +393,7 @@ export async function runPipeline<C extends { run: string }>(
       finishedAt: new Date().toISOString(),
       seconds: Math.round(seconds * 100) / 100,
     };
+    manifest.unfinished = manifest.unfinished!.filter((n) => n !== stage.name);
     await writeManifest(runDir, manifest);
     ran.push(stage.name);
     log(`[${stage.name}] done in ${seconds.toFixed(1)} s`);

@@ -129,3 +129,24 @@ Deno.test("runner: unknown stage and a stage that writes nothing give clear erro
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("runner: a stage interrupted mid-run is planned as interrupted, then reruns", async () => {
+  const dir = await Deno.makeTempDir();
+  await runPipeline(STAGES, cfg0(), dir, { targets: ["full"], log: quiet });
+  const crash: Stage<FakeCfg> = {
+    ...fake("b", ["a"]),
+    run: () => Promise.reject(new Error("killed")),
+  };
+  const cfg = { ...cfg0(), p: { ...cfg0().p, b: 9 } };
+  const broken = STAGES.map((s) => (s.name === "b" ? crash : s));
+  await assertRejects(() => runPipeline(broken, cfg, dir, { targets: ["full"], log: quiet }));
+  const plan = await planPipeline(STAGES, cfg, dir, { targets: ["full"] });
+  assertEquals(plan.find((p) => p.stage === "b")!.reasons, ["interrupted last time"]);
+  assertEquals(await runPipeline(STAGES, cfg, dir, { targets: ["full"], log: quiet }), [
+    "b",
+    "c",
+    "e",
+  ]);
+  assertEquals((await readManifest(dir, "t")).unfinished, []);
+  await Deno.remove(dir, { recursive: true });
+});

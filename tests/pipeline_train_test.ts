@@ -93,6 +93,12 @@ for (const mode of ["frozen", "trainable"] as const) {
     if (mode === "frozen") {
       assert(full.frozenSha256Before && full.frozenSha256Before === full.frozenSha256After);
     }
+    const again = await trainModel(spec(a, mode, { resume: true })); // already finished
+    assertEquals([again.resumedFrom, again.finalLoss, again.valBpc], [
+      7,
+      full.finalLoss,
+      full.valBpc,
+    ]);
     const cfg = (await loadCheckpoint(a)).config;
     assertEquals([cfg.step, cfg.finished, cfg.dataCursor.tokensSeen], [7, true, 7 * 3 * 8]);
     await Deno.remove(root, { recursive: true });

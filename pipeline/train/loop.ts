@@ -28,7 +28,7 @@ import {
   readCheckpointConfig,
   saveCheckpoint,
 } from "./checkpoint.ts";
-import { appendLog, type LogLine, truncateLog } from "./log.ts";
+import { appendLog, type LogLine, readLog, truncateLog } from "./log.ts";
 import { progressReporter } from "./progress.ts";
 
 export type TrainSettings = PipelineConfig["train"];
@@ -345,8 +345,9 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
     if (done % tc.checkpointEvery === 0 || isLast) await save(done, isLast);
   }
   progress.done();
-  if (start === tc.steps) {
+  if (start === tc.steps) { // resumed a finished model: recompute what the loop would report
     valLoss = await validationLoss(mergeParams(trainable, frozen), spec, vb);
+    lastLoss = (await readLog(logPath)).at(-1)?.loss ?? NaN;
   }
   const merged = mergeParams(trainable, frozen);
   const valBpc = await validationBpc(merged, spec);
