@@ -178,8 +178,10 @@ export function hsum(v: number): Code {
 }
 
 /**
- * exp(x) for f32 via 2^n * p(f), x clamped to [-87, 88], degree-6 Taylor polynomial of 2^f
- * on |f| <= 0.5 (relative error ~1e-7). `tmp` and `n` are f32 locals it may clobber.
+ * exp(x) for f32 via 2^n * p(f): x clamped to [-87, 88] with compare + select (NaN passes
+ * through), n = round(x log2 e) by the magic constant 1.5 * 2^23 (whose low mantissa bits
+ * then hold n, so 2^n = bits(r) << 23 + bits(1.0)), degree-6 Taylor polynomial of 2^f on
+ * |f| <= 0.5 (relative error ~1e-7). `tmp` and `n` are f32 locals it clobbers.
  */
 export function expF32(x: Code, tmp: number, n: number): Code {
   const c = [
@@ -191,29 +193,28 @@ export function expF32(x: Code, tmp: number, n: number): Code {
     0.0013333558146428443,
     0.00015403530393381606,
   ];
-  const t = fop(
-    F32_OP.mul,
-    fop(F32_OP.min, fop(F32_OP.max, x, f32Const(-87)), f32Const(88)),
-    f32Const(Math.LOG2E),
-  );
+  const magic = f32Const(12582912);
+  const select = (a: Code, b: Code, cond: Code): Code => [a, b, cond, 0x1b];
   let poly: Code = f32Const(c[6]);
   for (let i = 5; i >= 0; i--) {
     poly = fop(F32_OP.add, fop(F32_OP.mul, poly, get(tmp)), f32Const(c[i]));
   }
   const pow2n: Code = [
     get(n),
-    0xfc, // i32.trunc_sat_f32_s (0xfc 0): no trap on NaN, which then propagates
-    0x00,
-    i32(127),
-    0x6a, // i32.add
+    0xbc, // i32.reinterpret_f32
     i32(23),
     0x74, // i32.shl
+    i32(0x3f800000),
+    0x6a, // i32.add
     0xbe, // f32.reinterpret_i32
   ];
   return [
-    set(tmp, t),
-    set(n, [get(tmp), F32_OP.nearest]),
-    set(tmp, fop(F32_OP.sub, get(tmp), get(n))),
+    set(tmp, x),
+    set(tmp, select(f32Const(-87), get(tmp), [get(tmp), f32Const(-87), 0x5d])), // f32.lt
+    set(tmp, select(f32Const(88), get(tmp), [get(tmp), f32Const(88), 0x5e])), // f32.gt
+    set(tmp, fop(F32_OP.mul, get(tmp), f32Const(Math.LOG2E))),
+    set(n, fop(F32_OP.add, get(tmp), magic)),
+    set(tmp, fop(F32_OP.sub, get(tmp), fop(F32_OP.sub, get(n), magic))),
     fop(F32_OP.mul, poly, pow2n),
   ];
 }
