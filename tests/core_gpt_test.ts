@@ -20,6 +20,7 @@ import { disposeTree, type Tensor, tensor, tidy } from "../core/tensor.ts";
 
 const SCALE = 3; // weights larger than the init so every path carries signal
 const EPS = 1e-3;
+const TRAIN = { train: true, seed: 77 }; // dropout masks are a fixed function of the seed
 
 function tinyTable(rng: Rng, rows: number, cols: number) {
   const data = Float32Array.from({ length: rows * cols }, () => rng.normal() * 0.3);
@@ -33,7 +34,7 @@ async function lossAt(
   ids: Tensor,
   tg: Tensor,
 ): Promise<number> {
-  const l = tidy(() => gptLoss(mergeParams(trainable, frozen), cfg, ids, tg));
+  const l = tidy(() => gptLoss(mergeParams(trainable, frozen), cfg, ids, tg, TRAIN));
   const v = (await l.data())[0];
   l.dispose();
   return v;
@@ -41,8 +42,10 @@ async function lossAt(
 
 for (const embedding of ["trainable", "frozen"] as const) {
   for (const norm of ["layernorm", "rmsnorm"] as const) {
-    const name = `core gpt: 2-layer ${embedding}-embedding ${norm} loss gradient matches ` +
-      "central differences";
+    const dropout = norm === "layernorm" ? 0.2 : 0; // one of each pair also has dropout
+    const name =
+      `core gpt: 2-layer ${embedding}-embedding ${norm} dropout ${dropout} loss gradient ` +
+      "matches central differences";
     Deno.test(name, async () => {
       setBackend("cpu-ref");
       await fc.assert(
@@ -56,6 +59,7 @@ for (const embedding of ["trainable", "frozen"] as const) {
             context: 6,
             embedding,
             norm,
+            dropout,
           };
           const { trainable, frozen } = initGPT(cfg, {
             seed,
@@ -76,7 +80,7 @@ for (const embedding of ["trainable", "frozen"] as const) {
           const tgArr = Int32Array.from({ length: B * T }, () => rng.int(12) - 1); // some -1
           const ids = tensor(idArr, [B, T]), tg = tensor(tgArr, [B, T]);
           const { value, grads } = valueAndGrad((p: GPTParams) =>
-            gptLoss(mergeParams(p, frozen), cfg, ids, tg)
+            gptLoss(mergeParams(p, frozen), cfg, ids, tg, TRAIN)
           )(big);
           const gFlat = treeFlatten(grads);
           assert.ok(
