@@ -104,6 +104,23 @@ Deno.test({
   },
 });
 
+Deno.test({
+  ...opts,
+  name: "embed: the covariance route (V > 1024) caches its PCA; a top-k rebuild reuses it exactly",
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const tokens = Array.from({ length: 1100 }, (_, i) => String.fromCharCode(0x4e00 + i));
+    const full = await buildEmbedding(tokens, "paper", { cacheDir: dir });
+    assertEquals([full.cols, full.meta.linalg !== "gram"], [1024, true]);
+    const reused = await buildEmbedding(tokens, "paper", { cacheDir: dir, dModel: 64 });
+    const fresh = await buildEmbedding(tokens, "paper", { cacheDir: null, dModel: 64 });
+    assertEquals(reused.meta.contentHash, fresh.meta.contentHash);
+    assert([...Deno.readDirSync(dir)].some((e) => e.name.startsWith("pca-")), "pca cached");
+    await Deno.remove(dir, { recursive: true });
+    await releaseFastKernels();
+  },
+});
+
 Deno.test("widen: each column repeated, property over shapes", () => {
   fc.assert(
     fc.property(

@@ -152,3 +152,11 @@ Deno.test("pca: the Gram route (rows <= cols) gives the covariance route's score
     { numRuns: 60 },
   );
 });
+
+Deno.test("eigSym: tiny and denormal entries give finite, ordered values (regression)", () => {
+  const a = Float64Array.from([-6.2e-15, 5e-324, 4.3e-224, 5e-324, 0, 0, 4.3e-224, 0, 0]);
+  const { values, vectors } = eigSym(a, 3);
+  assert([...values, ...vectors].every(Number.isFinite), `${values} ${vectors}`);
+  assert(values[0] >= values[1] && values[1] >= values[2]);
+  assertAlmostEquals(values[2], -6.2e-15, 1e-20);
+});

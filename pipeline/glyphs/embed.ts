@@ -20,10 +20,10 @@ import {
   type RecipeName,
   tokenPicture,
 } from "./recipes.ts";
-import { pcaFromCovariance, pcaScoresGram } from "./pca.ts";
+import { type Pca, pcaFromCovariance, pcaScoresGram } from "./pca.ts";
 import { covarianceFast, linalgBackend, projectFast } from "./linalg.ts";
 
-export const GLYPHS_FORMAT = 1; // bump when any recipe's output changes
+export const GLYPHS_FORMAT = 2; // bump when any recipe's output changes
 export const DEFAULT_CACHE_DIR = ".cache/glyphs";
 
 export interface EmbeddingOptions {
@@ -242,12 +242,14 @@ export async function buildEmbedding(
       explained = g.total > 0 ? g.variances.reduce((s, v) => s + v, 0) / g.total : 1;
     } else {
       linalg = await linalgBackend(useFast);
-      // the sparse plain-TS covariance beats the dense WASM X^T X on glyph pictures (bench)
-      const { mean, cov } = await covarianceFast(pics.pictures, V, native, false);
-      const pca = pcaFromCovariance(mean, cov, native, k);
-      let total = 0;
-      for (let i = 0; i < native; i++) total += cov[i * native + i];
-      explained = total > 0 ? pca.variances.reduce((s, v) => s + v, 0) / total : 1;
+      const full = await fullPca(pics.pictures, V, native, cacheDir);
+      const pca: Pca = {
+        ...full.pca,
+        k,
+        variances: full.pca.variances.slice(0, k),
+        components: full.pca.components.slice(0, k * native),
+      };
+      explained = full.total > 0 ? pca.variances.reduce((s, v) => s + v, 0) / full.total : 1;
       matrix = await projectFast(pca, pics.pictures, V, useFast);
     }
     if (cols > native) matrix = widen(matrix, V, native, cols);
@@ -286,6 +288,48 @@ export async function buildEmbedding(
     await saveEmbedding(cachePath, emb);
   }
   return emb;
+}
+
+/**
+ * Full-rank PCA of the pictures, cached under cacheDir by the pictures' hash, so builds that
+ * differ only in dModel (top-k, widening) share one eigen-decomposition.
+ */
+async function fullPca(
+  pictures: Uint8Array,
+  rows: number,
+  cols: number,
+  cacheDir: string | null,
+): Promise<{ pca: Pca; total: number }> {
+  const key = (await sha256Hex(pictures)).slice(0, 32);
+  const path = cacheDir ? `${cacheDir}/pca-v${GLYPHS_FORMAT}-${key}.safetensors` : null;
+  if (path) {
+    try {
+      const { tensors, metadata } = await loadSafetensors(path);
+      const [mean, variances, components] = ["mean", "variances", "components"]
+        .map((n) => tensors[n]?.data as Float64Array);
+      if (components?.length === cols * cols && mean?.length === cols) {
+        return {
+          pca: { cols, k: cols, mean, variances, components },
+          total: Number(metadata.total),
+        };
+      }
+    } catch { /* absent or corrupt: compute */ }
+  }
+  // the sparse plain-TS covariance beats the dense WASM X^T X on glyph pictures (bench)
+  const { mean, cov } = await covarianceFast(pictures, rows, cols, false);
+  let total = 0;
+  for (let i = 0; i < cols; i++) total += cov[i * cols + i];
+  const pca = pcaFromCovariance(mean, cov, cols, cols);
+  if (path) {
+    await Deno.mkdir(cacheDir!, { recursive: true });
+    const t = (data: Float64Array, shape: number[]) => ({ dtype: "F64" as const, shape, data });
+    await saveSafetensors(path, {
+      mean: t(pca.mean, [cols]),
+      variances: t(pca.variances, [cols]),
+      components: t(pca.components, [cols, cols]),
+    }, { total: String(total) });
+  }
+  return { pca, total };
 }
 
 function sidecar(path: string): string {

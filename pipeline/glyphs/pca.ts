@@ -56,17 +56,26 @@ export function eigSym(
   a: ArrayLike<number>,
   n: number,
 ): { values: Float64Array; vectors: Float64Array } {
-  const V = Float64Array.from(a as ArrayLike<number>),
-    d = new Float64Array(n),
-    e = new Float64Array(n);
+  const V = Float64Array.from(a as ArrayLike<number>), d = new Float64Array(n);
+  const e = new Float64Array(n);
   if (n === 0) return { values: d, vectors: V };
+  // work on A / max|A| with sub-1e-280 entries flushed, so tiny and denormal inputs cannot
+  // underflow into 0/0 or overflow into Inf inside the rotations; values are scaled back
+  let amax = 0;
+  for (const v of V) {
+    if (!Number.isFinite(v)) throw new Error("eigSym: matrix has NaN or Inf (fix the input)");
+    amax = Math.max(amax, Math.abs(v));
+  }
+  for (let i = 0; i < V.length && amax > 0; i++) {
+    V[i] = Math.abs(V[i] / amax) < 1e-280 ? 0 : V[i] / amax;
+  }
   tred2(V, d, e, n);
   const Vt = transpose(V, n);
   tql2(Vt, d, e, n);
   const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => d[j] - d[i]);
   const values = new Float64Array(n), vectors = new Float64Array(n * n);
   order.forEach((src, dst) => {
-    values[dst] = d[src];
+    values[dst] = d[src] * (amax || 1);
     vectors.set(Vt.subarray(src * n, src * n + n), dst * n);
   });
   return { values, vectors };
