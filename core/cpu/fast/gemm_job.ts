@@ -26,7 +26,8 @@ export interface GemmJob {
   nPanels: number;
   tilesPerChunk: number;
   chunksPerBatch: number;
-  panelsPerChunk: number; // PACK_B jobs
+  panelsPerChunk: number; // PACK_B jobs and N-split GEMM chunks
+  splitN: number; // 1: GEMM chunks are ranges of B panels (A packed beforehand), else of A tiles
   aBatchBytes: number;
   bBatchBytes: number;
   cBatchBytes: number;
@@ -52,6 +53,7 @@ const FIELDS: (keyof GemmJob)[] = [
   "tilesPerChunk",
   "chunksPerBatch",
   "panelsPerChunk",
+  "splitN",
   "aBatchBytes",
   "bBatchBytes",
   "cBatchBytes",
@@ -78,6 +80,7 @@ export function runChunk(
   j: GemmJob,
   chunk: number,
 ): void {
+  if (j.splitN === 1) return runPanelChunk(k, memory, j, chunk);
   const mem = new Float32Array(memory.buffer);
   const b = Math.floor(chunk / j.chunksPerBatch);
   const t0 = (chunk % j.chunksPerBatch) * j.tilesPerChunk;
@@ -115,6 +118,45 @@ export function runChunk(
   if (edgeTile) {
     const rows = j.M - (j.mTiles - 1) * MR, dst = (c + ntMain * MR * j.ldcBytes) >>> 2;
     mem.copyWithin(dst, edge >>> 2, (edge >>> 2) + rows * j.N);
+  }
+}
+
+/**
+ * N-split GEMM chunk: pack a range of B's panels, then multiply all of (already packed) A
+ * by them. Used when A's tiles fit in L2 and B is the big operand (e.g. X^T dY).
+ */
+function runPanelChunk(
+  k: KernelExports,
+  memory: WebAssembly.Memory,
+  j: GemmJob,
+  chunk: number,
+): void {
+  const mem = new Float32Array(memory.buffer);
+  const perBatch = Math.ceil(j.nPanels / j.panelsPerChunk);
+  const b = Math.floor(chunk / perBatch), p0 = (chunk % perBatch) * j.panelsPerChunk;
+  const np = Math.min(j.panelsPerChunk, j.nPanels - p0);
+  const pbBatch = j.pb + b * j.bBatchBytes;
+  const src = (j.bSrc >>> 2) + b * j.K * j.N;
+  packBPanels(k, mem, src, j.transB === 1, shape(j), pbBatch >>> 2, p0, p0 + np);
+  const aBlock = j.mTiles * j.kcp * MR * 4;
+  const bBlock = j.nPanels * j.kcp * NR * 4;
+  const pa = j.pa + b * j.aBatchBytes, pb = pbBatch + p0 * j.kcp * NR * 4;
+  const c = j.c + b * j.cBatchBytes + p0 * NR * 4;
+  const edgeTile = j.edge !== 0, ntMain = edgeTile ? j.mTiles - 1 : j.mTiles;
+  const edge = j.edge + b * MR * j.ldcBytes + p0 * NR * 4;
+  for (let kb = 0; kb < j.nKb; kb++) {
+    const acc = kb > 0 ? 1 : 0, pak = pa + kb * aBlock, pbk = pb + kb * bBlock;
+    if (ntMain > 0) k.gemm(pak, pbk, c, j.ldcBytes, j.kcp, ntMain, np, acc);
+    if (edgeTile) {
+      k.gemm(pak + ntMain * j.kcp * MR * 4, pbk, edge, j.ldcBytes, j.kcp, 1, np, acc);
+    }
+  }
+  if (edgeTile) {
+    const rows = j.M - ntMain * MR, cols = np * NR;
+    for (let r = 0; r < rows; r++) {
+      const from = (edge + r * j.ldcBytes) >>> 2;
+      mem.copyWithin((c + (ntMain * MR + r) * j.ldcBytes) >>> 2, from, from + cols);
+    }
   }
 }
 

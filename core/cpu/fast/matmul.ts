@@ -3,7 +3,7 @@
 // run by the main thread and the workers, then copy the (padded) result out.
 
 import { KU, MR, NR } from "./kernels.ts";
-import { type GemmShape, packBPanels } from "./pack.ts";
+import { type GemmShape, packATiles, packBPanels } from "./pack.ts";
 import { isShared, memBuffer, scratchBytes } from "./memory.ts";
 import { mainKernels, poolInfo, runJob } from "./pool.ts";
 import { GEMM, PACK_B } from "./jobs.ts";
@@ -13,6 +13,8 @@ import { type GemmJob, writeJob } from "./gemm_job.ts";
 export const KC_MAX = 256;
 /** Below this many flops a matmul runs on the main thread only. */
 export const PARALLEL_MIN_FLOPS = 8e6;
+/** Per-core L2 cache size assumed for blocking decisions (bytes). */
+const L2_BYTES = 512 * 1024;
 /** Packed-B size (floats) from which B is packed by all threads. */
 const PARALLEL_PACK_MIN = 1 << 20;
 
@@ -100,8 +102,20 @@ export function matmulF32(
     tilesPerChunk = Math.ceil(tilesPerChunk / 2);
   }
   while (batch * Math.ceil(s.mTiles / tilesPerChunk) > 0xffff) tilesPerChunk *= 2;
-  const chunksPerBatch = Math.ceil(s.mTiles / tilesPerChunk);
-  const panelsPerChunk = Math.max(8, Math.ceil(batch * s.nPanels / (4 * threads)));
+  // N-split when all of A's tiles (one K block) fit in L2 and B has more panels than A has
+  // tiles: chunks are then ranges of B panels and A is packed once, up front.
+  const splitN = s.mTiles * s.kcp * MR * 4 <= L2_BYTES / 2 && s.nPanels > s.mTiles;
+  let panelsPerChunk = splitN ? 32 : Math.max(8, Math.ceil(batch * s.nPanels / (4 * threads)));
+  if (splitN) {
+    const pChunks = (p: number) => batch * Math.ceil(s.nPanels / p);
+    while (panelsPerChunk > 2 && pChunks(panelsPerChunk) < 8 * threads) {
+      panelsPerChunk = Math.ceil(panelsPerChunk / 2);
+    }
+    while (pChunks(panelsPerChunk) > 0xffff) panelsPerChunk *= 2;
+  }
+  const chunksPerBatch = splitN
+    ? Math.ceil(s.nPanels / panelsPerChunk)
+    : Math.ceil(s.mTiles / tilesPerChunk);
   const job: GemmJob = {
     aSrc: 4 * aSrc,
     bSrc: 4 * bSrc,
@@ -122,14 +136,21 @@ export function matmulF32(
     tilesPerChunk,
     chunksPerBatch,
     panelsPerChunk,
+    splitN: splitN ? 1 : 0,
     aBatchBytes: 4 * aBatch,
     bBatchBytes: 4 * bBatch,
     cBatchBytes: 4 * (direct ? M * N : cBatch),
   };
   const write = (ctl: Int32Array) => writeJob(ctl, job);
-  // B's panels are shared by every chunk: pack them first (in parallel when B is large).
+  // B's panels are shared by every M-split chunk: pack them first (in parallel when B is
+  // large); with the N-split, A is the shared operand and is packed here instead.
   const bChunks = batch * Math.ceil(s.nPanels / panelsPerChunk);
-  if (threads > 1 && batch * bBatch >= PARALLEL_PACK_MIN && bChunks > 1) {
+  if (splitN) {
+    const kern = mainKernels();
+    for (let i = 0; i < batch; i++) {
+      packATiles(kern, mem, aSrc + i * M * K, transA, s, at[2] + i * aBatch, 0, s.mTiles);
+    }
+  } else if (threads > 1 && batch * bBatch >= PARALLEL_PACK_MIN && bChunks > 1) {
     runJob(PACK_B, write, bChunks, true);
   } else {
     const kern = mainKernels();
