@@ -98,6 +98,13 @@ test("reused pool buffers read as zeros; the pool reuses rather than grows", asy
   const b = gpu!.alloc(1000, "f32");
   assert.ok(gpu!.poolStats().created === before, "a freed buffer of the same bucket is reused");
   assert.equal(await gpu!.download(b), new Float32Array(1000), "alloc is zero-filled");
+  gpu!.free(put(gpu!, new Float32Array(1000).fill(5)));
+  gpu!.flush();
+  const z = gpu!.alloc(1000, "f32"), e = gpu!.alloc(1000, "f32");
+  gpu!.unary("exp", z, e, 1000, 0, 0); // a reused buffer read as an input is zero too
+  assert.equal(await gpu!.download(e), new Float32Array(1000).fill(1), "input reads as zeros");
+  gpu!.free(z);
+  gpu!.free(e);
   const c = gpu!.alloc(1000, "f32");
   gpu!.scatterAdd(
     put(gpu!, new Float32Array(4).fill(1)),

@@ -75,9 +75,7 @@ export function createWebGPUBackend(
   function out(s: Storage, written: number): GStorage {
     const g = gs(s);
     if (g.freed) throw new Error("webgpu: kernel output was already freed");
-    if (g.needsZero && written < g.size) {
-      rt.dispatch(K.fillSrc(), [g], new Params().u(g.size).u(0), rt.grid1(g.size));
-    }
+    if (g.needsZero && written < g.size) rt.zero(g);
     g.needsZero = false;
     return g;
   }
@@ -301,7 +299,7 @@ export function createWebGPUBackend(
 
     attentionForward(q, k, v, o, lse, B, T, H, D, scale): void {
       const bufs = [gs(q), gs(k), gs(v), out(o, B * T * H * D), out(lse, B * H * T)];
-      const p = new Params().u(B).u(T).u(H).f(scale);
+      const p = new Params().u(B).u(T).u(H).f(scale).u(D);
       rt.dispatch(AT.attentionForwardSrc(D), bufs, p, [Math.ceil(T / AT.ATT_ROWS), B * H]);
     },
     attentionBackward(q, k, v, o, lse, dout, dq, dk, dv, B, T, H, D, scale): void {
@@ -313,7 +311,7 @@ export function createWebGPUBackend(
         new Params().u(B).u(T).u(H).u(D),
         rt.grid1(B * H * T),
       );
-      const p = new Params().u(B).u(T).u(H).f(scale);
+      const p = new Params().u(B).u(T).u(H).f(scale).u(D);
       const grid: [number, number] = [Math.ceil(T / AT.ATT_ROWS), B * H];
       const ins = [gs(q), gs(k), gs(v), gs(lse), delta, gs(dout)];
       rt.dispatch(AT.attentionDqSrc(D), [...ins, out(dq, n)], p, grid);

@@ -20,35 +20,42 @@ export function attTile(D: number): number {
 }
 
 const IDX =
-  `fn at(b: u32, t: u32, h: u32, d: u32) -> u32 {\n  return ((b * pu(1) + t) * pu(2) + h) * D + d;\n}`;
+  `fn at(b: u32, t: u32, h: u32, d: u32) -> u32 {\n  return ((b * pu(1) + t) * pu(2) + h) * pu(4) + d;\n}`;
 
-function consts(D: number): string {
-  return `const D: u32 = ${D}u;\nconst BK: u32 = ${attTile(D)}u;\nconst BQ: u32 = ${ATT_ROWS}u;\n`;
+/** Head sizes share one shader per bucket (16, 32, 64, 128, then exact): fewer compiles. */
+export function attBucket(D: number): number {
+  for (const b of [16, 32, 64, 128]) if (D <= b) return b;
+  return D;
 }
 
-/** Params: B, T, H, scale. Grid: (ceil(T / 64), B * H). */
+function consts(DM: number): string {
+  return `const BK: u32 = ${attTile(DM)}u;\nconst BQ: u32 = ${ATT_ROWS}u;\n`;
+}
+
+/** Params: B, T, H, scale, D. Grid: (ceil(T / 64), B * H). */
 export function attentionForwardSrc(D: number): string {
-  return cached(`attF${D}`, () =>
+  const DM = attBucket(D);
+  return cached(`attF${DM}`, () =>
     header([
       ["q", "f32", "read"],
       ["k", "f32", "read"],
       ["v", "f32", "read"],
       ["out", "f32", "rw"],
       ["lse", "f32", "rw"],
-    ]) + SPECIALS + consts(D) + `
+    ]) + SPECIALS + consts(DM) + `
 ${IDX}
-var<workgroup> ks: array<f32, ${attTile(D) * D}>;
-var<workgroup> vs: array<f32, ${attTile(D) * D}>;
+var<workgroup> ks: array<f32, ${attTile(DM) * DM}>;
+var<workgroup> vs: array<f32, ${attTile(DM) * DM}>;
 @compute @workgroup_size(${ATT_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u) {
-  let T = pu(1); let H = pu(2); let scale = pf(3);
+  let T = pu(1); let H = pu(2); let scale = pf(3); let D = pu(4);
   let lid = lidv.x;
   let b = wid.y / H;
   let h = wid.y % H;
   let t = wid.x * BQ + lid;
   let valid = t < T;
-  var qr: array<f32, ${D}>;
-  var acc: array<f32, ${D}>;
+  var qr: array<f32, ${DM}>;
+  var acc: array<f32, ${DM}>;
   if (valid) { for (var d = 0u; d < D; d++) { qr[d] = q[at(b, t, h, d)] * scale; acc[d] = 0.0; } }
   var m = -inf_();
   var l = 0.0;
@@ -102,7 +109,8 @@ export function attentionDeltaSrc(): string {
 
 /** dq: one thread per query. Params: B, T, H, scale. Grid: (ceil(T / 64), B * H). */
 export function attentionDqSrc(D: number): string {
-  return cached(`attDq${D}`, () =>
+  const DM = attBucket(D);
+  return cached(`attDq${DM}`, () =>
     header([
       ["q", "f32", "read"],
       ["k", "f32", "read"],
@@ -111,21 +119,21 @@ export function attentionDqSrc(D: number): string {
       ["delta", "f32", "read"],
       ["dout", "f32", "read"],
       ["dq", "f32", "rw"],
-    ]) + consts(D) + `
+    ]) + consts(DM) + `
 ${IDX}
-var<workgroup> ks: array<f32, ${attTile(D) * D}>;
-var<workgroup> vs: array<f32, ${attTile(D) * D}>;
+var<workgroup> ks: array<f32, ${attTile(DM) * DM}>;
+var<workgroup> vs: array<f32, ${attTile(DM) * DM}>;
 @compute @workgroup_size(${ATT_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u) {
-  let T = pu(1); let H = pu(2); let scale = pf(3);
+  let T = pu(1); let H = pu(2); let scale = pf(3); let D = pu(4);
   let lid = lidv.x;
   let b = wid.y / H;
   let h = wid.y % H;
   let t = wid.x * BQ + lid;
   let valid = t < T;
-  var qr: array<f32, ${D}>;
-  var go: array<f32, ${D}>;
-  var acc: array<f32, ${D}>;
+  var qr: array<f32, ${DM}>;
+  var go: array<f32, ${DM}>;
+  var acc: array<f32, ${DM}>;
   var L = 0.0;
   var Dl = 0.0;
   if (valid) {
@@ -161,7 +169,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
 
 /** dk, dv: one thread per key. Params: B, T, H, scale. Grid: (ceil(T / 64), B * H). */
 export function attentionDkvSrc(D: number): string {
-  return cached(`attDkv${D}`, () =>
+  const DM = attBucket(D);
+  return cached(`attDkv${DM}`, () =>
     header([
       ["q", "f32", "read"],
       ["k", "f32", "read"],
@@ -171,24 +180,24 @@ export function attentionDkvSrc(D: number): string {
       ["dout", "f32", "read"],
       ["dk", "f32", "rw"],
       ["dv", "f32", "rw"],
-    ]) + consts(D) + `
+    ]) + consts(DM) + `
 ${IDX}
-var<workgroup> qs: array<f32, ${attTile(D) * D}>;
-var<workgroup> gs: array<f32, ${attTile(D) * D}>;
-var<workgroup> ls: array<f32, ${attTile(D)}>;
-var<workgroup> dls: array<f32, ${attTile(D)}>;
+var<workgroup> qs: array<f32, ${attTile(DM) * DM}>;
+var<workgroup> gs: array<f32, ${attTile(DM) * DM}>;
+var<workgroup> ls: array<f32, ${attTile(DM)}>;
+var<workgroup> dls: array<f32, ${attTile(DM)}>;
 @compute @workgroup_size(${ATT_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u) {
-  let T = pu(1); let H = pu(2); let scale = pf(3);
+  let T = pu(1); let H = pu(2); let scale = pf(3); let D = pu(4);
   let lid = lidv.x;
   let b = wid.y / H;
   let h = wid.y % H;
   let s = wid.x * BQ + lid;
   let valid = s < T;
-  var kr: array<f32, ${D}>;
-  var vr: array<f32, ${D}>;
-  var dkr: array<f32, ${D}>;
-  var dvr: array<f32, ${D}>;
+  var kr: array<f32, ${DM}>;
+  var vr: array<f32, ${DM}>;
+  var dkr: array<f32, ${DM}>;
+  var dvr: array<f32, ${DM}>;
   if (valid) {
     for (var d = 0u; d < D; d++) {
       kr[d] = k[at(b, s, h, d)]; vr[d] = v[at(b, s, h, d)]; dkr[d] = 0.0; dvr[d] = 0.0;

@@ -45,6 +45,16 @@ const ARENA_SLOTS = 2048;
 const MAX_PENDING = 2000;
 export const WG = 256; // workgroup size of 1-D kernels
 
+const ZERO_SRC = `@group(0) @binding(0) var<storage, read_write> x: array<u32>;
+struct Params { w: array<vec4<u32>, 16> }
+@group(0) @binding(1) var<uniform> prm: Params;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * 256u;
+  if (i < prm.w[0][0]) { x[i] = 0u; }
+}
+`;
+
 export class Runtime {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
@@ -145,6 +155,8 @@ export class Runtime {
     if (this.#slots >= ARENA_SLOTS || this.#pending >= MAX_PENDING) {
       this.flush();
     }
+    // A pooled buffer read as an input before any kernel wrote it must read as zeros.
+    for (const st of storages) if (!(st instanceof GPUBuffer) && st.needsZero) this.zero(st);
     const pipeline = this.pipeline(code);
     const entries: GPUBindGroupEntry[] = storages.map((s, i) => {
       if (s instanceof GPUBuffer) return { binding: i, resource: { buffer: s } };
@@ -169,6 +181,14 @@ export class Runtime {
     pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
     this.#pending++;
+  }
+
+  /** Fill a storage with zero words now (in stream order) and mark it clean. */
+  zero(s: GStorage): void {
+    s.needsZero = false;
+    const words = Math.ceil(s.buffer.size / 4);
+    this.dispatch(ZERO_SRC, [s.buffer], new Params().u(words), this.grid1(words));
+    s.gen = this.#gen;
   }
 
   /** A 1-D grid of `n` threads in workgroups of WG, folded into y beyond the x limit. */
@@ -234,7 +254,7 @@ export class Runtime {
     });
     this.copy(src, offset, staging, 0, size);
     this.flush();
-    await staging.mapAsync(GPUMapMode.READ);
+    await this.#settle(staging.mapAsync(GPUMapMode.READ));
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
@@ -242,10 +262,24 @@ export class Runtime {
     return out;
   }
 
+  /**
+   * Await a Dawn promise while nudging Dawn to process its events: under Deno, dawn.node's own
+   * polling can leave a map or work-done callback pending for a long time (seen on lavapipe).
+   */
+  async #settle<T>(p: Promise<T>): Promise<T> {
+    let done = false;
+    const q = p.finally(() => done = true);
+    for (let wait = 0.5; !done; wait = Math.min(wait * 2, 8)) {
+      await Promise.race([q, new Promise((r) => setTimeout(r, wait))]);
+      if (!done) this.device.queue.submit([]);
+    }
+    return await q;
+  }
+
   /** Wait until the device finished everything submitted. */
   async sync(): Promise<void> {
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.#settle(this.device.queue.onSubmittedWorkDone());
     this.throwIfError();
   }
 
