@@ -7,6 +7,7 @@ import { Rng } from "./rng.ts";
 import {
   add,
   causalAttention,
+  composite,
   crossEntropy,
   dropout,
   gather,
@@ -189,10 +190,20 @@ export function gptLogits(
   if (ids.rank !== 2 || ids.dtype !== "i32") {
     throw new Error(`gptLogits: ids must be i32 [B, T], got ${ids}`);
   }
-  const [B, T] = ids.shape;
-  if (T > cfg.context) {
-    throw new Error(`gptLogits: sequence length ${T} exceeds context ${cfg.context}`);
+  if (ids.shape[1] > cfg.context) {
+    throw new Error(`gptLogits: sequence length ${ids.shape[1]} exceeds context ${cfg.context}`);
   }
+  return composite(() => logitsImpl(params as Required<GPTParams>, cfg, ids, opts));
+}
+
+function logitsImpl(
+  params: Required<GPTParams>,
+  cfg: GPTConfig,
+  ids: Tensor,
+  opts: { train?: boolean; seed?: number },
+): Tensor {
+  const { wte, blocks, lnf, head } = params;
+  const [B, T] = ids.shape;
   const H = cfg.heads, Dh = cfg.dModel / H, D = cfg.dModel;
   const p = opts.train ? cfg.dropout ?? 0 : 0;
   let seed = (opts.seed ?? 0) >>> 0;
@@ -218,6 +229,5 @@ export function gptLoss(
   targets: Tensor,
   opts: { train?: boolean; seed?: number } = {},
 ): Tensor {
-  const logits = gptLogits(params, cfg, ids, opts);
-  return crossEntropy(logits, targets, -1);
+  return composite(() => crossEntropy(gptLogits(params, cfg, ids, opts), targets, -1));
 }

@@ -3,8 +3,8 @@
 // autodiff tape only when an input is tracked. Inputs are never written to.
 
 import type { Backend, BinaryOp, DType, UnaryOp } from "./backend.ts";
-import { fromStorage, numel, scalar, Tensor } from "./tensor.ts";
-import { needsGrad, record } from "./tape.ts";
+import { fromStorage, numel, scalar, Tensor, tidy } from "./tensor.ts";
+import { activeTape, needsGrad, record } from "./tape.ts";
 
 // ---- helpers -----------------------------------------------------------------------------
 
@@ -76,9 +76,27 @@ function toTensor(x: Tensor | number, like: Tensor): Tensor {
   return s;
 }
 
+/** Free the scalar tensor made for a number operand unless the tape saved it. */
+function dropTemp(out: Tensor, b: Tensor | number, B: Tensor, a: Tensor): Tensor {
+  if (typeof b === "number" && !needsGrad([a])) B.dispose();
+  return out;
+}
+
+/**
+ * Run an op built from other ops. Outside autodiff its temporaries are freed at once (a tidy
+ * scope); under a tape they are kept, since the backward pass needs them.
+ */
+export function composite<T extends Tensor>(fn: () => T): T {
+  return activeTape() ? fn() : tidy(fn);
+}
+
 /** Sum a broadcast gradient back down to `shape`. */
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   if (g.shape.length === shape.length && g.shape.every((s, i) => s === shape[i])) return g;
+  return composite(() => sumToImpl(g, shape));
+}
+
+function sumToImpl(g: Tensor, shape: readonly number[]): Tensor {
   const off = g.shape.length - shape.length;
   const axes: number[] = [];
   for (let i = 0; i < g.shape.length; i++) {
@@ -235,13 +253,13 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 export function add(a: Tensor, b: Tensor | number): Tensor {
   const B = toTensor(b, a), out = binary("add", a, B);
   record(out, [a, B], (g) => [sumTo(g, a.shape), sumTo(g, B.shape)]);
-  return out;
+  return dropTemp(out, b, B, a);
 }
 
 export function sub(a: Tensor, b: Tensor | number): Tensor {
   const B = toTensor(b, a), out = binary("sub", a, B);
   record(out, [a, B], (g) => [sumTo(g, a.shape), sumTo(neg(g), B.shape)]);
-  return out;
+  return dropTemp(out, b, B, a);
 }
 
 export function mul(a: Tensor, b: Tensor | number): Tensor {
@@ -282,11 +300,11 @@ export function maximum(a: Tensor, b: Tensor | number): Tensor {
     const m = binary("gt", B, a); // 1 where b wins (ties go to a)
     return [sumTo(mul(g, sub(scalar(1), m)), a.shape), sumTo(mul(g, m), B.shape)];
   });
-  return out;
+  return dropTemp(out, b, B, a);
 }
 
 export function minimum(a: Tensor, b: Tensor | number): Tensor {
-  return neg(maximum(neg(a), typeof b === "number" ? -b : neg(b)));
+  return composite(() => neg(maximum(neg(a), typeof b === "number" ? -b : neg(b))));
 }
 
 /** x * a + b with numbers a, b. */
@@ -355,18 +373,44 @@ export function gelu(x: Tensor, mode: "tanh" | "erf" = "tanh"): Tensor {
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   needF32("maskedFill", x);
   const be = same(x, mask);
-  let m = mask;
-  if (m.dtype !== "i32") {
-    m = cast(binary("eq", binary("eq", m, toTensor(0, m)), toTensor(0, m)), "i32");
+  let m = mask.dtype === "i32" ? mask : nonzeroI32(mask);
+  if (m.size !== x.size || m.rank !== x.rank) {
+    const e = expandRaw(m, x.shape);
+    if (m !== mask) m.dispose();
+    m = e;
   }
-  if (m.size !== x.size || m.rank !== x.rank) m = expandRaw(m, x.shape);
   const out = alloc(be, x.shape);
   be.maskedFill(x.storage, m.storage, out.storage, x.size, value);
+  const temp = m !== mask;
+  if (temp && !needsGrad([x])) {
+    m.dispose();
+    return out;
+  }
   record(out, [x], (g) => {
     const gout = alloc(be, x.shape);
     be.maskedFill(g.storage, m.storage, gout.storage, x.size, 0);
     return [gout];
   }, [m]);
+  return out;
+}
+
+/** i32 tensor: 1 where the f32 mask is nonzero, else 0 (temporaries freed). */
+function nonzeroI32(mask: Tensor): Tensor {
+  const be = mask.backend, z = alloc(be, []), isZero = alloc(be, mask.shape);
+  be.binary(
+    "eq",
+    mask.storage,
+    z.storage,
+    isZero.storage,
+    [...mask.shape],
+    stridesOf(mask.shape),
+    mask.shape.map(() => 0),
+  );
+  const nz = alloc(be, mask.shape);
+  be.unary("affine", isZero.storage, nz.storage, mask.size, -1, 1);
+  const out = alloc(be, mask.shape, "i32");
+  be.cast(nz.storage, out.storage, mask.size);
+  for (const t of [z, isZero, nz]) t.dispose();
   return out;
 }
 
@@ -434,7 +478,7 @@ export function sum(x: Tensor, axis?: number | number[], keepdims = false): Tens
 export function mean(x: Tensor, axis?: number | number[], keepdims = false): Tensor {
   const axes = axesOf(x, axis);
   const n = axes.reduce((a, i) => a * x.shape[i], 1);
-  return scale(sum(x, axes, keepdims), 1 / n);
+  return composite(() => scale(sum(x, axes, keepdims), 1 / n));
 }
 
 /** Max over axes; the gradient goes to every element equal to the max. */
@@ -483,6 +527,10 @@ function bmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
  * batched left one (the x @ W case) is done as one big matmul without copies.
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
+  return composite(() => matmulImpl(a, b, opts));
+}
+
+function matmulImpl(a: Tensor, b: Tensor, opts: MatmulOpts): Tensor {
   needF32("matmul", a, b);
   const transA = !!opts.transA, transB = !!opts.transB;
   if (a.rank < 2 || b.rank < 2) {
@@ -528,7 +576,7 @@ function lastAxisOp(x: Tensor, axis: number, fn: (x: Tensor) => Tensor): Tensor 
   if (a === x.rank - 1) return fn(x);
   const p = x.shape.map((_, i) => i);
   [p[a], p[x.rank - 1]] = [p[x.rank - 1], p[a]];
-  return permute(fn(permute(x, p)), p);
+  return composite(() => permute(fn(permute(x, p)), p));
 }
 
 function softmaxImpl(x: Tensor, logMode: boolean): Tensor {
