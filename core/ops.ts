@@ -3,7 +3,7 @@
 // autodiff tape only when an input is tracked. Inputs are never written to.
 
 import type { Backend, BinaryOp, DType, UnaryOp } from "./backend.ts";
-import { fromStorage, numel, scalar, Tensor, tidy } from "./tensor.ts";
+import { fromStorage, numel, Tensor, tidy } from "./tensor.ts";
 import { activeTape, needsGrad, record } from "./tape.ts";
 
 // ---- helpers -----------------------------------------------------------------------------
@@ -66,11 +66,9 @@ function broadcastStrides(shape: readonly number[], out: readonly number[]): num
   return res;
 }
 
+/** A number operand as a scalar tensor on the other operand's backend. */
 function toTensor(x: Tensor | number, like: Tensor): Tensor {
   if (x instanceof Tensor) return x;
-  const t = scalar(x);
-  if (t.backend === like.backend) return t;
-  t.dispose();
   const s = alloc(like.backend, []);
   like.backend.fill(s.storage, 1, x);
   return s;
@@ -298,7 +296,7 @@ export function maximum(a: Tensor, b: Tensor | number): Tensor {
   const B = toTensor(b, a), out = binary("max", a, B);
   record(out, [a, B], (g) => {
     const m = binary("gt", B, a); // 1 where b wins (ties go to a)
-    return [sumTo(mul(g, sub(scalar(1), m)), a.shape), sumTo(mul(g, m), B.shape)];
+    return [sumTo(mul(g, scale(m, -1, 1)), a.shape), sumTo(mul(g, m), B.shape)];
   });
   return dropTemp(out, b, B, a);
 }
