@@ -126,7 +126,7 @@ export function globalNorm(tree: unknown): Tensor {
 export function clipByGlobalNorm<P>(grads: P, maxNorm: number): { grads: P; norm: Tensor } {
   const norm = globalNorm(grads);
   const denom = maximum(norm, maxNorm);
-  const lim = scalar(maxNorm);
+  const lim = scale(norm, 0, maxNorm); // maxNorm on the gradients' backend
   const factor = div(lim, denom);
   const out = treeUnflatten(grads, treeFlatten(grads).map(([, g]) => mul(g, factor)));
   for (const t of [denom, lim, factor]) t.dispose();
