@@ -13,6 +13,7 @@ import {
   shutdownFast,
   warmupFast,
 } from "../core/cpu/fast/mod.ts";
+import { runJob } from "../core/cpu/fast/pool.ts";
 
 interface Case {
   batch: number;
@@ -152,6 +153,22 @@ Deno.test("matmulF32 results are identical with 1 and 2 threads", async () => {
   shutdownFast();
   if (one.some((x, i) => !Object.is(x, two[i]))) throw new Error("results differ by thread count");
   assertClose(two, c, a, b);
+});
+
+Deno.test("a failing parallel job throws and leaves the pool usable", async () => {
+  setFastThreads(2);
+  await warmupFast();
+  for (let i = 0; i < 3; i++) {
+    let threw = false;
+    try {
+      runJob(99, () => {}, 500, true); // no such job kind: every chunk throws
+    } catch {
+      threw = true;
+    }
+    if (!threw) throw new Error("a failing job did not throw");
+    runCase({ batch: 2, M: 130, N: 150, K: 290, transA: true, transB: true, seed: 11 + i }, false);
+  }
+  shutdownFast();
 });
 
 Deno.test("matmulF32 with K = 0 writes zeros, and rejects bad arguments", () => {

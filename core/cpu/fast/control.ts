@@ -19,6 +19,8 @@ export function claimChunk(ctl: Int32Array, seq: number): number {
     if (Atomics.compareExchange(ctl, CLAIM, w, w - 1) === w) return left - 1;
   }
 }
+/** Set to 1 by a worker whose chunk threw (the main thread then throws). */
+export const ERROR = 4;
 /** Which kernel the current job runs (see jobs.ts). */
 export const KIND = 15;
 /** First slot of the current job's parameters. */

@@ -40,5 +40,7 @@ export function runChunkAny(ctl: Int32Array, memory: WebAssembly.Memory, chunk: 
   if (kind === GEMM) runChunk(threadKernels(memory), memory, readJob(ctl), chunk);
   else if (kind === PACK_B) packBChunk(threadKernels(memory), memory, readJob(ctl), chunk);
   else if (kind === ROWS) rowsChunk(ctl, memory, threadKernels(memory), chunk);
-  else attnChunk(ctl, memory, kind === ATTN_BWD, threadFma(memory), chunk);
+  else if (kind === ATTN_FWD || kind === ATTN_BWD) {
+    attnChunk(ctl, memory, kind === ATTN_BWD, threadFma(memory), chunk);
+  } else throw new Error(`fast kernels: unknown job kind ${kind}`);
 }

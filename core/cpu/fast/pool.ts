@@ -6,7 +6,7 @@
 import { Worker } from "node:worker_threads";
 import type { KernelExports } from "./kernels.ts";
 import { runChunkAny, threadFma, threadKernels } from "./jobs.ts";
-import { CLAIM, claimChunk, DONE, EPOCH, KIND, READY } from "./control.ts";
+import { CLAIM, claimChunk, DONE, EPOCH, ERROR, KIND, READY } from "./control.ts";
 import { sharedMemory } from "./memory.ts";
 
 /** How long the main thread spins for the last chunks before it sleeps (ms). */
@@ -95,18 +95,40 @@ export function runJob(
   seq = (seq + 1) & 0x7fff;
   Atomics.store(ctl, CLAIM, (seq << 16) | total);
   Atomics.notify(ctl, CLAIM);
+  let failure: unknown = undefined;
   for (let c = claimChunk(ctl, seq); c >= 0; c = claimChunk(ctl, seq)) {
-    runChunkAny(ctl, memory, c);
+    try {
+      runChunkAny(ctl, memory, c);
+    } catch (e) {
+      failure = e;
+    }
     Atomics.add(ctl, DONE, 1);
     stats.chunksOnMain++;
+    if (failure !== undefined) break;
   }
+  // After a failure, close the job to further claims; wait for the chunks already claimed
+  // (a later job must not see their DONE increments).
+  const expected = failure === undefined ? total : total - closeClaims(ctl, seq);
   const waitStart = performance.now();
   // Spin briefly before sleeping: a futex wake-up can cost milliseconds on a busy machine.
   const spinEnd = performance.now() + SPIN_MS;
-  for (let d = Atomics.load(ctl, DONE); d < total; d = Atomics.load(ctl, DONE)) {
+  for (let d = Atomics.load(ctl, DONE); d < expected; d = Atomics.load(ctl, DONE)) {
     if (performance.now() > spinEnd) Atomics.wait(ctl, DONE, d);
   }
   stats.mainWaitMs += performance.now() - waitStart;
+  if (Atomics.exchange(ctl, ERROR, 0) !== 0 && failure === undefined) {
+    failure = new Error("fast kernels: a worker thread failed on a chunk (see its error above)");
+  }
+  if (failure !== undefined) throw failure;
+}
+
+/** Stop further claims of job `seq`; returns how many chunks were left unclaimed. */
+function closeClaims(ctl: Int32Array, seq: number): number {
+  while (true) {
+    const w = Atomics.load(ctl, CLAIM);
+    if ((w >>> 16) !== seq || (w & 0xffff) === 0) return 0;
+    if (Atomics.compareExchange(ctl, CLAIM, w, seq << 16) === w) return w & 0xffff;
+  }
 }
 
 /** Threads available (main + workers) and whether SIMD (and relaxed FMA) is used. */

@@ -3,7 +3,7 @@
 
 import { parentPort } from "node:worker_threads";
 import { runChunkAny, threadKernels } from "./jobs.ts";
-import { CLAIM, claimChunk, DONE, EPOCH, READY } from "./control.ts";
+import { CLAIM, claimChunk, DONE, EPOCH, ERROR, READY } from "./control.ts";
 
 /** How long an idle worker spins before it sleeps (ms). */
 const SPIN_MS = 0.05;
@@ -29,7 +29,14 @@ function serve({ memory, epoch }: Init): void {
       }
       continue;
     }
-    runChunkAny(ctl, memory, chunk);
+    try {
+      runChunkAny(ctl, memory, chunk);
+    } catch (e) {
+      // report the first failure of a job once; the main thread then throws
+      if (Atomics.exchange(ctl, ERROR, 1) === 0) {
+        console.error(`fast kernels worker: ${e instanceof Error ? e.stack : e}`);
+      }
+    }
     Atomics.add(ctl, DONE, 1);
     Atomics.notify(ctl, DONE);
   }
