@@ -106,3 +106,29 @@ Deno.test("bitmap: area squash keeps total ink, nearest squash picks pixels", ()
     { numRuns: 30 },
   );
 });
+
+const DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+const hasDejavu = await Deno.stat(DEJAVU).then(() => true, () => false);
+
+Deno.test({
+  name:
+    "render: a kerning, ligature, fractional-advance font gives the same cells batched and alone" +
+    (hasDejavu ? "" : " (skipped: fonts-dejavu-core not installed)"),
+  ignore: !hasDejavu,
+  fn: async () => {
+    const fontFiles = [DEJAVU, "/usr/share/fonts/opentype/unifont/unifont.otf"];
+    const cps = [..."AVAWTo fiffjgyQ@Жж中אب\u0301"].map((c) => c.codePointAt(0)!);
+    const fast = await renderChars(cps, { fontFiles });
+    const slow = await renderChars(cps, { fontFiles, perCharacter: true });
+    assertEquals(fast, slow);
+    assert(fast.subarray(0, 1024).some((v) => v > 0 && v < 255), "anti-aliased grey levels kept");
+  },
+});
+
+Deno.test("tokenBitmap: paper pictures are binary, clean draws a hex box for a control", async () => {
+  const { tokenBitmap } = await import("../pipeline/glyphs/embed.ts");
+  const paper = await tokenBitmap("the", "paper");
+  assert(paper.pixels.every((v) => v === 0 || v === 255));
+  assertEquals(inkCount(await tokenBitmap("\u0001", "clean")), inkCount(hexBox(1, 32)));
+  assertEquals(inkCount(await tokenBitmap("\u0001", "paper")) <= 2, true); // blank + 0.1% noise
+});

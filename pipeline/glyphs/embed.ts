@@ -8,6 +8,7 @@ import { loadSafetensors, saveSafetensors, writeFileAtomic } from "../../core/sa
 import { sha256Hex } from "../hash.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { codePoints, DEFAULT_FONT_FILES, type RenderOptions } from "./render.ts";
+import type { Bitmap } from "./bitmap.ts";
 import { renderCharsParallel } from "./render_pool.ts";
 import {
   binaryIdVectors,
@@ -174,6 +175,20 @@ export async function tokenPictures(
   });
   const marked = recipe === "clean" ? makeDistinct(pictures, tokens.length, S2) : 0;
   return { pictures, marked, renderSeconds: seconds };
+}
+
+/**
+ * One token's final picture as a recipe draws it (cell x cell, ink 0..255), for scripts and
+ * inspection; `clean` duplicate marks depend on the whole vocabulary and are not applied.
+ */
+export async function tokenBitmap(
+  text: string,
+  recipe: "paper" | "clean" = "clean",
+  opts: EmbeddingOptions = {},
+): Promise<Bitmap> {
+  const cell = opts.cell ?? 32;
+  const { cellOf } = await characterCells([text], { cacheDir: null, workers: 1, ...opts });
+  return tokenPicture(recipe, codePoints(text), cellOf, cell);
 }
 
 /** Repeat each column r times (repeat_interleave), truncated to `cols` columns. */

@@ -33,6 +33,7 @@ export {
   type EmbeddingOptions,
   loadEmbedding,
   saveEmbedding,
+  tokenBitmap,
   tokenPictures,
   widen,
 } from "./embed.ts";

@@ -194,13 +194,13 @@ function renderRows(ctx: Ctx, rows: Row[], out: Uint8Array, slow = false): void 
   // pixels beyond its advance on both sides (a whole cell on the slow path, where zero-width
   // marks hang left of their origin), and the spacing 2M keeps windows apart.
   const S = ctx.cell, H = Math.round(1.5 * S), base = Math.round(1.125 * S);
-  const M = slow ? S : S / 2;
+  const M = slow ? S : Math.ceil(S / 2);
   const gap = 2 * M;
   const attrs = `letter-spacing="${gap}"`;
   const layout = rows.map((row) => {
     const seq = [SENTINEL, ...row.cps, SENTINEL], adv = seq.map((cp) => advanceOf(ctx, cp));
     const pos: number[] = [];
-    const pitch = gap + Math.max(...adv);
+    const pitch = Math.ceil(gap + Math.max(...adv)); // whole pixels: same raster anywhere
     let x = M;
     for (let k = 0; k < seq.length; k++) {
       pos.push(slow ? M + k * pitch : x);
@@ -263,7 +263,11 @@ export async function renderChars(
   const fast: Row[] = [], slow: Row[] = [];
   for (let i = 0; i < cps.length; i++) {
     if (!hasGlyph(ctx.fonts, cps[i])) continue;
-    const alone = opts.perCharacter || advanceOf(ctx, cps[i]) === 0 || shapesWithNeighbours(cps[i]);
+    // a fractional advance would put later glyphs at sub-pixel offsets (different
+    // anti-aliasing than when drawn alone), so such characters are drawn alone too
+    const adv = advanceOf(ctx, cps[i]);
+    const alone = opts.perCharacter || adv === 0 || !Number.isInteger(adv) ||
+      shapesWithNeighbours(cps[i]);
     const rows = alone ? slow : fast;
     if (!rows.length || rows[rows.length - 1].cps.length === CHARS_PER_ROW) {
       rows.push({ cps: [], at: [] });
