@@ -221,7 +221,8 @@ export function tidy<T>(fn: () => T): T {
   }
   scopes.pop();
   if (result instanceof Promise) {
-    throw new Error("tidy: fn returned a Promise; tidy is synchronous");
+    for (const t of scope) t.dispose();
+    throw new Error("tidy: fn returned a Promise; tidy is synchronous (await outside it)");
   }
   const kept = collectTensors(result);
   const parent = scopes[scopes.length - 1];
