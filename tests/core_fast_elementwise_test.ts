@@ -1,4 +1,4 @@
-// Property tests of the fast SIMD cross-entropy and GELU kernels (core/cpu/fast) against
+// Property tests of the fast SIMD cross-entropy, GELU and softmax kernels (core/cpu/fast) against
 // float64 references written from the backend contract, on random shapes (including row
 // lengths that are not multiples of 4 and ignored rows), in ordinary and shared arrays.
 
@@ -12,6 +12,8 @@ import {
   geluTanhF32,
   setFastThreads,
   shutdownFast,
+  softmaxBackwardF32,
+  softmaxF32,
   warmupFast,
 } from "../core/cpu/fast/mod.ts";
 
@@ -199,4 +201,76 @@ Deno.test("fast cross-entropy and GELU propagate NaN", () => {
   g[2] = Number.NaN;
   geluTanhF32(g, y, 9);
   if (!Number.isNaN(y[2]) || y.filter(Number.isNaN).length !== 1) throw new Error("GELU NaN");
+});
+
+/** Float64 (log-)softmax rows, from the backend contract. */
+function refSoftmax(x: Float32Array, rows: number, cols: number, log: boolean) {
+  const y = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let mx = -Infinity, s = 0;
+    for (let c = 0; c < cols; c++) mx = Math.max(mx, x[o + c]);
+    for (let c = 0; c < cols; c++) s += Math.exp(x[o + c] - mx);
+    const lse = mx + Math.log(s);
+    for (let c = 0; c < cols; c++) y[o + c] = log ? x[o + c] - lse : Math.exp(x[o + c] - lse);
+  }
+  return { y };
+}
+
+function checkSoftmax(rows: number, cols: number, seed: number, log: boolean, shared: boolean) {
+  const n = rows * cols;
+  const owned: Float32Array[] = [];
+  const mk = (src: Float32Array) => {
+    const a = shared ? allocF32(n) : new Float32Array(n);
+    a.set(src);
+    if (shared) owned.push(a);
+    return a;
+  };
+  try {
+    const x0 = randomArray(n, seed, 6), g0 = randomArray(n, seed + 1, 1);
+    const x = mk(x0), g = mk(g0), y = mk(new Float32Array(n)), dx = mk(new Float32Array(n));
+    softmaxF32(x, y, rows, cols, log);
+    const ref = refSoftmax(x0, rows, cols, log);
+    for (let i = 0; i < n; i++) {
+      if (!(Math.abs(y[i] - ref.y[i]) <= 2e-6 * (1 + Math.abs(ref.y[i])))) {
+        throw new Error(`softmax(log=${log})[${i}] = ${y[i]}, want ${ref.y[i]}`);
+      }
+    }
+    // backward from our own y (float64 arithmetic on the same inputs)
+    softmaxBackwardF32(y, g, dx, rows, cols, log);
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += log ? g0[o + c] : g0[o + c] * y[o + c];
+      for (let c = 0; c < cols; c++) {
+        const want = log ? g0[o + c] - Math.exp(y[o + c]) * s : y[o + c] * (g0[o + c] - s);
+        if (!(Math.abs(dx[o + c] - want) <= 1e-5 * (1 + Math.abs(want)))) {
+          throw new Error(`softmax'(log=${log})[${o + c}] = ${dx[o + c]}, want ${want}`);
+        }
+      }
+    }
+    if (x.some((v, i) => !Object.is(v, x0[i]))) throw new Error("x was mutated");
+  } finally {
+    owned.forEach(freeF32);
+  }
+}
+
+Deno.test("fast (log-)softmax rows and backward match the float64 reference", async () => {
+  setFastThreads(1);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 12 }),
+      fc.oneof(fc.constantFrom(1, 3, 4, 5, 8), fc.integer({ min: 1, max: 300 })),
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      fc.boolean(),
+      fc.boolean(),
+      checkSoftmax,
+    ),
+    { numRuns: 100 },
+  );
+  setFastThreads(2);
+  await warmupFast();
+  checkSoftmax(300, 1001, 7, false, true);
+  checkSoftmax(300, 1001, 8, true, false);
+  shutdownFast();
 });

@@ -5,7 +5,16 @@
 import { isShared, memBuffer, scratchBytes } from "./memory.ts";
 import { poolInfo, runJob } from "./pool.ts";
 import { ROWS } from "./jobs.ts";
-import { CE_BWD, CE_FWD, GELU_BWD, GELU_FWD, type RowsJob, writeRowsJob } from "./rows_job.ts";
+import {
+  CE_BWD,
+  CE_FWD,
+  GELU_BWD,
+  GELU_FWD,
+  type RowsJob,
+  SM_BWD,
+  SM_FWD,
+  writeRowsJob,
+} from "./rows_job.ts";
 
 /** Below this many elements the kernels run on the main thread only. */
 const PARALLEL_MIN_ELEMS = 1 << 18;
@@ -204,4 +213,62 @@ export function geluTanhBwdF32(x: Float32Array, g: Float32Array, out: Float32Arr
   need("geluTanhBwdF32", "g", g, n);
   need("geluTanhBwdF32", "out", out, n);
   if (n > 0) geluJob(GELU_BWD, x, g, out, n);
+}
+
+function softmaxJob(
+  name: string,
+  mode: number,
+  x: Float32Array,
+  g: Float32Array | null,
+  out: Float32Array,
+  rows: number,
+  cols: number,
+  log: boolean,
+) {
+  count(name, "rows", rows);
+  count(name, "cols", cols);
+  const n = rows * cols;
+  need(name, mode === SM_FWD ? "x" : "y", x, n);
+  if (g !== null) need(name, "dy", g, n);
+  need(name, mode === SM_FWD ? "out" : "dx", out, n);
+  if (n === 0) return;
+  const outIn = isShared(out);
+  const [xa, ga, oa] = regions([
+    isShared(x) ? 0 : n,
+    g === null || isShared(g) ? 0 : n,
+    outIn ? 0 : n,
+  ]);
+  const mem = new Float32Array(memBuffer());
+  const xi = place(mem, x, n, xa), gi = g === null ? 0 : place(mem, g, n, ga);
+  const o = outIn ? out.byteOffset / 4 : oa;
+  const per = rowsPer(rows, cols);
+  const job = { ...BASE, mode, x: 4 * xi, y: 4 * gi, out: 4 * o, rows, cols, per };
+  run({ ...job, useLse: log ? 1 : 0 }, Math.ceil(rows / per), n);
+  if (!outIn) out.set(mem.subarray(o, o + n));
+}
+
+/** Row softmax (or log-softmax when `log`) of x [rows, cols] into out. */
+export function softmaxF32(
+  x: Float32Array,
+  out: Float32Array,
+  rows: number,
+  cols: number,
+  log: boolean,
+): void {
+  softmaxJob("softmaxF32", SM_FWD, x, null, out, rows, cols, log);
+}
+
+/**
+ * dx from y = softmax(x) and dy: dx = y (dy - sum(dy y)); for log-softmax (y = log p):
+ * dx = dy - exp(y) sum(dy). Rows x cols.
+ */
+export function softmaxBackwardF32(
+  y: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+  rows: number,
+  cols: number,
+  log: boolean,
+): void {
+  softmaxJob("softmaxBackwardF32", SM_BWD, y, dy, dx, rows, cols, log);
 }

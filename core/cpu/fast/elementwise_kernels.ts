@@ -199,9 +199,104 @@ function geluBwd(): FuncDef {
   };
 }
 
+/** rowDot(a, b, n4) -> f32: sum of a * b (b = a gives the sum of squares). */
+function rowDot(): FuncDef {
+  const a = 0, b = 1, n4 = 2, acc = 3;
+  return {
+    name: "rowDot",
+    params: [I32, I32, I32],
+    results: [F32],
+    locals: [V128],
+    body: [
+      set(acc, f32x4Const(0)),
+      times(
+        n4,
+        set(acc, f32x4Add(get(acc), f32x4Mul(v128Load(get(a)), v128Load(get(b))))),
+        inc(a, i32(16)),
+        inc(b, i32(16)),
+      ),
+      hReduce(acc, F32_OP.add),
+    ],
+  };
+}
+
+/** rowSum(x, n4) -> f32. */
+function rowSum(): FuncDef {
+  const x = 0, n4 = 1, acc = 2;
+  return {
+    name: "rowSum",
+    params: [I32, I32],
+    results: [F32],
+    locals: [V128],
+    body: [
+      set(acc, f32x4Const(0)),
+      times(n4, set(acc, f32x4Add(get(acc), v128Load(get(x)))), inc(x, i32(16))),
+      hReduce(acc, F32_OP.add),
+    ],
+  };
+}
+
+/** subScalar(x, out, n4, c): out = x - c. */
+function subScalar(): FuncDef {
+  const x = 0, out = 1, n4 = 2, c = 3, cv = 4;
+  return {
+    name: "subScalar",
+    params: [I32, I32, I32, F32],
+    results: [],
+    locals: [V128],
+    body: [
+      set(cv, f32x4Splat(get(c))),
+      times(
+        n4,
+        v128Store(get(out), f32x4Sub(v128Load(get(x)), get(cv))),
+        inc(x, i32(16)),
+        inc(out, i32(16)),
+      ),
+    ],
+  };
+}
+
+/** softmaxBwd(y, g, out, n4, s): out = y (g - s); logSoftmaxBwd: out = g - exp(y) s. */
+function softmaxBwd(log: boolean): FuncDef {
+  const y = 0, g = 1, out = 2, n4 = 3, sc = 4, sv = 5, t = 6, n = 7, e = 8;
+  const ve = vecExp(9);
+  const value: Code = log
+    ? f32x4Sub(v128Load(get(g)), f32x4Mul(ve.exp(get(e), t, n), get(sv)))
+    : f32x4Mul(v128Load(get(y)), f32x4Sub(v128Load(get(g)), get(sv)));
+  return {
+    name: log ? "logSoftmaxBwd" : "softmaxBwd",
+    params: [I32, I32, I32, I32, F32],
+    results: [],
+    locals: new Array(4 + ve.count).fill(V128),
+    body: [
+      log ? ve.init : [],
+      set(sv, f32x4Splat(get(sc))),
+      times(
+        n4,
+        log ? set(e, v128Load(get(y))) : [],
+        v128Store(get(out), value),
+        inc(y, i32(16)),
+        inc(g, i32(16)),
+        inc(out, i32(16)),
+      ),
+    ],
+  };
+}
+
 /** All elementwise kernel definitions (added to the main kernel module). */
 export function elementwiseFuncs(): FuncDef[] {
-  return [rowMax(), rowSumExp(), expScale(), gelu(), geluBwd()];
+  return [
+    rowMax(),
+    rowSumExp(),
+    expScale(),
+    gelu(),
+    geluBwd(),
+    rowDot(),
+    rowSum(),
+    subScalar(),
+    softmaxBwd(false),
+    softmaxBwd(true),
+  ];
 }
 
 /** Exports of the elementwise kernels (byte addresses). */
@@ -211,4 +306,9 @@ export interface ElementwiseExports {
   expScale(x: number, out: number, n4: number, shift: number, scale: number): void;
   geluTanh(x: number, out: number, n4: number): void;
   geluTanhBwd(x: number, g: number, out: number, n4: number): void;
+  rowDot(a: number, b: number, n4: number): number;
+  rowSum(x: number, n4: number): number;
+  subScalar(x: number, out: number, n4: number, c: number): void;
+  softmaxBwd(y: number, g: number, out: number, n4: number, s: number): void;
+  logSoftmaxBwd(y: number, g: number, out: number, n4: number, s: number): void;
 }

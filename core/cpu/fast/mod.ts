@@ -11,6 +11,8 @@ export {
   crossEntropyForwardF32,
   geluTanhBwdF32,
   geluTanhF32,
+  softmaxBackwardF32,
+  softmaxF32,
 } from "./elementwise.ts";
 export { adamwF32, layerNormBackwardF32, layerNormForwardF32, ropeF32 } from "./norm.ts";
 export { allocF32, fastMemoryStats, freeF32, isShared } from "./memory.ts";

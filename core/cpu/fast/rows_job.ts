@@ -1,11 +1,12 @@
 // Parallel row/element jobs for the elementwise kernels: cross-entropy forward (row
-// log-sum-exp) and backward (softmax minus one-hot), GELU forward and backward. The job
+// log-sum-exp) and backward (softmax minus one-hot), GELU forward and backward, (log-)softmax
+// rows forward and backward. The job
 // lives in the control block; a chunk is a range of rows (or of 4-float groups).
 
 import { JOB_SLOT } from "./control.ts";
 import type { KernelExports } from "./kernels.ts";
 
-export const CE_FWD = 0, CE_BWD = 1, GELU_FWD = 2, GELU_BWD = 3;
+export const CE_FWD = 0, CE_BWD = 1, GELU_FWD = 2, GELU_BWD = 3, SM_FWD = 4, SM_BWD = 5;
 
 export interface RowsJob {
   mode: number;
@@ -17,7 +18,8 @@ export interface RowsJob {
   cols: number; // CE: V
   ignore: number;
   per: number; // rows (or elements) per chunk
-  useLse: number; // CE backward: 1 = read per-row lse at `lse` instead of recomputing it
+  useLse: number; // CE backward: 1 = read per-row lse at `lse` instead of recomputing it;
+  // softmax: 1 = log-softmax
   scale: number; // CE backward: dout / count
 }
 
@@ -90,6 +92,7 @@ export function rowsChunk(
     }
     return;
   }
+  if (j.mode === SM_FWD || j.mode === SM_BWD) return softmaxRows(j, mem, k, r0, r1);
   const V = j.cols, V4 = V >> 2;
   for (let r = r0; r < r1; r++) {
     const t = memI[j.y / 4 + r];
@@ -106,5 +109,37 @@ export function rowsChunk(
     if (V4 > 0) k.expScale(row, 4 * orow, V4, lse, j.scale);
     for (let i = 4 * V4; i < V; i++) mem[orow + i] = Math.exp(mem[row / 4 + i] - lse) * j.scale;
     mem[orow + t] -= j.scale;
+  }
+}
+
+/** Rows [r0, r1) of a softmax job: x / y at j.x, dy at j.y, output at j.out (bytes). */
+function softmaxRows(j: RowsJob, mem: Float32Array, k: KernelExports, r0: number, r1: number) {
+  const C = j.cols, C4 = C >> 2, log = j.useLse === 1;
+  for (let r = r0; r < r1; r++) {
+    const x = j.x + 4 * r * C, g = j.y + 4 * r * C, o = j.out + 4 * r * C;
+    const xf = x >>> 2, gf = g >>> 2, of = o >>> 2;
+    if (j.mode === SM_FWD) {
+      const lse = rowLse(k, mem, x, C);
+      if (log) {
+        if (C4 > 0) k.subScalar(x, o, C4, lse);
+        for (let i = 4 * C4; i < C; i++) mem[of + i] = mem[xf + i] - lse;
+      } else {
+        if (C4 > 0) k.expScale(x, o, C4, lse, 1);
+        for (let i = 4 * C4; i < C; i++) mem[of + i] = Math.exp(mem[xf + i] - lse);
+      }
+      continue;
+    }
+    let s = 0;
+    if (log) {
+      s = C4 > 0 ? k.rowSum(g, C4) : 0;
+      for (let i = 4 * C4; i < C; i++) s += mem[gf + i];
+      if (C4 > 0) k.logSoftmaxBwd(x, g, o, C4, s);
+      for (let i = 4 * C4; i < C; i++) mem[of + i] = mem[gf + i] - Math.exp(mem[xf + i]) * s;
+    } else {
+      s = C4 > 0 ? k.rowDot(g, x, C4) : 0;
+      for (let i = 4 * C4; i < C; i++) s += mem[gf + i] * mem[xf + i];
+      if (C4 > 0) k.softmaxBwd(x, g, o, C4, s);
+      for (let i = 4 * C4; i < C; i++) mem[of + i] = mem[xf + i] * (mem[gf + i] - s);
+    }
   }
 }
