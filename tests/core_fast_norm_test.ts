@@ -1,4 +1,4 @@
-// Property tests of the fast LayerNorm forward/backward, AdamW and RoPE kernels (core/cpu/fast)
+// Property tests of the fast LayerNorm, AdamW, RoPE and binary kernels (core/cpu/fast)
 // against float64 transcriptions of the backend contract, on random shapes (row lengths
 // that are and are not multiples of 4), in ordinary arrays and in shared wasm memory.
 
@@ -6,6 +6,7 @@ import fc from "fast-check";
 import {
   adamwF32,
   allocF32,
+  binaryF32,
   freeF32,
   layerNormBackwardF32,
   layerNormForwardF32,
@@ -178,4 +179,34 @@ Deno.test("fast AdamW matches the float64 update and leaves inputs alone", () =>
     { numRuns: 60 },
   );
   shutdownFast();
+});
+
+Deno.test("fast binary add/sub/mul/div with a periodic (broadcast) operand match plain math", () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom("add", "sub", "mul", "div") as fc.Arbitrary<"add" | "sub" | "mul" | "div">,
+      fc.integer({ min: 1, max: 20 }),
+      fc.oneof(fc.constantFrom(1, 3, 4, 8, 128), fc.integer({ min: 1, max: 70 })),
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      fc.boolean(),
+      (op, rows, period, seed, shared) => {
+        const owned: Float32Array[] = [];
+        const mk = maker(shared, owned);
+        try {
+          const n = rows * period;
+          const a0 = randomArray(n, seed, -3, 3), b0 = randomArray(period, seed + 1, 0.5, 2);
+          const a = mk(a0), b = mk(b0), out = mk(n);
+          binaryF32(op, a, b, out, n, period);
+          for (let i = 0; i < n; i++) {
+            const x = a0[i], y = b0[i % period];
+            const want = op === "add" ? x + y : op === "sub" ? x - y : op === "mul" ? x * y : x / y;
+            if (out[i] !== Math.fround(want)) throw new Error(`${op}[${i}] ${out[i]} != ${want}`);
+          }
+        } finally {
+          owned.forEach(freeF32);
+        }
+      },
+    ),
+    { numRuns: 80 },
+  );
 });

@@ -283,6 +283,35 @@ function softmaxBwd(log: boolean): FuncDef {
   };
 }
 
+const BINARY_OPS = { add: f32x4Add, sub: f32x4Sub, mul: f32x4Mul, div: f32x4Div } as const;
+export type BinaryOpName = keyof typeof BINARY_OPS;
+
+/**
+ * binary_{op}(a, b, out, rows, p4): out[r, j] = a[r, j] op b[j] for r < rows, j < 4 p4
+ * (b is one period of 4 p4 floats repeated over the rows; rows = 1 for same-shape operands).
+ */
+function binary(op: BinaryOpName): FuncDef {
+  const a = 0, b = 1, out = 2, rows = 3, p4 = 4, j = 5, bj = 6;
+  return {
+    name: `binary_${op}`,
+    params: [I32, I32, I32, I32, I32],
+    results: [],
+    locals: [I32, I32],
+    body: times(
+      rows,
+      set(j, get(p4)),
+      set(bj, get(b)),
+      times(
+        j,
+        v128Store(get(out), BINARY_OPS[op](v128Load(get(a)), v128Load(get(bj)))),
+        inc(a, i32(16)),
+        inc(bj, i32(16)),
+        inc(out, i32(16)),
+      ),
+    ),
+  };
+}
+
 /** All elementwise kernel definitions (added to the main kernel module). */
 export function elementwiseFuncs(): FuncDef[] {
   return [
@@ -296,6 +325,7 @@ export function elementwiseFuncs(): FuncDef[] {
     subScalar(),
     softmaxBwd(false),
     softmaxBwd(true),
+    ...(Object.keys(BINARY_OPS) as BinaryOpName[]).map(binary),
   ];
 }
 
@@ -311,4 +341,11 @@ export interface ElementwiseExports {
   subScalar(x: number, out: number, n4: number, c: number): void;
   softmaxBwd(y: number, g: number, out: number, n4: number, s: number): void;
   logSoftmaxBwd(y: number, g: number, out: number, n4: number, s: number): void;
+  [binary: `binary_${string}`]: (
+    a: number,
+    b: number,
+    out: number,
+    rows: number,
+    p4: number,
+  ) => void;
 }

@@ -14,7 +14,7 @@ export {
   softmaxBackwardF32,
   softmaxF32,
 } from "./elementwise.ts";
-export { adamwF32, layerNormBackwardF32, layerNormForwardF32, ropeF32 } from "./norm.ts";
+export { adamwF32, binaryF32, layerNormBackwardF32, layerNormForwardF32, ropeF32 } from "./norm.ts";
 export { allocF32, fastMemoryStats, freeF32, isShared } from "./memory.ts";
 
 /** Threads used by parallel kernels (main + workers), SIMD and relaxed-SIMD FMA in use. */

@@ -1,6 +1,6 @@
-// LayerNorm forward/backward and the AdamW update on the generated SIMD kernels (main
-// thread; these are memory-bound). Same contracts as the backend's layerNormForward,
-// layerNormBackward and adamw. Arrays from allocF32 are used in place, others staged.
+// LayerNorm forward/backward, the AdamW update, RoPE and broadcasting add/sub/mul/div on
+// the generated SIMD kernels (main thread; these are memory-bound). Same contracts as the
+// backend's kernels. Arrays from allocF32 are used in place, others staged.
 
 import { allocBytes, isShared, memBuffer, scratchBytes } from "./memory.ts";
 import { mainKernels } from "./pool.ts";
@@ -277,5 +277,49 @@ export function ropeF32(
   staged(name, ops, (p) => {
     const sn = inverse ? tab + 2 * tn : tab + tn;
     k.rope(4 * p[0], 4 * p[1], 4 * tab, 4 * sn, B, T, H, half / 4);
+  });
+}
+
+const JS_OPS = {
+  add: (x: number, y: number) => x + y,
+  sub: (x: number, y: number) => x - y,
+  mul: (x: number, y: number) => x * y,
+  div: (x: number, y: number) => x / y,
+};
+
+/**
+ * out[i] = a[i] op b[i % period] for i < n, op in add/sub/mul/div: same-shape operands
+ * (period = n) or b broadcast along the leading axes (e.g. a bias of `period` = C floats
+ * added to every row of a [N, C] matrix). n must be a multiple of period.
+ */
+export function binaryF32(
+  op: "add" | "sub" | "mul" | "div",
+  a: Float32Array,
+  b: Float32Array,
+  out: Float32Array,
+  n: number,
+  period: number = n,
+): void {
+  const name = "binaryF32";
+  if (!(op in JS_OPS)) throw new Error(`${name}: op must be add, sub, mul or div, got ${op}`);
+  dims(name, n, period);
+  if (n === 0) return;
+  if (period === 0 || n % period !== 0) {
+    throw new Error(`${name}: n (${n}) must be a positive multiple of period (${period})`);
+  }
+  const ops: Operand[] = [
+    { arr: a, len: n, out: false },
+    { arr: b, len: period, out: false },
+    { arr: out, len: n, out: true },
+  ];
+  if (period % 4 !== 0) {
+    validate(name, ops);
+    const f = JS_OPS[op];
+    for (let i = 0; i < n; i++) out[i] = f(a[i], b[i % period]);
+    return;
+  }
+  const k = mainKernels();
+  staged(name, ops, (p) => {
+    k[`binary_${op}`](4 * p[0], 4 * p[1], 4 * p[2], n / period, period / 4);
   });
 }
