@@ -181,7 +181,7 @@ Deno.test("fast AdamW matches the float64 update and leaves inputs alone", () =>
   shutdownFast();
 });
 
-Deno.test("fast binary add/sub/mul/div with a periodic (broadcast) operand match plain math", () => {
+Deno.test("fast binary ops with a periodic (broadcast) operand match plain math", () => {
   fc.assert(
     fc.property(
       fc.constantFrom("add", "sub", "mul", "div") as fc.Arbitrary<"add" | "sub" | "mul" | "div">,
