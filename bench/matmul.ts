@@ -1,7 +1,8 @@
 // Benchmark of matmulF32 (core/cpu/fast): GFLOP/s at 256^3, 512^3 and 1024^3 with all
-// threads and with one thread (by wall clock, and by process CPU time, which a busy shared
-// machine disturbs less), against a plain TypeScript triple loop (i-k-j order) run in the
-// same process. `--json` prints one JSON object of the same figures.
+// threads and with one thread, by wall clock and by process CPU time (flops per second of
+// CPU used by all our threads together, which a busy shared machine disturbs less), against
+// a plain TypeScript triple loop (i-k-j order) run in the same process. `--json` prints one
+// JSON object of the same figures.
 // Usage: deno run -A bench/matmul.ts [--json] [--reps 5]
 
 import { parseArgs } from "node:util";
@@ -56,7 +57,15 @@ function measure(n: number, f: () => void, times: number): { wall: number; cpu: 
 }
 
 const sizes = [256, 512, 1024];
-const rows: { n: number; fast: number; fast1: number; fast1Cpu: number; naiveTs: number }[] = [];
+interface Row {
+  n: number;
+  fast: number; // all threads, wall clock
+  fastCpu: number; // all threads, flops per second of process CPU time (all threads summed)
+  fast1: number; // 1 thread, wall clock
+  fast1Cpu: number; // 1 thread, by CPU time
+  naiveTs: number; // the plain TypeScript peer, wall clock
+}
+const rows: Row[] = [];
 const load0 = Deno.loadavg()[0];
 const threads = await warmupFast();
 for (const n of sizes) {
@@ -64,11 +73,11 @@ for (const n of sizes) {
   const run = () => matmulF32(a, b, out, 1, n, n, n, false, false);
   setFastThreads(threads);
   await warmupFast();
-  const fast = measure(n, run, reps).wall;
+  const all = measure(n, run, reps);
   setFastThreads(1);
   const one = measure(n, run, reps);
   const naiveTs = measure(n, () => naiveMatmul(a, b, out, n), n >= 1024 ? 1 : 2).wall;
-  rows.push({ n, fast, fast1: one.wall, fast1Cpu: one.cpu, naiveTs });
+  rows.push({ n, fast: all.wall, fastCpu: all.cpu, fast1: one.wall, fast1Cpu: one.cpu, naiveTs });
 }
 setFastThreads(threads);
 shutdownFast();
@@ -87,13 +96,16 @@ if (values.json) {
 } else {
   console.log(`matmulF32 GFLOP/s (best of ${reps}; ${info.threads} threads, fma=${info.fma})`);
   console.log(`load average ${load0.toFixed(1)} -> ${Deno.loadavg()[0].toFixed(1)} (2 cores)`);
-  console.log("size   all threads  1 thread  1 thread (CPU time)  plain TS loop  speedup");
+  console.log("(by CPU time: flops per second of CPU used by all our threads together)");
+  console.log(
+    "size   all threads  (by CPU time)  1 thread  (by CPU time)  plain TS loop  speedup",
+  );
   const col = (x: number, w: number, d = 1) => x.toFixed(d).padStart(w);
   for (const r of rows) {
     console.log(
-      `${String(r.n).padEnd(6)}${col(r.fast, 12)}${col(r.fast1, 10)}${col(r.fast1Cpu, 21)}${
-        col(r.naiveTs, 15, 2)
-      }${col(r.fast / r.naiveTs, 8, 0)}x`,
+      `${String(r.n).padEnd(6)}${col(r.fast, 12)}${col(r.fastCpu, 15)}${col(r.fast1, 10)}${
+        col(r.fast1Cpu, 15)
+      }${col(r.naiveTs, 15, 2)}${col(r.fast / r.naiveTs, 8, 0)}x`,
     );
   }
 }
