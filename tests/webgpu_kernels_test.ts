@@ -120,11 +120,13 @@ test("reused pool buffers read as zeros; the pool reuses rather than grows", asy
   gpu!.free(c);
 });
 
-test("every matmul tile and the f16 path agree with cpu-ref", async () => {
+// Two tile shapes (4x4 and 8x8 per thread) cover the generator; every extra shape costs a few
+// seconds of shader compile on lavapipe. f16 inputs run on the first tile.
+test("matmul tiles (all transposes, batched, ragged edges) and the f16 path match cpu-ref", async () => {
   const rt = gpu!.runtime;
-  for (const tile of TILES) {
+  for (const tile of [TILES[0], TILES[1]]) {
     for (const f16 of [false, true]) {
-      if (f16 && !gpu!.paths.f16Available) continue;
+      if (f16 && (!gpu!.paths.f16Available || tile !== TILES[0])) continue;
       const be = createWebGPUBackend(rt, tile, { matmulF16: f16 });
       for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
         const batch = 2, M = 37, N = 70, K = 19;

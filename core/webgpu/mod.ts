@@ -56,3 +56,30 @@ export function describePaths(be: WebGPUBackend): string {
     `matmul ${p.matmul} tile ${p.matmulTile}, shader-f16 ${p.f16Available ? "yes" : "no"}, ` +
     `subgroups ${p.subgroups ? "yes" : "no"}, subgroup-matrix ${p.subgroupMatrix ? "yes" : "no"}`;
 }
+
+/**
+ * Resolve `--backend auto|cpu|webgpu` to a registered backend name. "auto" takes WebGPU only on
+ * a hardware adapter (never lavapipe for speed), else "cpu"; "webgpu" with no adapter throws
+ * the one-line install hint.
+ */
+export async function resolveBackend(
+  which: string,
+  opts: InitOptions = {},
+): Promise<"cpu" | "cpu-ref" | "webgpu"> {
+  if (which === "cpu" || which === "cpu-ref") return which;
+  if (which === "webgpu") {
+    await initWebGPU(opts);
+    return "webgpu";
+  }
+  if (which !== "auto") {
+    throw new Error(`unknown backend "${which}": use --backend auto, cpu, cpu-ref or webgpu`);
+  }
+  const info = await adapterInfo();
+  if (!info || info.software) return "cpu";
+  try {
+    await initWebGPU(opts);
+    return "webgpu";
+  } catch {
+    return "cpu";
+  }
+}

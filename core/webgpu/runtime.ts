@@ -40,6 +40,7 @@ export class Params {
   }
 }
 
+const DEBUG = Deno.env.get("GLYPHGRAD_WEBGPU_DEBUG") === "1";
 const SLOT_BYTES = 256;
 const ARENA_SLOTS = 2048;
 const MAX_PENDING = 2000;
@@ -269,9 +270,15 @@ export class Runtime {
   async #settle<T>(p: Promise<T>): Promise<T> {
     let done = false;
     const q = p.finally(() => done = true);
+    const t0 = performance.now();
+    let warned = false;
     for (let wait = 0.5; !done; wait = Math.min(wait * 2, 8)) {
       await Promise.race([q, new Promise((r) => setTimeout(r, wait))]);
       if (!done) this.device.queue.submit([]);
+      if (!done && !warned && DEBUG && performance.now() - t0 > 5000) {
+        warned = true;
+        console.error(`webgpu: a readback has waited ${(performance.now() - t0) | 0} ms`);
+      }
     }
     return await q;
   }

@@ -69,6 +69,9 @@ export async function chooseTile(
   info: AdapterInfo,
   opts: { cache?: boolean } = {},
 ): Promise<{ tile: Tile; probed: boolean; timings: Record<string, number> }> {
+  // A software adapter (lavapipe) is for correctness, never speed: probing would only cost
+  // seconds of LLVM compiles per candidate, so it takes the first candidate.
+  if (info.software) return { tile: TILES[0], probed: false, timings: {} };
   const key = adapterKey(info);
   const useCache = opts.cache !== false;
   if (useCache) {
@@ -76,8 +79,7 @@ export async function chooseTile(
     const tile = TILES.find((t) => tileName(t) === hit);
     if (tile) return { tile, probed: false, timings: {} };
   }
-  // Software adapters are probed small (they are for correctness, not speed).
-  const n = info.software ? 128 : 1024;
+  const n = 1024;
   const bytes = n * n * 4;
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const bufs = [0, 1, 2].map(() => rt.device.createBuffer({ size: bytes, usage }));
@@ -87,7 +89,7 @@ export async function chooseTile(
   const timings: Record<string, number> = {};
   let best = TILES[0], bestT = Infinity;
   for (const t of TILES) {
-    const s = await timeTile(rt, t, n, info.software ? 1 : 5, bufs);
+    const s = await timeTile(rt, t, n, 5, bufs);
     timings[tileName(t)] = s;
     if (s < bestT) best = t, bestT = s;
   }
