@@ -88,12 +88,13 @@ export async function writeRunReport(cfg: PipelineConfig, runDir: string): Promi
   const sources: SourceRecord[] = JSON.parse(await read("data/sources.json"));
   const manifest: Manifest = JSON.parse(await read("manifest.json"));
   const evalMd = await read("eval/report.md").catch(() => "");
+  const vocab = JSON.parse(await read("tokenize/vocab.json"));
   const m = cfg.model;
   const md = [
     `# glyphgrad run \`${cfg.run}\``,
     "",
     `Model: ${m.layers} layers, d_model ${m.dModel}, ${m.heads} heads, context ${m.context}, ` +
-    `${m.norm}, vocabulary ${m.vocab}; ${cfg.train.steps} steps of batch ${cfg.train.batch}, ` +
+    `${m.norm}, vocabulary ${vocab.modelVocab} ids (${m.vocab}); ${cfg.train.steps} steps of batch ${cfg.train.batch}, ` +
     `peak lr ${cfg.train.lr}, ${cfg.train.seeds} seed(s). Tokenizer ${cfg.tokenizer.variant}.`,
     "",
     ...trainSection(summary),

@@ -226,8 +226,8 @@ export const STAGES: Stage<C>[] = [
   },
   {
     name: "report",
-    version: 1,
-    inputs: ["data", "train", "eval"],
+    version: 2,
+    inputs: ["data", "tokenize", "train", "eval"],
     params: () => ({}),
     outputs: () => ["report.md"],
     run: async (ctx) => {
