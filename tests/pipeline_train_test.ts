@@ -12,6 +12,7 @@ import type { GPTConfig } from "../core/gpt.ts";
 import { trainModel, type TrainSpec } from "../pipeline/train/loop.ts";
 import { hasCheckpoint, loadCheckpoint } from "../pipeline/train/checkpoint.ts";
 import { readLog } from "../pipeline/train/log.ts";
+import { modelNames, trainOutputs } from "../pipeline/train/stage.ts";
 import { coverBatches, trainBatch, valBatches } from "../pipeline/train/batches.ts";
 import { bitsPerChar, unigramBitsPerChar } from "../pipeline/train/bpc.ts";
 import { formatDuration, formatProgress, progressReporter } from "../pipeline/train/progress.ts";
@@ -201,4 +202,11 @@ Deno.test("progress: a bar on a terminal, plain lines every k steps otherwise", 
   t.update(p);
   t.done();
   assert(tty[0].startsWith("\r\x1b[2K") && tty[1] === "\n");
+});
+
+Deno.test("train stage: --seeds N trains N frozen/trainable pairs, each with four files", () => {
+  assertEquals(modelNames(2), ["frozen-s0", "trainable-s0", "frozen-s1", "trainable-s1"]);
+  const out = trainOutputs(2);
+  assertEquals(out.length, 4 * 4 + 1);
+  assert(out.includes("train/frozen-s1/optim.safetensors") && out.includes("train/summary.json"));
 });
