@@ -14,7 +14,10 @@ export type StDict = Record<string, StTensor>;
 const BYTES: Record<StDtype, number> = { F32: 4, I32: 4, F64: 8, U8: 1, I64: 8, F16: 2 };
 
 /** Serialise tensors (sorted by name) and string metadata into safetensors bytes. */
-export function encodeSafetensors(tensors: StDict, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: StDict,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -23,7 +26,9 @@ export function encodeSafetensors(tensors: StDict, metadata: Record<string, stri
     const t = tensors[name];
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) {
-      throw new Error(`safetensors: tensor "${name}" has ${t.data.length} values but shape [${t.shape}]`);
+      throw new Error(
+        `safetensors: tensor "${name}" has ${t.data.length} values but shape [${t.shape}]`,
+      );
     }
     const bytes = n * BYTES[t.dtype];
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
@@ -50,14 +55,18 @@ export function decodeSafetensors(
   what = "safetensors data",
 ): { tensors: StDict; metadata: Record<string, string> } {
   const fail = (why: string): never => {
-    throw new Error(`${what}: ${why} (the file is corrupt or truncated: regenerate it or restore a good copy)`);
+    throw new Error(
+      `${what}: ${why} (the file is corrupt or truncated: regenerate it or restore a good copy)`,
+    );
   };
   if (bytes.length < 8) fail("shorter than the 8-byte header length");
   const hlen = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   if (hlen > bytes.length - 8) fail(`header length ${hlen} exceeds file size ${bytes.length}`);
   let header: Record<string, { dtype: StDtype; shape: number[]; data_offsets: [number, number] }>;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + hlen)));
+    header = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + hlen)),
+    );
   } catch (e) {
     return fail(`header is not valid JSON (${(e as Error).message})`);
   }
@@ -74,10 +83,19 @@ export function decodeSafetensors(
     const [a, b] = info.data_offsets;
     const n = info.shape.reduce((x, y) => x * y, 1);
     if (b - a !== n * size || base + b > bytes.length || a < 0) {
-      fail(`tensor "${name}" offsets [${a}, ${b}] do not fit shape [${info.shape}] in ${bytes.length} bytes`);
+      fail(
+        `tensor "${name}" offsets [${a}, ${b}] do not fit shape [${info.shape}] in ${bytes.length} bytes`,
+      );
     }
     const raw = bytes.slice(base + a, base + b); // copy: aligned and independent of the file buffer
-    const ctor = { F32: Float32Array, I32: Int32Array, F64: Float64Array, U8: Uint8Array, I64: BigInt64Array, F16: Uint16Array }[
+    const ctor = {
+      F32: Float32Array,
+      I32: Int32Array,
+      F64: Float64Array,
+      U8: Uint8Array,
+      I64: BigInt64Array,
+      F16: Uint16Array,
+    }[
       info.dtype
     ];
     tensors[name] = { dtype: info.dtype, shape: info.shape, data: new ctor(raw.buffer, 0, n) };
@@ -106,13 +124,17 @@ export async function saveSafetensors(
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-export async function loadSafetensors(path: string): Promise<{ tensors: StDict; metadata: Record<string, string> }> {
+export async function loadSafetensors(
+  path: string,
+): Promise<{ tensors: StDict; metadata: Record<string, string> }> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new Error(`${path}: file not found (check the path, or rerun the stage that writes it)`);
+      throw new Error(
+        `${path}: file not found (check the path, or rerun the stage that writes it)`,
+      );
     }
     throw e;
   }
