@@ -5,7 +5,12 @@ import fc from "fast-check";
 import { assert, assertClose, assertEquals } from "./eval_assert.ts";
 import { asciiCodec, ruleModel, vowelLover } from "./eval_fakes.ts";
 import { loadBench } from "../pipeline/eval/loaders.ts";
-import { generativePrompt, scoreGenerative, scoreLoglik } from "../pipeline/eval/protocols.ts";
+import {
+  fitItem,
+  generativePrompt,
+  scoreGenerative,
+  scoreLoglik,
+} from "../pipeline/eval/protocols.ts";
 import { bootstrapCI, diffOfMeansCI } from "../pipeline/eval/stats.ts";
 import type { McItem } from "../pipeline/eval/items.ts";
 import { seededRandom } from "../pipeline/eval/rng.ts";
@@ -152,4 +157,51 @@ Deno.test("two-sample bootstrap of a difference covers the true difference most 
 Deno.test("bootstrap is deterministic for a seed", () => {
   const xs = [1, 0, 1, 1, 0, 0, 1, 0, 1, 1];
   assertEquals(bootstrapCI(xs, { seed: 3 }), bootstrapCI(xs, { seed: 3 }));
+});
+
+Deno.test("loglik protocol: an option longer than the context is cut, not an error", async () => {
+  const items: McItem[] = [
+    { id: "long", question: "Which?", choices: ["ab", "cdefghijklmn"], answer: 1, source: "" },
+    { id: "short", question: "Which?", choices: ["ab", "cd"], answer: 0, source: "" },
+  ];
+  // every token scores -1: " ab" = -3; the 13-token " cdefghijklmn" keeps its last 7 = -7
+  const r = await scoreLoglik(ruleModel(() => "a", () => -1, 8), asciiCodec, items);
+  assertEquals(r.predictions, [0, 0]);
+  // both are cut: "long" loses the left of its option, "short" the start of its question
+  assertEquals(r.truncated, 1);
+  const wide = await scoreLoglik(ruleModel(() => "a", () => -1, 64), asciiCodec, items);
+  assertEquals(wide.predictions, [0, 0]);
+  assertEquals(wide.truncated, 0);
+});
+
+Deno.test("fitItem: every group fits the context and scores a suffix of its option", () => {
+  const arr = (n: number, base: number) => Int32Array.from({ length: n }, (_, i) => base + i);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 40 }),
+      fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
+      fc.integer({ min: 2, max: 32 }),
+      (qLen, optLens, context) => {
+        const ctx = arr(qLen, 1000);
+        const conts = optLens.map((n, j) => arr(n, 100 * j));
+        const { groups, cut } = fitItem(ctx, conts, context);
+        const scored = groups.flatMap((g) => g.conts);
+        assertEquals(scored.length, conts.length);
+        let dropped = false;
+        for (const g of groups) {
+          assert(g.prefix.length >= 1, "at least one context token");
+          for (const c of g.conts) assert(g.prefix.length + c.length <= context, "fits");
+        }
+        scored.forEach((c, j) => {
+          const full = conts[j];
+          assertEquals([...c], [...full.slice(full.length - c.length)]);
+          if (c.length < full.length) dropped = true;
+        });
+        for (const g of groups) {
+          if (g.prefix[0] >= 1000 && g.prefix.length < qLen) dropped = true;
+        }
+        assertEquals(cut, dropped);
+      },
+    ),
+  );
 });

@@ -108,6 +108,35 @@ export async function scoreGenerative(
   };
 }
 
+/**
+ * The scoring groups of one item within `context` tokens. Normally one group: the question's
+ * last tokens (dropped from the left as needed) and every option. When an option alone does
+ * not fit (>= context tokens), each option gets its own group: an option that fits keeps as
+ * much question as fits beside it; one that does not is cut from the left, its dropped part
+ * scored as nothing and its last kept token before the scored part serving as the context.
+ */
+export function fitItem(
+  ctx: Int32Array,
+  conts: Int32Array[],
+  context: number,
+): { groups: ChoiceGroup[]; cut: boolean } {
+  if (context < 2) throw new Error(`eval: context ${context} is too short to score options`);
+  const longest = Math.max(...conts.map((c) => c.length));
+  if (longest < context) {
+    const keep = Math.min(ctx.length, context - longest);
+    return { groups: [{ prefix: ctx.slice(ctx.length - keep), conts }], cut: keep < ctx.length };
+  }
+  const groups = conts.map((c) => {
+    if (c.length < context) {
+      const keep = Math.min(ctx.length, context - c.length);
+      return { prefix: ctx.slice(ctx.length - keep), conts: [c] };
+    }
+    const from = c.length - (context - 1);
+    return { prefix: c.slice(from - 1, from), conts: [c.slice(from)] };
+  });
+  return { groups, cut: true };
+}
+
 /** Summed log-probability of each option of each item, batched over all items at once. */
 export async function optionLogLiks(
   model: ScoringModel,
@@ -115,25 +144,26 @@ export async function optionLogLiks(
   items: McItem[],
 ): Promise<{ lls: number[][]; truncated: number }> {
   let truncated = 0;
-  const groups: ChoiceGroup[] = items.map((it) => {
+  const perItem = items.map((it) => {
     const ctx = codec.encode(loglikContext(it));
     const conts = it.choices.map((c) => codec.encode(" " + c));
-    const longest = Math.max(...conts.map((c) => c.length));
     if (conts.some((c) => c.length === 0)) throw new Error(`eval: ${it.id} has an empty option`);
-    if (longest >= model.context) {
-      throw new Error(
-        `eval: ${it.id} has an option of ${longest} tokens; context ${model.context}`,
-      );
-    }
-    const keep = Math.min(ctx.length, model.context - longest);
-    if (keep < ctx.length) truncated++;
-    return { prefix: ctx.slice(ctx.length - keep), conts };
+    if (ctx.length === 0) throw new Error(`eval: ${it.id} has an empty question`);
+    const { groups, cut } = fitItem(ctx, conts, model.context);
+    if (cut) truncated++;
+    return groups;
   });
-  if (model.choiceLogLiks) return { lls: await model.choiceLogLiks(groups), truncated };
-  const reqs = groups.flatMap((g) => g.conts.map((c) => fitContext(g.prefix, c, model.context)));
-  const flat = await model.tokenLogProbs(reqs);
-  let k = 0;
-  const lls = groups.map((g) => g.conts.map(() => flat[k++].reduce((s, x) => s + x, 0)));
+  const groups = perItem.flat();
+  let sums: number[][];
+  if (model.choiceLogLiks) sums = await model.choiceLogLiks(groups);
+  else {
+    const reqs = groups.flatMap((g) => g.conts.map((c) => fitContext(g.prefix, c, model.context)));
+    const flat = await model.tokenLogProbs(reqs);
+    let k = 0;
+    sums = groups.map((g) => g.conts.map(() => flat[k++].reduce((s, x) => s + x, 0)));
+  }
+  let g = 0;
+  const lls = perItem.map((gs) => gs.flatMap(() => sums[g++]));
   return { lls, truncated };
 }
 
