@@ -16,6 +16,8 @@ import { optionLogLiks, scoreLoglik } from "../pipeline/eval/protocols.ts";
 import { packSplit, splitMask } from "../pipeline/eval/tree.ts";
 import { loadBench } from "../pipeline/eval/loaders.ts";
 import { lmMetrics } from "../pipeline/eval/lm_metrics.ts";
+import { generate } from "../pipeline/eval/generate.ts";
+import { buildTokenizer, BYTE_FIRST, saveTokenizer, UNK } from "../pipeline/tokenizer/mod.ts";
 
 setBackend("cpu-ref");
 
@@ -144,4 +146,21 @@ Deno.test("split mask: options see their prefix and themselves, never padding", 
   assertEquals(row(0, 2), [0, 0, 1, 0, 0]);
   assertEquals(row(1, 0), [0, 1, 0, 1, 1]); // prefix of length 1: padded key 1 hidden
   assertEquals(row(1, 1), [0, 1, 1, 0, 1]); // padding token: only itself (and prefix)
+});
+
+Deno.test("checkpoint codec decodes invalid byte sequences as U+FFFD instead of throwing", async () => {
+  const dir = await saveCheckpoint(cfg, 5);
+  const tok = buildTokenizer(["abc abc"], { variant: "2-3" });
+  await saveTokenizer(`${dir}/tokenizer.json`, tok);
+  // model id 1 is the byte token <0xFF> (never valid UTF-8 alone), ids 2..127 the same code
+  // points (single characters)
+  const vocabIds = [UNK, BYTE_FIRST + 0xFF, ...Array.from({ length: 126 }, (_, i) => i + 2)];
+  await Deno.writeTextFile(
+    `${dir}/config.json`,
+    JSON.stringify({ gpt: cfg, tokenizer: "tokenizer.json", vocabIds }),
+  );
+  const ck = await loadCheckpointModel(dir);
+  assertEquals(ck.codec.decode([1, 97]), "\uFFFDa");
+  const text = await generate(ck.model, ck.codec, "abc", { maxNew: 8, temperature: 1, seed: 3 });
+  assertEquals(typeof text, "string");
 });

@@ -266,7 +266,12 @@ export async function loadCheckpointModel(
     }
     const path = (await exists(join(dir, tp))) ? join(dir, tp) : tp;
     const tok = await loadTokenizer(path);
-    codec = { encode: (s) => encode(tok, s), decode: (ids) => decode(tok, ids) };
+    // the codec decodes model output only (generated / sampled ids), which may end inside a
+    // UTF-8 sequence or pair byte tokens wrongly: U+FFFD instead of an error
+    codec = {
+      encode: (s) => encode(tok, s),
+      decode: (ids) => decode(tok, ids, { invalid: "replace" }),
+    };
     if (meta.vocabIds !== undefined) {
       vocabIds = typeof meta.vocabIds === "string"
         ? (await readJson(join(dir, meta.vocabIds))) as unknown as number[]
