@@ -11,6 +11,8 @@ import { buildData, dataSourceFiles } from "./data/build.ts";
 import { tokenizeCorpus } from "./data/encode.ts";
 import { modelNames, runTrainStage, trainOutputs } from "./train/stage.ts";
 import { writeRunReport } from "./run_report.ts";
+import { sha256File } from "./hash.ts";
+import { atlasSelection } from "./glyphs/atlas_select.ts";
 
 type C = PipelineConfig;
 type Ctx = StageContext<C>;
@@ -39,6 +41,13 @@ export async function optionalModule(
 
 /** The glyph embedding API of pipeline/glyphs/embed.ts, as the pipeline uses it. */
 interface GlyphApi {
+  writeAtlasPng(
+    path: string,
+    tokens: string[],
+    ids: number[],
+    recipe: "paper" | "clean",
+    opts: { cell: number },
+  ): Promise<void>;
   buildEmbedding(
     tokens: string[],
     recipe: string,
@@ -66,7 +75,11 @@ const GLYPH_FONTS = [
 ];
 
 async function glyphModule(stage: string): Promise<GlyphApi> {
-  const g = await optionalModule("./glyphs/embed.ts", stage, ["buildEmbedding", "saveEmbedding"]);
+  const g = await optionalModule("./glyphs/mod.ts", stage, [
+    "buildEmbedding",
+    "saveEmbedding",
+    "writeAtlasPng",
+  ]);
   return g as unknown as GlyphApi;
 }
 
@@ -88,6 +101,12 @@ export function glyphReport(tokens: string[], m: GlyphMeta): string {
     "",
   ];
   return lines.join("\n");
+}
+
+/** Names the run's tokenizer in the table metadata: layout, vocabulary mode, file hash. */
+async function tokenizerId(ctx: Ctx): Promise<string> {
+  const sha = await sha256File(ctx.path("tokenize/tokenizer.json"));
+  return `glyphgrad-${ctx.cfg.tokenizer.variant}-${ctx.cfg.model.vocab} sha256:${sha.slice(0, 16)}`;
 }
 
 async function readVocabTokens(ctx: Ctx): Promise<string[]> {
@@ -125,22 +144,40 @@ export const STAGES: Stage<C>[] = [
   },
   {
     name: "glyphs",
-    version: 1,
+    version: 2,
     inputs: ["tokenize"],
     params: (cfg) => ({ recipe: cfg.embed.recipe, cell: cfg.embed.cell }),
     sources: () => GLYPH_FONTS,
-    outputs: () => ["glyphs/table.safetensors", "glyphs/table.json", "glyphs/report.md"],
+    outputs: () => [
+      "glyphs/table.safetensors",
+      "glyphs/table.json",
+      "glyphs/report.md",
+      "glyphs/atlas.png",
+    ],
     run: async (ctx) => {
       const g = await glyphModule("glyphs");
       const tokens = await readVocabTokens(ctx);
       const emb = await g.buildEmbedding(tokens, ctx.cfg.embed.recipe, {
         cell: ctx.cfg.embed.cell,
-        tokenizerId: `glyphgrad-${ctx.cfg.tokenizer.variant}-${ctx.cfg.model.vocab}`,
+        tokenizerId: await tokenizerId(ctx),
       });
       await Deno.mkdir(ctx.path("glyphs"), { recursive: true });
       await g.saveEmbedding(ctx.path("glyphs/table.safetensors"), emb);
       const md = glyphReport(tokens, emb.meta);
       await writeFileAtomic(ctx.path("glyphs/report.md"), md);
+      // the atlas shows pictures as the recipe draws them (clean pictures for the recipes
+      // that draw none: random, binary-id)
+      const r = ctx.cfg.embed.recipe;
+      const ids = atlasSelection(tokens);
+      await g.writeAtlasPng(
+        ctx.path("glyphs/atlas.png"),
+        tokens,
+        ids,
+        r === "paper" ? r : "clean",
+        {
+          cell: ctx.cfg.embed.cell,
+        },
+      );
       ctx.log(
         `${emb.rows} x ${emb.cols} table (${emb.meta.recipe}), ` +
           `${emb.meta.duplicateRows} duplicate rows`,
@@ -163,7 +200,7 @@ export const STAGES: Stage<C>[] = [
       const emb = await g.buildEmbedding(tokens, ctx.cfg.embed.recipe, {
         cell: ctx.cfg.embed.cell,
         dim: d,
-        tokenizerId: `glyphgrad-${ctx.cfg.tokenizer.variant}-${ctx.cfg.model.vocab}`,
+        tokenizerId: await tokenizerId(ctx),
       });
       await Deno.mkdir(ctx.path("embed"), { recursive: true });
       await g.saveEmbedding(ctx.path("embed/table.safetensors"), emb);
@@ -204,8 +241,8 @@ export const STAGES: Stage<C>[] = [
   },
   {
     name: "eval",
-    version: 1,
-    inputs: ["data", "train"],
+    version: 2,
+    inputs: ["data", "glyphs", "train"],
     params: (cfg) => cfg.eval,
     outputs: () => ["eval/results.json", "eval/report.md"],
     run: async (ctx) => {
@@ -219,7 +256,10 @@ export const STAGES: Stage<C>[] = [
         heldOut: [ctx.path("data/val.txt")],
         trainText: [ctx.path("data/train.txt")],
         items: ctx.cfg.eval.items,
+        limit: ctx.cfg.eval.limit,
+        probe: ctx.cfg.eval.probe,
         seed: ctx.cfg.train.seed,
+        atlas: ctx.path("glyphs/atlas.png"),
         log: ctx.log,
       });
     },

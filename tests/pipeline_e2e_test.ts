@@ -32,6 +32,14 @@ Deno.test({
     assertEquals(ran, STAGES.map((s) => s.name));
     const report = await Deno.readTextFile(`${runDir}/report.md`);
     assert(report.includes("character unigram baseline"), "report has the baseline");
+    const png = await Deno.readFile(`${runDir}/glyphs/atlas.png`);
+    assertEquals([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+    assert(report.includes("](eval/atlas.png)"), "report shows the glyph atlas");
+    const table = JSON.parse(await Deno.readTextFile(`${runDir}/glyphs/table.json`));
+    assert(
+      JSON.stringify(table).includes("glyphgrad-2-3-compact sha256:"),
+      "table metadata names the tokenizer",
+    );
     assert(
       /frozen \[V, d\] table SHA-256 before training `[0-9a-f]{64}`, after `[0-9a-f]{64}`: identical/
         .test(report),

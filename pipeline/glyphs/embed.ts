@@ -233,7 +233,9 @@ export async function buildEmbedding(
     try {
       const hit = await loadEmbedding(cachePath);
       if (hit.meta.inputHash === inputHash) {
-        return { ...hit, meta: { ...hit.meta, fromCache: true } };
+        // the cache is keyed by content: the tokenizer's name is the caller's, not the cache's
+        const tokenizerId = opts.tokenizerId ?? hit.meta.tokenizerId;
+        return { ...hit, meta: { ...hit.meta, tokenizerId, fromCache: true } };
       }
     } catch { /* absent or corrupt cache: build again */ }
   }
