@@ -66,6 +66,10 @@ export interface PipelineConfig {
     benchmarks: string[];
     /** Items per built-in benchmark (WordNet definitions, cloze). */
     items: number;
+    /** Score a seeded subset of at most this many items per benchmark (0 = all). */
+    limit: number;
+    /** WordNet synonym pairs in the semantic probe (0 = no probe). */
+    probe: number;
   };
 }
 

@@ -12,6 +12,7 @@ import { evaluateModel, type ModelResult, type Protocol } from "./evaluate.ts";
 import type { Bench } from "./items.ts";
 import { loadBench, readText } from "./loaders.ts";
 import type { TextCodec } from "./model.ts";
+import { seededRandom, shuffled } from "./rng.ts";
 import { loadTrainLog, type LogRow, writeReport } from "./report.ts";
 import { buildDefinitionItems, loadWordnet, synonymPairs, WORDNET_DIR } from "./wordnet.ts";
 
@@ -53,6 +54,13 @@ export async function readDocs(path: string): Promise<string[]> {
     } catch { /* fall through */ }
     throw new Error(`eval: ${path}:${i + 1}: expected a JSON object with a "text" string`);
   });
+}
+
+/** At most `n` items drawn without replacement by `seed`, kept in their original order. */
+export function seededSubset<T>(items: readonly T[], n: number, seed: number): T[] {
+  if (items.length <= n) return items.slice();
+  const keep = shuffled(items.map((_, i) => i), seededRandom(seed)).slice(0, n);
+  return keep.sort((a, b) => a - b).map((i) => items[i]);
 }
 
 async function findLog(dir: string): Promise<string | undefined> {
@@ -110,7 +118,17 @@ export async function runEval(opts: RunEvalOptions): Promise<{
     }
     if ((opts.probe ?? 200) > 0) pairs = synonymPairs(synsets, { n: opts.probe ?? 200, seed: 7 });
   }
-  if (opts.limit) { for (const b of benches) b.items = b.items.slice(0, opts.limit); }
+  if (opts.limit) {
+    for (const b of benches) {
+      if (b.items.length <= opts.limit) continue;
+      const total = b.items.length;
+      b.items = seededSubset(b.items, opts.limit, seed);
+      notes.push(
+        `${b.name}: scored a seeded subset of ${b.items.length} of its ${total} items ` +
+          `(limit ${opts.limit}, seed ${seed}).`,
+      );
+    }
+  }
   if (trainText !== undefined) {
     for (const b of benches) {
       const r = overlapReport(b.items, trainText);
