@@ -1,0 +1,37 @@
+// Public surface of the evaluation: benchmark loaders, the two scoring protocols, LM metrics,
+// generation, our own benchmarks (WordNet definitions, cloze) with the overlap check, the
+// semantic probe, checkpoint loading, a whole evaluation run, the report and its plots.
+// Explicit named exports, so two modules can never clash silently.
+
+export { type Bench, type McItem } from "./items.ts";
+export {
+  loadArcJsonl,
+  loadArcParquet,
+  loadBench,
+  loadGenericJsonl,
+  loadMmluCsvDir,
+  loadMmluJsonl,
+  loadMmluParquet,
+} from "./loaders.ts";
+export {
+  chanceLevel,
+  fitItem,
+  generativePrompt,
+  loglikContext,
+  optionLogLiks,
+  type ProtocolResult,
+  scoreGenerative,
+  scoreLoglik,
+} from "./protocols.ts";
+export { type LmMetrics, lmMetrics } from "./lm_metrics.ts";
+export { generate, type GenerateOptions, sampleNext } from "./generate.ts";
+export { buildDefinitionItems, loadWordnet, synonymPairs, WORDNET_DIR } from "./wordnet.ts";
+export { assertNoOverlap, buildClozeItems, makeTrainIndex, overlapReport } from "./cloze.ts";
+export { type ProbeLayer, semanticProbe } from "./probe.ts";
+export { type CheckpointModel, loadCheckpointModel } from "./checkpoint.ts";
+export { type ScoringModel, type TextCodec } from "./model.ts";
+export { type BenchResult, evaluateModel, type ModelResult } from "./evaluate.ts";
+export { runEval, type RunEvalOptions, seededSubset } from "./run.ts";
+export { writeReport } from "./report.ts";
+export { bootstrapCI, formatInterval, type Interval } from "./stats.ts";
+export * as plots from "./plot.ts";
