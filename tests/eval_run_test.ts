@@ -10,7 +10,8 @@ import { type GPTConfig, initGPT, mergeParams } from "../core/gpt.ts";
 import { treeFlatten } from "../core/autodiff.ts";
 import { saveSafetensors } from "../core/safetensors.ts";
 import { buildTokenizer, encode, saveTokenizer, UNK } from "../pipeline/tokenizer/mod.ts";
-import { runEval } from "../pipeline/eval/run.ts";
+import { runEval, seededSubset } from "../pipeline/eval/run.ts";
+import fc from "fast-check";
 import { parseKjv } from "../pipeline/data/sources.ts";
 import { splitDocs } from "../pipeline/data/split.ts";
 
@@ -143,4 +144,21 @@ Deno.test("eval run: two twins, every bench format, report with plots", async ()
   assertEquals(bad.code, 2);
   assert(bad.err.startsWith("eval: --items must be a number"), bad.err);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("seededSubset: n distinct items in their original order, the same for a seed", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 200 }),
+      fc.integer({ min: 1, max: 50 }),
+      fc.integer(),
+      (len, n, seed) => {
+        const items = Array.from({ length: len }, (_, i) => i);
+        const s = seededSubset(items, n, seed);
+        assertEquals(s.length, Math.min(n, len));
+        assert(s.every((x, i) => i === 0 || s[i - 1] < x), "original order, no repeats");
+        assertEquals(seededSubset(items, n, seed), s);
+      },
+    ),
+  );
 });
