@@ -31,6 +31,11 @@ export interface PipelineConfig {
     recipe: Recipe;
     /** Glyph cell size in pixels (32 or 64). */
     cell: number;
+    /**
+     * A [V, D] safetensors table made elsewhere for the frozen twin ("" = build from glyphs):
+     * V = the model's vocabulary (vocab.json), D = model.dModel.
+     */
+    import: string;
   };
   model: {
     dModel: number;

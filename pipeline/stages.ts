@@ -54,6 +54,7 @@ interface GlyphApi {
     opts: { cell: number; dim?: number; tokenizerId: string },
   ): Promise<{ rows: number; cols: number; meta: GlyphMeta }>;
   saveEmbedding(path: string, emb: unknown): Promise<unknown>;
+  loadEmbedding(path: string): Promise<{ rows: number; cols: number; meta: GlyphMeta }>;
 }
 
 interface GlyphMeta {
@@ -78,6 +79,7 @@ async function glyphModule(stage: string): Promise<GlyphApi> {
   const g = await optionalModule("./glyphs/mod.ts", stage, [
     "buildEmbedding",
     "saveEmbedding",
+    "loadEmbedding",
     "writeAtlasPng",
   ]);
   return g as unknown as GlyphApi;
@@ -107,6 +109,32 @@ export function glyphReport(tokens: string[], m: GlyphMeta): string {
 async function tokenizerId(ctx: Ctx): Promise<string> {
   const sha = await sha256File(ctx.path("tokenize/tokenizer.json"));
   return `glyphgrad-${ctx.cfg.tokenizer.variant}-${ctx.cfg.model.vocab} sha256:${sha.slice(0, 16)}`;
+}
+
+/**
+ * An imported table must have one row per model id and model.dModel columns; otherwise a
+ * one-line error naming both sizes and the fix.
+ */
+export function checkImportedTable(
+  path: string,
+  t: { rows: number; cols: number },
+  vocab: number,
+  cfg: C,
+): void {
+  if (t.rows !== vocab) {
+    const other = cfg.model.vocab === "compact" ? "full" : "compact";
+    throw new Error(
+      `embed.import ${path}: ${t.rows} rows but the vocabulary has ${vocab} ids ` +
+        `(model.vocab ${cfg.model.vocab}; make the table for runs/${cfg.run}/tokenize/vocab.json ` +
+        `or try --set model.vocab=${other})`,
+    );
+  }
+  if (t.cols !== cfg.model.dModel) {
+    throw new Error(
+      `embed.import ${path}: ${t.cols} columns but model.dModel is ${cfg.model.dModel} ` +
+        `(use --set model.dModel=${t.cols} or a table of width ${cfg.model.dModel})`,
+    );
+  }
 }
 
 async function readVocabTokens(ctx: Ctx): Promise<string[]> {
@@ -189,12 +217,24 @@ export const STAGES: Stage<C>[] = [
     name: "embed",
     version: 1,
     inputs: ["tokenize", "glyphs"],
-    params: (cfg) => ({ ...cfg.embed, dModel: cfg.model.dModel }),
+    params: (cfg) => {
+      const { import: imported, ...embed } = cfg.embed;
+      return { ...embed, dModel: cfg.model.dModel, ...(imported ? { import: imported } : {}) };
+    },
+    sources: (cfg) => (cfg.embed.import ? [cfg.embed.import] : []),
     outputs: () => ["embed/table.safetensors", "embed/table.json"],
     run: async (ctx) => {
       const g = await glyphModule("embed");
       const tokens = await readVocabTokens(ctx);
       const d = ctx.cfg.model.dModel;
+      if (ctx.cfg.embed.import) {
+        const emb = await g.loadEmbedding(ctx.cfg.embed.import);
+        checkImportedTable(ctx.cfg.embed.import, emb, tokens.length, ctx.cfg);
+        await Deno.mkdir(ctx.path("embed"), { recursive: true });
+        await g.saveEmbedding(ctx.path("embed/table.safetensors"), emb);
+        ctx.log(`${emb.rows} x ${emb.cols} table imported from ${ctx.cfg.embed.import}`);
+        return { contentHash: emb.meta.contentHash, imported: ctx.cfg.embed.import };
+      }
       // the model's width: top-k PCA of the same pictures when narrower than the picture
       // (the glyph renderer caches its pictures, so nothing is drawn twice)
       const emb = await g.buildEmbedding(tokens, ctx.cfg.embed.recipe, {

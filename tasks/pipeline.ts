@@ -6,6 +6,8 @@
 //   --force   rerun the named stages      --plan   say what would run and why, run nothing
 //   --resume  continue interrupted training from its last checkpoint
 //   --seeds N  --corpus file.txt|file.jsonl (repeatable)  --backend auto|cpu|webgpu  --run name
+//   --set embed.import=table.safetensors  train the frozen twin on a [V, d_model] table made
+//                                         elsewhere (V = runs/<run>/tokenize/vocab.json)
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { applySet, type BackendChoice, CHOICES, loadConfig } from "../pipeline/config.ts";
@@ -53,6 +55,11 @@ async function main(argv: string[]): Promise<void> {
   if (values.run !== undefined) cfg = { ...cfg, run: values.run };
   if (!Number.isInteger(cfg.train.seeds) || cfg.train.seeds < 1) {
     throw new Error(`--seeds ${cfg.train.seeds}: needs a whole number >= 1`);
+  }
+  if (cfg.embed.import && !(await Deno.stat(cfg.embed.import).then((s) => s.isFile, () => false))) {
+    throw new Error(
+      `embed.import ${cfg.embed.import}: file not found (give a [V, D] .safetensors table)`,
+    );
   }
   const runDir = join("runs", cfg.run);
   if (values.plan) {

@@ -148,7 +148,11 @@ export async function runTrainStage(a: TrainStageArgs): Promise<TrainSummary> {
     backend,
     unigramBpc,
     models: results,
-    embedding: { recipe: cfg.embed.recipe, path: tablePath, sha256: refs.embedding.sha256 },
+    embedding: {
+      recipe: cfg.embed.import ? `imported (${cfg.embed.import})` : cfg.embed.recipe,
+      path: tablePath,
+      sha256: refs.embedding.sha256,
+    },
     frozenTableUnchanged: frozenOk,
   };
   await writeFileAtomic(join(runDir, "train/summary.json"), JSON.stringify(summary, null, 2));
