@@ -6,11 +6,12 @@ import fc from "fast-check";
 import { assert } from "./core_assert.ts";
 import { type Backend, setBackend, type Storage } from "../core/backend.ts";
 import "../core/tensor.ts"; // registers the CPU backends
-import { initWebGPU, webgpuAvailable } from "../core/webgpu/mod.ts";
+import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";
 import { createWebGPUBackend } from "../core/webgpu/backend.ts";
 import { TILES } from "../core/webgpu/kernels_matmul.ts";
 
 const have = await webgpuAvailable();
+if (have) await warmShaders(); // compile heavy kernels in a child first (core/webgpu/warmup.ts)
 const gpu = have ? await initWebGPU() : undefined;
 const ref = setBackend("cpu-ref");
 

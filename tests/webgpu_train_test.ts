@@ -9,9 +9,11 @@ import { setBackend } from "../core/backend.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
 import { type AdamState, adamw, clipByGlobalNorm } from "../core/optim.ts";
 import { disposeTree, type Tensor, tensor, tidy } from "../core/tensor.ts";
-import { initWebGPU, webgpuAvailable } from "../core/webgpu/mod.ts";
+import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";
 
-const gpu = (await webgpuAvailable()) ? await initWebGPU() : undefined;
+const have = await webgpuAvailable();
+if (have) await warmShaders(); // compile heavy kernels in a child first (core/webgpu/warmup.ts)
+const gpu = have ? await initWebGPU() : undefined;
 
 function test(name: string, fn: () => Promise<void>): void {
   if (!gpu) Deno.test({ name: `webgpu: ${name} (skipped: no WebGPU adapter)`, ignore: true, fn });

@@ -83,3 +83,20 @@ export async function resolveBackend(
     return "cpu";
   }
 }
+
+/**
+ * Compile the heavy kernels once in a child process (fills the driver's shader cache; see
+ * warmup.ts). Returns false when the child failed or timed out; callers go on either way.
+ */
+export async function warmShaders(timeoutMs = 300_000): Promise<boolean> {
+  const url = new URL("./warmup.ts", import.meta.url);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", url.pathname],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const status = await child.status;
+  clearTimeout(timer);
+  return status.success;
+}
