@@ -110,7 +110,10 @@ log(`matmul subgroup-matrix: ${subgroupMatrix}`);
 
 // ---- training ----------------------------------------------------------------------------
 
-async function trainTokensPerS(cfg: GPTConfig, batch: number): Promise<Record<string, number>> {
+async function trainTokensPerS(
+  cfg: GPTConfig,
+  batch: number,
+): Promise<{ tokensPerS: number; msPerStep: number; batch: number }> {
   const rng = new Rng(1);
   let { trainable: params } = initGPT(cfg, { seed: 0 });
   const n = batch * cfg.context;
@@ -177,6 +180,16 @@ if (quick) {
     log(`train paper config: ${training.paper}`);
   }
 }
+// The glyphgrad "cpu" backend on the same bench-config step: a peer measured in every run.
+setBackend("cpu");
+const cpuPeer = { config: bCfg, ...(await trainTokensPerS(bCfg, benchBatch)) };
+setBackend("webgpu");
+log(
+  `peer: glyphgrad cpu backend, same step: ${cpuPeer.tokensPerS.toFixed(1)} tokens/s ` +
+    `(webgpu / cpu = ${
+      ((training.bench as { tokensPerS: number }).tokensPerS / cpuPeer.tokensPerS).toFixed(3)
+    })`,
+);
 const pool = gpu.poolStats();
 log(`peak device memory (buffer pool): ${(pool.peakBytes / 2 ** 20).toFixed(1)} MiB`);
 
@@ -280,6 +293,8 @@ const result = {
   matmulTflops: { ...matmul, subgroupMatrix },
   training,
   peakDeviceMemoryBytes: pool.peakBytes,
+  cpuPeer,
+  ratioWebgpuOverCpu: (training.bench as { tokensPerS: number }).tokensPerS / cpuPeer.tokensPerS,
   pytorch: torch,
   ratios,
 };

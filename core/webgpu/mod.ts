@@ -54,7 +54,8 @@ export function describePaths(be: WebGPUBackend): string {
   const a = p.adapter;
   return `webgpu: ${a.name} (${a.driver}; ${a.backend}${a.software ? "; software" : ""}), ` +
     `matmul ${p.matmul} tile ${p.matmulTile}, shader-f16 ${p.f16Available ? "yes" : "no"}, ` +
-    `subgroups ${p.subgroups ? "yes" : "no"}, subgroup-matrix ${p.subgroupMatrix ? "yes" : "no"}`;
+    `subgroups ${p.subgroups ? "available (no kernel uses them yet)" : "no"}, ` +
+    `subgroup-matrix ${p.subgroupMatrix ? "available (no kernel uses it yet)" : "no"}`;
 }
 
 /**
