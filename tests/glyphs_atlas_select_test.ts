@@ -41,3 +41,9 @@ Deno.test("atlasSelection: an empty vocabulary is a one-line error", () => {
   }
   assert(msg.includes("empty vocabulary"), msg);
 });
+
+Deno.test("atlasSelection: samples spread over a script, both cases of Latin", () => {
+  const letters = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"];
+  const picked = atlasSelection(letters, 4, 0).map((i) => letters[i]);
+  assertEquals(picked, ["A", "N", "a", "n"]);
+});

@@ -12,8 +12,8 @@ export const ATLAS_SCRIPTS: readonly [string, number, number][] = [
 ];
 
 /**
- * Up to `perScript` single-character tokens of each script in ATLAS_SCRIPTS (in code point
- * order, letters only) and up to `multi` multi-character tokens (in vocabulary order, spread
+ * Up to `perScript` single-character tokens of each script in ATLAS_SCRIPTS (letters only,
+ * spread evenly in code point order) and up to `multi` multi-character tokens (in vocabulary order, spread
  * over the scripts), as ids into `tokens`. Throws when the vocabulary is empty.
  */
 export function atlasSelection(tokens: string[], perScript = 24, multi = 64): number[] {
@@ -29,7 +29,9 @@ export function atlasSelection(tokens: string[], perScript = 24, multi = 64): nu
         return c >= lo && c <= hi && /\p{L}/u.test(cps[0]);
       })
       .sort((a, b) => a[0].codePointAt(0)! - b[0].codePointAt(0)!);
-    ids.push(...found.slice(0, perScript).map(([, i]) => i));
+    // spread evenly over the script's letters present (upper and lower case, whole CJK range)
+    const n = Math.min(perScript, found.length);
+    for (let k = 0; k < n; k++) ids.push(found[Math.floor((k * found.length) / n)][1]);
   }
   // multi-character tokens, taken round-robin by the script of their first character
   const byScript = new Map<string, number[]>();
