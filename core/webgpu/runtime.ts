@@ -41,6 +41,7 @@ export class Params {
 }
 
 const DEBUG = Deno.env.get("GLYPHGRAD_WEBGPU_DEBUG") === "1";
+const READ_TIMEOUT_MS = 1000 * Number(Deno.env.get("GLYPHGRAD_WEBGPU_TIMEOUT_S") ?? 300);
 const SLOT_BYTES = 256;
 const ARENA_SLOTS = 2048;
 const MAX_PENDING = 2000;
@@ -275,9 +276,16 @@ export class Runtime {
     for (let wait = 0.5; !done; wait = Math.min(wait * 2, 8)) {
       await Promise.race([q, new Promise((r) => setTimeout(r, wait))]);
       if (!done) this.device.queue.submit([]);
-      if (!done && !warned && DEBUG && performance.now() - t0 > 5000) {
+      const waited = performance.now() - t0;
+      if (!done && !warned && DEBUG && waited > 5000) {
         warned = true;
-        console.error(`webgpu: a readback has waited ${(performance.now() - t0) | 0} ms`);
+        console.error(`webgpu: a readback has waited ${waited | 0} ms`);
+      }
+      if (!done && waited > READ_TIMEOUT_MS) {
+        throw new Error(
+          `webgpu: Dawn reported no completion after ${READ_TIMEOUT_MS / 1000} s ` +
+            `(driver stalled); set GLYPHGRAD_WEBGPU_TIMEOUT_S to wait longer`,
+        );
       }
     }
     return await q;
