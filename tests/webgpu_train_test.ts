@@ -153,3 +153,31 @@ test("100 steps hold a flat number of device buffers", async () => {
     "a second run creates no new buffers (all reused from the pool)",
   );
 });
+
+test("a mid-size step (rows > 256 wide, T > one attention tile, many matmul tiles) equals cpu-ref", async () => {
+  // vocab 600 and d 64 make every row kernel loop; T = 70 with head size 32 spans two key tiles
+  // and two query blocks; the head matmul spans ten 64-wide tiles.
+  const cfg: GPTConfig = {
+    vocab: 600,
+    dModel: 64,
+    layers: 1,
+    heads: 2,
+    context: 80,
+    embedding: "trainable",
+  };
+  const run = async (backend: string) => {
+    setBackend(backend);
+    const { trainable, frozen } = initGPT(cfg, { seed: 5 });
+    const n = 2 * 70;
+    const ids = tensor(Int32Array.from({ length: n }, (_, i) => (i * 37) % 600), [2, 70]);
+    const tg = tensor(Int32Array.from({ length: n }, (_, i) => (i * 91 + 3) % 600), [2, 70]);
+    const vg = valueAndGrad((p: GPTParams) => gptLoss(mergeParams(p, frozen), cfg, ids, tg));
+    const { value, grads } = tidy(() => vg(trainable));
+    const out = { loss: (await value.data())[0], grads: await download(grads) };
+    disposeTree([value, grads, trainable, frozen, ids, tg]);
+    return out;
+  };
+  const g = await run("webgpu"), c = await run("cpu-ref");
+  assert.close([g.loss], [c.loss], 1e-5, "loss");
+  closeMaps(g.grads, c.grads, 1e-4, "gradient");
+});

@@ -41,4 +41,21 @@ for (const norm of ["layernorm", "rmsnorm"] as const) {
     disposeTree([out, trainable, frozen, state, ids]);
   }
 }
+{
+  // Head size 32 (the bench and paper configs): the second attention shader bucket.
+  const cfg = {
+    vocab: 40,
+    dModel: 64,
+    layers: 1,
+    heads: 2,
+    context: 8,
+    embedding: "trainable" as const,
+  };
+  const { trainable } = initGPT(cfg, { seed: 1 });
+  const ids = tensor(Int32Array.from({ length: 8 }, (_, i) => i), [1, 8]);
+  const vg = valueAndGrad((p: GPTParams) => gptLoss(p, cfg, ids, ids));
+  const { value, grads } = tidy(() => vg(trainable));
+  await value.data();
+  disposeTree([value, grads, trainable, ids]);
+}
 gpu.dispose();
