@@ -1,8 +1,11 @@
-// Minimal assertions for tests (jsr:@std/assert is unreachable here): equality by deep compare,
-// truthiness, closeness, and expected throws with a message pattern.
+// The assertions every test uses (jsr:@std/assert is unreachable here): truthiness, deep equality,
+// scalar and elementwise closeness, regex match, and expected errors, which must be one line
+// (glyphgrad's rule for every error a user can see) and match a pattern or substring.
+
 export function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);
 }
+
 function deepEqual(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
@@ -18,34 +21,79 @@ function deepEqual(a: unknown, b: unknown): boolean {
     deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])
   );
 }
+
+const show = (v: unknown) =>
+  JSON.stringify(v, (_, x) => typeof x === "bigint" ? `${x}n` : x)?.slice(0, 2000);
+
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
   if (!deepEqual(actual, expected)) {
-    const show = (v: unknown) => JSON.stringify(v, (_, x) => typeof x === "bigint" ? `${x}n` : x);
-    throw new Error(msg ?? `expected ${show(expected)}, got ${show(actual)}`);
+    throw new Error(`${msg ? msg + ": " : ""}expected ${show(expected)}, got ${show(actual)}`);
   }
 }
-export function assertAlmostEquals(a: number, b: number, tol = 1e-6, msg?: string): void {
-  if (!(Math.abs(a - b) <= tol)) throw new Error(msg ?? `expected ${b} ± ${tol}, got ${a}`);
+
+/** |actual - expected| <= tol. */
+export function assertAlmostEquals(actual: number, expected: number, tol = 1e-6, msg?: string) {
+  if (!(Math.abs(actual - expected) <= tol)) {
+    throw new Error(`${msg ? msg + ": " : ""}expected ${expected} ± ${tol}, got ${actual}`);
+  }
 }
-export async function assertRejects(fn: () => Promise<unknown>, pattern?: RegExp): Promise<Error> {
+
+/** Exact elementwise equality (Object.is, so NaN equals NaN and -0 differs from 0). */
+export function assertArrayEquals(a: ArrayLike<number>, b: ArrayLike<number>, msg = "arrays") {
+  assert(a.length === b.length, `${msg}: lengths ${a.length} vs ${b.length}`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) throw new Error(`${msg}: index ${i}: ${a[i]} vs ${b[i]}`);
+  }
+}
+
+/** |a - b| <= tol * (1 + |b|) elementwise. */
+export function assertArrayClose(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  tol: number,
+  msg = "not close",
+): void {
+  assert(a.length === b.length, `${msg}: lengths ${a.length} vs ${b.length}`);
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= tol * (1 + Math.abs(b[i])))) {
+      throw new Error(`${msg}: index ${i}: ${a[i]} vs ${b[i]} (|diff| ${d}, tol ${tol})`);
+    }
+  }
+}
+
+export function assertMatch(actual: string, re: RegExp): void {
+  if (!re.test(actual)) throw new Error(`"${actual}" does not match ${re}`);
+}
+
+function checkError(e: unknown, expected?: RegExp | string): Error {
+  const m = (e as Error)?.message ?? String(e);
+  const ok = expected === undefined ||
+    (typeof expected === "string" ? m.includes(expected) : expected.test(m));
+  if (!ok) throw new Error(`error "${m}" does not match ${expected}`);
+  if (m.includes("\n")) throw new Error(`error is not one line: "${m}"`);
+  return e as Error;
+}
+
+/** The promise rejects with a one-line error matching `expected` (regex or substring). */
+export async function assertRejects(
+  fn: () => Promise<unknown>,
+  expected?: RegExp | string,
+): Promise<Error> {
   try {
     await fn();
   } catch (e) {
-    if (pattern && !pattern.test((e as Error).message)) {
-      throw new Error(`error "${(e as Error).message}" does not match ${pattern}`);
-    }
-    return e as Error;
+    return checkError(e, expected);
   }
-  throw new Error("expected a rejection");
+  throw new Error(`expected a rejection matching ${expected}`);
 }
-export function assertThrows(fn: () => unknown, pattern?: RegExp): Error {
+
+/** The call throws a one-line error matching `expected` (regex or substring). */
+export function assertThrows(fn: () => unknown, expected?: RegExp | string): Error {
   try {
     fn();
   } catch (e) {
-    if (pattern && !pattern.test((e as Error).message)) {
-      throw new Error(`error "${(e as Error).message}" does not match ${pattern}`);
-    }
-    return e as Error;
+    return checkError(e, expected);
   }
-  throw new Error("expected an exception");
+  throw new Error(`expected an exception matching ${expected}`);
 }

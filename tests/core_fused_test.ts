@@ -4,7 +4,7 @@
 // backends; and a whole GPT's loss and gradients on "cpu" vs "cpu-ref".
 
 import fc from "fast-check";
-import { assert } from "./core_assert.ts";
+import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
 import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
 import { setBackend } from "../core/backend.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
@@ -29,10 +29,10 @@ function sameFn(
     const y = f(xs);
     const c = rand(rng, [...y.shape]);
     const L = (fn: typeof f) => valueAndGrad((ps: Tensor[]) => ops.sum(ops.mul(fn(ps), c)))(xs);
-    assert.close(f(xs).dataSync(), g(xs).dataSync(), tol, "values differ");
+    assertArrayClose(f(xs).dataSync(), g(xs).dataSync(), tol, "values differ");
     const a = L(f), b = L(g);
     a.grads.forEach((ga, i) =>
-      assert.close(ga.dataSync(), b.grads[i].dataSync(), tol, `grad ${i} differs`)
+      assertArrayClose(ga.dataSync(), b.grads[i].dataSync(), tol, `grad ${i} differs`)
     );
   });
 }
@@ -173,8 +173,8 @@ Deno.test("core fused: a GPT's loss and gradients on cpu equal cpu-ref", () => {
     return out;
   };
   const a = run("cpu"), b = run("cpu-ref");
-  assert.close(a.loss, b.loss, 1e-5, "loss");
-  a.grads.forEach(([p, g], i) => assert.close(g, b.grads[i][1], 1e-4, `grad ${p}`));
+  assertArrayClose(a.loss, b.loss, 1e-5, "loss");
+  a.grads.forEach(([p, g], i) => assertArrayClose(g, b.grads[i][1], 1e-4, `grad ${p}`));
 });
 
 Deno.test("core fused: a closed-over matmul operand changes no gradient of the other", () => {
@@ -186,8 +186,8 @@ Deno.test("core fused: a closed-over matmul operand changes no gradient of the o
     const both = valueAndGrad(([a, b]: Tensor[]) => loss(a, b))([x, w]);
     const onlyW = valueAndGrad(([b]: Tensor[]) => loss(x, b))([w]);
     const onlyX = valueAndGrad(([a]: Tensor[]) => loss(a, w))([x]);
-    assert.equal(onlyW.grads[0].dataSync(), both.grads[1].dataSync(), "dW");
-    assert.equal(onlyX.grads[0].dataSync(), both.grads[0].dataSync(), "dX");
+    assertArrayEquals(onlyW.grads[0].dataSync(), both.grads[1].dataSync(), "dW");
+    assertArrayEquals(onlyX.grads[0].dataSync(), both.grads[0].dataSync(), "dX");
   });
   disposeTree([x, w]);
 });

@@ -3,7 +3,7 @@
 // the paper's parameter count.
 
 import fc from "fast-check";
-import { assert } from "./core_assert.ts";
+import { assert, assertArrayEquals } from "./assert.ts";
 import { treeFlatten, treeUnflatten, valueAndGrad } from "../core/autodiff.ts";
 import { setBackend } from "../core/backend.ts";
 import {
@@ -83,7 +83,7 @@ for (const embedding of ["trainable", "frozen"] as const) {
             gptLoss(mergeParams(p, frozen), cfg, ids, tg, TRAIN)
           )(big);
           const gFlat = treeFlatten(grads);
-          assert.ok(
+          assert(
             gFlat.every(([p]) => !p.startsWith("wte") || embedding === "trainable"),
             "frozen wte got a gradient",
           );
@@ -114,7 +114,7 @@ for (const embedding of ["trainable", "frozen"] as const) {
             }
           });
           const err = Math.abs(analytic - numeric);
-          assert.ok(
+          assert(
             err <= 2e-2 * Math.abs(analytic) + 2e-3 * mag + 1e-6,
             `loss ${value.dataSync()[0]}: analytic ${analytic} vs numeric ${numeric}`,
           );
@@ -128,15 +128,15 @@ for (const embedding of ["trainable", "frozen"] as const) {
 
 Deno.test("core gpt: frozen table narrower than dModel is widened by repeat-interleave", () => {
   const t = { data: Float32Array.from([1, 2, 3, 4, 5, 6]), rows: 2, cols: 3 };
-  assert.equal(widenTable(t, 6), [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]);
-  assert.equal(widenTable(t, 3), t.data);
+  assertArrayEquals(widenTable(t, 6), [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]);
+  assertArrayEquals(widenTable(t, 3), t.data);
   let msg = "";
   try {
     widenTable(t, 4);
   } catch (e) {
     msg = (e as Error).message;
   }
-  assert.ok(msg.includes("cannot be widened"), "a non-divisor width must fail clearly");
+  assert(msg.includes("cannot be widened"), "a non-divisor width must fail clearly");
 });
 
 Deno.test("core gpt: paper config has 16*12*1024^2 + 2*65536*1024 params plus norms", () => {
@@ -150,10 +150,10 @@ Deno.test("core gpt: paper config has 16*12*1024^2 + 2*65536*1024 params plus no
   };
   const { total, trainable } = countParams(cfg);
   const norms = (2 * 16 + 1) * 2 * 1024; // LayerNorm weight + bias, 2 per block + final
-  assert.ok(total === 16 * 12 * 1024 ** 2 + 2 * 65536 * 1024 + norms, `total ${total}`);
-  assert.ok(trainable === total - 65536 * 1024, `trainable ${trainable}`);
+  assert(total === 16 * 12 * 1024 ** 2 + 2 * 65536 * 1024 + norms, `total ${total}`);
+  assert(trainable === total - 65536 * 1024, `trainable ${trainable}`);
   const tr = countParams({ ...cfg, embedding: "trainable" });
-  assert.ok(tr.trainable === tr.total, "trainable mode trains everything");
+  assert(tr.trainable === tr.total, "trainable mode trains everything");
 });
 
 Deno.test("core gpt: initGPT parameter tree sizes add up to countParams", () => {
@@ -168,7 +168,7 @@ Deno.test("core gpt: initGPT parameter tree sizes add up to countParams", () => 
   };
   const { trainable, frozen } = initGPT(cfg, { seed: 3 });
   const n = treeFlatten(trainable).reduce((a, [, t]) => a + t.size, 0);
-  assert.ok(n === countParams(cfg).trainable, `${n} vs ${countParams(cfg).trainable}`);
+  assert(n === countParams(cfg).trainable, `${n} vs ${countParams(cfg).trainable}`);
   disposeTree([trainable, frozen]);
 });
 
@@ -194,7 +194,7 @@ Deno.test("core gpt: bad configs fail with one clear line", () => {
     } catch (e) {
       msg = (e as Error).message;
     }
-    assert.ok(
+    assert(
       msg.includes(word) && !msg.includes("\n"),
       `expected an error about ${word}, got "${msg}"`,
     );

@@ -2,7 +2,7 @@
 // (forward and backward) as NaN, so training loops can detect it with allFinite and stop with
 // a clear message. tensor() itself rejects NaN host data with a one-line error.
 
-import { assert } from "./core_assert.ts";
+import { assert } from "./assert.ts";
 import { valueAndGrad } from "../core/autodiff.ts";
 import { setBackend } from "../core/backend.ts";
 import * as ops from "../core/ops.ts";
@@ -34,9 +34,9 @@ for (const backend of ["cpu", "cpu-ref"]) {
         const mask = tensor(Float32Array.from({ length: 64 }, (_, i) => (i === 5 ? 0 : 1)), [8, 8]);
         const nanAt5 = ops.add(base, ops.mul(ops.log(mask), ops.scale(mask, 0)));
         const { value, grads } = valueAndGrad(([x]: Tensor[]) => ops.sum(fn(x)))([nanAt5]);
-        assert.ok(Number.isNaN(value.dataSync()[0]), `${name}: value should be NaN`);
+        assert(Number.isNaN(value.dataSync()[0]), `${name}: value should be NaN`);
         if (name !== "rope") { // rope is linear: its gradient does not depend on x
-          assert.ok(ops.allFinite(grads[0]).dataSync()[0] === 0, `${name}: gradient should be NaN`);
+          assert(ops.allFinite(grads[0]).dataSync()[0] === 0, `${name}: gradient should be NaN`);
         }
       });
     }
@@ -51,6 +51,6 @@ Deno.test("core nan: tensor() rejects NaN host data with one clear line", () => 
   } catch (e) {
     msg = (e as Error).message;
   }
-  assert.ok(msg.includes("NaN") && !msg.includes("\n"), msg);
+  assert(msg.includes("NaN") && !msg.includes("\n"), msg);
   disposeTree([]);
 });

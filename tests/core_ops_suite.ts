@@ -7,7 +7,7 @@
 // - the op never modifies its inputs.
 
 import fc from "fast-check";
-import { assert } from "./core_assert.ts";
+import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
 import { setBackend } from "../core/backend.ts";
 import { valueAndGrad } from "../core/autodiff.ts";
 import * as ops from "../core/ops.ts";
@@ -365,7 +365,7 @@ async function checkGradient(c: Case, rng: Rng): Promise<void> {
   const y = await forward(c, c.inputs.map((i) => i.data));
   const cot = Float32Array.from({ length: y.length }, () => rng.uniform() * 2 - 1);
   const { grads, diffIdx, before, after } = await vjp(c, cot);
-  before.forEach((b, i) => assert.equal(after[i], b, "op modified its input"));
+  before.forEach((b, i) => assertArrayEquals(after[i], b, "op modified its input"));
   const eps = c.eps ?? 1e-2;
   const dirs = c.inputs.map((inp) =>
     inp.diff ? Float64Array.from({ length: inp.data.length }, () => rng.uniform() * 2 - 1) : null
@@ -391,7 +391,7 @@ async function checkGradient(c: Case, rng: Rng): Promise<void> {
   });
   const err = Math.abs(analytic - numeric);
   const tol = 2e-2 * Math.max(Math.abs(analytic), Math.abs(numeric)) + 2e-3 * mag + 1e-6 * y.length;
-  assert.ok(
+  assert(
     err <= tol,
     `adjoint check failed: analytic ${analytic}, numeric ${numeric}, err ${err} > tol ${tol}`,
   );
@@ -406,8 +406,10 @@ async function compareWithReference(c: Case, backend: string, rng: Rng): Promise
   const yRef = await forward(c, c.inputs.map((i) => i.data));
   const ref = await vjp(c, cot);
   setBackend(backend);
-  assert.close(y, yRef, 1e-4, "forward differs from cpu-ref");
-  got.grads.forEach((g, i) => assert.close(g, ref.grads[i], 1e-4, "gradient differs from cpu-ref"));
+  assertArrayClose(y, yRef, 1e-4, "forward differs from cpu-ref");
+  got.grads.forEach((g, i) =>
+    assertArrayClose(g, ref.grads[i], 1e-4, "gradient differs from cpu-ref")
+  );
 }
 
 /** Register the suite's Deno tests for one backend. */

@@ -2,7 +2,7 @@
 // kernels are absent) as their own backend "cpu-ts": the shared op suite against "cpu-ref", and
 // attention forced through several small head chunks.
 
-import { assert } from "./core_assert.ts";
+import { assertArrayClose } from "./assert.ts";
 import { registerBackend, setBackend } from "../core/backend.ts";
 import { fastKernels, setAttentionChunkFloats } from "../core/cpu/kernels.ts";
 import { createRefBackend } from "../core/cpu/ref.ts";
@@ -35,7 +35,7 @@ Deno.test("core ops [cpu-ts]: attention split into small head chunks matches cpu
   setAttentionChunkFloats(7 * 7 * 2); // two heads per chunk, last chunk partial
   try {
     const got = attention("cpu-ts", data, shape);
-    got.forEach((g, i) => assert.close(g, want[i], 1e-4, `output ${i}`));
+    got.forEach((g, i) => assertArrayClose(g, want[i], 1e-4, `output ${i}`));
   } finally {
     setAttentionChunkFloats(1 << 23);
   }

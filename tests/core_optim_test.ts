@@ -3,7 +3,7 @@
 // helpers, and the seeded RNG's determinism and resumable state.
 
 import fc from "fast-check";
-import { assert } from "./core_assert.ts";
+import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
 import { setBackend } from "../core/backend.ts";
 import { adamw, addTrees, clipByGlobalNorm, cosineSchedule, scaleTree } from "../core/optim.ts";
 import { normal, Rng } from "../core/rng.ts";
@@ -38,13 +38,13 @@ for (const backend of ["cpu-ref", "cpu"]) {
             const m = b1 * M[i] + (1 - b1) * G[i], v = b2 * Vv[i] + (1 - b2) * G[i] * G[i];
             const mh = m / (1 - b1 ** step), vh = v / (1 - b2 ** step);
             const want = P[i] - lr * (mh / (Math.sqrt(vh) + eps) + (decay ? wd * P[i] : 0));
-            assert.ok(
+            assert(
               Math.abs(got[i] - want) <= 1e-5 * (1 + Math.abs(want)),
               `row ${i}: ${got[i]} vs ${want}`,
             );
           }
-          assert.equal(p.w.dataSync(), P, "params were modified");
-          assert.ok(out.state.step === step, "step count");
+          assertArrayEquals(p.w.dataSync(), P, "params were modified");
+          assert(out.state.step === step, "step count");
           disposeTree([p, g, st, out]);
         },
       ),
@@ -59,8 +59,8 @@ Deno.test("core optim: default decay mask skips rank-1 tensors (norms, biases)",
   const p = { w: tensor([1, 1, 1, 1], [2, 2]), b: tensor([1, 1], [2]) };
   const g = { w: tensor([0, 0, 0, 0], [2, 2]), b: tensor([0, 0], [2]) };
   const out = opt.step(p, g, opt.init(p));
-  assert.close(out.params.w.dataSync(), [0.95, 0.95, 0.95, 0.95], 1e-6, "w decays");
-  assert.equal(out.params.b.dataSync(), [1, 1], "b must not decay");
+  assertArrayClose(out.params.w.dataSync(), [0.95, 0.95, 0.95, 0.95], 1e-6, "w decays");
+  assertArrayEquals(out.params.b.dataSync(), [1, 1], "b must not decay");
   disposeTree([p, g, out]);
 });
 
@@ -72,15 +72,15 @@ Deno.test("core optim: cosine schedule warms up linearly then decays to min", ()
       (warmup, rest) => {
         const total = warmup + rest, peak = 3e-4, min = 3e-5;
         const s = cosineSchedule({ warmup, total, peak, min });
-        assert.ok(Math.abs(s(warmup - 1) - peak) < 1e-12, "peak at end of warmup");
-        for (let i = 1; i < warmup; i++) assert.ok(s(i) > s(i - 1), "warmup increases");
+        assert(Math.abs(s(warmup - 1) - peak) < 1e-12, "peak at end of warmup");
+        for (let i = 1; i < warmup; i++) assert(s(i) > s(i - 1), "warmup increases");
         for (let i = warmup + 1; i <= total; i++) {
-          assert.ok(
+          assert(
             s(i) <= s(i - 1) + 1e-15,
             "decay is monotone",
           );
         }
-        assert.ok(Math.abs(s(total) - min) < 1e-12 && s(total + 10) === min, "ends at min");
+        assert(Math.abs(s(total) - min) < 1e-12 && s(total + 10) === min, "ends at min");
       },
     ),
   );
@@ -97,10 +97,10 @@ Deno.test("core optim: clipByGlobalNorm caps the norm and keeps direction", () =
         const g = { a: tensor(a, [a.length]), b: [tensor([3, 4], [2])] };
         const { grads, norm } = clipByGlobalNorm(g, maxNorm);
         const n = Math.sqrt(a.reduce((s, v) => s + v * v, 0) + 25);
-        assert.close([norm.dataSync()[0]], [n], 1e-5, "norm");
+        assertArrayClose([norm.dataSync()[0]], [n], 1e-5, "norm");
         const k = Math.min(1, maxNorm / n);
-        assert.close(grads.b[0].dataSync(), [3 * k, 4 * k], 1e-5, "scaled");
-        assert.close(grads.a.dataSync(), Array.from(a, (v) => v * k), 1e-5, "scaled");
+        assertArrayClose(grads.b[0].dataSync(), [3 * k, 4 * k], 1e-5, "scaled");
+        assertArrayClose(grads.a.dataSync(), Array.from(a, (v) => v * k), 1e-5, "scaled");
         disposeTree([g, grads, norm]);
       },
     ),
@@ -112,7 +112,7 @@ Deno.test("core optim: addTrees and scaleTree average accumulated gradients", ()
   setBackend("cpu");
   const a = { x: tensor([1, 2], [2]) }, b = { x: tensor([3, 6], [2]) };
   const s = addTrees(a, b), m = scaleTree(s, 0.5);
-  assert.equal(m.x.dataSync(), [2, 4], "mean of two");
+  assertArrayEquals(m.x.dataSync(), [2, 4], "mean of two");
   disposeTree([a, b, s, m]);
 });
 
@@ -120,13 +120,13 @@ Deno.test("core rng: same seed same bits, state resumes, normals look normal", (
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), (seed) => {
       const a = new Rng(seed), b = new Rng(seed);
-      assert.equal(normal(a, 50), normal(b, 50), "same seed");
+      assertArrayEquals(normal(a, 50), normal(b, 50), "same seed");
       const c = Rng.fromState(a.state);
-      assert.ok(c.nextU32() === a.nextU32(), "resume from state");
+      assert(c.nextU32() === a.nextU32(), "resume from state");
     }),
   );
   const xs = normal(new Rng(1), 20000);
   const mean = xs.reduce((s, v) => s + v, 0) / xs.length;
   const varc = xs.reduce((s, v) => s + (v - mean) ** 2, 0) / xs.length;
-  assert.ok(Math.abs(mean) < 0.03 && Math.abs(varc - 1) < 0.05, `mean ${mean} var ${varc}`);
+  assert(Math.abs(mean) < 0.03 && Math.abs(varc - 1) < 0.05, `mean ${mean} var ${varc}`);
 });

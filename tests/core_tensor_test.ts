@@ -3,7 +3,7 @@
 // with one clear line, and `using` disposes.
 
 import fc from "fast-check";
-import { assert } from "./core_assert.ts";
+import { assert, assertArrayEquals } from "./assert.ts";
 import { setBackend } from "../core/backend.ts";
 import * as ops from "../core/ops.ts";
 import {
@@ -22,7 +22,7 @@ function oneLineError(fn: () => unknown): string {
     fn();
   } catch (e) {
     const msg = (e as Error).message;
-    assert.ok(!msg.includes("\n"), `error spans lines: ${msg}`);
+    assert(!msg.includes("\n"), `error spans lines: ${msg}`);
     return msg;
   }
   throw new Error("expected an error");
@@ -41,10 +41,10 @@ for (const backend of ["cpu", "cpu-ref"]) {
             return { a: y, rest: d > 0 ? [nest(d - 1).a] : [] };
           });
         const out = nest(depth);
-        assert.ok(liveTensorCount() === t0 + 1 + (depth > 0 ? 1 : 0), "only returned tensors live");
-        assert.equal(out.a.dataSync(), [n - 1, n + 1], "value survives");
+        assert(liveTensorCount() === t0 + 1 + (depth > 0 ? 1 : 0), "only returned tensors live");
+        assertArrayEquals(out.a.dataSync(), [n - 1, n + 1], "value survives");
         disposeTree(out);
-        assert.ok(liveTensorCount() === t0 && liveBufferCount() === b0, "all freed");
+        assert(liveTensorCount() === t0 && liveBufferCount() === b0, "all freed");
       }),
       { numRuns: 20 },
     );
@@ -64,30 +64,30 @@ Deno.test("core tensor: tidy frees on a throw, keep exempts, views share storage
   } catch {
     // expected
   }
-  assert.ok(liveTensorCount() === t0 + 1 && kept !== undefined && !kept.isDisposed, "kept lives");
+  assert(liveTensorCount() === t0 + 1 && kept !== undefined && !kept.isDisposed, "kept lives");
   const x = tensor([1, 2, 3, 4], [2, 2]);
   const v = ops.reshape(x, [4]);
   const b = liveBufferCount();
   x.dispose();
-  assert.equal(v.dataSync(), [1, 2, 3, 4], "view survives its source");
-  assert.ok(liveBufferCount() === b, "storage still held by the view");
+  assertArrayEquals(v.dataSync(), [1, 2, 3, 4], "view survives its source");
+  assert(liveBufferCount() === b, "storage still held by the view");
   v.dispose();
-  assert.ok(liveBufferCount() === b - 1, "storage freed with the last view");
+  assert(liveBufferCount() === b - 1, "storage freed with the last view");
   kept!.dispose();
-  assert.ok(liveTensorCount() === t0, "all freed");
+  assert(liveTensorCount() === t0, "all freed");
 });
 
 Deno.test("core tensor: use after dispose and bad inputs fail with one clear line", () => {
   setBackend("cpu");
   const x = tensor([1, 2], [2]);
   x.dispose();
-  assert.ok(oneLineError(() => x.dataSync()).includes("after dispose"), "use after dispose");
-  assert.ok(oneLineError(() => tensor([1, 2, 3], [2, 2])).includes("do not fit"), "shape");
-  assert.ok(oneLineError(() => tensor([1], [1.5])).includes("invalid shape"), "shape value");
-  assert.ok(oneLineError(() => tidy(() => Promise.resolve(1))).includes("Promise"), "async tidy");
+  assert(oneLineError(() => x.dataSync()).includes("after dispose"), "use after dispose");
+  assert(oneLineError(() => tensor([1, 2, 3], [2, 2])).includes("do not fit"), "shape");
+  assert(oneLineError(() => tensor([1], [1.5])).includes("invalid shape"), "shape value");
+  assert(oneLineError(() => tidy(() => Promise.resolve(1))).includes("Promise"), "async tidy");
   const a = tensor([1, 2, 3], [3]), c = tensor([1, 2], [2]);
-  assert.ok(oneLineError(() => ops.add(a, c)).includes("broadcast"), "broadcast");
-  assert.ok(oneLineError(() => ops.matmul(a, c)).includes("rank"), "matmul rank");
+  assert(oneLineError(() => ops.add(a, c)).includes("broadcast"), "broadcast");
+  assert(oneLineError(() => ops.matmul(a, c)).includes("rank"), "matmul rank");
   disposeTree([a, c]);
 });
 
@@ -96,7 +96,7 @@ Deno.test("core tensor: `using` disposes at block end", () => {
   const t0 = liveTensorCount();
   {
     using _t = zeros([4]);
-    assert.ok(liveTensorCount() === t0 + 1, "alive inside the block");
+    assert(liveTensorCount() === t0 + 1, "alive inside the block");
   }
-  assert.ok(liveTensorCount() === t0, "disposed after the block");
+  assert(liveTensorCount() === t0, "disposed after the block");
 });

@@ -2,7 +2,7 @@
 // state, the live-tensor count stays flat, the same seed gives the same bits, nothing passed in
 // is modified, and a tiny GPT memorises a short sequence.
 
-import { assert } from "./core_assert.ts";
+import { assert, assertArrayEquals } from "./assert.ts";
 import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
 import { setBackend } from "../core/backend.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
@@ -75,15 +75,15 @@ Deno.test("core train: frozen embedding bytes same after 20 AdamW steps, no Adam
   const before = f0.wte!.dataSync().slice();
   disposeTree([f0, t0]);
   const run = train(base, 20, SEQ);
-  assert.equal(run.frozen.wte!.dataSync(), before, "frozen table changed");
+  assertArrayEquals(run.frozen.wte!.dataSync(), before, "frozen table changed");
   const paths = treeFlatten(run.state.m).map(([p]) => p).concat(
     treeFlatten(run.state.v).map(([p]) => p),
   );
-  assert.ok(
+  assert(
     paths.length > 0 && paths.every((p) => !p.startsWith("wte")),
     "optimizer state for wte",
   );
-  assert.ok(run.losses[19] < run.losses[0], "loss did not go down");
+  assert(run.losses[19] < run.losses[0], "loss did not go down");
   disposeTree([run.trainable, run.frozen, run.state]);
 });
 
@@ -109,11 +109,11 @@ Deno.test("core train: live tensor and buffer counts are flat over 100 steps", (
     counts.push(liveTensorCount());
     buffers.push(liveBufferCount());
   }
-  assert.ok(
+  assert(
     counts.every((c) => c === counts[0]),
     `live tensors drifted: ${counts[0]} -> ${counts[99]}`,
   );
-  assert.ok(
+  assert(
     buffers.every((c) => c === buffers[0]),
     `live buffers drifted: ${buffers[0]} -> ${buffers[99]}`,
   );
@@ -126,11 +126,11 @@ Deno.test("core train: same seed gives the same bits (dropout on)", () => {
   const a = train(cfg, 5, SEQ, 11), b = train(cfg, 5, SEQ, 11);
   const fa = treeFlatten(a.trainable), fb = treeFlatten(b.trainable);
   fa.forEach(([path, t], i) =>
-    assert.equal(t.dataSync(), fb[i][1].dataSync(), `param ${path} differs`)
+    assertArrayEquals(t.dataSync(), fb[i][1].dataSync(), `param ${path} differs`)
   );
-  assert.equal(a.losses, b.losses, "losses differ");
+  assertArrayEquals(a.losses, b.losses, "losses differ");
   const c = train(cfg, 2, SEQ, 12);
-  assert.ok(c.losses[0] !== a.losses[0], "a different seed should give a different model");
+  assert(c.losses[0] !== a.losses[0], "a different seed should give a different model");
   disposeTree([a, b, c].map((r) => [r.trainable, r.frozen, r.state]));
 });
 
@@ -151,7 +151,7 @@ Deno.test("core train: a train step never modifies ids, targets or parameters", 
     );
     return opt.step(trainable, grads, st, 1e-2);
   });
-  snap(all).forEach((a, i) => assert.equal(a, before[i], `input ${i} was modified`));
+  snap(all).forEach((a, i) => assertArrayEquals(a, before[i], `input ${i} was modified`));
   disposeTree([trainable, frozen, ids, tg, st, out]);
 });
 
@@ -160,6 +160,6 @@ Deno.test("core train: a tiny GPT memorises a short sequence (loss < 0.05)", () 
   const cfg: GPTConfig = { ...base, dModel: 32, embedding: "trainable" };
   const run = train(cfg, 150, SEQ, 5, 1e-2);
   const last = run.losses[run.losses.length - 1];
-  assert.ok(last < 0.05, `final loss ${last}`);
+  assert(last < 0.05, `final loss ${last}`);
   disposeTree([run.trainable, run.frozen, run.state]);
 });

@@ -3,7 +3,7 @@
 // and never occurring in the training split.
 
 import fc from "fast-check";
-import { assert, assertEquals, assertMatch } from "./eval_assert.ts";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
   buildDefinitionItems,
   loadWordnet,

@@ -2,7 +2,7 @@
 // batched rows-only scorer equals log-softmax of core gptLogits, hidden states end where
 // gptLogits starts its head, and bad checkpoints fail with one line.
 
-import { assert, assertClose, assertEquals, assertRejects } from "./eval_assert.ts";
+import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 import { asciiCodec } from "./eval_fakes.ts";
 import "../core/cpu/backend.ts";
 import { setBackend } from "../core/backend.ts";
@@ -55,13 +55,13 @@ Deno.test("checkpoint scorer equals log-softmax of gptLogits (rows and full mode
     const logits = gptLogits(ck.params, cfg, tensor(s, [1, s.length], "i32")).dataSync();
     const want = new Float32Array(128);
     logSoftmaxRow(logits as Float32Array, s.length - 1, 128, want);
-    want.forEach((w, v) => assertClose(got[i][v], w, 1e-4, `seq ${i} id ${v}`));
-    want.forEach((w, v) => assertClose(got2[i][v], w, 1e-4, `full seq ${i} id ${v}`));
+    want.forEach((w, v) => assertAlmostEquals(got[i][v], w, 1e-4, `seq ${i} id ${v}`));
+    want.forEach((w, v) => assertAlmostEquals(got2[i][v], w, 1e-4, `full seq ${i} id ${v}`));
   }
   const reqs = seqs.map((ids) => ({ ids, start: 2 }));
   const a = await ck.model.tokenLogProbs(reqs);
   const b = await full.model.tokenLogProbs(reqs);
-  a.forEach((x, i) => x.forEach((v, k) => assertClose(v, b[i][k], 1e-4)));
+  a.forEach((x, i) => x.forEach((v, k) => assertAlmostEquals(v, b[i][k], 1e-4)));
   const hs = gptHiddenStates(ck.params, cfg, tensor(seqs[1], [1, 3], "i32"));
   assertEquals(hs.length, cfg.layers + 1);
   await Deno.remove(dir, { recursive: true });
@@ -78,17 +78,16 @@ Deno.test("checkpoint model runs both protocols on a fixture end to end", async 
 
 Deno.test("bad checkpoints fail with one clear line", async () => {
   const dir = await saveCheckpoint(cfg, 1);
-  await assertRejects(() => loadCheckpointModel("/no/such/ckpt"), Error, "cannot read");
+  await assertRejects(() => loadCheckpointModel("/no/such/ckpt"), "cannot read");
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: { ...cfg, layers: 3 } }));
   await assertRejects(
     () => loadCheckpointModel(dir, { codec: asciiCodec }),
-    Error,
     "2 blocks saved, config says 3",
   );
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: { ...cfg, dModel: 8 } }));
-  await assertRejects(() => loadCheckpointModel(dir, { codec: asciiCodec }), Error, '"wte"');
+  await assertRejects(() => loadCheckpointModel(dir, { codec: asciiCodec }), '"wte"');
   await Deno.writeTextFile(`${dir}/config.json`, "{not json");
-  await assertRejects(() => loadCheckpointModel(dir), Error, "not valid JSON");
+  await assertRejects(() => loadCheckpointModel(dir), "not valid JSON");
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -102,7 +101,9 @@ Deno.test("shared-prefix (tree) scoring equals scoring each option on its own", 
   const a = await optionLogLiks(tree.model, asciiCodec, all);
   const b = await optionLogLiks(plain.model, asciiCodec, all);
   assertEquals(a.truncated, b.truncated);
-  a.lls.forEach((ll, i) => ll.forEach((x, j) => assertClose(x, b.lls[i][j], 2e-3, `${i}/${j}`)));
+  a.lls.forEach((ll, i) =>
+    ll.forEach((x, j) => assertAlmostEquals(x, b.lls[i][j], 2e-3, `${i}/${j}`))
+  );
   const spread = a.lls.map((ll) => Math.max(...ll) - Math.min(...ll));
   assert(spread.every((d) => d > 0.5), `options must score differently: ${spread}`);
   await Deno.remove(dir, { recursive: true });
@@ -118,14 +119,14 @@ Deno.test("fused LM-metric and option sums equal the per-token path", async () =
     await lmMetrics(slow, asciiCodec, docs),
   ];
   assertEquals(a.tokens, b.tokens);
-  assertClose(a.loss, b.loss, 1e-4);
-  assertClose(a.bitsPerChar, b.bitsPerChar, 1e-4);
+  assertAlmostEquals(a.loss, b.loss, 1e-4);
+  assertAlmostEquals(a.bitsPerChar, b.bitsPerChar, 1e-4);
   const { items } = await loadBench("jsonl:fixtures/eval/generic.jsonl");
   const [x, y] = [
     await optionLogLiks(ck.model, asciiCodec, items),
     await optionLogLiks(slow, asciiCodec, items),
   ];
-  x.lls.forEach((ll, i) => ll.forEach((v, j) => assertClose(v, y.lls[i][j], 2e-3)));
+  x.lls.forEach((ll, i) => ll.forEach((v, j) => assertAlmostEquals(v, y.lls[i][j], 2e-3)));
   await Deno.remove(dir, { recursive: true });
 });
 

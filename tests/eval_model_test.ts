@@ -2,7 +2,7 @@
 // fitting, LM metrics (loss, perplexity, bits per character) and seeded generation.
 
 import fc from "fast-check";
-import { assert, assertClose, assertEquals } from "./eval_assert.ts";
+import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
 import { asciiCodec, ruleModel } from "./eval_fakes.ts";
 import {
   batchedModel,
@@ -50,10 +50,10 @@ Deno.test("batched scoring equals one-sequence-at-a-time for any batch plan", as
         const one = unbatched(batchedModel(causal, { context: 32, vocab: V, tokenBudget: 1 }));
         const reqs = seqs.map((ids, i) => ({ ids, start: 1 + (i % (ids.length - 1)) }));
         const [a, b] = [await model.tokenLogProbs(reqs), await one.tokenLogProbs(reqs)];
-        a.forEach((x, i) => x.forEach((v, k) => assertClose(v, b[i][k], 1e-5)));
+        a.forEach((x, i) => x.forEach((v, k) => assertAlmostEquals(v, b[i][k], 1e-5)));
         const [na, nb] = [await model.nextLogProbs(seqs), await one.nextLogProbs(seqs)];
-        na.forEach((x, i) => x.forEach((v, k) => assertClose(v, nb[i][k], 1e-5)));
-        na.forEach((x) => assertClose(x.reduce((s, l) => s + Math.exp(l), 0), 1, 1e-4));
+        na.forEach((x, i) => x.forEach((v, k) => assertAlmostEquals(v, nb[i][k], 1e-5)));
+        na.forEach((x) => assertAlmostEquals(x.reduce((s, l) => s + Math.exp(l), 0), 1, 1e-4));
       },
     ),
     { numRuns: 60, seed: 3 },
@@ -81,9 +81,9 @@ Deno.test("LM metrics: uniform model gives loss ln V, perplexity V, bpc per char
   const m = await lmMetrics(uniform, asciiCodec, docs);
   const tokens = docs.reduce((s, d) => s + d.length - 1, 0);
   assertEquals(m.tokens, tokens);
-  assertClose(m.loss, Math.log(128), 1e-5);
-  assertClose(m.perplexity, 128, 1e-3);
-  assertClose(m.bitsPerChar, 7, 1e-5); // one char per token, log2(128) bits each
+  assertAlmostEquals(m.loss, Math.log(128), 1e-5);
+  assertAlmostEquals(m.perplexity, 128, 1e-3);
+  assertAlmostEquals(m.bitsPerChar, 7, 1e-5); // one char per token, log2(128) bits each
 });
 
 Deno.test("windows predict every token after the first exactly once", () => {

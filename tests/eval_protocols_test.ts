@@ -2,7 +2,7 @@
 // prompt format, the always-A property, bootstrap coverage, and batching equivalence.
 
 import fc from "fast-check";
-import { assert, assertClose, assertEquals } from "./eval_assert.ts";
+import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
 import { asciiCodec, ruleModel, vowelLover } from "./eval_fakes.ts";
 import { loadBench } from "../pipeline/eval/loaders.ts";
 import {
@@ -42,9 +42,9 @@ Deno.test("generative protocol: hand-checked answers on the MMLU CSV fixture", a
   const model = ruleModel((p) => table.find(([k]) => p.includes(k))![1]);
   const r = await scoreGenerative(model, asciiCodec, items);
   assertEquals(r.predictions, [1, 0, -1, 3, -1]);
-  assertClose(r.metrics.acc.mean, 2 / 5);
-  assertClose(r.noLetter!, 2 / 5);
-  assertClose(r.chance, 0.25);
+  assertAlmostEquals(r.metrics.acc.mean, 2 / 5);
+  assertAlmostEquals(r.noLetter!, 2 / 5);
+  assertAlmostEquals(r.chance, 0.25);
 });
 
 Deno.test("generative protocol: a space first needs a second token for the letter", async () => {
@@ -54,7 +54,7 @@ Deno.test("generative protocol: a space first needs a second token for the lette
   const two = await scoreGenerative(model, asciiCodec, items, { genTokens: 2 });
   assertEquals(one.metrics.acc.mean, 0);
   assertEquals(one.noLetter, 1);
-  assertClose(two.metrics.acc.mean, 1 / 3); // only "What is 2 + 2?" has answer B
+  assertAlmostEquals(two.metrics.acc.mean, 1 / 3); // only "What is 2 + 2?" has answer B
 });
 
 Deno.test("loglik protocol: hand-checked acc and acc_norm on the generic fixture", async () => {
@@ -68,9 +68,9 @@ Deno.test("loglik protocol: hand-checked acc and acc_norm on the generic fixture
   //   mmm -20.30 (-6.77) | a -8.15 (-8.15) | nnnnnnnn -45.67 (-5.71)
   assertEquals(r.predictions, [1, 2, 0, 1]);
   assertEquals(r.predictionsNorm, [0, 1, 1, 2]);
-  assertClose(r.metrics.acc.mean, 0.5);
-  assertClose(r.metrics.acc_norm.mean, 0.5);
-  assertClose(r.chance, (1 / 4 + 1 / 4 + 1 / 2 + 1 / 3) / 4);
+  assertAlmostEquals(r.metrics.acc.mean, 0.5);
+  assertAlmostEquals(r.metrics.acc_norm.mean, 0.5);
+  assertAlmostEquals(r.chance, (1 / 4 + 1 / 4 + 1 / 2 + 1 / 3) / 4);
 });
 
 const itemArb = fc.integer({ min: 2, max: 5 }).chain((k) =>
@@ -90,7 +90,7 @@ Deno.test("always-A models score exactly the share of A answers (both protocols)
       const items = asItems(raw);
       const shareA = items.filter((it) => it.answer === 0).length / items.length;
       const gen = await scoreGenerative(ruleModel(() => "A"), asciiCodec, items);
-      assertClose(gen.metrics.acc.mean, shareA, 1e-12);
+      assertAlmostEquals(gen.metrics.acc.mean, shareA, 1e-12);
       // loglik: option A's text after its own question is likely, every other text unlikely
       const firsts = new Set(
         items.map((it) => `Question: ${it.question}\nAnswer: ${it.choices[0]}`),
@@ -107,8 +107,8 @@ Deno.test("always-A models score exactly the share of A answers (both protocols)
         },
       };
       const ll = await scoreLoglik(preferA, asciiCodec, items);
-      assertClose(ll.metrics.acc.mean, shareA, 1e-12);
-      assertClose(ll.metrics.acc_norm.mean, shareA, 1e-12);
+      assertAlmostEquals(ll.metrics.acc.mean, shareA, 1e-12);
+      assertAlmostEquals(ll.metrics.acc_norm.mean, shareA, 1e-12);
     }),
     { numRuns: 40, seed: 11 },
   );

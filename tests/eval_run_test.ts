@@ -3,7 +3,7 @@
 // fixture format plus the built-in WordNet and cloze benchmarks; results.json, report.md and
 // its PNG plots are written and hold what they should.
 
-import { assert, assertEquals } from "./eval_assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 import "../core/cpu/backend.ts";
 import { setBackend } from "../core/backend.ts";
 import { type GPTConfig, initGPT, mergeParams } from "../core/gpt.ts";

@@ -1,7 +1,7 @@
 // Tests for the run atlas selection: script samples and multi-character tokens, ids valid.
 
 import fc from "fast-check";
-import { assert, assertEquals } from "./eval_assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 import { atlasSelection } from "../pipeline/glyphs/atlas_select.ts";
 
 Deno.test("atlasSelection: letters of each script, then multi-character tokens", () => {

@@ -3,7 +3,7 @@
 // zero, the f16 matmul path) plus pool reuse. Skipped, with the reason in the name, when no
 // WebGPU adapter exists.
 import fc from "fast-check";
-import { assert } from "./core_assert.ts";
+import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
 import { type Backend, setBackend, type Storage } from "../core/backend.ts";
 import "../core/tensor.ts"; // registers the CPU backends
 import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";
@@ -58,7 +58,7 @@ test("AdamW update matches cpu-ref", async () => {
           return o.map((s) => be.download(s));
         });
         for (let k = 0; k < 3; k++) {
-          assert.close(await outs[0][k], await outs[1][k], 2e-5, `adamw output ${k}`);
+          assertArrayClose(await outs[0][k], await outs[1][k], 2e-5, `adamw output ${k}`);
         }
       },
     ),
@@ -79,9 +79,9 @@ test("allFinite and the NaN/Inf watch flag see every bad value", async () => {
         gpu!.allFinite(xs, o, n);
         gpu!.watchFinite(xs, n);
         const want = Number.isFinite(bad) ? 1 : 0;
-        assert.equal(await gpu!.download(o), [want], "allFinite");
-        assert.ok((await gpu!.pollFinite()) === (want === 1), "watch flag");
-        assert.ok(await gpu!.pollFinite(), "watch flag clears after a poll");
+        assertArrayEquals(await gpu!.download(o), [want], "allFinite");
+        assert((await gpu!.pollFinite()) === (want === 1), "watch flag");
+        assert(await gpu!.pollFinite(), "watch flag clears after a poll");
         gpu!.free(xs);
         gpu!.free(o);
       },
@@ -97,13 +97,13 @@ test("reused pool buffers read as zeros; the pool reuses rather than grows", asy
   gpu!.flush();
   const before = gpu!.poolStats().created;
   const b = gpu!.alloc(1000, "f32");
-  assert.ok(gpu!.poolStats().created === before, "a freed buffer of the same bucket is reused");
-  assert.equal(await gpu!.download(b), new Float32Array(1000), "alloc is zero-filled");
+  assert(gpu!.poolStats().created === before, "a freed buffer of the same bucket is reused");
+  assertArrayEquals(await gpu!.download(b), new Float32Array(1000), "alloc is zero-filled");
   gpu!.free(put(gpu!, new Float32Array(1000).fill(5)));
   gpu!.flush();
   const z = gpu!.alloc(1000, "f32"), e = gpu!.alloc(1000, "f32");
   gpu!.unary("exp", z, e, 1000, 0, 0); // a reused buffer read as an input is zero too
-  assert.equal(await gpu!.download(e), new Float32Array(1000).fill(1), "input reads as zeros");
+  assertArrayEquals(await gpu!.download(e), new Float32Array(1000).fill(1), "input reads as zeros");
   gpu!.free(z);
   gpu!.free(e);
   const c = gpu!.alloc(1000, "f32");
@@ -116,7 +116,7 @@ test("reused pool buffers read as zeros; the pool reuses rather than grows", asy
     250,
   );
   const got = await gpu!.download(c) as Float32Array;
-  assert.equal(got.slice(8, 16), [0, 0, 0, 0, 1, 1, 1, 1], "scatterAdd into a zeroed buffer");
+  assertArrayEquals(got.slice(8, 16), [0, 0, 0, 0, 1, 1, 1, 1], "scatterAdd into a zeroed buffer");
   gpu!.free(b);
   gpu!.free(c);
 });
@@ -139,7 +139,7 @@ test("matmul tiles (all transposes, batched, ragged edges) and the f16 path matc
           return x.download(o);
         });
         const tol = f16 ? 5e-3 : 1e-5;
-        assert.close(
+        assertArrayClose(
           await outs[0],
           await outs[1],
           tol,

@@ -3,7 +3,7 @@
 // embedding modes; 50 AdamW steps give the same loss curve; the frozen table stays
 // bit-identical on the device; the buffer pool stays flat over 100 steps. Skipped, with the
 // reason in the name, when no WebGPU adapter exists.
-import { assert } from "./core_assert.ts";
+import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
 import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
 import { setBackend } from "../core/backend.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
@@ -107,21 +107,21 @@ function closeMaps(
   tol: number,
   what: string,
 ) {
-  assert.ok(a.size === b.size && a.size > 0, `${what}: ${a.size} vs ${b.size} tensors`);
-  for (const [k, v] of a) assert.close(v, b.get(k)!, tol, `${what} ${k}`);
+  assert(a.size === b.size && a.size > 0, `${what}: ${a.size} vs ${b.size} tensors`);
+  for (const [k, v] of a) assertArrayClose(v, b.get(k)!, tol, `${what} ${k}`);
 }
 
 for (const mode of ["frozen", "trainable"] as const) {
   test(`one GPT training step (${mode} embedding) equals the cpu-ref step`, async () => {
     const cfg = cfgOf(mode);
     const [g, c] = [await train("webgpu", cfg, 1), await train("cpu-ref", cfg, 1)];
-    assert.close(g.losses, c.losses, 1e-5, "loss");
+    assertArrayClose(g.losses, c.losses, 1e-5, "loss");
     closeMaps(g.grads, c.grads, 1e-4, "gradient");
     closeMaps(g.params, c.params, 1e-5, "updated parameter");
     if (mode === "frozen") {
-      assert.ok(!g.grads.has("wte"), "a frozen table gets no gradient");
+      assert(!g.grads.has("wte"), "a frozen table gets no gradient");
     } else {
-      assert.ok(g.grads.has("wte"), "a trainable table gets a gradient");
+      assert(g.grads.has("wte"), "a trainable table gets a gradient");
     }
   });
 }
@@ -129,26 +129,26 @@ for (const mode of ["frozen", "trainable"] as const) {
 test("50 steps: same loss curve as cpu, frozen table bit-identical, pool flat", async () => {
   const cfg = cfgOf("frozen");
   const [g, c] = [await train("webgpu", cfg, 50), await train("cpu", cfg, 50)];
-  assert.close(g.losses, c.losses, 2e-3, "loss curve");
-  assert.ok(
+  assertArrayClose(g.losses, c.losses, 2e-3, "loss curve");
+  assert(
     g.losses[49] < g.losses[0] * 0.7,
     `loss should fall: ${g.losses[0]} -> ${g.losses[49]}`,
   );
-  assert.equal(g.wteAfter!, g.wteBefore!, "frozen table changed on the device");
-  assert.equal(g.wteBefore!, c.wteBefore!, "frozen table differs from cpu");
+  assertArrayEquals(g.wteAfter!, g.wteBefore!, "frozen table changed on the device");
+  assertArrayEquals(g.wteBefore!, c.wteBefore!, "frozen table differs from cpu");
   const tail = g.pool.slice(5);
-  assert.ok(tail.every((n) => n === tail[0]), `pool live count not flat: ${g.pool.join(",")}`);
+  assert(tail.every((n) => n === tail[0]), `pool live count not flat: ${g.pool.join(",")}`);
 });
 
 test("100 steps hold a flat number of device buffers", async () => {
   const created0 = gpu!.poolStats().created;
   const g = await train("webgpu", cfgOf("trainable"), 100, 25);
   const tail = g.pool.slice(5);
-  assert.ok(tail.every((n) => n === tail[0]), `pool live count not flat: ${g.pool.join(",")}`);
+  assert(tail.every((n) => n === tail[0]), `pool live count not flat: ${g.pool.join(",")}`);
   const created = gpu!.poolStats().created - created0;
   const again = await train("webgpu", cfgOf("trainable"), 20, 25);
-  assert.ok(again.pool.every((n) => n === tail[0]), "a second run uses the same buffers");
-  assert.ok(
+  assert(again.pool.every((n) => n === tail[0]), "a second run uses the same buffers");
+  assert(
     gpu!.poolStats().created - created0 === created,
     "a second run creates no new buffers (all reused from the pool)",
   );
@@ -178,6 +178,6 @@ test("a mid-size step (rows > 256 wide, T > one attention tile, many matmul tile
     return out;
   };
   const g = await run("webgpu"), c = await run("cpu-ref");
-  assert.close([g.loss], [c.loss], 1e-5, "loss");
+  assertArrayClose([g.loss], [c.loss], 1e-5, "loss");
   closeMaps(g.grads, c.grads, 1e-4, "gradient");
 });
