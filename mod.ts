@@ -7,3 +7,5 @@ export * from "./core/mod.ts";
 export * from "./pipeline/glyphs/mod.ts";
 export * from "./pipeline/tokenizer/mod.ts";
 export * from "./core/safetensors.ts";
+// The pipeline (configs, stages, runner, data, trainer, checkpoints) and the evaluation API.
+export * as pipeline from "./pipeline/mod.ts";

@@ -16,6 +16,8 @@ export interface Requirement {
   backports?: boolean;
   /** Which tasks cannot run without it. */
   requiredFor: string[];
+  /** Which tasks use it when present (installed, but its absence is not an error). */
+  wantedFor?: string[];
   howElse: string;
   check: () => Promise<Check>;
 }
@@ -121,7 +123,8 @@ export const requirements: Requirement[] = [
   {
     name: "reference-texts",
     packages: DEBREF_LANGS.map((l) => `debian-reference-${l}`),
-    requiredFor: ["bench"],
+    requiredFor: [],
+    wantedFor: ["bench"],
     howElse: "install debian-reference-{de,es,fr,it,pt,ja,zh-cn} (the tokenizer's report text)",
     check: () =>
       fileCheck(
@@ -138,10 +141,30 @@ export const requirements: Requirement[] = [
       fileCheck(["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"], "DejaVu Sans (plot labels)"),
   },
   {
+    name: "pytorch-peer",
+    packages: ["python3-torch", "libopenblas0-pthread"],
+    requiredFor: [],
+    wantedFor: ["bench"],
+    howElse: "install PyTorch for /usr/bin/python3 (the named peer of `deno task bench core`)",
+    check: async () => {
+      const out = await new Deno.Command("/usr/bin/python3", {
+        args: ["-c", "import torch; print(torch.__version__)"],
+        stdout: "piped",
+        stderr: "null",
+      }).output().catch(() => null);
+      const v = out?.success ? new TextDecoder().decode(out.stdout).trim() : "";
+      return v ? { ok: true, detail: `PyTorch ${v} (bench peer)` } : {
+        ok: false,
+        detail: "PyTorch not importable by /usr/bin/python3",
+      };
+    },
+  },
+  {
     name: "webgpu",
     packages: ["libvulkan1", "mesa-vulkan-drivers"],
     backports: true,
     requiredFor: [],
+    wantedFor: ALL,
     howElse: "install a Vulkan driver (a GPU driver, or Mesa >= 23 lavapipe: " +
       "apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1)",
     check: probeWebGPU,
@@ -196,8 +219,10 @@ export async function setup(
   let updated = false;
   const status: SetupResult["status"] = [];
   for (const req of requirements) {
+    const required = req.requiredFor.includes(opts.purpose);
+    const wanted = required || (req.wantedFor ?? []).includes(opts.purpose);
     let c = await req.check();
-    if (!c.ok && opts.install && (await isDebianRoot())) {
+    if (!c.ok && wanted && opts.install && (await isDebianRoot())) {
       log(`setup: ${req.name} missing (${c.detail}); installing ${req.packages.join(" ")}`);
       const added = req.backports ? await ensureBackports() : false;
       if (!updated || added) updated = await run("apt-get", ["update", "-qq"], opts.quiet);
@@ -207,7 +232,6 @@ export async function setup(
       }
       c = await req.check();
     }
-    const required = req.requiredFor.includes(opts.purpose);
     status.push({ name: req.name, ok: c.ok, detail: c.detail, required });
   }
   const missingRequired = status.filter((s) => !s.ok && s.required).map((s) => s.name);
