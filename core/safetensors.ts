@@ -124,12 +124,10 @@ export async function saveSafetensors(
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-export async function loadSafetensors(
-  path: string,
-): Promise<{ tensors: StDict; metadata: Record<string, string> }> {
-  let bytes: Uint8Array;
+/** Read a whole file; a missing one gives a one-line error naming it and the fix. */
+export async function readFileOrExplain(path: string): Promise<Uint8Array> {
   try {
-    bytes = await Deno.readFile(path);
+    return await Deno.readFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new Error(
@@ -138,5 +136,10 @@ export async function loadSafetensors(
     }
     throw e;
   }
-  return decodeSafetensors(bytes, path);
+}
+
+export async function loadSafetensors(
+  path: string,
+): Promise<{ tensors: StDict; metadata: Record<string, string> }> {
+  return decodeSafetensors(await readFileOrExplain(path), path);
 }

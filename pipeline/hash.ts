@@ -1,6 +1,8 @@
 // Content hashes for the pipeline: SHA-256 (crypto.subtle) of bytes, strings and files, and a
 // canonical JSON form (sorted keys) so that equal parameters always hash equal.
 
+import { readFileOrExplain } from "../core/safetensors.ts";
+
 /** Lower-case hex SHA-256 of bytes or a UTF-8 string. */
 export async function sha256Hex(data: Uint8Array | string): Promise<string> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
@@ -15,18 +17,7 @@ export function sha256OfArray(a: ArrayBufferView): Promise<string> {
 
 /** SHA-256 of a file's bytes; a missing file gives a one-line error naming it. */
 export async function sha256File(path: string): Promise<string> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `${path}: file not found (check the path, or rerun the stage that writes it)`,
-      );
-    }
-    throw e;
-  }
-  return sha256Hex(bytes);
+  return sha256Hex(await readFileOrExplain(path));
 }
 
 /** JSON with object keys sorted at every level: a stable text for hashing. */

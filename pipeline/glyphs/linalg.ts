@@ -3,17 +3,7 @@
 
 import { covariance, type Pca, project } from "./pca.ts";
 
-type MatmulF32 = (
-  a: Float32Array,
-  b: Float32Array,
-  out: Float32Array,
-  batch: number,
-  M: number,
-  N: number,
-  K: number,
-  transA: boolean,
-  transB: boolean,
-) => void;
+type MatmulF32 = typeof import("../../core/cpu/fast/mod.ts").matmulF32;
 
 let fast: { matmulF32: MatmulF32; shutdownFast: () => void } | null | undefined;
 
