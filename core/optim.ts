@@ -94,7 +94,9 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
 }
 
 /** Linear warmup from 0 to peak over `warmup` steps, then cosine decay to `min` at `total`. */
-export function cosineSchedule(o: { warmup: number; total: number; peak: number; min?: number }) {
+export function cosineSchedule(
+  o: { warmup: number; total: number; peak: number; min?: number },
+): (step: number) => number {
   const min = o.min ?? 0;
   return (step: number): number => {
     if (step < o.warmup) return (o.peak * (step + 1)) / o.warmup;

@@ -141,7 +141,7 @@ export function fromStorage(backend: Backend, storage: Storage, shape: readonly 
 export function empty(
   shape: readonly number[],
   dtype: DType = "f32",
-  backend = getBackend(),
+  backend: Backend = getBackend(),
 ): Tensor {
   checkShape(shape);
   return fromStorage(backend, backend.alloc(numel(shape), dtype), shape);

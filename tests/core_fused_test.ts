@@ -4,7 +4,7 @@
 // backends; and a whole GPT's loss and gradients on "cpu" vs "cpu-ref".
 
 import fc from "fast-check";
-import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
+import { assertArrayClose, assertArrayEquals } from "./assert.ts";
 import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
 import { setBackend } from "../core/backend.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";

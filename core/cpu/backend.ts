@@ -197,7 +197,7 @@ async function loadFast(): Promise<FastModule | undefined> {
   }
 }
 
-const fast = await loadFast();
+const fast: FastModule | undefined = await loadFast();
 
 /** True when the WebAssembly matmul of core/cpu/fast/ is in use by "cpu". */
 export const hasWasmMatmul = fast !== undefined;
