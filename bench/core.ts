@@ -5,15 +5,13 @@
 // model via bench/core_torch.py, and the ratios ours / PyTorch.
 
 import { parseArgs } from "node:util";
+import { trainTokensPerS } from "./lib/train_step.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { valueAndGrad } from "../core/autodiff.ts";
 import { setBackend } from "../core/backend.ts";
 import { hasWasmMatmul, warmupCpu } from "../core/cpu/backend.ts";
-import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
-import { adamw, clipByGlobalNorm } from "../core/optim.ts";
+import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";
-import { disposeTree, tensor, tidy } from "../core/tensor.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -67,37 +65,6 @@ async function measureMatmul(n: number): Promise<number> {
   return (2 * n ** 3) / (best / 1e3) / 1e9;
 }
 
-async function trainTokensPerS(): Promise<{ tokensPerS: number; msPerStep: number }> {
-  const rng = new Rng(1);
-  let { trainable: params } = initGPT(cfg, { seed: 0 });
-  const n = batch * cfg.context;
-  const ids = tensor(Int32Array.from({ length: n }, () => rng.int(cfg.vocab)), [
-    batch,
-    cfg.context,
-  ]);
-  const tg = tensor(Int32Array.from({ length: n }, () => rng.int(cfg.vocab)), [batch, cfg.context]);
-  const opt = adamw({ lr: 1e-3, weightDecay: 0.01 });
-  let state = opt.init(params);
-  const vg = valueAndGrad((p: GPTParams) => gptLoss(mergeParams(p, {}), cfg, ids, tg));
-  let best = Infinity;
-  for (let s = 0; s <= steps; s++) {
-    const t = performance.now();
-    const out = tidy(() => {
-      const { value, grads } = vg(params);
-      const c = clipByGlobalNorm(grads, 1.0);
-      return { ...opt.step(params, c.grads, state, 1e-3), value };
-    });
-    await out.value.data(); // include the work of the whole step
-    const ms = performance.now() - t;
-    if (s > 0) best = Math.min(best, ms); // step 0 is warm-up
-    disposeTree([params, state, out.value]);
-    params = out.params;
-    state = out.state;
-  }
-  disposeTree([params, state, ids, tg]);
-  return { tokensPerS: n / (best / 1e3), msPerStep: best };
-}
-
 interface TorchResult {
   torch: string;
   threads: Record<string, { matmul_gflops: Record<string, number>; train_tokens_per_s: number }>;
@@ -146,7 +113,7 @@ for (let r = 0; r < rounds; r++) {
   for (const n of sizes) {
     matmulGflops[n] = Math.max(matmulGflops[n] ?? 0, await measureMatmul(n)); // one at a time
   }
-  const t = await trainTokensPerS();
+  const t = await trainTokensPerS(cfg, batch, steps);
   if (t.tokensPerS > train.tokensPerS) train = t;
   const torch = await runTorch();
   if (typeof torch === "string") {

@@ -6,12 +6,10 @@
 // 65536), peak device memory, and PyTorch eager fp32 on CUDA as the peer when it exists.
 // On a software adapter (lavapipe) use --quick: figures are labelled as not performance figures.
 import { parseArgs } from "node:util";
-import { valueAndGrad } from "../core/autodiff.ts";
+import { trainTokensPerS } from "./lib/train_step.ts";
 import { setBackend } from "../core/backend.ts";
-import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
-import { adamw, clipByGlobalNorm } from "../core/optim.ts";
+import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";
-import { disposeTree, tensor, tidy } from "../core/tensor.ts";
 import { describePaths, initWebGPU, NO_ADAPTER_HELP, webgpuAvailable } from "../core/webgpu/mod.ts";
 import { matmulSrc, toF16Src } from "../core/webgpu/kernels_matmul.ts";
 import { Params } from "../core/webgpu/runtime.ts";
@@ -110,37 +108,6 @@ log(`matmul subgroup-matrix: ${subgroupMatrix}`);
 
 // ---- training ----------------------------------------------------------------------------
 
-async function trainTokensPerS(
-  cfg: GPTConfig,
-  batch: number,
-): Promise<{ tokensPerS: number; msPerStep: number; batch: number }> {
-  const rng = new Rng(1);
-  let { trainable: params } = initGPT(cfg, { seed: 0 });
-  const n = batch * cfg.context;
-  const mkIds = () =>
-    tensor(Int32Array.from({ length: n }, () => rng.int(cfg.vocab)), [batch, cfg.context]);
-  const ids = mkIds(), tg = mkIds();
-  const opt = adamw({ lr: 1e-3, weightDecay: 0.01 });
-  let state = opt.init(params);
-  const vg = valueAndGrad((p: GPTParams) => gptLoss(mergeParams(p, {}), cfg, ids, tg));
-  let best = Infinity;
-  for (let s = 0; s <= steps; s++) {
-    const t = performance.now();
-    const out = tidy(() => {
-      const { value, grads } = vg(params);
-      const c = clipByGlobalNorm(grads, 1.0);
-      return { ...opt.step(params, c.grads, state, 1e-3), value };
-    });
-    await out.value.data(); // the loss read waits for the whole step
-    if (s > 0) best = Math.min(best, performance.now() - t);
-    disposeTree([params, state, out.value]);
-    params = out.params;
-    state = out.state;
-  }
-  disposeTree([params, state, ids, tg]);
-  return { tokensPerS: n / (best / 1e3), msPerStep: best, batch };
-}
-
 const benchCfg: GPTConfig = {
   vocab: 4096,
   dModel: 128,
@@ -160,7 +127,7 @@ const paperCfg: GPTConfig = {
 const training: Record<string, unknown> = {};
 const benchBatch = quick ? 2 : 16;
 const bCfg = quick ? { ...benchCfg, context: 32 } : benchCfg;
-training.bench = { config: bCfg, ...(await trainTokensPerS(bCfg, benchBatch)) };
+training.bench = { config: bCfg, ...(await trainTokensPerS(bCfg, benchBatch, steps)) };
 log(
   `train bench config (batch ${benchBatch}, ctx ${bCfg.context}): ` +
     `${(training.bench as { tokensPerS: number }).tokensPerS.toFixed(1)} tokens/s`,
@@ -170,7 +137,7 @@ if (quick) {
 } else {
   const pb = Number(args["paper-batch"]);
   try {
-    training.paper = { config: paperCfg, ...(await trainTokensPerS(paperCfg, pb)) };
+    training.paper = { config: paperCfg, ...(await trainTokensPerS(paperCfg, pb, steps)) };
     log(
       `train paper config (batch ${pb}): ` +
         `${(training.paper as { tokensPerS: number }).tokensPerS.toFixed(1)} tokens/s`,
@@ -182,7 +149,7 @@ if (quick) {
 }
 // The glyphgrad "cpu" backend on the same bench-config step: a peer measured in every run.
 setBackend("cpu");
-const cpuPeer = { config: bCfg, ...(await trainTokensPerS(bCfg, benchBatch)) };
+const cpuPeer = { config: bCfg, ...(await trainTokensPerS(bCfg, benchBatch, steps)) };
 setBackend("webgpu");
 log(
   `peer: glyphgrad cpu backend, same step: ${cpuPeer.tokensPerS.toFixed(1)} tokens/s ` +

@@ -6,68 +6,12 @@
 
 import type { Backend, Storage } from "../backend.ts";
 import { arr, cpuStorage, createRefBackend } from "./ref.ts";
-import { fastKernels, type MatmulFn } from "./kernels.ts";
+import { fastKernels } from "./kernels.ts";
 
-interface FastModule {
-  matmulF32: MatmulFn;
-  allocF32?: (n: number) => Float32Array;
-  freeF32?: (a: Float32Array) => void;
-  warmupFast?: (timeoutMs?: number) => Promise<number>;
-  attentionForwardF32?: (
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    out: Float32Array,
-    lse: Float32Array,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    scale: number,
-  ) => void;
-  attentionBackwardF32?: (
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    out: Float32Array,
-    lse: Float32Array,
-    dout: Float32Array,
-    dq: Float32Array,
-    dk: Float32Array,
-    dv: Float32Array,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    scale: number,
-  ) => void;
-  crossEntropyForwardF32?: (
-    logits: Float32Array,
-    targets: Int32Array,
-    out: Float32Array,
-    N: number,
-    V: number,
-    ignoreIndex: number,
-    lseOut?: Float32Array,
-  ) => void;
-  crossEntropyBackwardF32?: (
-    logits: Float32Array,
-    targets: Int32Array,
-    dout: Float32Array,
-    dlogits: Float32Array,
-    N: number,
-    V: number,
-    ignoreIndex: number,
-    lse?: Float32Array,
-  ) => void;
-  geluTanhF32?: (x: Float32Array, out: Float32Array, n: number) => void;
-  // same argument lists as the Backend kernels, with Float32Arrays for storages
-  layerNormForwardF32?: (...args: (Float32Array | number)[]) => void;
-  layerNormBackwardF32?: (...args: (Float32Array | number)[]) => void;
-  ropeF32?: (...args: (Float32Array | number | boolean)[]) => void;
-  adamwF32?: (...args: (Float32Array | number)[]) => void;
-  geluTanhBwdF32?: (x: Float32Array, g: Float32Array, out: Float32Array, n: number) => void;
-}
+/** What core/cpu/fast/mod.ts exports: matmul always, every other kernel optional. */
+type FastModule =
+  & Pick<typeof import("./fast/mod.ts"), "matmulF32">
+  & Partial<typeof import("./fast/mod.ts")>;
 
 const f32 = (s: Storage) => arr(s) as Float32Array;
 const i32 = (s: Storage) => arr(s) as Int32Array;
