@@ -11,8 +11,7 @@ import { setBackend } from "../core/backend.ts";
 import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";
 import { describePaths, initWebGPU, NO_ADAPTER_HELP, webgpuAvailable } from "../core/webgpu/mod.ts";
-import { matmulSrc, toF16Src } from "../core/webgpu/kernels_matmul.ts";
-import { Params } from "../core/webgpu/runtime.ts";
+import { createWebGPUBackend, type MatmulPath } from "../core/webgpu/backend.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -43,54 +42,35 @@ log(`(${NOTE}; the machine may be shared: figures are provisional)`);
 
 // ---- matmul ------------------------------------------------------------------------------
 
-/** TFLOP/s of n^3 on one path: `reps` matmuls per submission, best of 3 submissions. */
-async function matmulTflops(n: number, path: "f32" | "f16"): Promise<number | string> {
+/**
+ * TFLOP/s of n^3 on one path through the backend's own matmul (the probed tile; f16 operand
+ * copies are made by the warm-up call and reused): `reps` matmuls per submission, best of 3.
+ */
+async function matmulTflops(n: number, path: MatmulPath): Promise<number | string> {
   const limit = rt.device.limits.maxStorageBufferBindingSize;
   if (n * n * 4 > limit) return `skipped: ${n}x${n} f32 exceeds the ${limit}-byte binding limit`;
   if (path === "f16" && !gpu.paths.f16Available) return "unavailable: no shader-f16";
+  const be = createWebGPUBackend(rt, gpu.tile, { matmul: path });
   const rng = new Rng(n);
   const mk = () => {
-    const s = gpu.alloc(n * n, "f32");
-    gpu.upload(s, Float32Array.from({ length: n * n }, () => rng.uniform() - 0.5));
+    const s = be.alloc(n * n, "f32");
+    be.upload(s, Float32Array.from({ length: n * n }, () => rng.uniform() - 0.5));
     return s;
   };
-  const a = mk(), b = mk(), c = gpu.alloc(n * n, "f32");
-  const bufs: GPUBuffer[] = [];
-  const tile = TILE();
-  const p = new Params().u(n).u(n).u(n).u(0).u(0);
-  const grid: [number, number, number] = [Math.ceil(n / tile.BN), Math.ceil(n / tile.BM), 1];
-  let ins = [
-    (a as unknown as { buffer: GPUBuffer }).buffer,
-    (b as unknown as { buffer: GPUBuffer }).buffer,
-  ];
-  if (path === "f16") {
-    ins = ins.map((src) => {
-      const h = rt.device.createBuffer({ size: n * n * 2, usage: GPUBufferUsage.STORAGE });
-      rt.dispatch(toF16Src(), [src, h], new Params().u(n * n), rt.grid1(n * n));
-      bufs.push(h);
-      return h;
-    });
-  }
-  const code = matmulSrc(tile, path);
-  const cb = (c as unknown as { buffer: GPUBuffer }).buffer;
+  const a = mk(), b = mk(), c = be.alloc(n * n, "f32");
   const reps = info.software ? 1 : Math.max(1, Math.round(2 ** 33 / n ** 3));
-  rt.dispatch(code, [...ins, cb], p, grid);
+  be.matmul(a, b, c, 1, n, n, n, false, false);
   await rt.sync();
   let best = Infinity;
   for (let r = 0; r < 3; r++) {
     const t = performance.now();
-    for (let k = 0; k < reps; k++) rt.dispatch(code, [...ins, cb], p, grid);
+    for (let k = 0; k < reps; k++) be.matmul(a, b, c, 1, n, n, n, false, false);
     await rt.sync();
     best = Math.min(best, (performance.now() - t) / reps);
   }
-  [a, b, c].forEach((s) => gpu.free(s));
-  bufs.forEach((x) => x.destroy());
+  [a, b, c].forEach((s) => be.free(s));
   return (2 * n ** 3) / (best / 1e3) / 1e12;
 }
-const TILE = () => {
-  const [BM, BN, BK, TM, TN] = gpu.paths.matmulTile.split(/[x/]/).map(Number);
-  return { BM, BN, BK, TM, TN };
-};
 
 const sizes = quick ? [128, 256] : [1024, 2048, 4096, 8192];
 const matmul: Record<string, Record<string, number | string>> = { f32: {}, f16: {} };

@@ -8,7 +8,8 @@ import { type Backend, setBackend, type Storage } from "../core/backend.ts";
 import "../core/tensor.ts"; // registers the CPU backends
 import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";
 import { createWebGPUBackend } from "../core/webgpu/backend.ts";
-import { TILES } from "../core/webgpu/kernels_matmul.ts";
+import { subgroupReductionsWork } from "../core/webgpu/selftest.ts";
+import { tileName, TILES } from "../core/webgpu/kernels_matmul.ts";
 
 const have = await webgpuAvailable();
 if (have) await warmShaders(); // compile heavy kernels in a child first (core/webgpu/warmup.ts)
@@ -121,31 +122,80 @@ test("reused pool buffers read as zeros; the pool reuses rather than grows", asy
   gpu!.free(c);
 });
 
-// Two tile shapes (4x4 and 8x8 per thread) cover the generator; every extra shape costs a few
-// seconds of shader compile on lavapipe. f16 inputs run on the first tile.
-test("matmul tiles (all transposes, batched, ragged edges) and the f16 path match cpu-ref", async () => {
+// Three tiles cover the generators (vec4 4x4, vec4 8x8, scalar 4x4); each runs an aligned
+// shape (the vec4 kernel) and a ragged one (the scalar kernel). Every extra shader costs a few
+// seconds of compile on lavapipe. f16 inputs run on the first tile.
+test("matmul kernels (vec4 and scalar, all transposes, batched, ragged) and f16 match cpu-ref", async () => {
   const rt = gpu!.runtime;
-  for (const tile of [TILES[0], TILES[1]]) {
+  const scalar = TILES.find((t) => !t.vec4)!;
+  for (const tile of [TILES[0], TILES[1], scalar]) {
     for (const f16 of [false, true]) {
       if (f16 && (!gpu!.paths.f16Available || tile !== TILES[0])) continue;
-      const be = createWebGPUBackend(rt, tile, { matmulF16: f16 });
-      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
-        const batch = 2, M = 37, N = 70, K = 19;
-        const a = Float32Array.from({ length: batch * M * K }, (_, i) => Math.sin(i * 0.37));
-        const b = Float32Array.from({ length: batch * K * N }, (_, i) => Math.cos(i * 0.11));
-        const outs = [be as Backend, ref].map((x) => {
-          const o = x.alloc(batch * M * N, "f32");
-          x.matmul(put(x, a), put(x, b), o, batch, M, N, K, tA, tB);
-          return x.download(o);
-        });
-        const tol = f16 ? 5e-3 : 1e-5;
-        assertArrayClose(
-          await outs[0],
-          await outs[1],
-          tol,
-          `matmul ${JSON.stringify(tile)} f16=${f16}`,
-        );
+      const be = createWebGPUBackend(rt, tile, { matmul: f16 ? "f16" : "f32" });
+      const shapes = tile.vec4 ? [[36, 68, 20], [37, 70, 19]] : [[37, 70, 19]];
+      for (const [M, N, K] of shapes) {
+        for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+          const batch = 2;
+          const a = Float32Array.from({ length: batch * M * K }, (_, i) => Math.sin(i * 0.37));
+          const b = Float32Array.from({ length: batch * K * N }, (_, i) => Math.cos(i * 0.11));
+          const outs = [be as Backend, ref].map((x) => {
+            const o = x.alloc(batch * M * N, "f32");
+            x.matmul(put(x, a), put(x, b), o, batch, M, N, K, tA, tB);
+            return x.download(o);
+          });
+          const tol = f16 ? 5e-3 : 1e-5;
+          const what = `${tileName(tile)} f16=${f16} ${M}x${N}x${K} tA=${tA} tB=${tB}`;
+          assertArrayClose(await outs[0], await outs[1], tol, `matmul ${what}`);
+        }
       }
     }
   }
+});
+
+test("f16 copies of matmul operands are made once per storage and freed with it", async () => {
+  const be = createWebGPUBackend(gpu!.runtime, TILES[0], { matmul: "f16" });
+  if (!gpu!.paths.f16Available) return;
+  const rt = gpu!.runtime;
+  const M = 8, N = 12, K = 16;
+  const w = put(be, Float32Array.from({ length: K * N }, (_, i) => Math.sin(i)));
+  const x = put(be, Float32Array.from({ length: M * K }, (_, i) => Math.cos(i)));
+  const dy = put(be, Float32Array.from({ length: M * N }, (_, i) => Math.sin(i * 0.3)));
+  const y = be.alloc(M * N, "f32"), dx = be.alloc(M * K, "f32"), dw = be.alloc(K * N, "f32");
+  const before = rt.dispatches;
+  be.matmul(x, w, y, 1, M, N, K, false, false); // forward: converts x and w
+  be.matmul(dy, w, dx, 1, M, K, N, false, true); // dx = dy w^T: converts dy only
+  be.matmul(x, dy, dw, 1, K, N, M, true, false); // dw = x^T dy: converts nothing
+  assert(rt.dispatches - before === 6, `3 matmuls + 3 conversions, got ${rt.dispatches - before}`);
+  be.flush();
+  const live = be.poolStats().live;
+  for (const s of [w, x, dy]) be.free(s);
+  be.flush(); // buffers recorded in the open encoder return to the pool after the submit
+  assert(be.poolStats().live === live - 6, "freeing an operand frees its f16 copy");
+  const want = ref.alloc(M * K, "f32");
+  ref.matmul(
+    put(ref, Float32Array.from({ length: M * N }, (_, i) => Math.sin(i * 0.3))),
+    put(ref, Float32Array.from({ length: K * N }, (_, i) => Math.sin(i))),
+    want,
+    1,
+    M,
+    K,
+    N,
+    false,
+    true,
+  );
+  assertArrayClose(await be.download(dx), await ref.download(want), 5e-3, "dx through f16 copies");
+});
+
+test("row reductions run on subgroups where the adapter has them and their self-test passes", async () => {
+  const has = gpu!.runtime.ctx.info.features.includes("subgroups");
+  const verdict = await subgroupReductionsWork(gpu!.runtime);
+  assert(
+    verdict.ok === has,
+    `self-test ${JSON.stringify(verdict)} on an adapter with${has ? "" : "out"} subgroups`,
+  );
+  const want = has ? "in use (row reductions)" : "no";
+  assert(
+    gpu!.paths.subgroups === want,
+    `paths.subgroups "${gpu!.paths.subgroups}", want "${want}"`,
+  );
 });

@@ -7,12 +7,23 @@ import type { AdapterInfo } from "./device.ts";
 import * as K from "./kernels_basic.ts";
 import * as NN from "./kernels_nn.ts";
 import * as AT from "./kernels_attention.ts";
-import { matmulSrc, type Tile, tileName, toF16Src } from "./kernels_matmul.ts";
+import { matmulKernelSrc, type Tile, tileName, toF16Src } from "./kernels_matmul.ts";
 import { type GStorage, Params, type Runtime } from "./runtime.ts";
+import { withSubgroups } from "./wgsl.ts";
+
+/** Matmul precision paths: f32 throughout, or f16 operand copies with f32 accumulation. */
+export type MatmulPath = "f32" | "f16";
 
 export interface WebGPUOptions {
-  /** Run matmul inputs through f16 (f32 accumulate); needs shader-f16. Default false. */
-  matmulF16?: boolean;
+  /** "f16" needs shader-f16 and falls back to "f32" without it. Default "f32". */
+  matmul?: MatmulPath;
+  /**
+   * Row reductions (softmax, cross-entropy, norms, row sums) on subgroups. Needs `subgroups`;
+   * initWebGPU turns it on only after `subgroupReductionsWork` passed on the device.
+   */
+  subgroups?: boolean;
+  /** Reason shown in `paths` when subgroups exist but are off. */
+  subgroupsWhyNot?: string;
 }
 
 /** Which optional paths this backend uses, in words. */
@@ -21,13 +32,16 @@ export interface PathReport {
   matmulTile: string;
   matmul: "f32" | "f16";
   f16Available: boolean;
-  subgroups: boolean;
+  /** Whether row reductions run on subgroups, or why not. */
+  subgroups: string;
   subgroupMatrix: boolean;
 }
 
 export interface WebGPUBackend extends Backend {
   readonly runtime: Runtime;
   readonly paths: PathReport;
+  /** The matmul tile in use (probed per adapter). */
+  readonly tile: Tile;
   /** Submit everything recorded so far (a step boundary; no wait). */
   flush(): void;
   /** OR "x has a NaN/Inf" into the device-side watch flag (no readback). */
@@ -63,7 +77,11 @@ export function createWebGPUBackend(
 ): WebGPUBackend {
   const info = rt.ctx.info;
   const f16 = info.features.includes("shader-f16");
-  const useF16 = !!opts.matmulF16 && f16;
+  const useF16 = opts.matmul === "f16" && f16;
+  const useSG = !!opts.subgroups && info.features.includes("subgroups");
+  /** Record one kernel (row kernels rewritten to reduce on subgroups when that path is on). */
+  const run: Runtime["dispatch"] = (src, bufs, p, grid) =>
+    rt.dispatch(useSG ? withSubgroups(src) : src, bufs, p, grid);
   const watchFlag = rt.device.createBuffer({
     size: 16,
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
@@ -75,6 +93,7 @@ export function createWebGPUBackend(
   function out(s: Storage, written: number): GStorage {
     const g = gs(s);
     if (g.freed) throw new Error("webgpu: kernel output was already freed");
+    if (shadows.size) dropShadow(g);
     if (g.needsZero && written < g.size) rt.zero(g);
     g.needsZero = false;
     return g;
@@ -106,27 +125,40 @@ export function createWebGPUBackend(
     return buf;
   }
 
-  function toF16(x: GStorage, n: number): GPUBuffer {
-    const h = rt.alloc(Math.ceil(n / 2), "f32");
-    rt.dispatch(toF16Src(), [x, h], new Params().u(n), rt.grid1(n));
-    pendingTemps.push(h);
-    return h.buffer;
+  // f16 copies of matmul operands, made once per storage and kept while it lives: a storage is
+  // written once and then only read (immutable tensors), so the weights' copy made for the
+  // forward matmul serves the backward ones too. Master weights, optimizer state and every
+  // accumulator stay f32. A storage written again (any kernel output, an upload) drops its copy.
+  const shadows = new Map<GStorage, GStorage>();
+  function dropShadow(g: GStorage): void {
+    const h = shadows.get(g);
+    if (h) rt.free(h), shadows.delete(g);
   }
-  let pendingTemps: GStorage[] = [];
-  function releaseTemps(): void {
-    for (const t of pendingTemps) rt.free(t);
-    pendingTemps = [];
+  function f16Of(x: GStorage): GStorage {
+    let h = shadows.get(x);
+    if (!h) {
+      h = rt.alloc(Math.ceil(x.size / 2), "f32");
+      h.needsZero = false; // the conversion writes every element read later
+      run(toF16Src(), [x, h], new Params().u(x.size), rt.grid1(x.size));
+      shadows.set(x, h);
+    }
+    return h;
   }
 
   const be: WebGPUBackend = {
     name: "webgpu",
     runtime: rt,
+    tile,
     paths: {
       adapter: info,
       matmulTile: tileName(tile),
       matmul: useF16 ? "f16" : "f32",
       f16Available: f16,
-      subgroups: info.features.includes("subgroups"),
+      subgroups: useSG
+        ? "in use (row reductions)"
+        : info.features.includes("subgroups")
+        ? `available, not used${opts.subgroupsWhyNot ? `: ${opts.subgroupsWhyNot}` : ""}`
+        : "no",
       subgroupMatrix: info.subgroupMatrix,
     },
 
@@ -135,6 +167,7 @@ export function createWebGPUBackend(
       return rt.alloc(size, dtype);
     },
     free(s: Storage): void {
+      dropShadow(gs(s));
       rt.free(gs(s));
     },
     upload(s: Storage, data: Float32Array | Int32Array): void {
@@ -143,6 +176,7 @@ export function createWebGPUBackend(
         throw new Error(`webgpu upload: ${data.length} values for a storage of ${g.size}`);
       }
       if (g.size === 0) return;
+      dropShadow(g);
       rt.upload(g, data);
       g.needsZero = false;
     },
@@ -158,7 +192,7 @@ export function createWebGPUBackend(
 
     fill(o: Storage, n: number, value: number): void {
       const g = out(o, n);
-      rt.dispatch(K.fillSrc(), [g], new Params().u(n).u(bitsOf(value, g.dtype)), rt.grid1(n));
+      run(K.fillSrc(), [g], new Params().u(n).u(bitsOf(value, g.dtype)), rt.grid1(n));
     },
     copyStrided(src, dst, shape, srcStrides, srcOffset, dstStrides, dstOffset): void {
       const n = shape.reduce((a, b) => a * b, 1);
@@ -166,17 +200,17 @@ export function createWebGPUBackend(
       if (n === 0) return;
       const p = new Params().u(n).u(shape.length).u(srcOffset).u(dstOffset)
         .us(six(shape, 1)).us(six(srcStrides, 0)).us(six(dstStrides, 0));
-      rt.dispatch(K.copyStridedSrc(), [gs(src), d], p, rt.grid1(n));
+      run(K.copyStridedSrc(), [gs(src), d], p, rt.grid1(n));
     },
     cast(x: Storage, o: Storage, n: number): void {
       const g = out(o, n);
-      rt.dispatch(K.castSrc(x.dtype, o.dtype), [gs(x), g], new Params().u(n), rt.grid1(n));
+      run(K.castSrc(x.dtype, o.dtype), [gs(x), g], new Params().u(n), rt.grid1(n));
     },
 
     unary(op: UnaryOp, x: Storage, o: Storage, n: number, a: number, b: number): void {
       const g = out(o, n);
       const p = new Params().u(n).f(a).f(b);
-      rt.dispatch(K.unarySrc(op, x.dtype, o.dtype), [gs(x), g], p, rt.grid1(n));
+      run(K.unarySrc(op, x.dtype, o.dtype), [gs(x), g], p, rt.grid1(n));
     },
     binary(op: BinaryOp, a, b, o, shape, aStrides, bStrides): void {
       const n = shape.reduce((x, y) => x * y, 1);
@@ -184,21 +218,21 @@ export function createWebGPUBackend(
       if (n === 0) return;
       const p = new Params().u(n).u(shape.length).us(six(shape, 1)).us(six(aStrides, 0))
         .us(six(bStrides, 0));
-      rt.dispatch(K.binarySrc(op, a.dtype, b.dtype, o.dtype), [gs(a), gs(b), g], p, rt.grid1(n));
+      run(K.binarySrc(op, a.dtype, b.dtype, o.dtype), [gs(a), gs(b), g], p, rt.grid1(n));
     },
     reduce(op: ReduceOp, x: Storage, o: Storage, outer: number, dim: number, inner: number): void {
       const g = out(o, outer * inner);
       const p = new Params().u(outer).u(dim).u(inner);
       if (inner === 1) {
-        rt.dispatch(K.reduceSrc(op, x.dtype, "rows"), [gs(x), g], p, rt.grid1(outer, 1));
+        run(K.reduceSrc(op, x.dtype, "rows"), [gs(x), g], p, rt.grid1(outer, 1));
       } else {
-        rt.dispatch(K.reduceSrc(op, x.dtype, "cols"), [gs(x), g], p, rt.grid1(outer * inner));
+        run(K.reduceSrc(op, x.dtype, "cols"), [gs(x), g], p, rt.grid1(outer * inner));
       }
     },
     maskedFill(x: Storage, mask: Storage, o: Storage, n: number, value: number): void {
       const g = out(o, n);
       const p = new Params().u(n).u(bitsOf(value, o.dtype));
-      rt.dispatch(K.maskedFillSrc(o.dtype), [gs(x), gs(mask), g], p, rt.grid1(n));
+      run(K.maskedFillSrc(o.dtype), [gs(x), gs(mask), g], p, rt.grid1(n));
     },
 
     matmul(a, b, o, batch, M, N, Kd, transA, transB): void {
@@ -211,18 +245,14 @@ export function createWebGPUBackend(
         Math.ceil(M / tile.BM),
         batch,
       ];
-      if (useF16) {
-        const ah = toF16(gs(a), batch * M * Kd), bh = toF16(gs(b), batch * Kd * N);
-        rt.dispatch(matmulSrc(tile, "f16"), [ah, bh, g], p, grid);
-        releaseTemps();
-      } else {
-        rt.dispatch(matmulSrc(tile), [gs(a), gs(b), g], p, grid);
-      }
+      const src = matmulKernelSrc(tile, useF16 ? "f16" : "f32", M, N, Kd);
+      const ins = useF16 ? [f16Of(gs(a)), f16Of(gs(b))] : [gs(a), gs(b)];
+      run(src, [...ins, g], p, grid);
     },
 
     gather(table, ids, o, N, D, V): void {
       const g = out(o, N * D);
-      rt.dispatch(
+      run(
         K.gatherSrc(),
         [gs(table), gs(ids), g],
         new Params().u(N).u(D).u(V),
@@ -231,33 +261,33 @@ export function createWebGPUBackend(
     },
     scatterAdd(g, ids, o, N, D, V): void {
       const d = out(o, 0);
-      rt.dispatch(K.scatterAddSrc(), [gs(g), gs(ids), d], new Params().u(N).u(D).u(V), rt.grid1(D));
+      run(K.scatterAddSrc(), [gs(g), gs(ids), d], new Params().u(N).u(D).u(V), rt.grid1(D));
     },
 
     softmax(x, o, rows, cols, log): void {
       const g = out(o, rows * cols);
       const p = new Params().u(rows).u(cols).u(log ? 1 : 0);
-      rt.dispatch(NN.softmaxSrc(), [gs(x), g], p, rt.grid1(rows, 1));
+      run(NN.softmaxSrc(), [gs(x), g], p, rt.grid1(rows, 1));
     },
     softmaxBackward(y, dy, dx, rows, cols, log): void {
       const g = out(dx, rows * cols);
       const p = new Params().u(rows).u(cols).u(log ? 1 : 0);
-      rt.dispatch(NN.softmaxBackwardSrc(), [gs(y), gs(dy), g], p, rt.grid1(rows, 1));
+      run(NN.softmaxBackwardSrc(), [gs(y), gs(dy), g], p, rt.grid1(rows, 1));
     },
     crossEntropyForward(logits, targets, o, N, V, ignoreIndex): void {
       const g = out(o, 1);
       const part = temp(Math.max(2 * N, 2));
       const p = new Params().u(N).u(V).i(ignoreIndex);
-      rt.dispatch(NN.crossEntropyRowsSrc(), [gs(logits), gs(targets), part], p, rt.grid1(N, 1));
-      rt.dispatch(NN.crossEntropyMeanSrc(), [part, g], p, [1]);
+      run(NN.crossEntropyRowsSrc(), [gs(logits), gs(targets), part], p, rt.grid1(N, 1));
+      run(NN.crossEntropyMeanSrc(), [part, g], p, [1]);
       rt.free(part);
     },
     crossEntropyBackward(logits, targets, dout, dlogits, N, V, ignoreIndex): void {
       const g = out(dlogits, N * V);
       const cnt = temp(1);
       const p = new Params().u(N).u(V).i(ignoreIndex);
-      rt.dispatch(NN.crossEntropyCountSrc(), [gs(targets), cnt], p, [1]);
-      rt.dispatch(
+      run(NN.crossEntropyCountSrc(), [gs(targets), cnt], p, [1]);
+      run(
         NN.crossEntropyBackwardSrc(),
         [gs(logits), gs(targets), gs(dout), cnt, g],
         p,
@@ -268,13 +298,13 @@ export function createWebGPUBackend(
 
     layerNormForward(x, w, b, o, mean, rstd, N, C, eps): void {
       const bufs = [gs(x), gs(w), gs(b), out(o, N * C), out(mean, N), out(rstd, N)];
-      rt.dispatch(NN.normForwardSrc(false), bufs, new Params().u(N).u(C).f(eps), rt.grid1(N, 1));
+      run(NN.normForwardSrc(false), bufs, new Params().u(N).u(C).f(eps), rt.grid1(N, 1));
     },
     layerNormBackward(dout, x, w, mean, rstd, dx, dw, db, N, C): void {
       const p = new Params().u(N).u(C);
       const ins = [gs(dout), gs(x), gs(w), gs(mean), gs(rstd)];
-      rt.dispatch(NN.normBackwardDxSrc(false), [...ins, out(dx, N * C)], p, rt.grid1(N, 1));
-      rt.dispatch(
+      run(NN.normBackwardDxSrc(false), [...ins, out(dx, N * C)], p, rt.grid1(N, 1));
+      run(
         NN.normBackwardDwSrc(false),
         [gs(dout), gs(x), gs(mean), gs(rstd), out(dw, C), out(db, C)],
         p,
@@ -283,13 +313,13 @@ export function createWebGPUBackend(
     },
     rmsNormForward(x, w, o, rstd, N, C, eps): void {
       const bufs = [gs(x), gs(w), out(o, N * C), out(rstd, N)];
-      rt.dispatch(NN.normForwardSrc(true), bufs, new Params().u(N).u(C).f(eps), rt.grid1(N, 1));
+      run(NN.normForwardSrc(true), bufs, new Params().u(N).u(C).f(eps), rt.grid1(N, 1));
     },
     rmsNormBackward(dout, x, w, rstd, dx, dw, N, C): void {
       const p = new Params().u(N).u(C);
       const ins = [gs(dout), gs(x), gs(w), gs(rstd)];
-      rt.dispatch(NN.normBackwardDxSrc(true), [...ins, out(dx, N * C)], p, rt.grid1(N, 1));
-      rt.dispatch(
+      run(NN.normBackwardDxSrc(true), [...ins, out(dx, N * C)], p, rt.grid1(N, 1));
+      run(
         NN.normBackwardDwSrc(true),
         [gs(dout), gs(x), gs(rstd), out(dw, C)],
         p,
@@ -300,12 +330,12 @@ export function createWebGPUBackend(
     attentionForward(q, k, v, o, lse, B, T, H, D, scale): void {
       const bufs = [gs(q), gs(k), gs(v), out(o, B * T * H * D), out(lse, B * H * T)];
       const p = new Params().u(B).u(T).u(H).f(scale).u(D);
-      rt.dispatch(AT.attentionForwardSrc(D), bufs, p, [Math.ceil(T / AT.ATT_ROWS), B * H]);
+      run(AT.attentionForwardSrc(D), bufs, p, [Math.ceil(T / AT.ATT_ROWS), B * H]);
     },
     attentionBackward(q, k, v, o, lse, dout, dq, dk, dv, B, T, H, D, scale): void {
       const n = B * T * H * D;
       const delta = temp(B * H * T);
-      rt.dispatch(
+      run(
         AT.attentionDeltaSrc(),
         [gs(o), gs(dout), delta],
         new Params().u(B).u(T).u(H).u(D),
@@ -314,8 +344,8 @@ export function createWebGPUBackend(
       const p = new Params().u(B).u(T).u(H).f(scale).u(D);
       const grid: [number, number] = [Math.ceil(T / AT.ATT_ROWS), B * H];
       const ins = [gs(q), gs(k), gs(v), gs(lse), delta, gs(dout)];
-      rt.dispatch(AT.attentionDqSrc(D), [...ins, out(dq, n)], p, grid);
-      rt.dispatch(AT.attentionDkvSrc(D), [...ins, out(dk, n), out(dv, n)], p, grid);
+      run(AT.attentionDqSrc(D), [...ins, out(dq, n)], p, grid);
+      run(AT.attentionDkvSrc(D), [...ins, out(dk, n), out(dv, n)], p, grid);
       rt.free(delta);
     },
 
@@ -324,7 +354,7 @@ export function createWebGPUBackend(
       const g = out(o, B * T * H * D);
       const n = B * T * H * (D / 2);
       const p = new Params().u(B).u(T).u(H).u(D).u(inverse ? 1 : 0);
-      rt.dispatch(NN.ropeSrc(), [gs(x), ropeTable(T, D, base), g], p, rt.grid1(n));
+      run(NN.ropeSrc(), [gs(x), ropeTable(T, D, base), g], p, rt.grid1(n));
     },
 
     dropout(x, o, n, p, seed): void {
@@ -333,7 +363,7 @@ export function createWebGPUBackend(
       const keepAll = thr <= 0;
       const prm = new Params().u(n).u(keepAll ? 0 : Math.min(thr, 2 ** 32 - 1))
         .f(p >= 1 ? 0 : 1 / (1 - p)).u(seed >>> 0);
-      rt.dispatch(K.dropoutSrc(), [gs(x), g], prm, rt.grid1(n));
+      run(K.dropoutSrc(), [gs(x), g], prm, rt.grid1(n));
       if (p >= 1) be.fill(o, n, 0);
     },
 
@@ -341,13 +371,13 @@ export function createWebGPUBackend(
       const bufs = [gs(p), gs(g), gs(m), gs(v), out(pOut, n), out(mOut, n), out(vOut, n)];
       const prm = new Params().u(n).f(lr).f(beta1).f(beta2).f(eps).f(weightDecay)
         .f(1 - Math.pow(beta1, step)).f(1 - Math.pow(beta2, step));
-      rt.dispatch(K.adamwSrc(), bufs, prm, rt.grid1(n));
+      run(K.adamwSrc(), bufs, prm, rt.grid1(n));
     },
     allFinite(x: Storage, o: Storage, n: number): void {
       const g = out(o, 1);
       const flag = temp(1);
-      rt.dispatch(K.nonFiniteSrc(), [gs(x), flag], new Params().u(n), rt.grid1(n));
-      rt.dispatch(K.flagToFiniteSrc(), [flag, g], null, [1]);
+      run(K.nonFiniteSrc(), [gs(x), flag], new Params().u(n), rt.grid1(n));
+      run(K.flagToFiniteSrc(), [flag, g], null, [1]);
       rt.free(flag);
     },
 
@@ -356,7 +386,7 @@ export function createWebGPUBackend(
     },
     watchFinite(x: Storage, n: number): void {
       if (!f32Of(x)) return;
-      rt.dispatch(K.nonFiniteSrc(), [gs(x), watchFlag], new Params().u(n), rt.grid1(n));
+      run(K.nonFiniteSrc(), [gs(x), watchFlag], new Params().u(n), rt.grid1(n));
     },
     async pollFinite(): Promise<boolean> {
       const v = new Uint32Array(await rt.read(watchFlag, 4));
@@ -368,6 +398,7 @@ export function createWebGPUBackend(
     },
     dispose(): void {
       rt.flush();
+      for (const g of [...shadows.keys()]) dropShadow(g);
       for (const b of ropeTables.values()) b.destroy();
       watchFlag.destroy();
       rt.pool.trim();

@@ -3,7 +3,7 @@
 // finiteness check. Each function returns the shader text for one (op, dtype) combination;
 // the runtime caches pipelines by that text.
 import type { BinaryOp, DType, ReduceOp, UnaryOp } from "../backend.ts";
-import { elem, header, main1, MATH, SPECIALS, WG_REDUCE } from "./wgsl.ts";
+import { elem, header, main1, mainRow, MATH, SPECIALS, WG_REDUCE } from "./wgsl.ts";
 
 const memo = new Map<string, string>();
 function cached(key: string, make: () => string): string {
@@ -159,11 +159,7 @@ export function reduceSrc(op: ReduceOp, d: DType, variant: "rows" | "cols"): str
     const wid = op === "sum" ? "wgSum" : "wgMax";
     const fid = op === "sum" ? "0.0" : "-inf_()";
     const fcomb = op === "sum" ? "s + v" : "max(s, v)";
-    return h + WG_REDUCE + `@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u,
-        @builtin(num_workgroups) nw: vec3u) {
-  let row = wid.x + wid.y * nw.x;
-  let lid = lidv.x;
+    return h + WG_REDUCE + mainRow(`
   let outer = pu(0); let dim = pu(1);
   if (row >= outer) { return; }
   var s = ${fid};
@@ -172,9 +168,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
     s = ${fcomb};
   }
   let r = ${wid}(s, lid);
-  if (lid == 0u) { out[row] = ${t}(r); }
-}
-`;
+  if (lid == 0u) { out[row] = ${t}(r); }`);
   });
 }
 

@@ -2,6 +2,7 @@
 // a workgroup computes a BM x BN tile of C, each thread a TM x TN block held in registers,
 // K is walked in BK steps through workgroup memory with coalesced global loads for every
 // transpose combination. The tile shape is a parameter: tune.ts picks one per adapter.
+// A vec4 variant reads and writes quads where every dimension is a multiple of 4.
 // Inputs may be f16 (`shader-f16`), accumulation and output are always f32.
 
 export interface Tile {
@@ -10,18 +11,34 @@ export interface Tile {
   BK: number;
   TM: number;
   TN: number;
+  /** Use the vec4 kernel when M, N, K are multiples of 4 (else the scalar one, same tile). */
+  vec4: boolean;
 }
 
+/** Probe candidates; the first is the default where no probe runs (software adapters). */
 export const TILES: Tile[] = [
-  { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
-  { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
-  { BM: 128, BN: 64, BK: 16, TM: 8, TN: 4 },
-  { BM: 64, BN: 64, BK: 8, TM: 4, TN: 4 },
-  { BM: 32, BN: 32, BK: 16, TM: 2, TN: 2 },
+  { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec4: true },
+  { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec4: true },
+  { BM: 128, BN: 64, BK: 16, TM: 8, TN: 4, vec4: true },
+  { BM: 64, BN: 64, BK: 8, TM: 4, TN: 4, vec4: true },
+  { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec4: false },
+  { BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec4: false },
+  { BM: 32, BN: 32, BK: 16, TM: 2, TN: 2, vec4: false },
 ];
 
 export function tileName(t: Tile): string {
-  return `${t.BM}x${t.BN}x${t.BK}/${t.TM}x${t.TN}`;
+  return `${t.vec4 ? "vec4 " : ""}${t.BM}x${t.BN}x${t.BK}/${t.TM}x${t.TN}`;
+}
+
+/** The kernel source for one call: vec4 when the tile asks for it and the shape allows. */
+export function matmulKernelSrc(
+  t: Tile,
+  inType: "f32" | "f16",
+  M: number,
+  N: number,
+  K: number,
+): string {
+  return t.vec4 && vec4Aligned(M, N, K) ? matmulVec4Src(t, inType) : matmulSrc(t, inType);
 }
 
 const memo = new Map<string, string>();
@@ -94,6 +111,110 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     for (var j = 0u; j < TN; j++) {
       let gn = n0 + lid.x + j * WX;
       if (gn < N) { C[cOff + gm * N + gn] = acc[i * TN + j]; }
+    }
+  }
+}
+`;
+  memo.set(key, src);
+  return src;
+}
+
+/** True when the vec4 kernel may run: every dimension is a multiple of 4 (aligned quads). */
+export function vec4Aligned(M: number, N: number, K: number): boolean {
+  return M % 4 === 0 && N % 4 === 0 && K % 4 === 0;
+}
+
+/**
+ * The vectorised kernel: A, B and C are read and written as vec4 quads along their contiguous
+ * dimension, B's tile lives in workgroup memory as quads, and each thread accumulates TM rows
+ * x TN/4 column quads with vec4 FMAs. Needs M, N, K multiples of 4 (see `vec4Aligned`); the
+ * scalar kernel covers every other shape. Same params, bindings and grid as `matmulSrc`.
+ */
+export function matmulVec4Src(t: Tile, inType: "f32" | "f16" = "f32"): string {
+  const key = `v4${tileName(t)}${inType}`;
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const { BM, BN, BK, TM, TN } = t;
+  if (TN % 4 || BK % 4 || BM % 4) throw new Error(`matmul vec4: tile ${tileName(t)} not by 4`);
+  const WX = BN / TN, WY = BM / TM, NT = WX * WY, TQ = TN / 4;
+  const v = `vec4<${inType}>`;
+  const src = `${inType === "f16" ? "enable f16;\n" : ""}
+@group(0) @binding(0) var<storage, read> A: array<${v}>;
+@group(0) @binding(1) var<storage, read> B: array<${v}>;
+@group(0) @binding(2) var<storage, read_write> C: array<vec4<f32>>;
+struct Params { w: array<vec4<u32>, 16> }
+@group(0) @binding(3) var<uniform> prm: Params;
+fn pu(i: u32) -> u32 { return prm.w[i / 4u][i % 4u]; }
+const BM: u32 = ${BM}u; const BN: u32 = ${BN}u; const BK: u32 = ${BK}u;
+const BNQ: u32 = ${BN / 4}u; const BKQ: u32 = ${BK / 4}u; const BMQ: u32 = ${BM / 4}u;
+const TM: u32 = ${TM}u; const TQ: u32 = ${TQ}u; const WX: u32 = ${WX}u; const WY: u32 = ${WY}u;
+const NT: u32 = ${NT}u;
+var<workgroup> As: array<f32, ${BK * BM}>;
+var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>;
+@compute @workgroup_size(${WX}, ${WY})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let M = pu(0); let N = pu(1); let K = pu(2); let tA = pu(3) != 0u; let tB = pu(4) != 0u;
+  let aOff = wid.z * M * K / 4u;
+  let bOff = wid.z * K * N / 4u;
+  let cOff = wid.z * M * N / 4u;
+  let m0 = wid.y * BM;
+  let n0 = wid.x * BN;
+  let tid = lid.y * WX + lid.x;
+  var acc: array<vec4<f32>, ${TM * TQ}>;
+  for (var i = 0u; i < TM * TQ; i++) { acc[i] = vec4<f32>(0.0); }
+  var a: array<f32, ${TM}>;
+  var b: array<vec4<f32>, ${TQ}>;
+  for (var k0 = 0u; k0 < K; k0 += BK) {
+    if (tA) { // A stored [K, M]: quads run along m
+      for (var e = tid; e < BK * BMQ; e += NT) {
+        let kk = e / BMQ; let mq = e % BMQ;
+        let gk = k0 + kk; let gm = m0 + 4u * mq;
+        var q = vec4<f32>(0.0);
+        if (gk < K && gm < M) { q = vec4<f32>(A[aOff + (gk * M + gm) / 4u]); }
+        for (var c = 0u; c < 4u; c++) { As[kk * BM + 4u * mq + c] = q[c]; }
+      }
+    } else { // A stored [M, K]: quads run along k
+      for (var e = tid; e < BM * BKQ; e += NT) {
+        let mm = e / BKQ; let kq = e % BKQ;
+        let gm = m0 + mm; let gk = k0 + 4u * kq;
+        var q = vec4<f32>(0.0);
+        if (gm < M && gk < K) { q = vec4<f32>(A[aOff + (gm * K + gk) / 4u]); }
+        for (var c = 0u; c < 4u; c++) { As[(4u * kq + c) * BM + mm] = q[c]; }
+      }
+    }
+    if (tB) { // B stored [N, K]: quads run along k
+      for (var e = tid; e < BN * BKQ; e += NT) {
+        let nn = e / BKQ; let kq = e % BKQ;
+        let gn = n0 + nn; let gk = k0 + 4u * kq;
+        var q = vec4<f32>(0.0);
+        if (gn < N && gk < K) { q = vec4<f32>(B[bOff + (gn * K + gk) / 4u]); }
+        for (var c = 0u; c < 4u; c++) { Bs[(4u * kq + c) * BNQ + nn / 4u][nn % 4u] = q[c]; }
+      }
+    } else { // B stored [K, N]: quads run along n
+      for (var e = tid; e < BK * BNQ; e += NT) {
+        let kk = e / BNQ; let nq = e % BNQ;
+        let gk = k0 + kk; let gn = n0 + 4u * nq;
+        var q = vec4<f32>(0.0);
+        if (gk < K && gn < N) { q = vec4<f32>(B[bOff + (gk * N + gn) / 4u]); }
+        Bs[kk * BNQ + nq] = q;
+      }
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      for (var i = 0u; i < TM; i++) { a[i] = As[kk * BM + lid.y + i * WY]; }
+      for (var j = 0u; j < TQ; j++) { b[j] = Bs[kk * BNQ + lid.x + j * WX]; }
+      for (var i = 0u; i < TM; i++) {
+        for (var j = 0u; j < TQ; j++) { acc[i * TQ + j] = fma(vec4<f32>(a[i]), b[j], acc[i * TQ + j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < TM; i++) {
+    let gm = m0 + lid.y + i * WY;
+    if (gm >= M) { continue; }
+    for (var j = 0u; j < TQ; j++) {
+      let gn = n0 + 4u * (lid.x + j * WX);
+      if (gn < N) { C[cOff + (gm * N + gn) / 4u] = acc[i * TQ + j]; }
     }
   }
 }

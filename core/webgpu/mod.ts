@@ -11,6 +11,7 @@ import {
 } from "./device.ts";
 import { createWebGPUBackend, type WebGPUBackend, type WebGPUOptions } from "./backend.ts";
 import { Runtime } from "./runtime.ts";
+import { subgroupReductionsWork } from "./selftest.ts";
 import { chooseTile } from "./tune.ts";
 import { TILES } from "./kernels_matmul.ts";
 
@@ -26,6 +27,13 @@ export interface InitOptions extends WebGPUOptions {
   requireHardware?: boolean;
 }
 
+/** Optional paths that passed their self-test on this device (see selftest.ts). */
+async function checkedPaths(rt: Runtime, opts: InitOptions): Promise<WebGPUOptions> {
+  if (opts.subgroups === false) return { subgroupsWhyNot: "turned off" };
+  const sg = await subgroupReductionsWork(rt);
+  return sg.ok ? { subgroups: true } : { subgroups: false, subgroupsWhyNot: sg.why };
+}
+
 async function build(opts: InitOptions): Promise<WebGPUBackend> {
   const ctx = await openDevice();
   if (opts.requireHardware && ctx.info.software) {
@@ -34,7 +42,7 @@ async function build(opts: InitOptions): Promise<WebGPUBackend> {
   }
   const rt = new Runtime(ctx);
   const tile = opts.probe === false ? TILES[0] : (await chooseTile(rt, ctx.info)).tile;
-  const be = createWebGPUBackend(rt, tile, opts);
+  const be = createWebGPUBackend(rt, tile, { ...opts, ...(await checkedPaths(rt, opts)) });
   registerBackend("webgpu", () => be);
   return be;
 }
@@ -54,7 +62,7 @@ export function describePaths(be: WebGPUBackend): string {
   const a = p.adapter;
   return `webgpu: ${a.name} (${a.driver}; ${a.backend}${a.software ? "; software" : ""}), ` +
     `matmul ${p.matmul} tile ${p.matmulTile}, shader-f16 ${p.f16Available ? "yes" : "no"}, ` +
-    `subgroups ${p.subgroups ? "available (no kernel uses them yet)" : "no"}, ` +
+    `subgroups ${p.subgroups}, ` +
     `subgroup-matrix ${p.subgroupMatrix ? "available (no kernel uses it yet)" : "no"}`;
 }
 

@@ -137,6 +137,29 @@ export class Runtime {
     return p;
   }
 
+  /**
+   * Compile a shader now and report failure instead of recording it as the runtime's error
+   * (for optional paths that fall back): null when it compiled (and is cached), else the reason.
+   */
+  async tryPipeline(code: string): Promise<string | null> {
+    if (this.#pipelines.has(code)) return null;
+    this.device.pushErrorScope("internal");
+    this.device.pushErrorScope("validation");
+    const module = this.device.createShaderModule({ code });
+    const p = this.device.createComputePipeline({
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+    });
+    const errs = [
+      await this.#settle(this.device.popErrorScope()),
+      await this.#settle(this.device.popErrorScope()),
+    ];
+    const e = errs.find((x) => x);
+    if (e) return e.message.split("\n").map((l) => l.trim()).filter(Boolean).slice(0, 3).join(" ");
+    this.#pipelines.set(code, p);
+    return null;
+  }
+
   get pipelineCount(): number {
     return this.#pipelines.size;
   }

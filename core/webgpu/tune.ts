@@ -1,9 +1,9 @@
-// Start-up probe for the matmul tile shape: time every candidate tile on this adapter at one
-// size and keep the fastest (no vendor tables). The choice is cached per adapter (name +
+// Start-up probe for the matmul kernel: time every candidate tile (scalar and vec4 kernels) on
+// this adapter at one size and keep the fastest (no vendor tables). The choice is cached per adapter (name +
 // driver) in .cache/webgpu-matmul.json so later runs start at once.
 import { writeFileAtomic } from "../safetensors.ts";
 import type { AdapterInfo } from "./device.ts";
-import { matmulSrc, type Tile, tileName, TILES } from "./kernels_matmul.ts";
+import { matmulKernelSrc, type Tile, tileName, TILES } from "./kernels_matmul.ts";
 import { Params, type Runtime } from "./runtime.ts";
 
 const CACHE_DIR = new URL("../../.cache/", import.meta.url);
@@ -21,7 +21,7 @@ async function readCache(): Promise<Record<string, string>> {
   }
 }
 
-/** Dispatch C = A @ B (no transposes) with a given tile. */
+/** Dispatch C = A @ B (no transposes) with a given tile (vec4 kernel where the tile says so). */
 export function encodeMatmul(
   rt: Runtime,
   tile: Tile,
@@ -35,7 +35,7 @@ export function encodeMatmul(
   inType: "f32" | "f16" = "f32",
 ): void {
   const p = new Params().u(M).u(N).u(K).u(0).u(0);
-  rt.dispatch(matmulSrc(tile, inType), [a, b, c], p, [
+  rt.dispatch(matmulKernelSrc(tile, inType, M, N, K), [a, b, c], p, [
     Math.ceil(N / tile.BN),
     Math.ceil(M / tile.BM),
     batch,

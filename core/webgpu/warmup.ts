@@ -14,17 +14,28 @@ import { initWebGPU } from "./mod.ts";
 
 const gpu = await initWebGPU();
 setBackend("webgpu");
-for (const tile of [TILES[0], TILES[1]]) {
+for (const tile of [TILES[0], TILES[1], TILES.find((t) => !t.vec4)!]) {
   for (const f16 of [false, true]) {
     if (f16 && !gpu.paths.f16Available) continue;
-    const be = createWebGPUBackend(gpu.runtime, tile, { matmulF16: f16 });
+    const be = createWebGPUBackend(gpu.runtime, tile, { matmul: f16 ? "f16" : "f32" });
     const a = be.alloc(64, "f32"), o = be.alloc(64, "f32");
     be.matmul(a, a, o, 1, 8, 8, 8, false, false);
+    be.matmul(a, a, o, 1, 7, 7, 7, false, false);
     await be.download(o);
   }
 }
-for (const norm of ["layernorm", "rmsnorm"] as const) {
-  for (const embedding of ["frozen", "trainable"] as const) {
+// Row kernels in both reduction variants (subgroups when in use, workgroup memory).
+const wgReduce = createWebGPUBackend(gpu.runtime, gpu.tile, { subgroups: false });
+for (
+  const [norm, embedding, be] of [
+    ["layernorm", "frozen", gpu],
+    ["rmsnorm", "trainable", gpu],
+    ["layernorm", "trainable", wgReduce],
+    ["rmsnorm", "frozen", wgReduce],
+  ] as const
+) {
+  setBackend(be);
+  {
     const cfg = { vocab: 24, dModel: 16, layers: 1, heads: 2, context: 8, embedding, norm };
     const table = { data: new Float32Array(24 * 16).fill(0.1), rows: 24, cols: 16 };
     const { trainable, frozen } = initGPT(cfg, { seed: 1, frozenTable: table });
@@ -41,6 +52,7 @@ for (const norm of ["layernorm", "rmsnorm"] as const) {
     disposeTree([out, trainable, frozen, state, ids]);
   }
 }
+setBackend(gpu);
 {
   // Head size 32 (the bench and paper configs): the second attention shader bucket.
   const cfg = {

@@ -1,5 +1,6 @@
 // Small WGSL building blocks shared by every kernel: binding declarations, the parameter
-// uniform (64 u32 words, floats as bits), 1-D thread index folding, workgroup reductions and
+// uniform (64 u32 words, floats as bits), 1-D thread index folding, workgroup reductions (in
+// workgroup memory, or on subgroups where the adapter has them) and
 // numerically careful math (erf, tanh, pow) that WGSL lacks or leaves loosely specified.
 import type { DType } from "../backend.ts";
 
@@ -109,14 +110,66 @@ fn wgMax(v: f32, lid: u32) -> f32 {
 }
 `;
 
+const ROW_ENTRY = `@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u,
+        @builtin(num_workgroups) nw: vec3u) {`;
+
 /** Entry point of a row kernel: one 256-thread workgroup per row (rows folded into y). */
 export function mainRow(body: string): string {
-  return `@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u,
-        @builtin(num_workgroups) nw: vec3u) {
+  return `${ROW_ENTRY}
   let row = wid.x + wid.y * nw.x;
   let lid = lidv.x;
 ${body}
 }
 `;
+}
+
+/**
+ * The same reductions on subgroups (`subgroups` feature): one subgroupAdd/Max, the subgroup
+ * leaders' partials in workgroup memory, then every thread folds the partials in order (so
+ * results are deterministic). Slot = local index / subgroup size: this assumes subgroups are
+ * consecutive invocations, which `subgroupReductionsWork` checks on the device before use.
+ */
+const SG_REDUCE = `
+var<workgroup> red_: array<f32, 64>;
+var<private> sgi_: u32;
+var<private> sgs_: u32;
+fn wgSum(v: f32, lid: u32) -> f32 {
+  let s = subgroupAdd(v);
+  if (sgi_ == 0u) { red_[lid / sgs_] = s; }
+  workgroupBarrier();
+  var r = red_[0];
+  for (var k = 1u; k < 256u / sgs_; k++) { r = r + red_[k]; }
+  workgroupBarrier();
+  return r;
+}
+fn wgMax(v: f32, lid: u32) -> f32 {
+  let s = subgroupMax(v);
+  if (sgi_ == 0u) { red_[lid / sgs_] = s; }
+  workgroupBarrier();
+  var r = red_[0];
+  for (var k = 1u; k < 256u / sgs_; k++) { r = max(r, red_[k]); }
+  workgroupBarrier();
+  return r;
+}
+`;
+
+const ROW_ENTRY_SG = `@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u,
+        @builtin(num_workgroups) nw: vec3u, @builtin(subgroup_invocation_id) sgi: u32,
+        @builtin(subgroup_size) sgs: u32) {
+  sgi_ = sgi;
+  sgs_ = sgs;`;
+
+const sgMemo = new Map<string, string>();
+/** A row kernel rewritten to reduce on subgroups (kernels without `wgSum`/`wgMax` unchanged). */
+export function withSubgroups(src: string): string {
+  let out = sgMemo.get(src);
+  if (out === undefined) {
+    out = src.includes(WG_REDUCE) && src.includes(ROW_ENTRY)
+      ? "enable subgroups;\n" + src.replace(WG_REDUCE, SG_REDUCE).replace(ROW_ENTRY, ROW_ENTRY_SG)
+      : src;
+    sgMemo.set(src, out);
+  }
+  return out;
 }
