@@ -4,6 +4,8 @@
 
 export type Recipe = "paper" | "clean" | "random" | "binary-id";
 export type BackendChoice = "auto" | "cpu" | "cpu-ref" | "webgpu";
+/** Matmul precision: f32, or f16 operands with f32 accumulation and master weights (webgpu). */
+export type Precision = "f32" | "f16";
 
 export interface PipelineConfig {
   /** Run name: outputs go to runs/<run>/. Defaults to the config's name. */
@@ -65,6 +67,7 @@ export interface PipelineConfig {
     checkpointEvery: number;
     logEvery: number;
     backend: BackendChoice;
+    precision: Precision;
   };
   eval: {
     /** Benchmark files given by path (MMLU CSV folders, ARC / generic JSONL). */
@@ -85,6 +88,7 @@ export const CHOICES: Record<string, readonly string[]> = {
   "model.norm": ["layernorm", "rmsnorm"],
   "model.vocab": ["full", "compact"],
   "train.backend": ["auto", "cpu", "cpu-ref", "webgpu"],
+  "train.precision": ["f32", "f16"],
 };
 
 const CONFIG_DIR = new URL("./configs/", import.meta.url);

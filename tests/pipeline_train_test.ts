@@ -56,6 +56,7 @@ function spec(dir: string, embedding: "frozen" | "trainable", over: Partial<Trai
       checkpointEvery: 2,
       logEvery: 1,
       backend: "cpu",
+      precision: "f32",
     },
     seed: 5,
     trainIds: ids,

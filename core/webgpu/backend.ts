@@ -31,6 +31,8 @@ export interface PathReport {
   adapter: AdapterInfo;
   matmulTile: string;
   matmul: "f32" | "f16";
+  /** Why the matmul path differs from the one asked for ("" when it does not). */
+  matmulNote: string;
   f16Available: boolean;
   /** Whether row reductions run on subgroups, or why not. */
   subgroups: string;
@@ -153,6 +155,9 @@ export function createWebGPUBackend(
       adapter: info,
       matmulTile: tileName(tile),
       matmul: useF16 ? "f16" : "f32",
+      matmulNote: opts.matmul === "f16" && !f16
+        ? "f16 asked for: the adapter lacks shader-f16"
+        : "",
       f16Available: f16,
       subgroups: useSG
         ? "in use (row reductions)"

@@ -1,6 +1,7 @@
 // Entry point of the WebGPU backend: `await initWebGPU()` opens the device, probes the matmul
-// tile (cached per adapter), builds the backend and registers it as "webgpu", so that
-// `setBackend("webgpu")` works afterwards. Device start-up is async, hence this explicit step.
+// tile (cached per adapter), self-tests the optional paths, builds the backend and registers it
+// as "webgpu", so that `setBackend("webgpu")` works afterwards. Device start-up is async, hence
+// this explicit step.
 import { registerBackend } from "../backend.ts";
 import {
   type AdapterInfo,
@@ -13,12 +14,10 @@ import { createWebGPUBackend, type WebGPUBackend, type WebGPUOptions } from "./b
 import { Runtime } from "./runtime.ts";
 import { subgroupReductionsWork } from "./selftest.ts";
 import { chooseTile } from "./tune.ts";
-import { TILES } from "./kernels_matmul.ts";
+import { type Tile, TILES } from "./kernels_matmul.ts";
 
 export type { AdapterInfo, WebGPUBackend, WebGPUOptions };
 export { adapterInfo, NO_ADAPTER_HELP, webgpuAvailable };
-
-let instance: Promise<WebGPUBackend> | undefined;
 
 export interface InitOptions extends WebGPUOptions {
   /** Probe matmul tiles (default true; false uses the first candidate). */
@@ -27,14 +26,26 @@ export interface InitOptions extends WebGPUOptions {
   requireHardware?: boolean;
 }
 
+/** What start-up settles once per process: the device, the matmul tile, the checked paths. */
+interface Started {
+  rt: Runtime;
+  tile: Tile;
+  checked: WebGPUOptions;
+  backends: Map<string, WebGPUBackend>;
+}
+let started: Promise<Started> | undefined;
+
 /** Optional paths that passed their self-test on this device (see selftest.ts). */
 async function checkedPaths(rt: Runtime, opts: InitOptions): Promise<WebGPUOptions> {
   if (opts.subgroups === false) return { subgroupsWhyNot: "turned off" };
+  if (Deno.env.get("GLYPHGRAD_WEBGPU_SUBGROUPS") === "0") {
+    return { subgroupsWhyNot: "turned off by GLYPHGRAD_WEBGPU_SUBGROUPS=0" };
+  }
   const sg = await subgroupReductionsWork(rt);
   return sg.ok ? { subgroups: true } : { subgroups: false, subgroupsWhyNot: sg.why };
 }
 
-async function build(opts: InitOptions): Promise<WebGPUBackend> {
+async function start(opts: InitOptions): Promise<Started> {
   const ctx = await openDevice();
   if (opts.requireHardware && ctx.info.software) {
     ctx.device.destroy();
@@ -42,18 +53,28 @@ async function build(opts: InitOptions): Promise<WebGPUBackend> {
   }
   const rt = new Runtime(ctx);
   const tile = opts.probe === false ? TILES[0] : (await chooseTile(rt, ctx.info)).tile;
-  const be = createWebGPUBackend(rt, tile, { ...opts, ...(await checkedPaths(rt, opts)) });
-  registerBackend("webgpu", () => be);
-  return be;
+  return { rt, tile, checked: await checkedPaths(rt, opts), backends: new Map() };
 }
 
-/** Open the device once per process and register backend "webgpu" (idempotent). */
-export function initWebGPU(opts: InitOptions = {}): Promise<WebGPUBackend> {
-  instance ??= build(opts).catch((e) => {
-    instance = undefined;
+/**
+ * Open the device once per process (tile probe and self-tests run then) and register backend
+ * "webgpu" for the requested matmul path; later calls reuse the device and switch the path.
+ */
+export async function initWebGPU(opts: InitOptions = {}): Promise<WebGPUBackend> {
+  started ??= start(opts).catch((e) => {
+    started = undefined;
     throw e;
   });
-  return instance;
+  const s = await started;
+  const key = opts.matmul ?? "f32";
+  let be = s.backends.get(key);
+  if (!be) {
+    be = createWebGPUBackend(s.rt, s.tile, { ...s.checked, matmul: opts.matmul });
+    s.backends.set(key, be);
+  }
+  const chosen = be;
+  registerBackend("webgpu", () => chosen);
+  return chosen;
 }
 
 /** A one-line description of the paths in use (adapter, matmul tile and precision, features). */
@@ -61,7 +82,9 @@ export function describePaths(be: WebGPUBackend): string {
   const p = be.paths;
   const a = p.adapter;
   return `webgpu: ${a.name} (${a.driver}; ${a.backend}${a.software ? "; software" : ""}), ` +
-    `matmul ${p.matmul} tile ${p.matmulTile}, shader-f16 ${p.f16Available ? "yes" : "no"}, ` +
+    `matmul ${p.matmul}${
+      p.matmulNote ? ` (${p.matmulNote})` : ""
+    } tile ${p.matmulTile}, shader-f16 ${p.f16Available ? "yes" : "no"}, ` +
     `subgroups ${p.subgroups}, ` +
     `subgroup-matrix ${p.subgroupMatrix ? "available (no kernel uses it yet)" : "no"}`;
 }

@@ -63,8 +63,8 @@ export interface TrainStageArgs {
 /** Train every model of the run; returns the summary written to train/summary.json. */
 export async function runTrainStage(a: TrainStageArgs): Promise<TrainSummary> {
   const { cfg, runDir } = a;
-  const backend = await useBackend(cfg.train.backend);
-  a.log(`backend ${backend}`);
+  const { name: backend, paths } = await useBackend(cfg.train.backend, cfg.train.precision);
+  a.log(`backend ${backend}: ${paths}`);
   const idsPath = join(runDir, "tokenize/ids.safetensors");
   const { tensors } = await loadSafetensors(idsPath);
   const trainIds = tensors.train.data as Int32Array, valIds = tensors.val.data as Int32Array;
