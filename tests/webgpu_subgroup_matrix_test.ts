@@ -227,9 +227,9 @@ gpuTest(
   !ctx ? "no WebGPU adapter" : !hasF16Subgroups ? "adapter lacks shader-f16 or subgroups" : null,
   async () => {
     const sg = sgMax ?? 32;
-    // Non-square configs catch swapped M/N/K roles; K = 16 configs with 16 x 16 results are left
-    // out only because lavapipe's LLVM takes minutes to compile them (same WGSL, other numbers).
-    for (const c of [cfg(8, 8, 8), cfg(16, 8, 8), cfg(8, 16, 8), cfg(8, 4, 16)]) {
+    // Non-square configs catch swapped M/N roles. K = 16 configs are left out only because
+    // lavapipe's LLVM takes minutes to compile their emulation (same WGSL, other numbers).
+    for (const c of [cfg(8, 8, 8), cfg(16, 8, 8), cfg(8, 16, 8)]) {
       const withSize = { ...c, subgroupMaxSize: sg };
       assertEquals(
         await firstCompilingSyntax(rt!.device, withSize, ["emulate"]),
