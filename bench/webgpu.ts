@@ -1,6 +1,6 @@
 // `deno task bench webgpu [--json] [--quick] [--steps N] [--paper-batch B] [--no-torch]`.
 // The WebGPU backend on this machine's adapter: adapter (name, driver, backend), matmul
-// TFLOP/s per path (f32, f16 inputs; subgroup-matrix is reported as not implemented) at 1024^3
+// TFLOP/s per path (f32 vec4/scalar kernels, f16 operands, subgroup-matrix tensor cores) at 1024^3
 // to 8192^3, GPT training tokens/s for the bench config (d 128, 4 layers, 4 heads, ctx 128,
 // batch 16, vocab 4096) and the paper config (16 layers, d 1024, 32 heads, ctx 1024, vocab
 // 65536), peak device memory, and PyTorch eager fp32 on CUDA as the peer when it exists.
@@ -11,7 +11,7 @@ import { setBackend } from "../core/backend.ts";
 import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";
 import { describePaths, initWebGPU, NO_ADAPTER_HELP, webgpuAvailable } from "../core/webgpu/mod.ts";
-import { createWebGPUBackend, type MatmulPath } from "../core/webgpu/backend.ts";
+import { createWebGPUBackend } from "../core/webgpu/backend.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -42,15 +42,38 @@ log(`(${NOTE}; the machine may be shared: figures are provisional)`);
 
 // ---- matmul ------------------------------------------------------------------------------
 
+/** The matmul paths measured: the probed kernel in f32 and f16, the tensor-core kernel. */
+const PATHS = {
+  f32: { matmul: "f32" },
+  "f32 scalar kernel": { matmul: "f32" },
+  f16: { matmul: "f16", subgroupMatrix: undefined },
+  "subgroup-matrix": { matmul: "f16" },
+} as const;
+type PathName = keyof typeof PATHS;
+
+/** Why a path cannot run on this adapter ("" when it can). */
+function unavailable(path: PathName): string {
+  if (path === "f16" && !gpu.paths.f16Available) return "unavailable: no shader-f16";
+  if (path === "subgroup-matrix" && !gpu.options.subgroupMatrix) {
+    const p = gpu.paths.subgroupMatrix;
+    return `unavailable: ${
+      p === "no" ? "the adapter lacks chromium-experimental-subgroup-matrix" : p
+    }`;
+  }
+  return "";
+}
+
 /**
- * TFLOP/s of n^3 on one path through the backend's own matmul (the probed tile; f16 operand
- * copies are made by the warm-up call and reused): `reps` matmuls per submission, best of 3.
+ * TFLOP/s of n^3 on one path through a backend's own matmul (f16 operand copies are made by
+ * the warm-up call and reused): `reps` matmuls per submission, best of 3 submissions.
  */
-async function matmulTflops(n: number, path: MatmulPath): Promise<number | string> {
+async function matmulTflops(n: number, path: PathName): Promise<number | string> {
   const limit = rt.device.limits.maxStorageBufferBindingSize;
   if (n * n * 4 > limit) return `skipped: ${n}x${n} f32 exceeds the ${limit}-byte binding limit`;
-  if (path === "f16" && !gpu.paths.f16Available) return "unavailable: no shader-f16";
-  const be = createWebGPUBackend(rt, gpu.tile, { matmul: path });
+  const why = unavailable(path);
+  if (why) return why;
+  const tile = path === "f32 scalar kernel" ? { ...gpu.tile, vec4: false } : gpu.tile;
+  const be = createWebGPUBackend(rt, tile, { ...gpu.options, ...PATHS[path] });
   const rng = new Rng(n);
   const mk = () => {
     const s = be.alloc(n * n, "f32");
@@ -73,18 +96,16 @@ async function matmulTflops(n: number, path: MatmulPath): Promise<number | strin
 }
 
 const sizes = quick ? [128, 256] : [1024, 2048, 4096, 8192];
-const matmul: Record<string, Record<string, number | string>> = { f32: {}, f16: {} };
-for (const path of ["f32", "f16"] as const) {
+const matmul: Record<string, Record<string, number | string>> = {};
+for (const path of Object.keys(PATHS) as PathName[]) {
+  matmul[path] = {};
   for (const n of sizes) {
     const r = await matmulTflops(n, path);
     matmul[path][String(n)] = r;
     log(`matmul ${path} ${n}^3: ${typeof r === "number" ? `${r.toFixed(4)} TFLOP/s` : r}`);
+    if (typeof r === "string" && r.startsWith("unavailable")) break;
   }
 }
-const subgroupMatrix = info.subgroupMatrix
-  ? "adapter offers it; no subgroup-matrix kernel is implemented yet"
-  : "unavailable on this adapter";
-log(`matmul subgroup-matrix: ${subgroupMatrix}`);
 
 // ---- training ----------------------------------------------------------------------------
 
@@ -126,6 +147,29 @@ if (quick) {
     training.paper = `failed: ${(e as Error).message}`;
     log(`train paper config: ${training.paper}`);
   }
+}
+// The same steps with f16 matmul operands (tensor cores where the self-test passed); f32 master
+// weights and accumulators. Not compared with PyTorch, whose peer here is eager fp32.
+if (gpu.paths.f16Available) {
+  const g16 = await initWebGPU({ matmul: "f16" });
+  setBackend(g16);
+  const runs: [string, GPTConfig, number][] = [["benchF16", bCfg, benchBatch]];
+  if (!quick) runs.push(["paperF16", paperCfg, Number(args["paper-batch"])]);
+  for (const [key, cfg, batch] of runs) {
+    try {
+      const r = await trainTokensPerS(cfg, batch, steps);
+      training[key] = { config: cfg, ...r };
+      log(
+        `train ${key} (f16 matmuls; ${
+          g16.paths.subgroupMatrix.startsWith("in use") ? "subgroup-matrix" : "tiled"
+        }): ${r.tokensPerS.toFixed(1)} tokens/s`,
+      );
+    } catch (e) {
+      training[key] = `failed: ${(e as Error).message}`;
+      log(`train ${key}: ${training[key]}`);
+    }
+  }
+  setBackend(await initWebGPU({ matmul: "f32" }));
 }
 // The glyphgrad "cpu" backend on the same bench-config step: a peer measured in every run.
 setBackend("cpu");
@@ -237,7 +281,7 @@ const result = {
   adapter: { name: info.name, vendor: info.vendor, driver: info.driver, backend: info.backend },
   software: info.software,
   paths: gpu.paths,
-  matmulTflops: { ...matmul, subgroupMatrix },
+  matmulTflops: matmul,
   training,
   peakDeviceMemoryBytes: pool.peakBytes,
   cpuPeer,

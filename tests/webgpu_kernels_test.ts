@@ -8,8 +8,12 @@ import { type Backend, setBackend, type Storage } from "../core/backend.ts";
 import "../core/tensor.ts"; // registers the CPU backends
 import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";
 import { createWebGPUBackend } from "../core/webgpu/backend.ts";
-import { subgroupReductionsWork } from "../core/webgpu/selftest.ts";
-import { tileName, TILES } from "../core/webgpu/kernels_matmul.ts";
+import { matmulKernelExact, subgroupReductionsWork } from "../core/webgpu/selftest.ts";
+import {
+  subgroupMatrixGrid,
+  subgroupMatrixMatmulSrc,
+} from "../core/webgpu/kernels_subgroup_matrix.ts";
+import { matmulSrc, tileName, TILES } from "../core/webgpu/kernels_matmul.ts";
 
 const have = await webgpuAvailable();
 if (have) await warmShaders(); // compile heavy kernels in a child first (core/webgpu/warmup.ts)
@@ -19,6 +23,13 @@ const ref = setBackend("cpu-ref");
 function test(name: string, fn: () => Promise<void>): void {
   if (!gpu) Deno.test({ name: `webgpu: ${name} (skipped: no WebGPU adapter)`, ignore: true, fn });
   else Deno.test(`webgpu: ${name}`, fn);
+}
+
+/** A test of the f16 paths: skipped, saying so, on an adapter without shader-f16. */
+function testF16(name: string, fn: () => Promise<void>): void {
+  if (gpu && !gpu.paths.f16Available) {
+    Deno.test({ name: `webgpu: ${name} (skipped: adapter lacks shader-f16)`, ignore: true, fn });
+  } else test(name, fn);
 }
 
 function put(be: Backend, data: Float32Array | Int32Array): Storage {
@@ -152,9 +163,8 @@ test("matmul kernels (vec4 and scalar, all transposes, batched, ragged) and f16 
   }
 });
 
-test("f16 copies of matmul operands are made once per storage and freed with it", async () => {
+testF16("f16 copies of matmul operands are made once per storage and freed with it", async () => {
   const be = createWebGPUBackend(gpu!.runtime, TILES[0], { matmul: "f16" });
-  if (!gpu!.paths.f16Available) return;
   const rt = gpu!.runtime;
   const M = 8, N = 12, K = 16;
   const w = put(be, Float32Array.from({ length: K * N }, (_, i) => Math.sin(i)));
@@ -199,3 +209,44 @@ test("row reductions run on subgroups where the adapter has them and their self-
     `paths.subgroups "${gpu!.paths.subgroups}", want "${want}"`,
   );
 });
+
+// The subgroup-matrix path through the backend, on the kernel's plain-WGSL emulation (lavapipe
+// has no tensor cores; tests/webgpu_subgroup_matrix_test.ts runs the real one where it exists).
+testF16("f16 matmuls take the subgroup-matrix kernel when given one (emulated 8x8x8)", async () => {
+  const cfg = { M: 8, N: 8, K: 8, componentType: "f16", resultComponentType: "f32" };
+  const sm = { cfg, syntax: "emulate" as const };
+  const be = createWebGPUBackend(gpu!.runtime, TILES[0], { matmul: "f16", subgroupMatrix: sm });
+  assert(be.paths.subgroupMatrix.startsWith("in use"), be.paths.subgroupMatrix);
+  const batch = 2, M = 37, N = 70, K = 19;
+  const a = Float32Array.from({ length: batch * M * K }, (_, i) => Math.sin(i * 0.37));
+  const b = Float32Array.from({ length: batch * K * N }, (_, i) => Math.cos(i * 0.11));
+  for (const [tA, tB] of [[false, true], [true, false]]) {
+    const outs = [be as Backend, ref].map((x) => {
+      const o = x.alloc(batch * M * N, "f32");
+      x.matmul(put(x, a), put(x, b), o, batch, M, N, K, tA, tB);
+      return x.download(o);
+    });
+    assertArrayClose(await outs[0], await outs[1], 5e-3, `subgroup-matrix tA=${tA} tB=${tB}`);
+  }
+});
+
+testF16(
+  "the matmul self-test accepts a right kernel and names the first wrong element",
+  async () => {
+    const rt = gpu!.runtime;
+    const cfg = { M: 8, N: 8, K: 8, componentType: "f16", resultComponentType: "f32" };
+    const right = await matmulKernelExact(
+      rt,
+      subgroupMatrixMatmulSrc(cfg, "emulate"),
+      (M, N, batch) => subgroupMatrixGrid(cfg, M, N, batch),
+    );
+    assert(right === null, `emulated kernel rejected: ${right}`);
+    const tile = TILES.find((t) => !t.vec4)!;
+    const halfGrid = await matmulKernelExact(rt, matmulSrc(tile, "f16"), (M, N, batch) => [
+      Math.ceil(N / tile.BN),
+      Math.max(1, Math.floor(M / tile.BM)), // drops the last row tile: must be caught
+      batch,
+    ]);
+    assert(halfGrid !== null && /C\[/.test(halfGrid), `a kernel missing rows passed: ${halfGrid}`);
+  },
+);

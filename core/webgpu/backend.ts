@@ -10,6 +10,8 @@ import * as AT from "./kernels_attention.ts";
 import { matmulKernelSrc, type Tile, tileName, toF16Src } from "./kernels_matmul.ts";
 import { type GStorage, Params, type Runtime } from "./runtime.ts";
 import { withSubgroups } from "./wgsl.ts";
+import { subgroupMatrixGrid, subgroupMatrixMatmulSrc } from "./kernels_subgroup_matrix.ts";
+import type { SubgroupMatrixChoice } from "./selftest.ts";
 
 /** Matmul precision paths: f32 throughout, or f16 operand copies with f32 accumulation. */
 export type MatmulPath = "f32" | "f16";
@@ -24,6 +26,13 @@ export interface WebGPUOptions {
   subgroups?: boolean;
   /** Reason shown in `paths` when subgroups exist but are off. */
   subgroupsWhyNot?: string;
+  /**
+   * The tensor-core kernel for the f16 matmul path (initWebGPU sets it only after
+   * `subgroupMatrixWorks` passed on the device); without it f16 runs the tiled kernel.
+   */
+  subgroupMatrix?: SubgroupMatrixChoice;
+  /** Reason shown in `paths` when the adapter has subgroup matrices but they are off. */
+  subgroupMatrixWhyNot?: string;
 }
 
 /** Which optional paths this backend uses, in words. */
@@ -36,7 +45,8 @@ export interface PathReport {
   f16Available: boolean;
   /** Whether row reductions run on subgroups, or why not. */
   subgroups: string;
-  subgroupMatrix: boolean;
+  /** Whether f16 matmuls run on subgroup matrices (tensor cores), or why not. */
+  subgroupMatrix: string;
 }
 
 export interface WebGPUBackend extends Backend {
@@ -44,6 +54,8 @@ export interface WebGPUBackend extends Backend {
   readonly paths: PathReport;
   /** The matmul tile in use (probed per adapter). */
   readonly tile: Tile;
+  /** The options it was made with (the checked optional paths included). */
+  readonly options: WebGPUOptions;
   /** Submit everything recorded so far (a step boundary; no wait). */
   flush(): void;
   /** OR "x has a NaN/Inf" into the device-side watch flag (no readback). */
@@ -81,6 +93,7 @@ export function createWebGPUBackend(
   const f16 = info.features.includes("shader-f16");
   const useF16 = opts.matmul === "f16" && f16;
   const useSG = !!opts.subgroups && info.features.includes("subgroups");
+  const sm = f16 ? opts.subgroupMatrix : undefined;
   /** Record one kernel (row kernels rewritten to reduce on subgroups when that path is on). */
   const run: Runtime["dispatch"] = (src, bufs, p, grid) =>
     rt.dispatch(useSG ? withSubgroups(src) : src, bufs, p, grid);
@@ -151,6 +164,7 @@ export function createWebGPUBackend(
     name: "webgpu",
     runtime: rt,
     tile,
+    options: opts,
     paths: {
       adapter: info,
       matmulTile: tileName(tile),
@@ -164,7 +178,12 @@ export function createWebGPUBackend(
         : info.features.includes("subgroups")
         ? `available, not used${opts.subgroupsWhyNot ? `: ${opts.subgroupsWhyNot}` : ""}`
         : "no",
-      subgroupMatrix: info.subgroupMatrix,
+      subgroupMatrix: sm
+        ? `in use for f16 matmuls (${sm.cfg.M}x${sm.cfg.N}x${sm.cfg.K} f16->f32, ${sm.syntax} ` +
+          `syntax)${useF16 ? "" : "; this backend's matmuls are f32"}`
+        : info.features.includes("chromium-experimental-subgroup-matrix")
+        ? `available, not used${opts.subgroupMatrixWhyNot ? `: ${opts.subgroupMatrixWhyNot}` : ""}`
+        : "no",
     },
 
     alloc(size: number, dtype: DType): Storage {
@@ -250,6 +269,11 @@ export function createWebGPUBackend(
         Math.ceil(M / tile.BM),
         batch,
       ];
+      if (useF16 && sm) {
+        const src = subgroupMatrixMatmulSrc(sm.cfg, sm.syntax);
+        run(src, [f16Of(gs(a)), f16Of(gs(b)), g], p, subgroupMatrixGrid(sm.cfg, M, N, batch));
+        return;
+      }
       const src = matmulKernelSrc(tile, useF16 ? "f16" : "f32", M, N, Kd);
       const ins = useF16 ? [f16Of(gs(a)), f16Of(gs(b))] : [gs(a), gs(b)];
       run(src, [...ins, g], p, grid);

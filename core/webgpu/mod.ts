@@ -12,7 +12,7 @@ import {
 } from "./device.ts";
 import { createWebGPUBackend, type WebGPUBackend, type WebGPUOptions } from "./backend.ts";
 import { Runtime } from "./runtime.ts";
-import { subgroupReductionsWork } from "./selftest.ts";
+import { subgroupMatrixWorks, subgroupReductionsWork } from "./selftest.ts";
 import { chooseTile } from "./tune.ts";
 import { type Tile, TILES } from "./kernels_matmul.ts";
 
@@ -37,12 +37,23 @@ let started: Promise<Started> | undefined;
 
 /** Optional paths that passed their self-test on this device (see selftest.ts). */
 async function checkedPaths(rt: Runtime, opts: InitOptions): Promise<WebGPUOptions> {
-  if (opts.subgroups === false) return { subgroupsWhyNot: "turned off" };
-  if (Deno.env.get("GLYPHGRAD_WEBGPU_SUBGROUPS") === "0") {
-    return { subgroupsWhyNot: "turned off by GLYPHGRAD_WEBGPU_SUBGROUPS=0" };
+  const off = (name: string) => Deno.env.get(`GLYPHGRAD_WEBGPU_${name}`) === "0";
+  const out: WebGPUOptions = {};
+  if (opts.subgroups === false || off("SUBGROUPS")) {
+    out.subgroupsWhyNot = "turned off (GLYPHGRAD_WEBGPU_SUBGROUPS=0 or subgroups: false)";
+  } else {
+    const sg = await subgroupReductionsWork(rt);
+    if (sg.ok) out.subgroups = true;
+    else out.subgroupsWhyNot = sg.why;
   }
-  const sg = await subgroupReductionsWork(rt);
-  return sg.ok ? { subgroups: true } : { subgroups: false, subgroupsWhyNot: sg.why };
+  if (off("SUBGROUP_MATRIX")) {
+    out.subgroupMatrixWhyNot = "turned off (GLYPHGRAD_WEBGPU_SUBGROUP_MATRIX=0)";
+  } else {
+    const sm = await subgroupMatrixWorks(rt);
+    if (sm.ok) out.subgroupMatrix = { cfg: sm.cfg, syntax: sm.syntax };
+    else out.subgroupMatrixWhyNot = sm.why;
+  }
+  return out;
 }
 
 async function start(opts: InitOptions): Promise<Started> {
@@ -86,7 +97,7 @@ export function describePaths(be: WebGPUBackend): string {
       p.matmulNote ? ` (${p.matmulNote})` : ""
     } tile ${p.matmulTile}, shader-f16 ${p.f16Available ? "yes" : "no"}, ` +
     `subgroups ${p.subgroups}, ` +
-    `subgroup-matrix ${p.subgroupMatrix ? "available (no kernel uses it yet)" : "no"}`;
+    `subgroup-matrix ${p.subgroupMatrix}`;
 }
 
 /**
