@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import "../core/cpu/backend.ts";
 import { setBackend } from "../core/backend.ts";
+import { startWatchdog, stopWatchdog } from "../core/webgpu/watchdog.ts";
 import { loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
 import { generate } from "../pipeline/eval/generate.ts";
 import { runEval } from "../pipeline/eval/run.ts";
@@ -65,8 +66,10 @@ async function main() {
     return;
   }
   const backend = args.backend ?? "cpu";
-  if (backend === "webgpu") await import("../core/webgpu/mod.ts");
-  else if (backend !== "cpu" && backend !== "cpu-ref") fail(`unknown --backend "${backend}"`);
+  if (backend === "webgpu") {
+    await (await import("../core/webgpu/mod.ts")).initWebGPU();
+    startWatchdog();
+  } else if (backend !== "cpu" && backend !== "cpu-ref") fail(`unknown --backend "${backend}"`);
   setBackend(backend);
   const checkpoints = args.checkpoint ?? [];
   if (checkpoints.length === 0) fail("give at least one --checkpoint <dir>");
@@ -116,4 +119,6 @@ try {
 } catch (e) {
   console.error((e as Error).message);
   Deno.exit(1);
+} finally {
+  stopWatchdog();
 }

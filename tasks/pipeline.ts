@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { applySet, type BackendChoice, CHOICES, loadConfig } from "../pipeline/config.ts";
 import { formatPlan, planPipeline, runPipeline, selectStages } from "../pipeline/runner.ts";
 import { STAGES } from "../pipeline/stages.ts";
+import { stopWatchdog } from "../core/webgpu/watchdog.ts";
 
 const USAGE = `usage: deno task pipeline full|<stage> [--config small] [--set key=value] [--force]
        [--plan] [--resume] [--seeds N] [--corpus file...] [--backend auto|cpu|webgpu] [--run name]
@@ -85,5 +86,7 @@ if (import.meta.main) {
     console.error(`error: ${msg.split("\n")[0]}`);
     if (Deno.env.get("GLYPHGRAD_DEBUG")) console.error(e);
     Deno.exit(1);
+  } finally {
+    stopWatchdog(); // started when training picked webgpu
   }
 }

@@ -14,6 +14,7 @@ import { runEval, seededSubset } from "../pipeline/eval/run.ts";
 import fc from "fast-check";
 import { parseKjv } from "../pipeline/data/sources.ts";
 import { splitDocs } from "../pipeline/data/split.ts";
+import { webgpuAvailable } from "../core/webgpu/device.ts";
 
 setBackend("cpu-ref");
 
@@ -140,6 +141,13 @@ Deno.test("eval run: two twins, every bench format, report with plots", async ()
   assertEquals(g1.code, 0, g1.err);
   assert(g1.out.startsWith("In the") && g1.out.length > 7, g1.out);
   assertEquals(g1.out, g2.out);
+  // greedy generation on webgpu (where an adapter exists) gives the cpu-ref text
+  if (await webgpuAvailable()) {
+    const greedy = [...gen, "--max-new", "12"];
+    const [onRef, onGpu] = [await cli(...greedy), await cli(...greedy, "--backend", "webgpu")];
+    assertEquals(onGpu.code, 0, onGpu.err);
+    assertEquals(onGpu.out, onRef.out);
+  }
   const bad = await cli("--checkpoint", ckpts[0], "--items", "many");
   assertEquals(bad.code, 2);
   assert(bad.err.startsWith("eval: --items must be a number"), bad.err);

@@ -4,6 +4,7 @@
 // uniform arena written once per submission. No kernel reads back; `read` is the only sync point.
 import type { DType, Storage } from "../backend.ts";
 import { BufferPool } from "./pool.ts";
+import { markBusy, markIdle } from "./watchdog.ts";
 import type { GpuContext } from "./device.ts";
 
 /** A storage on the device. `needsZero`: the buffer came from the pool and still holds garbage. */
@@ -143,6 +144,7 @@ export class Runtime {
    */
   async tryPipeline(code: string): Promise<string | null> {
     if (this.#pipelines.has(code)) return null;
+    markBusy(); // a compile can block in the driver
     this.device.pushErrorScope("internal");
     this.device.pushErrorScope("validation");
     const module = this.device.createShaderModule({ code });
@@ -173,6 +175,7 @@ export class Runtime {
   ): void {
     const [x, y = 1, z = 1] = grid;
     if (x === 0 || y === 0 || z === 0) return;
+    markBusy();
     const lim = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (x > lim || y > lim || z > lim) {
       throw new Error(`webgpu: dispatch [${x},${y},${z}] exceeds ${lim} workgroups per dimension`);
@@ -283,6 +286,7 @@ export class Runtime {
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();
     staging.destroy();
+    markIdle();
     this.throwIfError();
     return out;
   }
@@ -318,6 +322,7 @@ export class Runtime {
   async sync(): Promise<void> {
     this.flush();
     await this.#settle(this.device.queue.onSubmittedWorkDone());
+    markIdle();
     this.throwIfError();
   }
 

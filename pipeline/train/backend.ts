@@ -5,6 +5,7 @@
 import "../../core/cpu/backend.ts";
 import { setBackend } from "../../core/backend.ts";
 import type { BackendChoice, Precision } from "../config.ts";
+import { startWatchdog } from "../../core/webgpu/watchdog.ts";
 
 /** The backend in use and one line saying which paths it runs (for the log). */
 export interface BackendInUse {
@@ -34,6 +35,7 @@ export async function useBackend(
   }
   try {
     const be = await webgpu.initWebGPU({ requireHardware: choice === "auto", matmul: precision });
+    startWatchdog(); // the command's entry point stops it (tasks/pipeline.ts)
     setBackend("webgpu");
     return { name: "webgpu", paths: webgpu.describePaths(be) };
   } catch (e) {
