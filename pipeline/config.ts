@@ -68,6 +68,8 @@ export interface PipelineConfig {
     logEvery: number;
     backend: BackendChoice;
     precision: Precision;
+    /** Rows per forward/backward pass; gradients are accumulated over the batch (0 = all). */
+    microBatch: number;
   };
   eval: {
     /** Benchmark files given by path (MMLU CSV folders, ARC / generic JSONL). */

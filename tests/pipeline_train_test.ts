@@ -57,6 +57,7 @@ function spec(dir: string, embedding: "frozen" | "trainable", over: Partial<Trai
       logEvery: 1,
       backend: "cpu",
       precision: "f32",
+      microBatch: 0,
     },
     seed: 5,
     trainIds: ids,
@@ -210,4 +211,26 @@ Deno.test("train stage: --seeds N trains N frozen/trainable pairs, each with fou
   const out = trainOutputs(2);
   assertEquals(out.length, 4 * 4 + 1);
   assert(out.includes("train/frozen-s1/optim.safetensors") && out.includes("train/summary.json"));
+});
+
+Deno.test("train: micro-batches accumulate to the whole batch's step (dropout 0)", async () => {
+  const root = await Deno.makeTempDir();
+  const run = async (name: string, microBatch: number) => {
+    const base = spec(join(root, name), "trainable");
+    const s = { ...base, gpt: { ...base.gpt, dropout: 0 }, train: { ...base.train, microBatch } };
+    const r = await trainModel(s);
+    const log = await readLog(join(root, name, "log.jsonl"));
+    return { r, losses: log.map((l) => l.loss as number) };
+  };
+  const whole = await run("whole", 0), rows1 = await run("rows1", 1);
+  assertEquals(rows1.losses.length, whole.losses.length);
+  rows1.losses.forEach((l, i) => assertAlmostEquals(l, whole.losses[i], 1e-4, `step ${i + 1}`));
+  assertAlmostEquals(rows1.r.valLoss, whole.r.valLoss, 1e-4, "validation loss");
+  assertAlmostEquals(rows1.r.valBpc, whole.r.valBpc, 1e-4, "validation bits per char");
+  const bad = spec(join(root, "bad"), "trainable");
+  await assertRejects(
+    () => trainModel({ ...bad, train: { ...bad.train, microBatch: 2 } }), // batch 3
+    /train\.microBatch 2 must divide train\.batch 3/,
+  );
+  await Deno.remove(root, { recursive: true });
 });

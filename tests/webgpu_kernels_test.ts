@@ -3,7 +3,7 @@
 // zero, the f16 matmul path) plus pool reuse. Skipped, with the reason in the name, when no
 // WebGPU adapter exists.
 import fc from "fast-check";
-import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
+import { assert, assertArrayClose, assertArrayEquals, assertThrows } from "./assert.ts";
 import { type Backend, setBackend, type Storage } from "../core/backend.ts";
 import "../core/tensor.ts"; // registers the CPU backends
 import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";
@@ -250,3 +250,12 @@ testF16(
     assert(halfGrid !== null && /C\[/.test(halfGrid), `a kernel missing rows passed: ${halfGrid}`);
   },
 );
+
+test("a tensor larger than the adapter's storage binding is a one-line error", () => {
+  const limit = gpu!.runtime.device.limits.maxStorageBufferBindingSize;
+  const n = Math.floor(limit / 4) + 1;
+  assertThrows(() => gpu!.alloc(n, "f32"), /exceeds this adapter's largest storage binding/);
+  const ok = gpu!.alloc(1024, "f32");
+  gpu!.free(ok);
+  return Promise.resolve();
+});

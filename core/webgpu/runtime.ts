@@ -93,6 +93,15 @@ export class Runtime {
   // ---- storages --------------------------------------------------------------------------
 
   alloc(size: number, dtype: DType): GStorage {
+    const limit = this.device.limits.maxStorageBufferBindingSize;
+    if (size * 4 > limit) {
+      const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+      throw new Error(
+        `webgpu: a tensor of ${size} values (${mib(size * 4)}) exceeds this adapter's largest ` +
+          `storage binding (${mib(limit)}); lower the batch, context or vocabulary, or use ` +
+          `--backend cpu`,
+      );
+    }
     const { buffer, fresh } = this.pool.acquire(Math.max(4, size * 4));
     return { size, dtype, buffer, needsZero: !fresh, gen: 0, freed: false };
   }

@@ -14,7 +14,15 @@ import {
   mergeParams,
 } from "../../core/gpt.ts";
 import { treeFlatten, treeMap, valueAndGrad } from "../../core/autodiff.ts";
-import { type AdamState, adamw, clipByGlobalNorm, cosineSchedule } from "../../core/optim.ts";
+import {
+  type AdamState,
+  adamw,
+  addTrees,
+  clipByGlobalNorm,
+  cosineSchedule,
+  scaleTree,
+} from "../../core/optim.ts";
+import { add, scale } from "../../core/ops.ts";
 import { Rng } from "../../core/rng.ts";
 import { disposeTree, type Tensor, tensor, tidy } from "../../core/tensor.ts";
 import type { StDict } from "../../core/safetensors.ts";
@@ -131,18 +139,43 @@ function batchTensors(b: Batch, B: number, T: number): [Tensor, Tensor] {
   return [tensor(b.x, [B, T], "i32"), tensor(b.y, [B, T], "i32")];
 }
 
-/** Mean loss over fixed validation batches. */
-async function validationLoss(params: GPTParams, spec: TrainSpec, batches: Batch[]) {
+/** A batch cut into consecutive pieces of `rows` rows (the whole batch when rows is 0). */
+export function microBatches(b: Batch, T: number, rows: number): Batch[] {
+  const total = b.x.length / T;
+  if (rows <= 0 || rows >= total) return [b];
+  const out: Batch[] = [];
+  for (let r = 0; r < total; r += rows) {
+    const end = Math.min(r + rows, total) * T;
+    out.push({ x: b.x.subarray(r * T, end), y: b.y.subarray(r * T, end) });
+  }
+  return out;
+}
+
+/** Summed loss and counted targets of one batch, evaluated `rows` rows at a time. */
+async function batchNll(params: GPTParams, spec: TrainSpec, b: Batch, rows: number) {
   const T = spec.gpt.context;
-  let sum = 0;
-  for (const b of batches) {
-    const B = b.x.length / T;
+  let nll = 0, count = 0;
+  for (const part of microBatches(b, T, rows)) {
+    let n = 0;
+    for (const t of part.y) if (t >= 0) n++;
+    if (n === 0) continue;
     const loss = tidy(() => {
-      const [x, y] = batchTensors(b, B, T);
+      const [x, y] = batchTensors(part, part.x.length / T, T);
       return gptLoss(params, spec.gpt, x, y);
     });
-    sum += await loss.item();
+    nll += (await loss.item()) * n;
+    count += n;
     loss.dispose();
+  }
+  return { nll, count };
+}
+
+/** Mean loss over fixed validation batches. */
+async function validationLoss(params: GPTParams, spec: TrainSpec, batches: Batch[]) {
+  let sum = 0;
+  for (const b of batches) {
+    const { nll, count } = await batchNll(params, spec, b, spec.train.microBatch);
+    sum += nll / count;
   }
   return sum / batches.length;
 }
@@ -152,20 +185,8 @@ async function validationBpc(params: GPTParams, spec: TrainSpec): Promise<number
   const T = spec.gpt.context, B = spec.train.batch;
   let nll = 0, chars = 0;
   for (const b of coverBatches(spec.valIds, B, T)) {
-    const rows = b.x.length / T;
-    let count = 0;
-    for (const t of b.y) {
-      if (t >= 0) {
-        count++;
-        chars += spec.charLen[t];
-      }
-    }
-    const loss = tidy(() => {
-      const [x, y] = batchTensors(b, rows, T);
-      return gptLoss(params, spec.gpt, x, y);
-    });
-    nll += (await loss.item()) * count;
-    loss.dispose();
+    for (const t of b.y) if (t >= 0) chars += spec.charLen[t];
+    nll += (await batchNll(params, spec, b, spec.train.microBatch)).nll;
   }
   return bitsPerChar(nll, chars);
 }
@@ -174,6 +195,12 @@ async function validationBpc(params: GPTParams, spec: TrainSpec): Promise<number
 export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
   const log = spec.log ?? ((l: string) => console.log(l));
   const tc = spec.train, T = spec.gpt.context, B = tc.batch;
+  if (!Number.isInteger(tc.microBatch) || tc.microBatch < 0 || B % (tc.microBatch || B) !== 0) {
+    throw new Error(
+      `train.microBatch ${tc.microBatch} must divide train.batch ${B} (0 runs the whole batch ` +
+        "at once)",
+    );
+  }
   const logPath = join(spec.dir, "log.jsonl");
   await Deno.mkdir(spec.dir, { recursive: true });
   const t0 = performance.now();
@@ -221,11 +248,39 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
     tty: spec.tty,
     write: spec.quiet ? () => {} : undefined,
   });
-  const loss = (p: GPTParams, x: Tensor, y: Tensor, step: number) =>
+  const loss = (p: GPTParams, x: Tensor, y: Tensor, step: number, part: number) =>
     gptLoss(mergeParams(p, frozen), spec.gpt, x, y, {
       train: true,
-      seed: mix3(dropSeed, step, 0),
+      seed: mix3(dropSeed, step, part),
     });
+  /** Loss and gradients of one step's batch, accumulated over its micro-batches. */
+  const stepGrads = (batch: Batch, step: number) => {
+    const parts = microBatches(batch, T, tc.microBatch);
+    let acc: { value: Tensor; grads: GPTParams } | undefined;
+    parts.forEach((part, i) => {
+      const r = tidy(() => {
+        const [x, y] = batchTensors(part, part.x.length / T, T);
+        return valueAndGrad((p: GPTParams) => loss(p, x, y, step, i))(trainable);
+      });
+      if (!acc) acc = r;
+      else {
+        const prev: { value: Tensor; grads: GPTParams } = acc;
+        acc = tidy(() => ({
+          value: add(prev.value, r.value),
+          grads: addTrees(prev.grads, r.grads),
+        }));
+        disposeTree([prev, r]);
+      }
+    });
+    if (parts.length === 1) return acc!;
+    const sum = acc!;
+    const mean = tidy(() => ({
+      value: scale(sum.value, 1 / parts.length),
+      grads: scaleTree(sum.grads, 1 / parts.length),
+    }));
+    disposeTree(sum);
+    return mean;
+  };
 
   let lastSaved = start;
   const save = async (step: number, finished: boolean) => {
@@ -290,8 +345,7 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
     const lr = sched(step);
     const batch = trainBatch(spec.trainIds, dataSeed, step, B, T);
     const out = tidy(() => {
-      const [x, y] = batchTensors(batch, B, T);
-      const { value, grads } = valueAndGrad((p: GPTParams) => loss(p, x, y, step))(trainable);
+      const { value, grads } = stepGrads(batch, step);
       const clipped = tc.clip > 0 ? clipByGlobalNorm(grads, tc.clip) : { grads, norm: value };
       const next = opt.step(trainable, clipped.grads, state, lr);
       return { value, norm: clipped.norm, next };
