@@ -169,6 +169,12 @@ Deno.test("loglik protocol: an option longer than the context is cut, not an err
   assertEquals(r.predictions, [0, 0]);
   // both are cut: "long" loses the left of its option, "short" the start of its question
   assertEquals(r.truncated, 1);
+  // acc_norm divides a cut option by the characters scored, not its whole length: " ab" scores
+  // -0.7 a token (-2.1 / 2 chars = -1.05); the cut option -7 over 12 * 7/13 chars = -1.083, so
+  // option 0 wins (dividing by all 12 characters would have given -0.58 and option 1).
+  const cheapAb = ruleModel(() => "a", (_p, tok) => (" ab".includes(tok) ? -0.7 : -1), 8);
+  const normed = await scoreLoglik(cheapAb, asciiCodec, items);
+  assertEquals(normed.predictionsNorm?.[0], 0);
   const wide = await scoreLoglik(ruleModel(() => "a", () => -1, 64), asciiCodec, items);
   assertEquals(wide.predictions, [0, 0]);
   assertEquals(wide.truncated, 0);

@@ -4,7 +4,8 @@
 //     when the first non-space character generated is the answer letter (no letter = wrong).
 //  2. "loglik" (lm-evaluation-harness): context `Question: q\nAnswer:`, each option scored as
 //     the continuation " <option>"; acc = argmax of the summed log-probability, acc_norm =
-//     argmax of the sum divided by the option's length in characters (harness acc_norm).
+//     argmax of the sum divided by the option's length in characters (harness acc_norm; for an
+//     option cut to fit the context, the scored share of it).
 // Ties go to the first option (numpy argmax). Every accuracy carries a bootstrap interval
 // over items and the chance level 1/choices averaged over items.
 
@@ -137,13 +138,18 @@ export function fitItem(
   return { groups, cut: true };
 }
 
-/** Summed log-probability of each option of each item, batched over all items at once. */
+/**
+ * Summed log-probability of each option of each item, batched over all items at once, and the
+ * fraction of each option's tokens that was scored (below 1 only for an option longer than the
+ * context, cut from the left).
+ */
 export async function optionLogLiks(
   model: ScoringModel,
   codec: TextCodec,
   items: McItem[],
-): Promise<{ lls: number[][]; truncated: number }> {
+): Promise<{ lls: number[][]; truncated: number; scored: number[][] }> {
   let truncated = 0;
+  const scored: number[][] = [];
   const perItem = items.map((it) => {
     const ctx = codec.encode(loglikContext(it));
     const conts = it.choices.map((c) => codec.encode(" " + c));
@@ -151,6 +157,8 @@ export async function optionLogLiks(
     if (ctx.length === 0) throw new Error(`eval: ${it.id} has an empty question`);
     const { groups, cut } = fitItem(ctx, conts, model.context);
     if (cut) truncated++;
+    const kept = groups.flatMap((g) => g.conts.map((c) => c.length));
+    scored.push(kept.map((k, j) => k / conts[j].length));
     return groups;
   });
   const groups = perItem.flat();
@@ -164,7 +172,7 @@ export async function optionLogLiks(
   }
   let g = 0;
   const lls = perItem.map((gs) => gs.flatMap(() => sums[g++]));
-  return { lls, truncated };
+  return { lls, truncated, scored };
 }
 
 /** Protocol 2: acc and acc_norm from option log-likelihoods. */
@@ -174,10 +182,12 @@ export async function scoreLoglik(
   items: McItem[],
   opts: ScoreOptions = {},
 ): Promise<ProtocolResult> {
-  const { lls, truncated } = await optionLogLiks(model, codec, items);
+  const { lls, truncated, scored } = await optionLogLiks(model, codec, items);
   const predictions = lls.map((ll) => argmax(ll));
+  // acc_norm divides by the characters scored: all of the option's, or for an option cut to fit
+  // the context, the same share of its characters as of its tokens.
   const normed = lls.map((ll, i) =>
-    argmax(ll.map((x, j) => x / Math.max(1, [...items[i].choices[j]].length)))
+    argmax(ll.map((x, j) => x / Math.max(1, [...items[i].choices[j]].length * scored[i][j])))
   );
   const acc = predictions.map((p, i) => (p === items[i].answer ? 1 : 0));
   const accNorm = normed.map((p, i) => (p === items[i].answer ? 1 : 0));
