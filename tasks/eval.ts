@@ -17,7 +17,7 @@ const USAGE = `usage: deno task eval --checkpoint <dir> [--checkpoint <dir2>]
   [--items 1000] [--limit N] [--probe 200] [--protocols generative,loglik] [--no-builtin]
   [--atlas <png>] [--seed 0] [--backend cpu|cpu-ref|webgpu]
   deno task eval --checkpoint <dir> --generate "prompt" [--max-new 200] [--temperature 0.8]
-  [--top-k 40] [--seed 0]`;
+  [--top-k 40] [--seed 0] [--stop "\\n" (repeatable; also stops at </s>)]`;
 
 function fail(msg: string): never {
   console.error(`eval: ${msg}\n${USAGE}`);
@@ -55,6 +55,7 @@ async function main() {
         "max-new": { type: "string" },
         temperature: { type: "string" },
         "top-k": { type: "string" },
+        stop: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -82,6 +83,8 @@ async function main() {
       temperature: num(args.temperature, "temperature", 0),
       topK: num(args["top-k"], "top-k", 0),
       seed,
+      stop: (args.stop ?? []).map((s) => s.replaceAll("\\n", "\n")),
+      stopId: m.stopId,
     });
     console.log(args.generate + text);
     return;

@@ -99,6 +99,13 @@ Deno.test("windows predict every token after the first exactly once", () => {
 Deno.test("generation: greedy follows argmax, sampling is seeded and respects top-k", async () => {
   const model = ruleModel((p) => (p.endsWith("a") ? "b" : "a"));
   assertEquals(await generate(model, asciiCodec, "xa", { maxNew: 5 }), "babab");
+  // stops: a stop string (cut before it, the earliest of several), a stop id (not included)
+  assertEquals(await generate(model, asciiCodec, "xa", { maxNew: 9, stop: ["ab"] }), "b");
+  assertEquals(await generate(model, asciiCodec, "xa", { maxNew: 9, stop: ["bb", "ab"] }), "b");
+  assertEquals(await generate(model, asciiCodec, "xa", { maxNew: 9, stop: ["bab", "ba"] }), "");
+  assertEquals(await generate(model, asciiCodec, "xa", { maxNew: 9, stop: ["zz"] }), "babababab");
+  const stopAtA = { maxNew: 9, stopId: "a".charCodeAt(0) };
+  assertEquals(await generate(model, asciiCodec, "xa", stopAtA), "b");
   const lp = Float32Array.from([-1, -2, -0.5, -3].map((x) => x));
   const draw = (seed: number, k: number) => {
     const r = seededRandom(seed);

@@ -28,7 +28,7 @@ import {
   rope,
 } from "../../core/ops.ts";
 import { type Tensor, tensor, tidy } from "../../core/tensor.ts";
-import { decode, encode, loadTokenizer, UNK } from "../tokenizer/mod.ts";
+import { decode, encode, EOS, loadTokenizer, UNK } from "../tokenizer/mod.ts";
 import {
   batchedModel,
   batchedRowsModel,
@@ -46,6 +46,8 @@ export interface CheckpointModel {
   cfg: GPTConfig;
   params: GPTParams;
   codec: TextCodec;
+  /** The model id of `</s>` (generation stops there), when the vocabulary has it. */
+  stopId?: number;
   model: ScoringModel;
   hidden: HiddenFn;
   /** The raw config.json. */
@@ -259,6 +261,7 @@ export async function loadCheckpointModel(
   const params = unflattenParams(named);
   checkParams(params, cfg, `eval: ${dir}/model.safetensors`);
   let codec = opts.codec;
+  let stopId: number | undefined; // the model id of </s>, where the vocabulary has it
   if (!codec) {
     const tp = meta.tokenizer;
     if (typeof tp !== "string") {
@@ -280,7 +283,9 @@ export async function loadCheckpointModel(
     if (vocabIds) {
       const unk = Array.prototype.indexOf.call(vocabIds, UNK);
       codec = remapCodec(codec, vocabIds, Math.max(0, unk));
-    }
+      const eos = Array.prototype.indexOf.call(vocabIds, EOS);
+      stopId = eos >= 0 ? eos : undefined;
+    } else if (EOS < cfg.vocab) stopId = EOS;
   }
   const name = typeof meta.name === "string"
     ? meta.name
@@ -293,6 +298,7 @@ export async function loadCheckpointModel(
     cfg,
     params,
     codec,
+    stopId,
     model: gptScoringModel(params, cfg, opts),
     hidden: gptHiddenFn(params, cfg),
     meta,

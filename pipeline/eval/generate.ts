@@ -1,5 +1,6 @@
 // Text generation for `deno task eval --generate`: greedy (temperature 0), temperature
-// sampling and top-k sampling, seeded so the same call gives the same text.
+// sampling and top-k sampling, seeded so the same call gives the same text; stops at max-new,
+// at a stop id (`</s>`) or at a stop string.
 
 import { seededRandom } from "./rng.ts";
 import { type ScoringModel, tailContext, type TextCodec } from "./model.ts";
@@ -13,6 +14,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Stop when this id is produced (not included). */
   stopId?: number;
+  /** Stop when the generated text contains one of these strings (cut before it). */
+  stop?: string[];
 }
 
 /** Pick the next id from a log-distribution. */
@@ -59,6 +62,11 @@ export async function generate(
     const next = sampleNext(logp, opts.temperature ?? 0, opts.topK ?? 0, rand);
     if (next === opts.stopId) break;
     out.push(next);
+    if (opts.stop?.length) {
+      const text = codec.decode(out);
+      const at = Math.min(...opts.stop.map((s) => text.indexOf(s)).filter((i) => i >= 0));
+      if (Number.isFinite(at)) return text.slice(0, at);
+    }
     const grown = new Int32Array(ids.length + 1);
     grown.set(ids);
     grown[ids.length] = next;
