@@ -2,14 +2,14 @@
 // every gradient, every updated parameter) equals the "cpu-ref" step within tolerance in both
 // embedding modes; 50 AdamW steps give the same loss curve; the frozen table stays
 // bit-identical on the device; the buffer pool stays flat over 100 steps. Skipped, with the
-// reason in the name, when no WebGPU adapter exists.
+// reason in the name, when no WebGPU adapter exists. (f16 training: webgpu_f16_train_test.ts.)
 import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
-import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
+import { valueAndGrad } from "../core/autodiff.ts";
 import { setBackend } from "../core/backend.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
-import { type AdamState, adamw, clipByGlobalNorm } from "../core/optim.ts";
-import { disposeTree, type Tensor, tensor, tidy } from "../core/tensor.ts";
+import { disposeTree, tensor, tidy } from "../core/tensor.ts";
 import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";
+import { cfgOf, download, train } from "./webgpu_train_lib.ts";
 
 const have = await webgpuAvailable();
 if (have) await warmShaders(); // compile heavy kernels in a child first (core/webgpu/warmup.ts)
@@ -18,87 +18,6 @@ const gpu = have ? await initWebGPU() : undefined;
 function test(name: string, fn: () => Promise<void>): void {
   if (!gpu) Deno.test({ name: `webgpu: ${name} (skipped: no WebGPU adapter)`, ignore: true, fn });
   else Deno.test(`webgpu: ${name}`, fn);
-}
-
-const V = 24;
-const SEQ = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4, 6, 2, 6, 4, 3];
-const cfgOf = (embedding: "frozen" | "trainable"): GPTConfig => ({
-  vocab: V,
-  dModel: 16,
-  layers: 2,
-  heads: 2,
-  context: 16,
-  embedding,
-});
-
-function table(rows: number, cols: number) {
-  const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 1.7) * 0.5;
-  return { data, rows, cols };
-}
-
-interface StepResult {
-  losses: number[];
-  grads: Map<string, Float32Array>; // gradients of the first step
-  params: Map<string, Float32Array>; // parameters after the last step
-  wteBefore?: Float32Array;
-  wteAfter?: Float32Array;
-  pool: number[]; // live pool buffers after each step (webgpu only)
-}
-
-async function download(tree: unknown): Promise<Map<string, Float32Array>> {
-  const m = new Map<string, Float32Array>();
-  for (const [p, t] of treeFlatten(tree)) m.set(p, (await t.data()) as Float32Array);
-  return m;
-}
-
-/**
- * `steps` AdamW steps with clipping on the active backend, batch of 2 windows. The loss is read
- * back every `readEvery` steps (after the step, never inside it).
- */
-async function train(
-  backend: string,
-  cfg: GPTConfig,
-  steps: number,
-  readEvery = 1,
-): Promise<StepResult> {
-  setBackend(backend);
-  const { trainable, frozen } = initGPT(cfg, { seed: 11, frozenTable: table(V, 8) });
-  const T = 12;
-  const ids = tensor(Int32Array.from([...SEQ.slice(0, T), ...SEQ.slice(5, 5 + T)]), [2, T]);
-  const tg = tensor(Int32Array.from([...SEQ.slice(1, T + 1), ...SEQ.slice(6, 6 + T)]), [2, T]);
-  const opt = adamw({ lr: 1e-2, weightDecay: 0.01 });
-  let params = trainable;
-  let state: AdamState<GPTParams> = opt.init(trainable);
-  const res: StepResult = { losses: [], grads: new Map(), params: new Map(), pool: [] };
-  if (frozen.wte) res.wteBefore = (await frozen.wte.data()) as Float32Array;
-  const vg = valueAndGrad((p: GPTParams) => gptLoss(mergeParams(p, frozen), cfg, ids, tg));
-  for (let s = 0; s < steps; s++) {
-    const out = tidy(() => {
-      const { value, grads } = vg(params);
-      const { grads: clipped } = clipByGlobalNorm(grads, 1.0);
-      const next = opt.step(params, clipped, state, 1e-2);
-      return { ...next, value, grads: s === 0 ? grads : undefined };
-    });
-    if (out.grads) {
-      res.grads = await download(out.grads);
-      disposeTree(out.grads);
-    }
-    if (s % readEvery === 0 || s === steps - 1) res.losses.push((await out.value.data())[0]);
-    out.value.dispose();
-    disposeTree([params, state]);
-    params = out.params;
-    state = out.state;
-    if (backend === "webgpu") {
-      gpu!.flush();
-      res.pool.push(gpu!.poolStats().live);
-    }
-  }
-  res.params = await download(params);
-  if (frozen.wte) res.wteAfter = (await frozen.wte.data()) as Float32Array;
-  disposeTree([params, state, frozen]);
-  [ids, tg].forEach((t: Tensor) => t.dispose());
-  return res;
 }
 
 function closeMaps(
