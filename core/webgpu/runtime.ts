@@ -42,7 +42,7 @@ export class Params {
 }
 
 const DEBUG = Deno.env.get("GLYPHGRAD_WEBGPU_DEBUG") === "1";
-const READ_TIMEOUT_MS = 1000 * Number(Deno.env.get("GLYPHGRAD_WEBGPU_TIMEOUT_S") ?? 300);
+const READ_TIMEOUT_MS = 1000 * Number(Deno.env.get("GLYPHGRAD_WEBGPU_TIMEOUT_S") ?? 600);
 const SLOT_BYTES = 256;
 const ARENA_SLOTS = 2048;
 const MAX_PENDING = 2000;
@@ -189,11 +189,12 @@ export class Runtime {
     if (x > lim || y > lim || z > lim) {
       throw new Error(`webgpu: dispatch [${x},${y},${z}] exceeds ${lim} workgroups per dimension`);
     }
+    // A pooled buffer read as an input before any kernel wrote it must read as zeros. (Zeroing
+    // records kernels of its own, so it goes before this dispatch claims its uniform slot.)
+    for (const st of storages) if (!(st instanceof GPUBuffer) && st.needsZero) this.zero(st);
     if (this.#slots >= ARENA_SLOTS || this.#pending >= MAX_PENDING) {
       this.flush();
     }
-    // A pooled buffer read as an input before any kernel wrote it must read as zeros.
-    for (const st of storages) if (!(st instanceof GPUBuffer) && st.needsZero) this.zero(st);
     const pipeline = this.pipeline(code);
     const entries: GPUBindGroupEntry[] = storages.map((s, i) => {
       if (s instanceof GPUBuffer) return { binding: i, resource: { buffer: s } };

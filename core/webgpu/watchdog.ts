@@ -19,10 +19,10 @@ export function markIdle(): void {
   if (inFlight[0] !== 0) Atomics.store(inFlight, 0, 0);
 }
 
-/** Seconds the limit is, from GLYPHGRAD_WEBGPU_WATCHDOG_S (default 600; 0 turns it off). */
+/** Seconds the limit is, from GLYPHGRAD_WEBGPU_WATCHDOG_S (default 900; 0 turns it off). */
 export function watchdogSeconds(): number {
   const v = Deno.env.get("GLYPHGRAD_WEBGPU_WATCHDOG_S");
-  const s = v === undefined ? 600 : Number(v);
+  const s = v === undefined ? 900 : Number(v);
   if (!Number.isFinite(s) || s < 0) {
     throw new Error(`GLYPHGRAD_WEBGPU_WATCHDOG_S=${v}: expected seconds >= 0 (0 turns it off)`);
   }
