@@ -83,13 +83,21 @@ Deno.test("fast LayerNorm forward and backward match the float64 reference", () 
             dx[r * C + c] = (g0[r * C + c] * w0[c] - sg - xh * sgx) * rr[r];
           }
         }
+        // f32 loses digits in x - mean when a row's values nearly coincide (|x| >> spread, e.g.
+        // C = 2 with close values): tolerances grow with that ratio, kappa = max|x| * rstd
+        let kappa = 1;
+        for (let r = 0; r < N; r++) {
+          let mx = 0;
+          for (let c = 0; c < C; c++) mx = Math.max(mx, Math.abs(x0[r * C + c]));
+          kappa = Math.max(kappa, (mx * rr[r]) / 10);
+        }
         near("mean", mean, rm, 1e-5);
-        near("rstd", rstd, rr, 1e-4);
-        near("out", out, ro, 1e-4);
+        near("rstd", rstd, rr, 1e-4 * kappa);
+        near("out", out, ro, 1e-4 * kappa);
         const dxo = mk(N * C), dwo = mk(C), dbo = mk(C);
         layerNormBackwardF32(g, x, w, mean, rstd, dxo, dwo, dbo, N, C);
-        near("dx", dxo, dx, 2e-4);
-        near("dw", dwo, dw, 2e-4);
+        near("dx", dxo, dx, 2e-4 * kappa);
+        near("dw", dwo, dw, 2e-4 * kappa);
         near("db", dbo, db, 2e-5);
         if (x.some((v, i) => !Object.is(v, x0[i]))) throw new Error("x was mutated");
       } finally {
