@@ -12,6 +12,15 @@ const docs = sample.split("\n");
 const toks = [buildTokenizer(docs, { variant: "2-3" }), buildTokenizer(docs, { variant: "max" })];
 const pieces = [...new Set([...toks[1].tokens.slice(0, 3000), ...toks[0].tokens])];
 
+Deno.test("roundtrip: U+FEFF is text, never stripped as a byte-order mark", () => {
+  // found by the property below (seed -1019958221): TextDecoder drops a leading BOM by default
+  for (const tok of toks) {
+    for (const s of ["\uFEFF", "\uFEFFabc", "a\uFEFF", "\uFEFF\uE000\uFEFF", "\u{1F600}\uFEFF"]) {
+      assert.deepStrictEqual(decode(tok, encode(tok, s)), s);
+    }
+  }
+});
+
 Deno.test("roundtrip: arbitrary full-Unicode strings", () => {
   for (const tok of toks) {
     fc.assert(

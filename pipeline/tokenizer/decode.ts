@@ -12,7 +12,8 @@ export interface DecodeOptions {
   invalid?: InvalidPolicy;
 }
 
-const utf16 = new TextDecoder("utf-16le");
+// ignoreBOM: a U+FEFF the text holds is content, not a byte-order mark to strip
+const utf16 = new TextDecoder("utf-16le", { ignoreBOM: true });
 const CHUNK = 1 << 16;
 
 /** Decode token ids back to text. */

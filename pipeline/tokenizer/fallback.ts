@@ -37,7 +37,7 @@ export function loneSurrogateError(unit: number, i: number): Error {
 /** Text of a run of UTF-8 bytes from byte tokens; invalid bytes throw or become U+FFFD. */
 export function bytesToText(bytes: Uint8Array, at: number, invalid: InvalidPolicy): string {
   try {
-    return new TextDecoder("utf-8", { fatal: invalid === "error" }).decode(bytes);
+    return new TextDecoder("utf-8", { fatal: invalid === "error", ignoreBOM: true }).decode(bytes);
   } catch {
     throw new Error(
       `decode: byte tokens from position ${at} do not form valid UTF-8; pass ` +
