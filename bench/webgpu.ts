@@ -68,7 +68,7 @@ function unavailable(path: PathName): string {
  * the warm-up call and reused): `reps` matmuls per submission, best of 3 submissions.
  */
 async function matmulTflops(n: number, path: PathName): Promise<number | string> {
-  const limit = rt.device.limits.maxStorageBufferBindingSize;
+  const limit = rt.limits.maxStorageBufferBindingSize;
   if (n * n * 4 > limit) return `skipped: ${n}x${n} f32 exceeds the ${limit}-byte binding limit`;
   const why = unavailable(path);
   if (why) return why;

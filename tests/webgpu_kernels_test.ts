@@ -252,7 +252,7 @@ testF16(
 );
 
 test("a tensor larger than the adapter's storage binding is a one-line error", () => {
-  const limit = gpu!.runtime.device.limits.maxStorageBufferBindingSize;
+  const limit = gpu!.runtime.limits.maxStorageBufferBindingSize;
   const n = Math.floor(limit / 4) + 1;
   assertThrows(() => gpu!.alloc(n, "f32"), /exceeds this adapter's largest storage binding/);
   const ok = gpu!.alloc(1024, "f32");

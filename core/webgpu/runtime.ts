@@ -60,6 +60,8 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
 
 export class Runtime {
   readonly device: GPUDevice;
+  /** The device's limits, read once (each `device.limits` read crosses into Dawn). */
+  readonly limits: GPUSupportedLimits;
   readonly pool: BufferPool;
   #pipelines = new Map<string, GPUComputePipeline>();
   #encoder: GPUCommandEncoder | null = null;
@@ -76,6 +78,7 @@ export class Runtime {
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
+    this.limits = ctx.device.limits;
     this.pool = new BufferPool(this.device);
     this.#arena = this.device.createBuffer({
       size: ARENA_SLOTS * SLOT_BYTES,
@@ -93,7 +96,7 @@ export class Runtime {
   // ---- storages --------------------------------------------------------------------------
 
   alloc(size: number, dtype: DType): GStorage {
-    const limit = this.device.limits.maxStorageBufferBindingSize;
+    const limit = this.limits.maxStorageBufferBindingSize;
     if (size * 4 > limit) {
       const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
       throw new Error(
@@ -128,15 +131,19 @@ export class Runtime {
 
   // ---- pipelines and dispatch --------------------------------------------------------------
 
+  #compile(code: string): GPUComputePipeline {
+    const module = this.device.createShaderModule({ code });
+    return this.device.createComputePipeline({
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+    });
+  }
+
   pipeline(code: string): GPUComputePipeline {
     let p = this.#pipelines.get(code);
     if (!p) {
       this.device.pushErrorScope("validation");
-      const module = this.device.createShaderModule({ code });
-      p = this.device.createComputePipeline({
-        layout: "auto",
-        compute: { module, entryPoint: "main" },
-      });
+      p = this.#compile(code);
       this.device.popErrorScope().then((e) => {
         if (e) {
           this.#error ??= `WebGPU shader error: ${e.message.split("\n").slice(0, 6).join(" ")}`;
@@ -156,11 +163,7 @@ export class Runtime {
     markBusy(); // a compile can block in the driver
     this.device.pushErrorScope("internal");
     this.device.pushErrorScope("validation");
-    const module = this.device.createShaderModule({ code });
-    const p = this.device.createComputePipeline({
-      layout: "auto",
-      compute: { module, entryPoint: "main" },
-    });
+    const p = this.#compile(code);
     const errs = [
       await this.#settle(this.device.popErrorScope()),
       await this.#settle(this.device.popErrorScope()),
@@ -185,7 +188,7 @@ export class Runtime {
     const [x, y = 1, z = 1] = grid;
     if (x === 0 || y === 0 || z === 0) return;
     markBusy();
-    const lim = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const lim = this.limits.maxComputeWorkgroupsPerDimension;
     if (x > lim || y > lim || z > lim) {
       throw new Error(`webgpu: dispatch [${x},${y},${z}] exceeds ${lim} workgroups per dimension`);
     }
@@ -232,7 +235,7 @@ export class Runtime {
   /** A 1-D grid of `n` threads in workgroups of WG, folded into y beyond the x limit. */
   grid1(n: number, wg = WG): [number, number] {
     const groups = Math.ceil(n / wg);
-    const lim = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const lim = this.limits.maxComputeWorkgroupsPerDimension;
     if (groups <= lim) return [Math.max(groups, 0), 1];
     const y = Math.ceil(groups / lim);
     return [Math.ceil(groups / y), y];

@@ -1,6 +1,6 @@
 // Start-up probe for the matmul kernel: time every candidate tile (scalar and vec4 kernels) on
-// this adapter at one size and keep the fastest (no vendor tables). The choice is cached per adapter (name +
-// driver) in .cache/webgpu-matmul.json so later runs start at once.
+// this adapter at one size and keep the fastest (no vendor tables). The choice is cached per
+// adapter (name + driver) in .cache/webgpu-matmul.json so later runs start at once.
 import { writeFileAtomic } from "../safetensors.ts";
 import type { AdapterInfo } from "./device.ts";
 import { matmulKernelSrc, type Tile, tileName, TILES } from "./kernels_matmul.ts";
