@@ -3,13 +3,23 @@
 // merges are synthesised from them, longest token first, every (left, right) split whose
 // halves are both tokens; merge rank is that order (paper-notes "Unicode-centric tokenizer").
 
-import { isSingleCharId, multiSlots, type Variant, vocabSizeOf } from "./layout.ts";
+import {
+  isSingleCharId,
+  type Layout,
+  type LayoutName,
+  layoutOf,
+  multiSlots,
+  type Variant,
+} from "./layout.ts";
+import { authorMerges, checkAuthorTokens } from "./bvv241.ts";
 import { countNgrams, topPerScript } from "./ngrams.ts";
 import { productionStrings } from "./production.ts";
 
 /** A tokenizer as plain data; compile.ts derives its lookup tables on first use. */
 export interface Tokenizer {
   readonly variant: Variant;
+  /** Id layout (layout.ts): "glyphgrad" (lossless, the default) or "bvv241" (the author's). */
+  readonly layout: LayoutName;
   readonly vocabSize: number;
   /** Multi-character tokens in id order (longest first); tokens[k] has id ids[k]. */
   readonly tokens: readonly string[];
@@ -65,20 +75,36 @@ export function synthesiseMerges(tokens: readonly string[], ids: Int32Array): In
   return Int32Array.from(out);
 }
 
-/** A tokenizer from multi-character tokens already in id order (longest first). */
+/**
+ * A tokenizer from multi-character tokens already in id order: longest first for "glyphgrad",
+ * the author's order (longest first, then by code point) for "bvv241".
+ */
 export function makeTokenizer(
   variant: Variant,
   tokens: readonly string[],
   meta: Record<string, string | number | boolean> = {},
+  layoutName: LayoutName = "glyphgrad",
 ): Tokenizer {
-  const vocabSize = vocabSizeOf(variant);
-  const slots = multiSlots(variant);
+  const layout = layoutOf(layoutName, variant);
+  const slots = layout.slots;
   if (tokens.length > slots.length) {
     throw new Error(
       `tokenizer: ${tokens.length} multi-character tokens exceed the ${slots.length} slots of ` +
-        `variant "${variant}"; lower perScript or use variant "max"`,
+        `layout ${layoutName} variant "${variant}"; lower perScript or use variant "max"`,
     );
   }
+  if (layoutName === "bvv241") checkAuthorTokens(tokens, layout);
+  else checkGlyphgradTokens(tokens);
+  const ids = slots.slice(0, tokens.length);
+  const merges = layoutName === "bvv241"
+    ? authorMerges(tokens, ids, layout)
+    : synthesiseMerges(tokens, ids);
+  const { vocabSize } = layout;
+  return { variant, layout: layoutName, vocabSize, tokens: [...tokens], ids, merges, meta };
+}
+
+/** Glyphgrad's rules: valid tokens, distinct, longest first. */
+function checkGlyphgradTokens(tokens: readonly string[]): void {
   const seen = new Set<string>();
   for (let k = 0; k < tokens.length; k++) {
     checkToken(tokens[k]);
@@ -90,9 +116,11 @@ export function makeTokenizer(
     }
     seen.add(tokens[k]);
   }
-  const ids = slots.slice(0, tokens.length);
-  const merges = synthesiseMerges(tokens, ids);
-  return { variant, vocabSize, tokens: [...tokens], ids, merges, meta };
+}
+
+/** The id layout of a tokenizer. */
+export function layoutOfTokenizer(tok: Tokenizer): Layout {
+  return layoutOf(tok.layout ?? "glyphgrad", tok.variant);
 }
 
 /** Number of tokens that no sequence of merges can produce from single characters. */
@@ -104,7 +132,8 @@ export function unreachableCount(tok: Tokenizer): number {
     list.push(tok.merges[i], tok.merges[i + 1]);
     byResult.set(tok.merges[i + 2], list);
   }
-  const ok = (id: number) => isSingleCharId(id) || made.has(id);
+  const layout = layoutOfTokenizer(tok);
+  const ok = (id: number) => (id < 0x10000 && layout.singleChar(id)) || made.has(id);
   for (let k = tok.tokens.length - 1; k >= 0; k--) { // shortest first
     const list = byResult.get(tok.ids[k]) ?? [];
     for (let j = 0; j < list.length; j += 2) {

@@ -2,8 +2,8 @@
 // WeakMap): an open-addressing hash of merge pairs keyed by (left id, right id), the set of
 // characters that can take part in a merge, and the UTF-16 text of every id for decoding.
 
-import type { Tokenizer } from "./build.ts";
-import { BYTE_FIRST, isSingleCharId, SPECIAL_FIRST, SPECIAL_LAST, specialName } from "./layout.ts";
+import { layoutOfTokenizer, type Tokenizer } from "./build.ts";
+import { SPECIAL_FIRST, SPECIAL_LAST } from "./layout.ts";
 
 export const KIND_CHAR = 0, KIND_MULTI = 1, KIND_SPECIAL = 2, KIND_BYTE = 3, KIND_UNUSED = 4;
 
@@ -14,6 +14,8 @@ export interface Compiled {
   mask: number;
   result: Int32Array; // result id by merge rank
   mergeable: Uint8Array; // 1 for a BMP character that appears in some merge
+  single: Uint8Array; // 1 for a BMP code point whose id is itself
+  byteFirst: number; // id of byte token <0x00>, or -1: characters without an id become <unk>
   kind: Uint8Array; // KIND_* by id
   unitStart: Int32Array; // UTF-16 text of id i is units[unitStart[i]..unitStart[i+1])
   units: Uint16Array;
@@ -67,16 +69,26 @@ export function compile(tok: Tokenizer): Compiled {
     }
     pairLeft[h] = l, pairRight[h] = r, pairRank[h] = rank;
   }
-  for (const t of tok.tokens) for (let i = 0; i < t.length; i++) mergeable[t.charCodeAt(i)] = 1;
+  const layout = layoutOfTokenizer(tok);
+  const single = new Uint8Array(0x10000);
+  for (let u = 0; u < 0x10000; u++) single[u] = layout.singleChar(u) ? 1 : 0;
+  for (const t of tok.tokens) {
+    for (let i = 0; i < t.length; i++) mergeable[t.charCodeAt(i)] = single[t.charCodeAt(i)];
+  }
   const kind = new Uint8Array(tok.vocabSize).fill(KIND_UNUSED);
-  const text: string[] = new Array(tok.vocabSize).fill("");
-  for (let id = 0; id < Math.min(tok.vocabSize, 0x10000); id++) {
-    if (isSingleCharId(id)) kind[id] = KIND_CHAR, text[id] = String.fromCharCode(id);
+  const text: string[] = new Array(tok.vocabSize);
+  for (let id = 0; id < tok.vocabSize; id++) {
+    if (id < 0x10000 && single[id]) kind[id] = KIND_CHAR, text[id] = String.fromCharCode(id);
+    else text[id] = layout.unusedName(id);
   }
   for (let id = SPECIAL_FIRST; id <= SPECIAL_LAST; id++) {
-    kind[id] = KIND_SPECIAL, text[id] = specialName(id);
+    kind[id] = KIND_SPECIAL, text[id] = layout.specialName(id);
   }
-  for (let b = 0; b < 256; b++) kind[BYTE_FIRST + b] = KIND_BYTE;
+  if (layout.byteFirst >= 0) {
+    for (let b = 0; b < 256; b++) {
+      kind[layout.byteFirst + b] = KIND_BYTE, text[layout.byteFirst + b] = "";
+    }
+  }
   tok.tokens.forEach((t, k) => (kind[tok.ids[k]] = KIND_MULTI, text[tok.ids[k]] = t));
   const unitStart = new Int32Array(tok.vocabSize + 1);
   for (let id = 0; id < tok.vocabSize; id++) unitStart[id + 1] = unitStart[id] + text[id].length;
@@ -92,6 +104,8 @@ export function compile(tok: Tokenizer): Compiled {
     mask,
     result,
     mergeable,
+    single,
+    byteFirst: layout.byteFirst,
     kind,
     unitStart,
     units,

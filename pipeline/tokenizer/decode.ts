@@ -3,9 +3,8 @@
 // tokens decode to their literal text ("<s>"); unused and out-of-range ids are errors.
 
 import type { Tokenizer } from "./build.ts";
-import { compile, KIND_BYTE, KIND_CHAR, KIND_MULTI, KIND_SPECIAL } from "./compile.ts";
+import { compile, KIND_BYTE, KIND_CHAR, KIND_MULTI, KIND_SPECIAL, KIND_UNUSED } from "./compile.ts";
 import { bytesToText, type InvalidPolicy } from "./fallback.ts";
-import { BYTE_FIRST } from "./layout.ts";
 
 export interface DecodeOptions {
   /** Byte tokens that are not valid UTF-8: "error" (default) throws, "replace" gives U+FFFD. */
@@ -18,7 +17,7 @@ const CHUNK = 1 << 16;
 
 /** Decode token ids back to text. */
 export function decode(tok: Tokenizer, ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
-  const { kind, unitStart, units } = compile(tok);
+  const { kind, unitStart, units, byteFirst } = compile(tok);
   const parts: string[] = [];
   const buf = new Uint16Array(CHUNK);
   const room = CHUNK - 64; // longest token text is far below 64 UTF-16 units
@@ -37,13 +36,16 @@ export function decode(tok: Tokenizer, ids: ArrayLike<number>, opts: DecodeOptio
     const k = kind[id]; // undefined for a negative, fractional or too large id
     if (k === KIND_CHAR) {
       buf[pos++] = id;
-    } else if (k === KIND_MULTI || k === KIND_SPECIAL) {
+    } else if (
+      k === KIND_MULTI || k === KIND_SPECIAL ||
+      (k === KIND_UNUSED && unitStart[id + 1] > unitStart[id])
+    ) { // an unused id with a name (bvv241 <unused_N>) decodes to it, as the author's does
       for (let a = unitStart[id], b = unitStart[id + 1]; a < b; a++) buf[pos++] = units[a];
     } else if (k === KIND_BYTE) {
       let j = i;
       while (j < n && kind[ids[j]] === KIND_BYTE) j++;
       const bytes = new Uint8Array(j - i);
-      for (let q = i; q < j; q++) bytes[q - i] = ids[q] - BYTE_FIRST;
+      for (let q = i; q < j; q++) bytes[q - i] = ids[q] - byteFirst;
       const s = bytesToText(bytes, i, opts.invalid ?? "error");
       if (pos > 0) parts.push(utf16.decode(buf.subarray(0, pos))), pos = 0;
       parts.push(s);

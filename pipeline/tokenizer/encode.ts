@@ -6,7 +6,7 @@
 import type { Tokenizer } from "./build.ts";
 import { compile, type Compiled, pairRankOf, WORD_MAX, WORD_SLOTS } from "./compile.ts";
 import { type InvalidPolicy, loneSurrogateError, utf8ToText, writeFallback } from "./fallback.ts";
-import { isSingleCharId } from "./layout.ts";
+import { UNK } from "./layout.ts";
 
 export interface EncodeOptions {
   /** Lone surrogates: "error" (default) throws, "replace" encodes U+FFFD. */
@@ -95,7 +95,10 @@ function mergeLarge(c: Compiled, m: number): number {
   return n;
 }
 
-/** Encode `text` to token ids. Lossless: decode(tok, encode(tok, s)) === s for valid s. */
+/**
+ * Encode `text` to token ids. Lossless in layout "glyphgrad": decode(tok, encode(tok, s)) === s
+ * for valid s; in "bvv241" a character without an id is <unk>, as in the author's tokenizer.
+ */
 export function encode(tok: Tokenizer, text: string, opts: EncodeOptions = {}): Int32Array {
   const c = compile(tok);
   const replace = opts.invalid === "replace";
@@ -141,13 +144,14 @@ export function encode(tok: Tokenizer, text: string, opts: EncodeOptions = {}): 
         for (let k = 0; k < len; k++) out[pos++] = sym[k];
       }
       i = j;
-    } else if (isSingleCharId(u)) {
+    } else if (c.single[u] === 1) {
       out[pos++] = u;
       i++;
     } else if (u >= 0xD800 && u <= 0xDBFF && i + 1 < n) {
       const lo = text.charCodeAt(i + 1);
       if (lo >= 0xDC00 && lo <= 0xDFFF) {
-        pos = writeFallback(((u - 0xD800) << 10) + (lo - 0xDC00) + 0x10000, out, pos);
+        const cp = ((u - 0xD800) << 10) + (lo - 0xDC00) + 0x10000;
+        pos = c.byteFirst >= 0 ? writeFallback(cp, out, pos) : (out[pos] = UNK, pos + 1);
         i += 2;
       } else if (replace) {
         out[pos++] = 0xFFFD, i++;
@@ -156,7 +160,8 @@ export function encode(tok: Tokenizer, text: string, opts: EncodeOptions = {}): 
       if (!replace) throw loneSurrogateError(u, i);
       out[pos++] = 0xFFFD, i++;
     } else {
-      pos = writeFallback(u, out, pos); // private use U+E000..U+F8FF
+      // private use U+E000..U+F8FF (and U+FFFF in bvv241): byte tokens, or <unk> in bvv241
+      pos = c.byteFirst >= 0 ? writeFallback(u, out, pos) : (out[pos] = UNK, pos + 1);
       i++;
     }
   }

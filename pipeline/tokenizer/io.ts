@@ -6,24 +6,19 @@
 
 import { createHash } from "node:crypto";
 import { writeFileAtomic } from "../../core/safetensors.ts";
-import { makeTokenizer, type Tokenizer } from "./build.ts";
-import {
-  BYTE_FIRST,
-  byteName,
-  isSingleCharId,
-  SPECIAL_FIRST,
-  SPECIAL_LAST,
-  specialName,
-  type Variant,
-} from "./layout.ts";
+import { layoutOfTokenizer, makeTokenizer, type Tokenizer } from "./build.ts";
+import { LAYOUT_NAMES, type LayoutName, SPECIAL_FIRST, type Variant } from "./layout.ts";
+import { vocabStrings } from "./vocab.ts";
 
 const FORMAT = "glyphgrad-unicode-tokenizer";
 const VERSION = 1;
 
-/** SHA-256 (hex) of the tokenizer's content: variant, tokens with ids, merges. */
+/** SHA-256 (hex) of the tokenizer's content: layout, variant, tokens with ids, merges. */
 export function tokenizerHash(tok: Tokenizer): string {
   const h = createHash("sha256");
   h.update(`${FORMAT}/${VERSION}\n${tok.variant}\n${tok.vocabSize}\n`);
+  // the default layout adds nothing, so hashes of glyphgrad tokenizers saved before stay valid
+  if ((tok.layout ?? "glyphgrad") !== "glyphgrad") h.update(`layout ${tok.layout}\n`);
   tok.tokens.forEach((t, k) => h.update(`${tok.ids[k]}\t${t}\n`));
   h.update(new Uint8Array(tok.merges.buffer, tok.merges.byteOffset, tok.merges.byteLength));
   return h.digest("hex");
@@ -40,6 +35,7 @@ export function tokenizerToJson(tok: Tokenizer): string {
     `"format": ${JSON.stringify(FORMAT)}`,
     `"version": ${VERSION}`,
     `"variant": ${JSON.stringify(tok.variant)}`,
+    `"layout": ${JSON.stringify(tok.layout ?? "glyphgrad")}`,
     `"vocabSize": ${tok.vocabSize}`,
     `"hash": ${JSON.stringify(tokenizerHash(tok))}`,
     `"meta": ${JSON.stringify(tok.meta)}`,
@@ -62,6 +58,8 @@ export function tokenizerFromJson(text: string, where = "tokenizer JSON"): Token
     throw bad(`is not a ${FORMAT} v${VERSION} file`);
   }
   if (j.variant !== "2-3" && j.variant !== "max") throw bad(`has unknown variant ${j.variant}`);
+  const layout = (j.layout ?? "glyphgrad") as LayoutName;
+  if (!LAYOUT_NAMES.includes(layout)) throw bad(`has unknown layout ${j.layout}`);
   if (!Array.isArray(j.tokens) || !Array.isArray(j.merges)) throw bad("lacks tokens or merges");
   const tokens = (j.tokens as unknown[]).map((t) => {
     if (!Array.isArray(t) || typeof t[1] !== "string") throw bad("has a malformed token entry");
@@ -69,7 +67,8 @@ export function tokenizerFromJson(text: string, where = "tokenizer JSON"): Token
   });
   let tok: Tokenizer;
   try {
-    tok = makeTokenizer(j.variant as Variant, tokens.map((t) => t[1]), j.meta as never ?? {});
+    const meta = j.meta as never ?? {};
+    tok = makeTokenizer(j.variant as Variant, tokens.map((t) => t[1]), meta, layout);
   } catch (e) {
     throw bad(`holds invalid tokens (${(e as Error).message})`);
   }
@@ -100,18 +99,32 @@ export async function loadTokenizer(path: string): Promise<Tokenizer> {
   return tokenizerFromJson(text, path);
 }
 
-/** Hugging Face tokenizer.json object (serialise with JSON.stringify). */
+/**
+ * Hugging Face tokenizer.json object (serialise with JSON.stringify). Layout "glyphgrad": byte
+ * fallback, all 256 specials as added tokens. Layout "bvv241": as the author's notebook saves
+ * it: every id in the vocab (<unused_N> included), unk_token <unk>, no byte fallback, the 23
+ * named specials as added tokens, an empty decoder sequence.
+ */
 export function exportHuggingFace(tok: Tokenizer): Record<string, unknown> {
+  const layout = layoutOfTokenizer(tok);
+  const strings = vocabStrings(tok);
   const vocab: Record<string, number> = {};
-  for (let id = 0; id < 0x10000; id++) if (isSingleCharId(id)) vocab[String.fromCharCode(id)] = id;
-  tok.tokens.forEach((t, k) => (vocab[t] = tok.ids[k]));
-  for (let b = 0; b < 256; b++) vocab[byteName(b)] = BYTE_FIRST + b;
+  const bvv = layout.name === "bvv241";
+  if (bvv) {
+    strings.forEach((s, id) => (vocab[s] = id));
+  } else {
+    for (let id = 0; id < 0x10000; id++) if (layout.singleChar(id)) vocab[strings[id]] = id;
+    tok.tokens.forEach((t, k) => (vocab[t] = tok.ids[k]));
+    for (let b = 0; b < 256; b++) vocab[strings[layout.byteFirst + b]] = layout.byteFirst + b;
+    for (let k = 0; k < layout.addedSpecials; k++) {
+      vocab[strings[SPECIAL_FIRST + k]] = SPECIAL_FIRST + k;
+    }
+  }
   const added = [];
-  for (let id = SPECIAL_FIRST; id <= SPECIAL_LAST; id++) {
-    vocab[specialName(id)] = id;
+  for (let id = SPECIAL_FIRST; id < SPECIAL_FIRST + layout.addedSpecials; id++) {
     added.push({
       id,
-      content: specialName(id),
+      content: strings[id],
       single_word: false,
       lstrip: false,
       rstrip: false,
@@ -119,13 +132,9 @@ export function exportHuggingFace(tok: Tokenizer): Record<string, unknown> {
       special: true,
     });
   }
-  const text = (id: number) => isSingleCharId(id) ? String.fromCharCode(id) : tok.tokens[idx(id)];
-  const index = new Map<number, number>();
-  tok.ids.forEach((id, k) => index.set(id, k));
-  const idx = (id: number) => index.get(id)!;
   const merges: string[] = [];
   for (let i = 0; i < tok.merges.length; i += 3) {
-    merges.push(`${text(tok.merges[i])} ${text(tok.merges[i + 1])}`);
+    merges.push(`${strings[tok.merges[i]]} ${strings[tok.merges[i + 1]]}`);
   }
   return {
     version: "1.0",
@@ -135,15 +144,18 @@ export function exportHuggingFace(tok: Tokenizer): Record<string, unknown> {
     normalizer: null,
     pre_tokenizer: null,
     post_processor: null,
-    decoder: { type: "Sequence", decoders: [{ type: "ByteFallback" }, { type: "Fuse" }] },
+    decoder: {
+      type: "Sequence",
+      decoders: bvv ? [] : [{ type: "ByteFallback" }, { type: "Fuse" }],
+    },
     model: {
       type: "BPE",
       dropout: null,
-      unk_token: null,
+      unk_token: bvv ? "<unk>" : null,
       continuing_subword_prefix: null,
       end_of_word_suffix: null,
       fuse_unk: false,
-      byte_fallback: true,
+      byte_fallback: !bvv,
       ignore_merges: false,
       vocab,
       merges,
