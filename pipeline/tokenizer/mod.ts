@@ -2,16 +2,33 @@
 
 export {
   BOS,
+  BVV241_SPECIALS,
   BYTE_FIRST,
   EOS,
   isSingleCharId,
+  type Layout,
+  LAYOUT_NAMES,
+  type LayoutName,
+  layoutOf,
   PAD,
   SPECIAL_NAMES,
   UNK,
   type Variant,
   vocabSizeOf,
 } from "./layout.ts";
-export { type BuildOptions, buildTokenizer, makeTokenizer, type Tokenizer } from "./build.ts";
+export {
+  type BuildOptions,
+  buildTokenizer,
+  layoutOfTokenizer,
+  makeTokenizer,
+  type Tokenizer,
+} from "./build.ts";
+export {
+  AUTHOR_LANGUAGES,
+  AUTHOR_TOP,
+  type AuthorVocabOptions,
+  buildAuthorTokenizer,
+} from "./author_ngrams.ts";
 export { encode, encodeBytes, type EncodeOptions } from "./encode.ts";
 export { decode, type DecodeOptions } from "./decode.ts";
 export { type TokenKind, tokenKinds, vocabStrings } from "./vocab.ts";
