@@ -12,6 +12,8 @@
 // check the figures the notebook prints.
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import {
   buildAuthorTokenizer,
   decode,
@@ -119,6 +121,10 @@ Deno.test("bvv241: the author's specials, fillers, and <unk> for characters with
   assert.deepStrictEqual([...encode(tok, "a\uFFFF\uE000😀\uFFFE")], [97, UNK, UNK, UNK, 0xFFFE]);
   assert.equal(decode(tok, [UNK, 0xD80C]), "<unk><unused_55308>");
   assert.throws(() => encode(tok, "a\uD800"), /lone surrogate/);
+  // the author's 23 specials are matched in the text (as his tokenizer.json does), unless off
+  assert.deepStrictEqual([...encode(tok, "<s>he</s>")], [0xE001, IDS.he, 0xE002]);
+  assert.deepStrictEqual([...encode(tok, "<s>", { specials: false })], [60, 115, 62]);
+  assert.deepStrictEqual([...encode(tok, "<special_token_57367>")].length, 21, "not added");
   assert.equal(new Set(vs).size, 65536, "every id has its own string");
 });
 
@@ -205,23 +211,31 @@ Deno.test("bvv241: JSON round trip keeps the layout; tokenizer.json encodes like
   assert.deepStrictEqual([model.byte_fallback, model.unk_token], [false, "<unk>"]);
   assert.equal((hf.added_tokens as unknown[]).length, 23);
   assert.deepStrictEqual(model.merges.slice(0, 3), ["el l", "es t", "t es"]);
-  // an independent BPE over the exported file: characters, <unk>, lowest rank first
-  const rank = new Map(model.merges.map((m, r) => [m, r]));
-  const hfEncode = (text: string) => {
-    let syms = [...text].map((ch) => (ch in model.vocab ? ch : "<unk>"));
-    for (;;) {
-      let best = Infinity, at = -1;
-      for (let k = 0; k + 1 < syms.length; k++) {
-        const r = rank.get(`${syms[k]} ${syms[k + 1]}`);
-        if (r !== undefined && r < best) best = r, at = k;
-      }
-      if (at < 0) return syms.map((s) => model.vocab[s]);
-      syms = [...syms.slice(0, at), syms[at] + syms[at + 1], ...syms.slice(at + 2)];
-    }
-  };
-  for (const s of ["hello the test", "при тест", "it's the best 😀", "tttest\uE000ell"]) {
-    assert.deepStrictEqual([...encode(tok, s)], hfEncode(s), s);
+  // the `tokenizers` library's JS port reading the exported file: the author's tokenizer as HF
+  // clients run it (characters, <unk>, added specials matched in the text, lowest rank first)
+  const ref = new HfTokenizer(hf, {});
+  const strings = [
+    "hello the test",
+    "при тест",
+    "it's the best 😀",
+    "tttest\uE000ell\uFFFF",
+    "<s>the [INST] x</s>[/INST]<think>при",
+  ];
+  for (const s of strings) {
+    assert.deepStrictEqual([...encode(tok, s)], ref.encode(s).ids, s);
   }
+  const pieces = fc.oneof(
+    fc.constantFrom(...tok.tokens, "<s>", "[FILE_SEP]", "<special_token_57367>", "<unused_55308>"),
+    fc.string({ unit: "binary", maxLength: 2 }),
+    fc.constantFrom(" ", "h", "l", "o", "t", "e", "s"),
+  );
+  fc.assert(
+    fc.property(fc.array(pieces, { maxLength: 30 }), (parts) => {
+      const s = parts.join("").toWellFormed(); // lone surrogates are an error here
+      assert.deepStrictEqual([...encode(tok, s)], ref.encode(s).ids);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 // The author's own lists, supplied by the user (never committed): the notebook's printed figures.

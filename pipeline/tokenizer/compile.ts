@@ -16,6 +16,8 @@ export interface Compiled {
   mergeable: Uint8Array; // 1 for a BMP character that appears in some merge
   single: Uint8Array; // 1 for a BMP code point whose id is itself
   byteFirst: number; // id of byte token <0x00>, or -1: characters without an id become <unk>
+  specialRe: RegExp; // matches the added special names, longest first
+  specialIds: Map<string, number>; // added special name -> id
   kind: Uint8Array; // KIND_* by id
   unitStart: Int32Array; // UTF-16 text of id i is units[unitStart[i]..unitStart[i+1])
   units: Uint16Array;
@@ -90,6 +92,14 @@ export function compile(tok: Tokenizer): Compiled {
     }
   }
   tok.tokens.forEach((t, k) => (kind[tok.ids[k]] = KIND_MULTI, text[tok.ids[k]] = t));
+  const specialIds = new Map<string, number>();
+  for (let k = 0; k < layout.addedSpecials; k++) {
+    specialIds.set(layout.specialName(SPECIAL_FIRST + k), SPECIAL_FIRST + k);
+  }
+  const names = [...specialIds.keys()].sort((a, b) => b.length - a.length);
+  const specialRe = new RegExp(
+    names.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"),
+  );
   const unitStart = new Int32Array(tok.vocabSize + 1);
   for (let id = 0; id < tok.vocabSize; id++) unitStart[id + 1] = unitStart[id] + text[id].length;
   const units = new Uint16Array(unitStart[tok.vocabSize]);
@@ -106,6 +116,8 @@ export function compile(tok: Tokenizer): Compiled {
     mergeable,
     single,
     byteFirst: layout.byteFirst,
+    specialRe,
+    specialIds,
     kind,
     unitStart,
     units,

@@ -11,6 +11,13 @@ import { UNK } from "./layout.ts";
 export interface EncodeOptions {
   /** Lone surrogates: "error" (default) throws, "replace" encodes U+FFFD. */
   invalid?: InvalidPolicy;
+  /**
+   * Text equal to an added special token's name (tokenizer.json's added_tokens: the author's
+   * 23 in bvv241, e.g. "<s>", "[INST]") becomes that special id, as in the `tokenizers`
+   * library. Default: true in layout "bvv241" (the author's tokenizer does it), false in
+   * "glyphgrad" (text is always text).
+   */
+  specials?: boolean;
 }
 
 const NONE = 0x7FFFFFFF;
@@ -102,6 +109,27 @@ function mergeLarge(c: Compiled, m: number): number {
 export function encode(tok: Tokenizer, text: string, opts: EncodeOptions = {}): Int32Array {
   const c = compile(tok);
   const replace = opts.invalid === "replace";
+  if (!(opts.specials ?? (tok.layout === "bvv241")) || !c.specialRe.test(text)) {
+    return encodeText(c, text, replace);
+  }
+  // split at special names (leftmost, longest first) and encode the text between them
+  const parts: Int32Array[] = [];
+  let at = 0, n = 0;
+  for (const m of text.matchAll(new RegExp(c.specialRe, "g"))) {
+    parts.push(
+      encodeText(c, text.slice(at, m.index), replace),
+      Int32Array.of(c.specialIds.get(m[0])!),
+    );
+    at = m.index + m[0].length;
+  }
+  parts.push(encodeText(c, text.slice(at), replace));
+  const out = new Int32Array(parts.reduce((a, p) => a + p.length, 0));
+  for (const p of parts) out.set(p, n), n += p.length;
+  return out;
+}
+
+/** Encode text holding no special names. */
+function encodeText(c: Compiled, text: string, replace: boolean): Int32Array {
   const mergeable = c.mergeable;
   const n = text.length;
   let out = new Int32Array(n + 16);
