@@ -27,6 +27,15 @@ export interface PipelineConfig {
     variant: "2-3" | "max";
     /** Multi-character tokens kept per script when the vocabulary is built. */
     perScript: number;
+    /**
+     * Id layout: "glyphgrad" (lossless, built from the corpus) or "bvv241" (the author's ids,
+     * built from the author's n-gram list in `ngrams`; see pipeline/tokenizer/README.md).
+     */
+    layout: "glyphgrad" | "bvv241";
+    /** bvv241: path of the author's n-gram list (_n-gramms-2-3.txt, _n-gramms-2-3-4-5.txt). */
+    ngrams: string;
+    /** bvv241: path of the author's shared-token list (_n-gramms-intersection.txt; max). */
+    sharedTokens: string;
   };
   embed: {
     /** Recipe of the frozen table. */
@@ -86,6 +95,7 @@ export interface PipelineConfig {
 /** Allowed values of the enumerated settings, by dotted key. */
 export const CHOICES: Record<string, readonly string[]> = {
   "tokenizer.variant": ["2-3", "max"],
+  "tokenizer.layout": ["glyphgrad", "bvv241"],
   "embed.recipe": ["paper", "clean", "random", "binary-id"],
   "model.norm": ["layernorm", "rmsnorm"],
   "model.vocab": ["full", "compact"],
@@ -147,6 +157,23 @@ export function validateConfig(value: unknown, reference: PipelineConfig, where 
   };
   walk(value, reference, "");
   const c = value as Partial<PipelineConfig>;
+  // cross-key checks on a complete section only (a config file may leave keys to --set)
+  const t = c.tokenizer && "layout" in c.tokenizer && "ngrams" in c.tokenizer &&
+      "sharedTokens" in c.tokenizer
+    ? c.tokenizer
+    : undefined;
+  if (t?.layout === "bvv241" && !t.ngrams) {
+    throw new Error(
+      `${where}: tokenizer.layout "bvv241" needs tokenizer.ngrams, the path of the author's ` +
+        "n-gram list (e.g. --set tokenizer.ngrams=/data/_n-gramms-2-3.txt)",
+    );
+  }
+  if (t && t.layout !== "bvv241" && (t.ngrams || t.sharedTokens)) {
+    throw new Error(
+      `${where}: tokenizer.ngrams and tokenizer.sharedTokens are read by layout "bvv241" only ` +
+        '(set tokenizer.layout to "bvv241" or leave them "")',
+    );
+  }
   if (c.model && c.model.dModel % c.model.heads !== 0) {
     throw new Error(`${where}: model.dModel (${c.model.dModel}) must be divisible by model.heads`);
   }

@@ -108,7 +108,9 @@ export function glyphReport(tokens: string[], m: GlyphMeta): string {
 /** Names the run's tokenizer in the table metadata: layout, vocabulary mode, file hash. */
 async function tokenizerId(ctx: Ctx): Promise<string> {
   const sha = await sha256File(ctx.path("tokenize/tokenizer.json"));
-  return `glyphgrad-${ctx.cfg.tokenizer.variant}-${ctx.cfg.model.vocab} sha256:${sha.slice(0, 16)}`;
+  const t = ctx.cfg.tokenizer;
+  return `${t.layout === "bvv241" ? "bvv241" : "glyphgrad"}-${t.variant}-${ctx.cfg.model.vocab} ` +
+    `sha256:${sha.slice(0, 16)}`;
 }
 
 /**
@@ -137,6 +139,33 @@ export function checkImportedTable(
   }
 }
 
+/**
+ * The tokenize stage's parameters; the bvv241 keys appear only when that layout is chosen, so
+ * runs made before they existed keep their fingerprints.
+ */
+function tokenizeParams(cfg: C): Record<string, unknown> {
+  const { layout, ngrams, sharedTokens, ...rest } = cfg.tokenizer;
+  const bvv = layout === "bvv241" ? { layout, ngrams, sharedTokens } : {};
+  return { ...rest, ...bvv, vocab: cfg.model.vocab };
+}
+
+/** The author's list files a bvv241 run reads (checked here for a one-line error). */
+async function bvv241Lists(cfg: C): Promise<string[]> {
+  const t = cfg.tokenizer;
+  if (t.layout !== "bvv241") return [];
+  const files: [string, string][] = [["tokenizer.ngrams", t.ngrams]];
+  if (t.sharedTokens) files.push(["tokenizer.sharedTokens", t.sharedTokens]);
+  for (const [key, path] of files) {
+    const ok = await Deno.stat(path).then((s) => s.isFile, () => false);
+    if (!ok) {
+      throw new Error(
+        `${key} ${path}: file not found; point it at the author's list (AVBochkov/PGT on GitHub)`,
+      );
+    }
+  }
+  return files.map(([, path]) => path);
+}
+
 async function readVocabTokens(ctx: Ctx): Promise<string[]> {
   return JSON.parse(await Deno.readTextFile(ctx.path("tokenize/vocab.json"))).tokens;
 }
@@ -160,7 +189,9 @@ export const STAGES: Stage<C>[] = [
     name: "tokenize",
     version: 1,
     inputs: ["data"],
-    params: (cfg) => ({ ...cfg.tokenizer, vocab: cfg.model.vocab }),
+    params: (cfg) => tokenizeParams(cfg),
+    // the author's lists are hashed by content: a changed list reruns the stage
+    sources: (cfg) => bvv241Lists(cfg),
     outputs: () => ["tokenize/tokenizer.json", "tokenize/ids.safetensors", "tokenize/vocab.json"],
     run: (ctx) =>
       tokenizeCorpus(

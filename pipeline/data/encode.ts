@@ -12,6 +12,8 @@ import {
   BYTE_FIRST,
   encode,
   EOS,
+  type LayoutName,
+  loadAuthorTokenizer,
   PAD,
   saveTokenizer,
   type Tokenizer,
@@ -24,6 +26,11 @@ export interface TokenizeParams {
   variant: "2-3" | "max";
   perScript: number;
   vocab: "full" | "compact";
+  /** "glyphgrad" (default: built from the corpus) or "bvv241" (from the author's lists). */
+  layout?: LayoutName;
+  /** bvv241: the author's n-gram list and (max) shared-token list. */
+  ngrams?: string;
+  sharedTokens?: string;
 }
 
 /** Model id -> tokenizer id, and tokenizer id -> model id (unknown ids go to <unk>). */
@@ -59,8 +66,9 @@ export function toModelIds(ids: Int32Array, map: VocabMap): Int32Array {
   return ids.map((t) => map.fromTokenizer[t]);
 }
 
-/** The byte value of a byte-fallback tokenizer id, or null. */
-export function byteOf(tokId: number): number | null {
+/** The byte value of a byte-fallback tokenizer id, or null (layout bvv241 has no bytes). */
+export function byteOf(tokId: number, layout: LayoutName = "glyphgrad"): number | null {
+  if (layout !== "glyphgrad") return null;
   return tokId >= BYTE_FIRST && tokId < BYTE_FIRST + 256 ? tokId - BYTE_FIRST : null;
 }
 
@@ -81,10 +89,22 @@ export async function tokenizeCorpus(
   await Deno.mkdir(outDir, { recursive: true });
   const trainText = await Deno.readTextFile(join(dataDir, "train.txt"));
   const valText = await Deno.readTextFile(join(dataDir, "val.txt"));
-  const tok = buildTokenizer(trainText.split(DOC_SEPARATOR), {
-    variant: p.variant,
-    perScript: p.perScript,
-  });
+  const layout = p.layout ?? "glyphgrad";
+  const tok = layout === "bvv241"
+    ? await loadAuthorTokenizer(p.variant, p.ngrams ?? "", p.sharedTokens ?? "")
+    : buildTokenizer(trainText.split(DOC_SEPARATOR), {
+      variant: p.variant,
+      perScript: p.perScript,
+    });
+  if (layout === "bvv241") {
+    log(
+      `bvv241 vocabulary from ${p.ngrams}: ${tok.tokens.length} multi-character tokens, ` +
+        `${tok.merges.length / 3} merges` +
+        (Number(tok.meta.dropped) > 0
+          ? `, ${tok.meta.dropped} past the last slot dropped (as the author's notebook does)`
+          : ""),
+    );
+  }
   await saveTokenizer(join(outDir, "tokenizer.json"), tok);
   const trainTok = encode(tok, trainText), valTok = encode(tok, valText);
   const map = makeVocabMap(tok.vocabSize, [trainTok, valTok], p.vocab);
@@ -95,11 +115,12 @@ export async function tokenizeCorpus(
     train: i32(train),
     val: i32(val),
     vocab: i32(map.toTokenizer),
-  }, { variant: p.variant, modelVocab: `${map.toTokenizer.length}` });
+  }, { variant: p.variant, layout, modelVocab: `${map.toTokenizer.length}` });
   await writeFileAtomic(
     join(outDir, "vocab.json"),
     JSON.stringify({
       mode: p.vocab,
+      layout,
       tokenizerVocab: tok.vocabSize,
       modelVocab: map.toTokenizer.length,
       tokenizerIds: Array.from(map.toTokenizer),

@@ -16,6 +16,7 @@ import { makeTokenizer, type Tokenizer } from "./build.ts";
 import { authorCompare, cpLength } from "./bvv241.ts";
 import { layoutOf, type Variant } from "./layout.ts";
 import { parsePythonLiteral, type PyValue } from "./pyliteral.ts";
+import { utf8ToText } from "./fallback.ts";
 
 /** The notebooks' `languages` list: entries of other languages are skipped. */
 export const AUTHOR_LANGUAGES: readonly string[] = [
@@ -156,7 +157,7 @@ export interface AuthorVocabOptions {
 
 /** The author's tokenizer (layout "bvv241") from the author's lists, id for id. */
 export function buildAuthorTokenizer(o: AuthorVocabOptions): Tokenizer {
-  const where = `n-gram list ${o.ngramsPath ?? "(text)"}`;
+  const where = o.ngramsPath ? `tokenizer.ngrams ${o.ngramsPath}` : "n-gram list";
   const top = o.topCount ?? AUTHOR_TOP[o.variant];
   if (!Number.isInteger(top) || top < 1) {
     throw new Error(`tokenizer: topCount must be a positive integer, got ${top}`);
@@ -177,4 +178,37 @@ export function buildAuthorTokenizer(o: AuthorVocabOptions): Tokenizer {
     dropped: Math.max(0, all.length - slots),
   }, "bvv241");
   return tok;
+}
+
+/** Read a list file as UTF-8 text; one-line errors name the config key and the fix. */
+async function readList(path: string, key: string, what: string): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "file not found" : (e as Error).message;
+    throw new Error(`${key} ${path}: ${why}; point it at ${what} (AVBochkov/PGT on GitHub)`);
+  }
+  return utf8ToText(bytes, `${key} ${path}`);
+}
+
+/** buildAuthorTokenizer from list files (tokenizer.ngrams, tokenizer.sharedTokens). */
+export async function loadAuthorTokenizer(
+  variant: Variant,
+  ngramsPath: string,
+  sharedPath = "",
+): Promise<Tokenizer> {
+  const ngrams = await readList(
+    ngramsPath,
+    "tokenizer.ngrams",
+    "the author's n-gram list (_n-gramms-2-3.txt or _n-gramms-2-3-4-5.txt)",
+  );
+  const shared = sharedPath
+    ? await readList(
+      sharedPath,
+      "tokenizer.sharedTokens",
+      "the author's shared-token list (_n-gramms-intersection.txt)",
+    )
+    : undefined;
+  return buildAuthorTokenizer({ variant, ngrams, shared, ngramsPath, sharedPath });
 }

@@ -28,6 +28,7 @@ export {
   AUTHOR_TOP,
   type AuthorVocabOptions,
   buildAuthorTokenizer,
+  loadAuthorTokenizer,
 } from "./author_ngrams.ts";
 export { encode, encodeBytes, type EncodeOptions } from "./encode.ts";
 export { decode, type DecodeOptions } from "./decode.ts";

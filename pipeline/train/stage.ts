@@ -70,7 +70,7 @@ export async function runTrainStage(a: TrainStageArgs): Promise<TrainSummary> {
   const trainIds = tensors.train.data as Int32Array, valIds = tensors.val.data as Int32Array;
   const vocabMap = tensors.vocab.data as Int32Array;
   const vocab = JSON.parse(await Deno.readTextFile(join(runDir, "tokenize/vocab.json")));
-  const charLen = charLengths(vocab.tokens as string[], (i) => byteOf(vocabMap[i]));
+  const charLen = charLengths(vocab.tokens as string[], (i) => byteOf(vocabMap[i], vocab.layout));
   const tablePath = join(runDir, "embed/table.safetensors");
   const table = await readTable(tablePath);
   if (table.rows !== vocabMap.length) {
