@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
 import {
   buildTokenizer,
   encode,
@@ -121,4 +122,16 @@ Deno.test("export: Hugging Face tokenizer.json is stable and encodes like us", (
     }),
     { numRuns: 150 },
   );
+});
+
+Deno.test("export: the tokenizers library's JS port runs our tokenizer.json as we do", () => {
+  // an outside implementation of tokenizer.json (BPE, byte_fallback, ByteFallback+Fuse decoder)
+  for (const tok of toks) {
+    const ref = new HfTokenizer(exportHuggingFace(tok), {});
+    for (const s of [sample.slice(0, 4000), "a😀b\uE000 Ж中文 \uFFFF\u0000"]) {
+      const ids = ref.encode(s).ids;
+      assert.deepStrictEqual([...encode(tok, s)], ids);
+      assert.equal(ref.decode(ids), s);
+    }
+  }
 });
