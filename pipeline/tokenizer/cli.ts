@@ -1,6 +1,8 @@
 // Command line for the tokenizer: build one from text files (or the Debian sample corpus),
 // inspect it, encode/decode text, export Hugging Face tokenizer.json.
 //   deno run -A pipeline/tokenizer/cli.ts build --variant 2-3 --out tok.json [files... | --sample]
+//   deno run -A pipeline/tokenizer/cli.ts build --layout bvv241 --ngrams _n-gramms-2-3.txt \
+//     --out tok.json        (the author's ids; max: add --shared _n-gramms-intersection.txt)
 //   deno run -A pipeline/tokenizer/cli.ts info tok.json
 //   deno run -A pipeline/tokenizer/cli.ts encode tok.json "some text"   (or text on stdin)
 //   deno run -A pipeline/tokenizer/cli.ts decode tok.json 72 101 ...
@@ -9,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../../core/safetensors.ts";
 import { buildTokenizer } from "./build.ts";
+import { loadAuthorTokenizer } from "./author_ngrams.ts";
 import { allLanguages, splitHeldOut } from "./corpus.ts";
 import { decode } from "./decode.ts";
 import { encode } from "./encode.ts";
@@ -38,6 +41,9 @@ async function main(args: string[]): Promise<void> {
       "no-production": { type: "boolean" },
       sample: { type: "boolean", default: false },
       out: { type: "string" },
+      layout: { type: "string", default: "glyphgrad" },
+      ngrams: { type: "string" },
+      shared: { type: "string" },
     },
   });
   const [cmd, ...rest] = positionals;
@@ -46,6 +52,23 @@ async function main(args: string[]): Promise<void> {
     if (!values.out) throw new Error("tokenizer build: --out <file.json> is required");
     if (values.variant !== "2-3" && values.variant !== "max") {
       throw new Error(`tokenizer build: --variant must be 2-3 or max, got ${values.variant}`);
+    }
+    if (values.layout === "bvv241") {
+      if (!values.ngrams) throw new Error("tokenizer build: --layout bvv241 needs --ngrams <file>");
+      const tok = await loadAuthorTokenizer(values.variant, values.ngrams, values.shared ?? "");
+      await saveTokenizer(values.out, tok);
+      console.log(
+        `${values.out}: ${tok.tokens.length} multi-character tokens, ` +
+          `${tok.merges.length / 3} merges, ${tok.meta.dropped} dropped, hash ${
+            tokenizerHash(tok)
+          }`,
+      );
+      return;
+    }
+    if (values.layout !== "glyphgrad") {
+      throw new Error(
+        `tokenizer build: --layout must be glyphgrad or bvv241, got ${values.layout}`,
+      );
     }
     const docs = values.sample
       ? (await allLanguages()).flatMap((l) => splitHeldOut(l).train)
@@ -68,6 +91,7 @@ async function main(args: string[]): Promise<void> {
     console.log(JSON.stringify(
       {
         variant: tok.variant,
+        layout: tok.layout,
         vocabSize: tok.vocabSize,
         hash: tokenizerHash(tok),
         multiTokens: tok.tokens.length,
