@@ -95,7 +95,8 @@ export async function writeRunReport(cfg: PipelineConfig, runDir: string): Promi
     "",
     `Model: ${m.layers} layers, d_model ${m.dModel}, ${m.heads} heads, context ${m.context}, ` +
     `${m.norm}, vocabulary ${vocab.modelVocab} ids (${m.vocab}); ${cfg.train.steps} steps of batch ${cfg.train.batch}, ` +
-    `peak lr ${cfg.train.lr}, ${cfg.train.seeds} seed(s). Tokenizer ${cfg.tokenizer.variant}.`,
+    `peak lr ${cfg.train.lr}, ${cfg.train.seeds} seed(s). Tokenizer ${cfg.tokenizer.variant}` +
+    (cfg.tokenizer.layout === "bvv241" ? ` (the author's bvv241 ids).` : "."),
     "",
     ...trainSection(summary),
     ...dataSection(sources),

@@ -12,7 +12,7 @@
 //   loops stop.
 // Then makeTokenizer (layout "bvv241") synthesises the merges as the notebook does.
 
-import { makeTokenizer, type Tokenizer } from "./build.ts";
+import { makeTokenizer, type Tokenizer, unreachableCount } from "./build.ts";
 import { authorCompare, cpLength } from "./bvv241.ts";
 import { layoutOf, type Variant } from "./layout.ts";
 import { parsePythonLiteral, type PyValue } from "./pyliteral.ts";
@@ -177,7 +177,7 @@ export function buildAuthorTokenizer(o: AuthorVocabOptions): Tokenizer {
     total: all.length,
     dropped: Math.max(0, all.length - slots),
   }, "bvv241");
-  return tok;
+  return { ...tok, meta: { ...tok.meta, unreachable: unreachableCount(tok) } };
 }
 
 /** Read a list file as UTF-8 text; one-line errors name the config key and the fix. */
