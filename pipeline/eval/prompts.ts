@@ -87,19 +87,20 @@ export interface FittedPrompt {
 }
 
 /**
- * header + the first k shots (each followed by a blank line) + the item prompt, for the
+ * header(k) + the first k shots (each followed by a blank line) + the item prompt, for the
  * largest k <= shots.length whose tokens fit `budget`; shots are dropped first, the item is
- * never cut: null when even header + item does not fit (the caller skips the item).
+ * never cut: null when even header(0) + item does not fit (the caller skips the item).
  */
 export function fitShots(
   codec: TextCodec,
-  header: string,
+  header: string | ((shots: number) => string),
   shots: string[],
   item: string,
   budget: number,
 ): FittedPrompt | null {
   for (let k = shots.length; k >= 0; k--) {
-    const text = header + shots.slice(0, k).map((s) => s + "\n\n").join("") + item;
+    const head = typeof header === "string" ? header : header(k);
+    const text = head + shots.slice(0, k).map((s) => s + "\n\n").join("") + item;
     const ids = codec.encode(text);
     if (ids.length <= budget) return { ids, shots: k };
   }

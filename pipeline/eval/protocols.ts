@@ -126,12 +126,13 @@ export function planPrompts(
   format: (it: McItem) => string,
   answer: (it: McItem) => string,
   opts: ScoreOptions,
+  /** the header line before the shots, given the item and how many shots are kept */
   header: (it: McItem, shots: number) => string,
 ): { prompts: (Int32Array | null)[]; shots: number } {
   let kept = 0;
   const prompts = items.map((it) => {
     const ex = shotItems(it, opts).map((d) => shotText(format(d), answer(d)));
-    const fit = fitShots(codec, header(it, ex.length), ex, format(it), budget);
+    const fit = fitShots(codec, (k) => header(it, k), ex, format(it), budget);
     if (fit) kept += fit.shots;
     return fit ? fit.ids : null;
   });
