@@ -88,12 +88,6 @@ export async function runEval(opts: RunEvalOptions): Promise<{
   const log = opts.log ?? console.log;
   const seed = opts.seed ?? 0;
   if (opts.checkpoints.length === 0) throw new Error("eval: no --checkpoint given");
-  const models: CheckpointModel[] = [];
-  for (const dir of opts.checkpoints) {
-    models.push(
-      await loadCheckpointModel(dir, { codec: opts.codec, tokenBudget: opts.tokenBudget }),
-    );
-  }
   const benches: Bench[] = [];
   for (const spec of opts.benches ?? []) {
     const b = await loadBench(spec);
@@ -107,6 +101,12 @@ export async function runEval(opts: RunEvalOptions): Promise<{
     const taken = (name: string) => benches.some((x) => x.name === name);
     for (let k = 2; taken(b.name); k++) b.name = `${b.name.replace(/-\d+$/, "")}-${k}`;
     benches.push(b);
+  }
+  const models: CheckpointModel[] = [];
+  for (const dir of opts.checkpoints) {
+    models.push(
+      await loadCheckpointModel(dir, { codec: opts.codec, tokenBudget: opts.tokenBudget }),
+    );
   }
   const heldOut = (await Promise.all((opts.heldOut ?? []).map(readDocs))).flat();
   const trainText = opts.trainText?.length
