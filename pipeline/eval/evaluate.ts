@@ -121,7 +121,8 @@ export async function evaluateModel(t: EvalTarget, opts: EvalOptions): Promise<M
       }
     }
     r.seconds = (performance.now() - t0) / 1000;
-    const acc = (p: ProtocolResult, m: string) => `${(100 * p.metrics[m].mean).toFixed(1)}%`;
+    const acc = (p: ProtocolResult, m: string) =>
+      p.n ? `${(100 * p.metrics[m].mean).toFixed(1)}%` : "n/a (every item skipped)";
     const parts = PROTOCOLS.flatMap((p) =>
       r[p]
         ? [`${p} ${Object.keys(r[p]!.metrics).map((m) => `${m} ${acc(r[p]!, m)}`).join(" ")}`]

@@ -91,7 +91,7 @@ export async function scorePaper(
         right[k]++;
       }
     });
-    accs.push(ok / Math.max(1, scored.length));
+    accs.push(scored.length ? ok / scored.length : NaN);
   }
   const perItem = Array.from(right, (x) => x / runs);
   const n = scored.length;

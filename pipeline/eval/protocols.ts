@@ -337,7 +337,7 @@ export async function scoreLoglik(
   const b = { seed: opts.seed, resamples: opts.resamples };
   return {
     protocol: "loglik",
-    variant: "option text after `Question: q\nAnswer:` (harness mmlu_continuation)",
+    variant: "option text after `Question: q\\nAnswer:` (harness mmlu_continuation)",
     n: items.length,
     chance: chanceLevel(items),
     metrics: {

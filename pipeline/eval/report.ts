@@ -82,6 +82,7 @@ function paperRunsSection(results: ModelResult[]): string[] {
     r.benches.flatMap((b) => {
       const p = b.paper;
       if (!p?.runs) return [];
+      if (p.n === 0) return [`| ${r.name} | ${b.name} | 0 | - | n/a (every item skipped) | n/a |`];
       const { runs, mean, std, ci95 } = p.runs;
       return [
         `| ${r.name} | ${b.name} | ${p.n} | ${runs} | ${(100 * mean).toFixed(2)}% ± ` +
