@@ -72,7 +72,7 @@ export interface ModelResult {
 
 export async function evaluateModel(t: EvalTarget, opts: EvalOptions): Promise<ModelResult> {
   const log = opts.log ?? (() => {});
-  const protocols = opts.protocols ?? ["generative", "loglik"];
+  const protocols = opts.protocols ?? ["generative", "loglik", "loglik-letter"];
   const so = { seed: opts.seed ?? 0, resamples: opts.resamples };
   const result: ModelResult = { name: t.name, info: t.info ?? {}, benches: [] };
   if (opts.heldOut?.length) {

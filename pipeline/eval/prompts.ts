@@ -53,7 +53,8 @@ export function paperPrompt(it: McItem, style: PromptStyle): string {
 /** lm-evaluation-harness `mmlu` default: `{q.strip()}\nA. a\nB. b\n...\nAnswer:`. */
 export function harnessLetterPrompt(it: McItem): string {
   const opts = it.choices.map((c, i) => `${LETTERS[i]}. ${c}\n`).join("");
-  return `${it.question.trim()}\n${opts}Answer:`;
+  const p = `${it.question.trim()}\n${opts}Answer:`;
+  return it.passage ? `${it.passage.trim()}\n${p}` : p;
 }
 
 /** The continuations the letter protocol scores: " A", " B", ... */

@@ -39,7 +39,8 @@ import {
 
 /** The generative protocol's prompt (the paper's MMLU format). */
 export function generativePrompt(it: McItem): string {
-  return formatMcPrompt(it.question.trim(), it.choices);
+  const p = formatMcPrompt(it.question.trim(), it.choices);
+  return it.passage ? `Context: ${it.passage.trim()}\n${p}` : p;
 }
 
 export function loglikContext(it: McItem): string {
