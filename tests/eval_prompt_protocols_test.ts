@@ -117,7 +117,7 @@ Deno.test("paper protocol: sampled runs, the author's 1.96*std/sqrt(runs) interv
   assertEquals(greedy.runs!.std, 0);
 });
 
-Deno.test("harness letter prompt, header and shots; shots dropped before an item is skipped", async () => {
+Deno.test("harness letter prompt, header and shots; shots, then header, dropped before an item is skipped", async () => {
   const it = item("  What is 2 + 2? ", ["3", "4"], 1, { subject: "elementary_mathematics" });
   assertEquals(harnessLetterPrompt(it), "What is 2 + 2?\nA. 3\nB. 4\nAnswer:");
   assertEquals(
@@ -129,7 +129,14 @@ Deno.test("harness letter prompt, header and shots; shots dropped before an item
   assertEquals(asciiCodec.decode(whole.ids), "H\n\nS1 Answer: A\n\nS2 Answer: B\n\nITEM");
   assertEquals(fitShots(asciiCodec, "H\n\n", shots, "ITEM", 22)!.shots, 1);
   assertEquals(fitShots(asciiCodec, "H\n\n", shots, "ITEM", 7)!.shots, 0);
-  assertEquals(fitShots(asciiCodec, "H\n\n", shots, "ITEM", 6), null);
+  assertEquals(fitShots(asciiCodec, "H\n\n", shots, "ITEM", 7)!.header, true);
+  // then the header goes; the item itself is never cut
+  assertEquals(fitShots(asciiCodec, "H\n\n", shots, "ITEM", 6), {
+    ids: asciiCodec.encode("ITEM"),
+    shots: 0,
+    header: false,
+  });
+  assertEquals(fitShots(asciiCodec, "H\n\n", shots, "ITEM", 3), null);
 
   // the letter protocol scores " A" / " B" after the prompt with its dev shots
   const mmlu = await loadBench(`mmlu:${F}/mmlu`);

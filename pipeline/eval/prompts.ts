@@ -5,7 +5,8 @@
 //  - lm-evaluation-harness formats: `mmlu` (letters: `q\nA. a\nB. b\nAnswer:`, scored " A"..),
 //    `mmlu_continuation` (`Question: q\nAnswer:`, scored " <option>"), the subject header line
 //    and few-shot examples joined by a blank line;
-//  - fitShots: header + as many shots as fit + the item, never cutting the item itself.
+//  - fitShots: header + as many shots as fit + the item (shots dropped first, then the header),
+//    never cutting the item itself.
 
 import { LETTERS, type McItem } from "./items.ts";
 import type { TextCodec } from "./model.ts";
@@ -85,12 +86,14 @@ export interface FittedPrompt {
   ids: Int32Array;
   /** Shots kept (of those offered). */
   shots: number;
+  /** Whether the header line was kept (it is dropped after every shot, before the item). */
+  header: boolean;
 }
 
 /**
  * header(k) + the first k shots (each followed by a blank line) + the item prompt, for the
- * largest k <= shots.length whose tokens fit `budget`; shots are dropped first, the item is
- * never cut: null when even header(0) + item does not fit (the caller skips the item).
+ * largest k <= shots.length whose tokens fit `budget`; shots are dropped first, then the
+ * header, the item is never cut: null when the item alone does not fit (the caller skips it).
  */
 export function fitShots(
   codec: TextCodec,
@@ -99,11 +102,13 @@ export function fitShots(
   item: string,
   budget: number,
 ): FittedPrompt | null {
+  const head = (k: number) => (typeof header === "string" ? header : header(k));
   for (let k = shots.length; k >= 0; k--) {
-    const head = typeof header === "string" ? header : header(k);
-    const text = head + shots.slice(0, k).map((s) => s + "\n\n").join("") + item;
+    const text = head(k) + shots.slice(0, k).map((s) => s + "\n\n").join("") + item;
     const ids = codec.encode(text);
-    if (ids.length <= budget) return { ids, shots: k };
+    if (ids.length <= budget) return { ids, shots: k, header: head(k) !== "" };
   }
-  return null;
+  // the header goes last, before the item is given up
+  const ids = codec.encode(item);
+  return head(0) !== "" && ids.length <= budget ? { ids, shots: 0, header: false } : null;
 }

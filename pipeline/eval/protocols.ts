@@ -129,16 +129,17 @@ export function planPrompts(
   opts: ScoreOptions,
   /** the header line before the shots, given the item and how many shots are kept */
   header: (it: McItem, shots: number) => string,
-): { prompts: (Int32Array | null)[]; shots: number } {
-  let kept = 0;
+): { prompts: (Int32Array | null)[]; shots: number; noHeader: number } {
+  let kept = 0, noHeader = 0;
   const prompts = items.map((it) => {
     const ex = shotItems(it, opts).map((d) => shotText(format(d), answer(d)));
     const fit = fitShots(codec, (k) => header(it, k), ex, format(it), budget);
     if (fit) kept += fit.shots;
+    if (fit && !fit.header && header(it, 0) !== "") noHeader++;
     return fit ? fit.ids : null;
   });
   const n = prompts.filter((p) => p).length;
-  return { prompts, shots: n ? kept / n : 0 };
+  return { prompts, shots: n ? kept / n : 0, noHeader: n ? noHeader / n : 0 };
 }
 
 /** Split items into those with a prompt and the skipped share. */
@@ -372,7 +373,7 @@ export async function scoreLoglikLetter(
     }),
     1,
   );
-  const { prompts, shots } = planPrompts(
+  const { prompts, shots, noHeader } = planPrompts(
     codec,
     items,
     model.context - room,
@@ -392,7 +393,10 @@ export async function scoreLoglikLetter(
   return {
     protocol: "loglik-letter",
     variant: 'letters " A".." D" after the listed options (harness mmlu)' +
-      (opts.shots ? `, ${opts.shots}-shot` : ""),
+      (opts.shots ? `, ${opts.shots}-shot` : "") +
+      (noHeader
+        ? `; subject header dropped to fit for ${(100 * noHeader).toFixed(1)}% of items`
+        : ""),
     n: kept.length,
     chance: chanceLevel(kept),
     metrics: { acc: bootstrapCI(acc, { seed: opts.seed, resamples: opts.resamples }) },
