@@ -159,7 +159,7 @@ export async function continuePrompts(
   maxNew: number,
   pick: (logp: Float32Array, i: number) => number,
   done: (generated: number[]) => boolean = () => false,
-  chunk = 512,
+  chunk = 256,
 ): Promise<number[][]> {
   const generated: number[][] = prompts.map(() => []);
   for (let from = 0; from < prompts.length; from += chunk) {
