@@ -167,6 +167,22 @@ Deno.test("harness letter prompt, header and shots; shots, then header, dropped 
       "Which planet is red?\nA. Mars\nB. Venus\nC. Earth\nD. Jupiter\nAnswer: A\n\n" +
       "What is the closest star",
   ));
+  // a context that holds the item but not its header: the header goes, and the variant says so
+  const longest = Math.max(...mmlu.items.map((x) => harnessLetterPrompt(x).length));
+  const noHead = await scoreLoglikLetter(
+    { ...model, context: longest + 2 },
+    asciiCodec,
+    mmlu.items,
+    {
+      shots: 5,
+      dev: mmlu.dev,
+    },
+  );
+  assertEquals([noHead.n, noHead.metrics.acc.mean], [5, 1]);
+  assert(
+    /subject header dropped to fit for 100\.0% of items/.test(noHead.variant!),
+    noHead.variant,
+  );
   // a context too short for any item skips every one, and says so
   const tiny = { ...model, context: 20 };
   const sk = await scoreLoglikLetter(tiny, asciiCodec, mmlu.items, { shots: 5, dev: mmlu.dev });

@@ -7,7 +7,7 @@
 //                 Hugging Face parquet: {id, question, choices: {text[], label[]}, answerKey}
 //   csqa:<file>   CommonsenseQA in either ARC layout (the original JSONL has the same fields)
 //   boolq:<file>  BoolQ JSONL: {question, passage, answer: true | false}
-//   jsonl:<file>  generic JSONL: {question, choices[], answer: index | letter}
+//   jsonl:<file>  generic JSONL: {question, choices[], answer: index | letter, subject?}
 // A malformed row never vanishes: it lands in Bench.problems as "file:line: why".
 
 import { basename, dirname, join } from "node:path";
@@ -228,6 +228,7 @@ export async function loadGenericJsonl(path: string): Promise<Bench> {
       question: o.question,
       choices,
       answer: letterIndex(o.answer, choices.length),
+      ...(typeof o.subject === "string" ? { subject: o.subject } : {}),
       source,
     });
   });
