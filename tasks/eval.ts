@@ -1,5 +1,5 @@
 // `deno task eval`: evaluate one or more checkpoints side by side (held-out LM metrics,
-// multiple-choice benchmarks under both protocols, our WordNet and cloze benchmarks, the
+// multiple-choice benchmarks under each protocol: generative, loglik, loglik-letter, paper; our WordNet and cloze benchmarks, the
 // semantic probe) and write results.json + report.md; or `--generate "prompt"` to sample text.
 
 import { parseArgs } from "node:util";
@@ -9,13 +9,16 @@ import { startWatchdog, stopWatchdog } from "../core/webgpu/watchdog.ts";
 import { loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
 import { generate } from "../pipeline/eval/generate.ts";
 import { runEval } from "../pipeline/eval/run.ts";
-import type { Protocol } from "../pipeline/eval/evaluate.ts";
+import { type Protocol, PROTOCOLS } from "../pipeline/eval/evaluate.ts";
 
 const USAGE = `usage: deno task eval --checkpoint <dir> [--checkpoint <dir2>]
-  [--bench mmlu:<dir|file.jsonl>] [--bench arc:<file.jsonl>] [--bench jsonl:<file>]
+  [--bench mmlu:<dir|file.jsonl|file.parquet>] [--bench arc:<file>] [--bench csqa:<file>]
+  [--bench boolq:<file.jsonl>] [--bench jsonl:<file>]
   [--heldout <file.txt|file.jsonl>] [--train-text <file>] [--out <dir>] [--name <run>]
-  [--items 1000] [--limit N] [--probe 200] [--protocols generative,loglik] [--no-builtin]
-  [--atlas <png>] [--seed 0] [--backend cpu|cpu-ref|webgpu]
+  [--items 1000] [--limit N] [--probe 200] [--no-builtin]
+  [--protocols generative,loglik,loglik-letter] (also: paper) [--shots 0] [--gen-tokens 3]
+  [--paper-runs 10] [--paper-temperature 1] [--atlas <png>] [--seed 0]
+  [--backend cpu|cpu-ref|webgpu]
   deno task eval --checkpoint <dir> --generate "prompt" [--max-new 200] [--temperature 0.8]
   [--top-k 40] [--seed 0] [--stop "\\n" (repeatable; also stops at </s>)]`;
 
@@ -47,6 +50,10 @@ async function main() {
         limit: { type: "string" },
         probe: { type: "string" },
         protocols: { type: "string" },
+        shots: { type: "string" },
+        "gen-tokens": { type: "string" },
+        "paper-runs": { type: "string" },
+        "paper-temperature": { type: "string" },
         "no-builtin": { type: "boolean" },
         atlas: { type: "string" },
         seed: { type: "string" },
@@ -90,10 +97,15 @@ async function main() {
     return;
   }
 
-  const protocols = (args.protocols ?? "generative,loglik").split(",") as Protocol[];
+  const protocols = (args.protocols ?? "generative,loglik,loglik-letter").split(",") as Protocol[];
   for (const p of protocols) {
-    if (p !== "generative" && p !== "loglik") fail(`unknown protocol "${p}"`);
+    if (!PROTOCOLS.includes(p)) fail(`unknown protocol "${p}"; use ${PROTOCOLS.join(", ")}`);
   }
+  const whole = (v: string | undefined, name: string, dflt: number, min: number) => {
+    const x = num(v, name, dflt);
+    if (!Number.isInteger(x) || x < min) fail(`--${name} must be a whole number >= ${min}`);
+    return x;
+  };
   const name = args.name ?? "eval";
   const t0 = performance.now();
   const { reportPath, resultsPath } = await runEval({
@@ -108,6 +120,10 @@ async function main() {
     limit: num(args.limit, "limit", 0),
     probe: num(args.probe, "probe", 200),
     protocols,
+    shots: whole(args.shots, "shots", 0, 0),
+    genTokens: whole(args["gen-tokens"], "gen-tokens", 3, 1),
+    paperRuns: whole(args["paper-runs"], "paper-runs", 10, 1),
+    paperTemperature: num(args["paper-temperature"], "paper-temperature", 1),
     atlas: args.atlas,
     seed,
   });

@@ -4,6 +4,7 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import { loadBench } from "../pipeline/eval/loaders.ts";
 import { parseCsv } from "../pipeline/eval/csv.ts";
+import { runEval } from "../pipeline/eval/run.ts";
 
 const F = "fixtures/eval";
 
@@ -96,6 +97,27 @@ Deno.test("generic JSONL: index and letter answers, malformed lines", async () =
   assertMatch(bad.problems[3], /:5: needs "question"/);
 });
 
+Deno.test("MMLU dev split, BoolQ and CommonsenseQA (ARC layout) loaders", async () => {
+  const b = await loadBench(`mmlu:${F}/mmlu`);
+  assertEquals(b.style, "mmlu");
+  assertEquals(b.dev!.astronomy.map((i) => i.answer), [1, 0]);
+  assertEquals(b.dev!.biology[0].id, "mmlu/dev/biology/0");
+  const q = await loadBench(`boolq:${F}/boolq.jsonl`);
+  assertEquals(q.items.map((i) => [i.choices[i.answer], i.labels![i.answer]]), [
+    ["True", "T"],
+    ["False", "F"],
+    ["False", "F"],
+  ]);
+  assertEquals(q.items[0].passage, "The Sun is the star at the centre of the Solar System.");
+  const bad = await loadBench(`boolq:${F}/boolq_bad.jsonl`);
+  assertEquals(bad.items.length, 0);
+  assertMatch(bad.problems[0], /boolq_bad\.jsonl:1: needs "question" \(string\), "passage"/);
+  assertEquals(bad.problems.length, 2);
+  const c = await loadBench(`csqa:${F}/arc.jsonl`);
+  assertEquals([c.name, c.style], ["csqa-arc", "arc"]);
+  assertEquals(c.items[1].labels, ["1", "2", "3", "4"]);
+});
+
 Deno.test("loader errors are one clear line", async () => {
   await assertRejects(() => loadBench("mmlu:/no/such/dir"), "not found");
   await assertRejects(() => loadBench("csv:x"), "use mmlu:<path>");
@@ -117,4 +139,20 @@ Deno.test("CSV parser: CRLF, BOM, escaped quotes, unterminated quote", () => {
     err = (e as Error).message;
   }
   assert(err.startsWith("f.csv:1: unterminated"), err);
+});
+
+Deno.test("a benchmark file with no usable row fails the run in one line, writing nothing", async () => {
+  const out = await Deno.makeTempDir();
+  await assertRejects(
+    () =>
+      runEval({
+        checkpoints: ["/no/such/checkpoint"],
+        benches: [`boolq:${F}/boolq_bad.jsonl`],
+        out,
+        log: () => {},
+      }),
+    'has no usable item (2 malformed; first: fixtures/eval/boolq_bad.jsonl:1: needs "question"',
+  );
+  assertEquals([...Deno.readDirSync(out)], []);
+  await Deno.remove(out);
 });

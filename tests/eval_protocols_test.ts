@@ -93,7 +93,7 @@ Deno.test("always-A models score exactly the share of A answers (both protocols)
       assertAlmostEquals(gen.metrics.acc.mean, shareA, 1e-12);
       // loglik: option A's text after its own question is likely, every other text unlikely
       const firsts = new Set(
-        items.map((it) => `Question: ${it.question}\nAnswer: ${it.choices[0]}`),
+        items.map((it) => `Question: ${it.question.trim()}\nAnswer: ${it.choices[0]}`),
       );
       const lik = ruleModel(() => "A", () => -1, 512);
       const preferA = {

@@ -87,6 +87,10 @@ Deno.test("eval run: two twins, every bench format, report with plots", async ()
     name: "tiny",
     items: 24,
     probe: 10,
+    protocols: ["generative", "loglik", "loglik-letter", "paper"],
+    shots: 5,
+    paperRuns: 2,
+    seed: 3,
     log: (l) => lines.push(l),
   });
   assertEquals(results.map((r) => r.name), ["frozen", "trainable"]);
@@ -98,7 +102,10 @@ Deno.test("eval run: two twins, every bench format, report with plots", async ()
     for (const b of r.benches) {
       const acc = b.loglik!.metrics.acc;
       assert(acc.lo <= acc.mean && acc.mean <= acc.hi, `${b.name} interval`);
-      assert(b.generative!.metrics.acc.n === b.n);
+      for (const p of [b.generative!, b["loglik-letter"]!, b.paper!]) {
+        assertEquals(p.n + Math.round(p.skipped! * b.n), b.n, `${b.name} ${p.protocol} counts`);
+      }
+      assertEquals(b.paper!.runs!.accs.length, 2);
     }
   }
   const md = await Deno.readTextFile(reportPath);
@@ -106,6 +113,11 @@ Deno.test("eval run: two twins, every bench format, report with plots", async ()
     const s of [
       "## Held-out language modelling",
       "| wordnet-def | loglik | acc_norm | 24 | 25.0% |",
+      "| wordnet-def | loglik | acc_bytes | 24 | 25.0% |",
+      "- _paper_: the author's script",
+      "### The paper's protocol, repeated sampled runs",
+      "### Per subject",
+      "| frozen | mmlu | loglik acc | 2 |",
       "frozen - trainable (paired)",
       "![accuracy, log-likelihood acc](accuracy-loglik.png)",
       "![loss curves](loss.png)",
@@ -123,6 +135,13 @@ Deno.test("eval run: two twins, every bench format, report with plots", async ()
   }
   const json = JSON.parse(await Deno.readTextFile(resultsPath));
   assertEquals(json.results.length, 2);
+  assertEquals([json.settings.seed, json.settings.shots], [3, 5]);
+  const mm = json.results[0].benches[0];
+  assertEquals(mm.bySubject.loglik.acc.subjects.map((s: { subject: string }) => s.subject), [
+    "astronomy",
+    "biology",
+  ]);
+  assert(Number.isFinite(mm.bySubject.loglik.acc.macro.lo), "macro interval");
 
   // the CLI: seeded generation from a checkpoint, and a one-line error for a bad flag
   const cli = async (...args: string[]) => {

@@ -13,6 +13,10 @@ export interface McItem {
   source: string;
   /** Text that must not occur in training data (defaults to question + " " + answer text). */
   key?: string;
+  /** The labels the item shows its choices with, when not A, B, C... (ARC "1".."4", BoolQ T/F). */
+  labels?: string[];
+  /** Reading passage (BoolQ). */
+  passage?: string;
 }
 
 /** A loaded benchmark: items plus every row that could not be read, with file:line and why. */
@@ -20,6 +24,10 @@ export interface Bench {
   name: string;
   items: McItem[];
   problems: string[];
+  /** How the paper lays out its prompt: MMLU (options on one line, default), ARC, BoolQ. */
+  style?: "mmlu" | "arc" | "boolq";
+  /** Solved examples for few-shot prompts (MMLU's dev split), by subject. */
+  dev?: Record<string, McItem[]>;
 }
 
 /** Returns why an item is unusable, or null when it is fine. */

@@ -1,13 +1,16 @@
 // Benchmark loaders for the standard files, given by path (nothing is downloaded):
 //   mmlu:<dir>    the original MMLU CSV folders: <dir>/data/test/<subject>_test.csv (or
-//                 <dir>/test/... or <dir> itself), rows "question,A,B,C,D,answer-letter", no header
+//                 <dir>/test/... or <dir> itself), rows "question,A,B,C,D,answer-letter", no header;
+//                 the dev split beside it (data/dev/<subject>_dev.csv) gives few-shot examples
 //   mmlu:<file>   Hugging Face-style JSONL or parquet: {question, subject, choices[4], answer}
 //   arc:<file>    ARC JSONL: {id, question: {stem, choices: [{text, label}]}, answerKey}, or
 //                 Hugging Face parquet: {id, question, choices: {text[], label[]}, answerKey}
-//   jsonl:<file>  generic JSONL: {question, choices[], answer: index | letter}
+//   csqa:<file>   CommonsenseQA in either ARC layout (the original JSONL has the same fields)
+//   boolq:<file>  BoolQ JSONL: {question, passage, answer: true | false}
+//   jsonl:<file>  generic JSONL: {question, choices[], answer: index | letter, subject?}
 // A malformed row never vanishes: it lands in Bench.problems as "file:line: why".
 
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type Bench, itemProblem, LETTERS, type McItem } from "./items.ts";
 import { parseCsv } from "./csv.ts";
 import { parquetReadObjects } from "hyparquet";
@@ -42,15 +45,20 @@ function letterIndex(x: unknown, n: number): number {
 }
 
 /** Push the item, or a problem line if it is unusable. */
-function accept(bench: Bench, it: McItem) {
+function accept(bench: Bench, it: McItem, into: McItem[] = bench.items) {
   const why = itemProblem(it);
   if (why) bench.problems.push(`${it.source}: ${why}`);
-  else bench.items.push(it);
+  else into.push(it);
 }
 
 /** One MMLU CSV file; the subject comes from "<subject>_test.csv". */
-export async function loadMmluCsvFile(path: string, bench: Bench): Promise<void> {
+export async function loadMmluCsvFile(
+  path: string,
+  bench: Bench,
+  into: McItem[] = bench.items,
+): Promise<void> {
   const subject = basename(path).replace(/_(test|val|dev)\.csv$/, "").replace(/\.csv$/, "");
+  const split = /_dev\.csv$/.test(path) ? "dev/" : "";
   const records = parseCsv(await readText(path), path);
   for (const [k, r] of records.entries()) {
     const source = `${path}:${r.line}`;
@@ -67,19 +75,19 @@ export async function loadMmluCsvFile(path: string, bench: Bench): Promise<void>
       continue;
     }
     accept(bench, {
-      id: `mmlu/${subject}/${k}`,
+      id: `mmlu/${split}${subject}/${k}`,
       question,
       choices: [a, b, c, d],
       answer,
       subject,
       source,
-    });
+    }, into);
   }
 }
 
 /** MMLU CSV folder: finds data/test/*_test.csv, test/*_test.csv or *_test.csv under dir. */
 export async function loadMmluCsvDir(dir: string): Promise<Bench> {
-  const bench: Bench = { name: "mmlu", items: [], problems: [] };
+  const bench: Bench = { name: "mmlu", items: [], problems: [], style: "mmlu" };
   let folder = "";
   for (const cand of [join(dir, "data", "test"), join(dir, "test"), dir]) {
     try {
@@ -100,6 +108,19 @@ export async function loadMmluCsvDir(dir: string): Promise<Bench> {
   const files = [...Deno.readDirSync(folder)].map((e) => e.name)
     .filter((n) => n.endsWith("_test.csv")).sort();
   for (const f of files) await loadMmluCsvFile(join(folder, f), bench);
+  // the dev split: data/test -> data/dev, test -> dev, or *_dev.csv beside the test files
+  const devFolder = basename(folder) === "test" ? join(dirname(folder), "dev") : folder;
+  let devFiles: string[] = [];
+  try {
+    devFiles = [...Deno.readDirSync(devFolder)].map((e) => e.name)
+      .filter((n) => n.endsWith("_dev.csv")).sort();
+  } catch { /* no dev split: zero-shot only */ }
+  if (devFiles.length) {
+    const dev: McItem[] = [];
+    for (const f of devFiles) await loadMmluCsvFile(join(devFolder, f), bench, dev);
+    bench.dev = {};
+    for (const it of dev) (bench.dev[it.subject!] ??= []).push(it);
+  }
   return bench;
 }
 
@@ -136,7 +157,7 @@ function stringArray(x: unknown): string[] | null {
 
 /** Hugging Face-style MMLU JSONL: {question, subject, choices, answer: 0-3}. */
 export async function loadMmluJsonl(path: string): Promise<Bench> {
-  const bench: Bench = { name: "mmlu", items: [], problems: [] };
+  const bench: Bench = { name: "mmlu", items: [], problems: [], style: "mmlu" };
   await eachJsonl(path, bench, (o, source, k) => {
     const choices = stringArray(o.choices);
     if (typeof o.question !== "string" || !choices) {
@@ -158,7 +179,12 @@ export async function loadMmluJsonl(path: string): Promise<Bench> {
 
 /** ARC JSONL: {id, question: {stem, choices: [{text, label}]}, answerKey}. */
 export async function loadArcJsonl(path: string): Promise<Bench> {
-  const bench: Bench = { name: basename(path).replace(/\.jsonl?$/, ""), items: [], problems: [] };
+  const bench: Bench = {
+    name: basename(path).replace(/\.jsonl?$/, ""),
+    items: [],
+    problems: [],
+    style: "arc",
+  };
   await eachJsonl(path, bench, (o, source, k) => {
     const q = o.question as Record<string, unknown> | undefined;
     const raw = q && Array.isArray(q.choices) ? q.choices as Record<string, unknown>[] : null;
@@ -180,6 +206,7 @@ export async function loadArcJsonl(path: string): Promise<Bench> {
       id: typeof o.id === "string" ? o.id : `arc/${k}`,
       question: q.stem,
       choices: raw.map((c) => c.text as string),
+      labels,
       answer,
       source,
     });
@@ -201,6 +228,34 @@ export async function loadGenericJsonl(path: string): Promise<Bench> {
       question: o.question,
       choices,
       answer: letterIndex(o.answer, choices.length),
+      ...(typeof o.subject === "string" ? { subject: o.subject } : {}),
+      source,
+    });
+  });
+  return bench;
+}
+
+/** BoolQ JSONL: {question, passage, answer: true | false}; choices True / False, labels T / F. */
+export async function loadBoolqJsonl(path: string): Promise<Bench> {
+  const name = basename(path).replace(/\.jsonl?$/, "");
+  const bench: Bench = { name, items: [], problems: [], style: "boolq" };
+  await eachJsonl(path, bench, (o, source, k) => {
+    if (
+      typeof o.question !== "string" || typeof o.passage !== "string" ||
+      typeof o.answer !== "boolean"
+    ) {
+      bench.problems.push(
+        `${source}: needs "question" (string), "passage" (string), "answer" (true/false)`,
+      );
+      return;
+    }
+    accept(bench, {
+      id: `${name}/${k}`,
+      question: o.question,
+      passage: o.passage,
+      choices: ["True", "False"],
+      labels: ["T", "F"],
+      answer: o.answer ? 0 : 1,
       source,
     });
   });
@@ -227,7 +282,7 @@ const toNumber = (x: unknown) => (typeof x === "bigint" ? Number(x) : x);
 
 /** Hugging Face MMLU parquet (cais/mmlu): question, subject, choices, answer (int). */
 export async function loadMmluParquet(path: string): Promise<Bench> {
-  const bench: Bench = { name: "mmlu", items: [], problems: [] };
+  const bench: Bench = { name: "mmlu", items: [], problems: [], style: "mmlu" };
   for (const [k, o] of (await readParquet(path)).entries()) {
     const source = `${path}:row ${k + 1}`;
     const choices = stringArray(o.choices);
@@ -250,7 +305,12 @@ export async function loadMmluParquet(path: string): Promise<Bench> {
 
 /** Hugging Face ARC parquet (allenai/ai2_arc): id, question, choices {text, label}, answerKey. */
 export async function loadArcParquet(path: string): Promise<Bench> {
-  const bench: Bench = { name: basename(path).replace(/\.parquet$/, ""), items: [], problems: [] };
+  const bench: Bench = {
+    name: basename(path).replace(/\.parquet$/, ""),
+    items: [],
+    problems: [],
+    style: "arc",
+  };
   for (const [k, o] of (await readParquet(path)).entries()) {
     const source = `${path}:row ${k + 1}`;
     const c = o.choices as { text?: unknown; label?: unknown } | undefined;
@@ -270,6 +330,7 @@ export async function loadArcParquet(path: string): Promise<Bench> {
       id: typeof o.id === "string" ? o.id : `arc/${k}`,
       question: o.question,
       choices: text,
+      labels,
       answer,
       source,
     });
@@ -277,11 +338,14 @@ export async function loadArcParquet(path: string): Promise<Bench> {
   return bench;
 }
 
-/** Load a "kind:path" benchmark spec (mmlu:, arc:, jsonl:). */
+/** Load a "kind:path" benchmark spec (mmlu:, arc:, csqa:, boolq:, jsonl:). */
 export async function loadBench(spec: string): Promise<Bench> {
-  const m = /^(mmlu|arc|jsonl):(.+)$/.exec(spec);
+  const m = /^(mmlu|arc|csqa|boolq|jsonl):(.+)$/.exec(spec);
   if (!m) {
-    throw new Error(`eval: bad --bench "${spec}"; use mmlu:<path>, arc:<path> or jsonl:<path>`);
+    throw new Error(
+      `eval: bad --bench "${spec}"; use mmlu:<path>, arc:<path>, csqa:<path>, boolq:<path> ` +
+        `or jsonl:<path>`,
+    );
   }
   const [, kind, path] = m;
   let isDir = false;
@@ -296,6 +360,14 @@ export async function loadBench(spec: string): Promise<Bench> {
     return parquet ? await loadMmluParquet(path) : await loadMmluJsonl(path);
   }
   if (isDir) throw new Error(`eval: ${kind}:${path} is a folder; give the .jsonl file`);
-  if (kind === "arc" && parquet) return await loadArcParquet(path);
-  return kind === "arc" ? await loadArcJsonl(path) : await loadGenericJsonl(path);
+  if (kind === "boolq") {
+    if (parquet) throw new Error(`eval: boolq:${path}: give the BoolQ JSONL, not parquet`);
+    return await loadBoolqJsonl(path);
+  }
+  if (kind === "arc" || kind === "csqa") {
+    const b = parquet ? await loadArcParquet(path) : await loadArcJsonl(path);
+    if (kind === "csqa" && !/^(csqa|commonsense)/i.test(b.name)) b.name = `csqa-${b.name}`;
+    return b;
+  }
+  return await loadGenericJsonl(path);
 }

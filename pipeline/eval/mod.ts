@@ -1,4 +1,5 @@
-// Public surface of the evaluation: benchmark loaders, the two scoring protocols, LM metrics,
+// Public surface of the evaluation: benchmark loaders, the prompt formats (formatMcPrompt is
+// the one MMLU-style prompt the training mix reuses), the scoring protocols, LM metrics,
 // generation, our own benchmarks (WordNet definitions, cloze) with the overlap check, the
 // semantic probe, checkpoint loading, a whole evaluation run, the report and its plots.
 // Explicit named exports, so two modules can never clash silently.
@@ -8,6 +9,7 @@ export {
   loadArcJsonl,
   loadArcParquet,
   loadBench,
+  loadBoolqJsonl,
   loadGenericJsonl,
   loadMmluCsvDir,
   loadMmluJsonl,
@@ -19,10 +21,23 @@ export {
   generativePrompt,
   loglikContext,
   optionLogLiks,
+  type ProtocolName,
   type ProtocolResult,
   scoreGenerative,
   scoreLoglik,
+  scoreLoglikLetter,
 } from "./protocols.ts";
+export {
+  fitShots,
+  formatBoolqPrompt,
+  formatMcPrompt,
+  formatMcPromptLines,
+  harnessLetterPrompt,
+  paperPrompt,
+  subjectHeader,
+} from "./prompts.ts";
+export { paperAnswer, runInterval, scorePaper } from "./paper.ts";
+export { type SubjectBreakdown, subjectBreakdown } from "./subjects.ts";
 export { type LmMetrics, lmMetrics } from "./lm_metrics.ts";
 export { generate, type GenerateOptions, sampleNext } from "./generate.ts";
 export { buildDefinitionItems, loadWordnet, synonymPairs, WORDNET_DIR } from "./wordnet.ts";
@@ -33,5 +48,5 @@ export { type ScoringModel, type TextCodec } from "./model.ts";
 export { type BenchResult, evaluateModel, type ModelResult } from "./evaluate.ts";
 export { runEval, type RunEvalOptions, seededSubset } from "./run.ts";
 export { writeReport } from "./report.ts";
-export { bootstrapCI, formatInterval, type Interval } from "./stats.ts";
+export { bootstrapCI, formatInterval, type Interval, pairedDiffCI } from "./stats.ts";
 export * as plots from "./plot.ts";

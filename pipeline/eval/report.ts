@@ -4,7 +4,7 @@
 
 import { basename, join } from "node:path";
 import { writeFileAtomic } from "../../core/safetensors.ts";
-import type { ModelResult } from "./evaluate.ts";
+import { type ModelResult, type Protocol, PROTOCOLS } from "./evaluate.ts";
 import { readText } from "./loaders.ts";
 import { barChartSvg, lineChartSvg, type LineSeries, PALETTE, svgToPng } from "./plot.ts";
 import { formatDiff, formatInterval, pairedDiffCI } from "./stats.ts";
@@ -45,6 +45,8 @@ export interface ReportInput {
   atlas?: string;
   problems?: string[];
   notes?: string[];
+  /** The run's seed: the paired bootstrap uses it. */
+  seed?: number;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -56,11 +58,11 @@ async function writePlot(outDir: string, file: string, svg: string): Promise<str
 }
 
 /** Rows of (bench, protocol, metric) present in any result. */
-function metricRows(results: ModelResult[]): { bench: string; proto: string; metric: string }[] {
-  const seen = new Map<string, { bench: string; proto: string; metric: string }>();
+function metricRows(results: ModelResult[]): { bench: string; proto: Protocol; metric: string }[] {
+  const seen = new Map<string, { bench: string; proto: Protocol; metric: string }>();
   for (const r of results) {
     for (const b of r.benches) {
-      for (const proto of ["generative", "loglik"] as const) {
+      for (const proto of PROTOCOLS) {
         for (const metric of Object.keys(b[proto]?.metrics ?? {})) {
           seen.set(`${b.name}|${proto}|${metric}`, { bench: b.name, proto, metric });
         }
@@ -72,6 +74,65 @@ function metricRows(results: ModelResult[]): { bench: string; proto: string; met
 
 function benchOf(r: ModelResult, bench: string) {
   return r.benches.find((b) => b.name === bench);
+}
+
+/** The paper variant's repeated runs: mean over runs with the author's interval. */
+function paperRunsSection(results: ModelResult[]): string[] {
+  const rows = results.flatMap((r) =>
+    r.benches.flatMap((b) => {
+      const p = b.paper;
+      if (!p?.runs) return [];
+      if (p.n === 0) return [`| ${r.name} | ${b.name} | 0 | - | n/a (every item skipped) | n/a |`];
+      const { runs, mean, std, ci95 } = p.runs;
+      return [
+        `| ${r.name} | ${b.name} | ${p.n} | ${runs} | ${(100 * mean).toFixed(2)}% ± ` +
+        `${(100 * ci95).toFixed(2)}% (σ=${(100 * std).toFixed(2)}%) | ` +
+        `${formatInterval(p.metrics.acc)} |`,
+      ];
+    })
+  );
+  if (!rows.length) return [];
+  return [
+    "### The paper's protocol, repeated sampled runs",
+    "",
+    "As the author reports it: mean accuracy over runs ± 1.96 σ / √runs (σ over runs: decoding",
+    "noise only), beside the 95% bootstrap interval over items (item noise).",
+    "",
+    "| model | benchmark | n | runs | author's interval | item bootstrap |",
+    "|---|---|---|---|---|---|",
+    ...rows,
+    "",
+  ];
+}
+
+/** Per-subject reporting: macro and micro averages with intervals, best and worst subjects. */
+function subjectSection(results: ModelResult[]): string[] {
+  const out: string[] = [];
+  for (const r of results) {
+    for (const b of r.benches) {
+      for (const proto of PROTOCOLS) {
+        const bd = b.bySubject?.[proto]?.acc;
+        if (!bd) continue;
+        if (!out.length) {
+          out.push("### Per subject", "");
+          out.push("Macro: mean of subject accuracies (each subject weighs the same); micro:");
+          out.push("over items. Every subject's figure is in results.json (`bySubject`).", "");
+          out.push("| model | benchmark | protocol | subjects | macro | micro | best | worst |");
+          out.push("|---|---|---|---|---|---|---|---|");
+        }
+        const sorted = [...bd.subjects].sort((x, y) => y.acc.mean - x.acc.mean);
+        const show = (xs: typeof sorted) =>
+          xs.map((s) => `${s.subject} ${pct(s.acc.mean)} (n=${s.acc.n})`).join(", ");
+        const k = Math.min(3, Math.floor(sorted.length / 2)) || 1;
+        out.push(
+          `| ${r.name} | ${b.name} | ${proto} acc | ${bd.subjects.length} | ` +
+            `${formatInterval(bd.macro)} | ${formatInterval(bd.micro)} | ` +
+            `${show(sorted.slice(0, k))} | ${show(sorted.slice(-k).reverse())} |`,
+        );
+      }
+    }
+  }
+  return out.length ? [...out, ""] : [];
 }
 
 /** Write report.md and its plots; returns the report path. */
@@ -115,9 +176,13 @@ export async function writeReport(input: ReportInput): Promise<string> {
   if (rows.length) {
     md.push("## Multiple-choice accuracy", "");
     md.push("Each cell: accuracy with its 95% bootstrap interval over items (1,000 resamples).");
-    md.push("_generative_ = the paper's protocol (greedy tokens after `Answer:`, first");
-    md.push("character must be the letter); _loglik_ = log-likelihood of each option");
-    md.push("(lm-evaluation-harness acc, and acc_norm divided by the option's characters).", "");
+    md.push("Protocols (the variant that ran):", "");
+    for (const proto of PROTOCOLS) {
+      const v = results.flatMap((r) => r.benches.map((b) => b[proto]?.variant)).find((x) => x);
+      if (v) md.push(`- _${proto}_: ${v}`);
+    }
+    md.push("", "acc_norm divides an option's log-likelihood by its characters, acc_bytes by its");
+    md.push("UTF-8 bytes (fairer across scripts).", "");
     const pair = results.length >= 2;
     md.push(
       `| benchmark | protocol | metric | n | chance | ${names.join(" | ")} |` +
@@ -127,19 +192,21 @@ export async function writeReport(input: ReportInput): Promise<string> {
     for (const { bench, proto, metric } of rows) {
       const first = results.map((r) => benchOf(r, bench)).find((b) => b);
       const cells = results.map((r) => {
-        const p = benchOf(r, bench)?.[proto as "generative" | "loglik"];
+        const p = benchOf(r, bench)?.[proto];
         if (!p) return "-";
         const notes = [
           p.noLetter ? `${pct(p.noLetter)} no letter` : "",
           p.truncated ? `${pct(p.truncated)} cut` : "",
+          p.skipped ? `${pct(p.skipped)} skipped` : "",
         ].filter((x) => x);
         return formatInterval(p.metrics[metric]) + (notes.length ? ` (${notes.join(", ")})` : "");
       });
       let diff = "";
       if (pair) {
-        const a = benchOf(results[0], bench)?.[proto as "generative" | "loglik"]?.correct[metric];
-        const b = benchOf(results[1], bench)?.[proto as "generative" | "loglik"]?.correct[metric];
-        diff = ` ${a && b && a.length === b.length ? formatDiff(pairedDiffCI(a, b)) : "-"} |`;
+        const a = benchOf(results[0], bench)?.[proto]?.correct[metric];
+        const b = benchOf(results[1], bench)?.[proto]?.correct[metric];
+        const same = a && b && a.length === b.length;
+        diff = ` ${same ? formatDiff(pairedDiffCI(a, b, { seed: input.seed })) : "-"} |`;
       }
       md.push(
         `| ${bench} | ${proto} | ${metric} | ${first?.n ?? "-"} | ${pct(first?.chance ?? NaN)} | ` +
@@ -148,12 +215,17 @@ export async function writeReport(input: ReportInput): Promise<string> {
     }
     md.push("", "_no letter_: share of generated answers whose first character is not a choice");
     md.push("letter (e.g. a space or a word), which the paper's protocol counts as wrong;");
-    md.push("_cut_: share of prompts whose beginning was dropped to fit the model's context.");
+    md.push("_cut_: share of prompts whose beginning was dropped to fit the model's context;");
+    md.push("_skipped_: share of items whose question and options cannot fit the context at");
+    md.push("all (never cut; few-shot examples are dropped first), left out of that figure.");
     md.push("");
+    md.push(...paperRunsSection(results), ...subjectSection(results));
     const kinds = [
-      ["generative", "acc", "the paper's protocol (generated letter)", "generative"],
+      ["generative", "acc", "generated letter", "generative"],
+      ["paper", "acc", "the paper's script", "paper"],
       ["loglik", "acc", "log-likelihood acc", "loglik"],
       ["loglik", "acc_norm", "log-likelihood acc_norm", "loglik-norm"],
+      ["loglik-letter", "acc", "letter log-likelihood", "loglik-letter"],
     ] as const;
     for (const [proto, metric, title, file] of kinds) {
       const benches = [

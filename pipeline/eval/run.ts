@@ -1,7 +1,8 @@
 // One evaluation run end to end, shared by `deno task eval` and the pipeline's eval stage:
 // load checkpoints and benchmarks, build our own benchmarks (WordNet definitions, cloze from
 // held-out text) while checking they never occur in the training text, evaluate every model,
-// then write results.json and report.md into the output folder.
+// then write report.md and, last, results.json into the output folder (each via a temporary
+// file and a rename, so a failed run leaves no partial results).
 
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../../core/safetensors.ts";
@@ -34,6 +35,13 @@ export interface RunEvalOptions {
   /** Synonym pairs for the probe (0 = no probe). */
   probe?: number;
   protocols?: Protocol[];
+  /** Few-shot examples from each benchmark's dev split (0 = zero-shot, the default). */
+  shots?: number;
+  /** Most tokens the generative protocol generates looking for the letter (default 3). */
+  genTokens?: number;
+  /** The paper variant's sampled runs (default 10) and temperature (default 1). */
+  paperRuns?: number;
+  paperTemperature?: number;
   atlas?: string;
   seed?: number;
   wordnetDir?: string;
@@ -80,18 +88,25 @@ export async function runEval(opts: RunEvalOptions): Promise<{
   const log = opts.log ?? console.log;
   const seed = opts.seed ?? 0;
   if (opts.checkpoints.length === 0) throw new Error("eval: no --checkpoint given");
+  const benches: Bench[] = [];
+  for (const spec of opts.benches ?? []) {
+    const b = await loadBench(spec);
+    if (b.items.length === 0) {
+      throw new Error(
+        `eval: --bench ${spec} has no usable item` +
+          (b.problems.length ? ` (${b.problems.length} malformed; first: ${b.problems[0]})` : "") +
+          "; fix the file",
+      );
+    }
+    const taken = (name: string) => benches.some((x) => x.name === name);
+    for (let k = 2; taken(b.name); k++) b.name = `${b.name.replace(/-\d+$/, "")}-${k}`;
+    benches.push(b);
+  }
   const models: CheckpointModel[] = [];
   for (const dir of opts.checkpoints) {
     models.push(
       await loadCheckpointModel(dir, { codec: opts.codec, tokenBudget: opts.tokenBudget }),
     );
-  }
-  const benches: Bench[] = [];
-  for (const spec of opts.benches ?? []) {
-    const b = await loadBench(spec);
-    const taken = (name: string) => benches.some((x) => x.name === name);
-    for (let k = 2; taken(b.name); k++) b.name = `${b.name.replace(/-\d+$/, "")}-${k}`;
-    benches.push(b);
   }
   const heldOut = (await Promise.all((opts.heldOut ?? []).map(readDocs))).flat();
   const trainText = opts.trainText?.length
@@ -139,6 +154,26 @@ export async function runEval(opts: RunEvalOptions): Promise<{
       );
     }
   } else notes.push("No --train-text given: benchmark overlap with training data not checked.");
+  const shots = opts.shots ?? 0;
+  if (!(Number.isInteger(shots) && shots >= 0)) {
+    throw new Error(`eval: --shots must be a whole number >= 0, got ${shots}`);
+  }
+  if (shots > 0) {
+    for (const b of benches) {
+      if (!b.dev) {
+        notes.push(`${b.name}: no dev split, so it was scored zero-shot (--shots ${shots}).`);
+        continue;
+      }
+      const lacking = [...new Set(b.items.map((it) => it.subject ?? "unknown"))]
+        .filter((s) => (b.dev![s]?.length ?? 0) < shots);
+      if (lacking.length) {
+        notes.push(
+          `${b.name}: fewer than ${shots} dev examples for ${lacking.slice(0, 5).join(", ")}` +
+            `${lacking.length > 5 ? ` and ${lacking.length - 5} more subjects` : ""}.`,
+        );
+      }
+    }
+  }
   const problems = benches.flatMap((b) => b.problems);
   for (const p of problems.slice(0, 10)) log(`warning: ${p}`);
   if (problems.length > 10) log(`warning: ... ${problems.length - 10} more malformed rows`);
@@ -167,6 +202,10 @@ export async function runEval(opts: RunEvalOptions): Promise<{
         heldOut: heldOut.length ? heldOut : undefined,
         probePairs: pairs,
         protocols: opts.protocols,
+        shots,
+        genTokens: opts.genTokens,
+        paperRuns: opts.paperRuns,
+        paperTemperature: opts.paperTemperature,
         seed,
         log,
       }),
@@ -182,7 +221,6 @@ export async function runEval(opts: RunEvalOptions): Promise<{
   }
   await Deno.mkdir(opts.out, { recursive: true });
   const resultsPath = join(opts.out, "results.json");
-  await writeFileAtomic(resultsPath, JSON.stringify({ results, notes, problems }, null, 1));
   const reportPath = await writeReport({
     name: opts.name ?? dirname(join(opts.out, "x")).split("/").pop()!,
     outDir: opts.out,
@@ -191,6 +229,12 @@ export async function runEval(opts: RunEvalOptions): Promise<{
     atlas: opts.atlas,
     problems,
     notes,
+    seed,
   });
+  const settings = { seed, shots, protocols: opts.protocols ?? null, limit: opts.limit ?? 0 };
+  await writeFileAtomic(
+    resultsPath,
+    JSON.stringify({ settings, results, notes, problems }, null, 1),
+  );
   return { results, reportPath, resultsPath };
 }
