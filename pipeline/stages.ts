@@ -158,7 +158,7 @@ export const STAGES: Stage<C>[] = [
   },
   {
     name: "tokenize",
-    version: 1,
+    version: 2, // 2: compact vocabularies add the merge closure
     inputs: ["data"],
     params: (cfg) => ({ ...cfg.tokenizer, vocab: cfg.model.vocab }),
     outputs: () => ["tokenize/tokenizer.json", "tokenize/ids.safetensors", "tokenize/vocab.json"],

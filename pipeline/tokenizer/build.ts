@@ -76,7 +76,8 @@ export function makeTokenizer(
   if (tokens.length > slots.length) {
     throw new Error(
       `tokenizer: ${tokens.length} multi-character tokens exceed the ${slots.length} slots of ` +
-        `variant "${variant}"; lower perScript or use variant "max"`,
+        `variant "${variant}"; lower perScript` +
+        (variant === "max" ? "" : ' or use variant "max"'),
     );
   }
   const seen = new Set<string>();

@@ -2,11 +2,13 @@
 // tokens with their ids, the merges and a SHA-256 content hash (of variant, tokens and merges;
 // build facts in "meta" are not hashed); load re-synthesises the merges and checks the hash.
 // exportHuggingFace gives the tokenizer.json layout of the `tokenizers` library: a BPE model
-// (vocab, merges "left right", byte_fallback) with no normaliser and no pre-tokeniser.
+// (vocab, merges "left right", byte_fallback, <unk>) with no normaliser and no pre-tokeniser,
+// in tokenizer ids or, for a compact vocabulary, model ids (hf.ts writes the whole folder).
 
 import { createHash } from "node:crypto";
 import { writeFileAtomic } from "../../core/safetensors.ts";
 import { makeTokenizer, type Tokenizer } from "./build.ts";
+import { compactTokenizer } from "./compact.ts";
 import {
   BYTE_FIRST,
   byteName,
@@ -14,6 +16,7 @@ import {
   SPECIAL_FIRST,
   SPECIAL_LAST,
   specialName,
+  UNK,
   type Variant,
 } from "./layout.ts";
 
@@ -100,38 +103,44 @@ export async function loadTokenizer(path: string): Promise<Tokenizer> {
   return tokenizerFromJson(text, path);
 }
 
-/** Hugging Face tokenizer.json object (serialise with JSON.stringify). */
-export function exportHuggingFace(tok: Tokenizer): Record<string, unknown> {
+/**
+ * Hugging Face tokenizer.json object (serialise with JSON.stringify). With `vocabIds` (a compact
+ * vocabulary: model id i = tokenizer id vocabIds[i]) the ids are model ids and only merges among
+ * kept tokens remain (the rule of compact.ts). Special tokens live in the vocabulary only, not in
+ * "added_tokens": clients then never turn text such as "<pad>" into a special id, as glyphgrad.
+ */
+export function exportHuggingFace(
+  tok: Tokenizer,
+  vocabIds?: ArrayLike<number>,
+): Record<string, unknown> {
+  const ct = vocabIds ? compactTokenizer(tok, vocabIds) : undefined;
+  const multi = new Map<number, string>();
+  tok.ids.forEach((id, k) => multi.set(id, tok.tokens[k]));
+  const text = (id: number) =>
+    isSingleCharId(id)
+      ? String.fromCharCode(id)
+      : id >= SPECIAL_FIRST && id <= SPECIAL_LAST
+      ? specialName(id)
+      : id >= BYTE_FIRST && id < BYTE_FIRST + 256
+      ? byteName(id - BYTE_FIRST)
+      : multi.get(id)!;
   const vocab: Record<string, number> = {};
-  for (let id = 0; id < 0x10000; id++) if (isSingleCharId(id)) vocab[String.fromCharCode(id)] = id;
-  tok.tokens.forEach((t, k) => (vocab[t] = tok.ids[k]));
-  for (let b = 0; b < 256; b++) vocab[byteName(b)] = BYTE_FIRST + b;
-  const added = [];
-  for (let id = SPECIAL_FIRST; id <= SPECIAL_LAST; id++) {
-    vocab[specialName(id)] = id;
-    added.push({
-      id,
-      content: specialName(id),
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    });
+  if (ct) {
+    ct.vocabIds.forEach((id, m) => (vocab[text(id)] = m));
+  } else {
+    for (let id = 0; id < 0x10000; id++) if (isSingleCharId(id)) vocab[text(id)] = id;
+    tok.ids.forEach((id) => (vocab[text(id)] = id));
+    for (let id = BYTE_FIRST; id < BYTE_FIRST + 256; id++) vocab[text(id)] = id;
+    for (let id = SPECIAL_FIRST; id <= SPECIAL_LAST; id++) vocab[text(id)] = id;
   }
-  const text = (id: number) => isSingleCharId(id) ? String.fromCharCode(id) : tok.tokens[idx(id)];
-  const index = new Map<number, number>();
-  tok.ids.forEach((id, k) => index.set(id, k));
-  const idx = (id: number) => index.get(id)!;
+  const m = (ct ?? { tok }).tok.merges;
   const merges: string[] = [];
-  for (let i = 0; i < tok.merges.length; i += 3) {
-    merges.push(`${text(tok.merges[i])} ${text(tok.merges[i + 1])}`);
-  }
+  for (let i = 0; i < m.length; i += 3) merges.push(`${text(m[i])} ${text(m[i + 1])}`);
   return {
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: added,
+    added_tokens: [],
     normalizer: null,
     pre_tokenizer: null,
     post_processor: null,
@@ -139,7 +148,7 @@ export function exportHuggingFace(tok: Tokenizer): Record<string, unknown> {
     model: {
       type: "BPE",
       dropout: null,
-      unk_token: null,
+      unk_token: specialName(UNK),
       continuing_subword_prefix: null,
       end_of_word_suffix: null,
       fuse_unk: false,
