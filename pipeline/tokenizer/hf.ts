@@ -18,15 +18,17 @@ function specials(vocabIds?: ArrayLike<number>): string[] {
   return ids.map(specialName);
 }
 
-/** special_tokens_map.json. */
+/**
+ * special_tokens_map.json. additional_special_tokens lists every special of the vocabulary, the
+ * four named ones too: transformers.js skips only listed ones in decode(skip_special_tokens).
+ */
 export function hfSpecialTokensMap(vocabIds?: ArrayLike<number>): Record<string, unknown> {
-  const named = [PAD, BOS, EOS, UNK].map(specialName);
   return {
     bos_token: specialName(BOS),
     eos_token: specialName(EOS),
     unk_token: specialName(UNK),
     pad_token: specialName(PAD),
-    additional_special_tokens: specials(vocabIds).filter((s) => !named.includes(s)),
+    additional_special_tokens: specials(vocabIds),
   };
 }
 
