@@ -131,3 +131,36 @@ export async function hfTokenizer(dir: string) {
   env.localModelPath = join(dir, "..") + "/";
   return await AutoTokenizer.from_pretrained(dir.split("/").pop()!);
 }
+
+/**
+ * Encode and decode `lines` with transformers.js and with glyphgrad's codec for the folder;
+ * throws at the first difference. Returns how many ids were <unk> and byte tokens.
+ */
+export async function compareTokenizers(
+  out: string,
+  lines: string[],
+  exact: boolean,
+): Promise<{ tokens: number; unk: number; bytes: number }> {
+  const hf = await hfTokenizer(out);
+  const m = await loadCheckpointModel(out);
+  const vocab = JSON.parse(await Deno.readTextFile(join(out, "tokenizer.json"))).model.vocab;
+  const byteIds = new Set(
+    Object.entries(vocab).filter(([t]) => /^<0x..>$/.test(t)).map((e) => e[1]),
+  );
+  let tokens = 0, unk = 0, bytes = 0;
+  for (const line of lines) {
+    const ids = hf.encode(line, { add_special_tokens: false }) as number[];
+    const want = Array.from(m.codec.encode(line));
+    if (ids.join() !== want.join()) {
+      throw new Error(`${out}: ids of ${JSON.stringify(line)}: ${ids} vs glyphgrad ${want}`);
+    }
+    const text = hf.decode(ids);
+    if (text !== m.codec.decode(Int32Array.from(ids)) || (exact && text !== line)) {
+      throw new Error(`${out}: decode of ${JSON.stringify(line)} gave ${JSON.stringify(text)}`);
+    }
+    tokens += ids.length;
+    unk += ids.filter((i) => i === vocab["<unk>"]).length;
+    bytes += ids.filter((i) => byteIds.has(i)).length;
+  }
+  return { tokens, unk, bytes };
+}

@@ -15,6 +15,7 @@ import { exportCheckpoint } from "../pipeline/export/export.ts";
 import { BOS, BYTE_FIRST, encode, EOS, PAD, SPECIAL_NAMES } from "../pipeline/tokenizer/mod.ts";
 import { loadTokenizer } from "../pipeline/tokenizer/io.ts";
 import {
+  compareTokenizers,
   FIXTURE,
   glyphLogits,
   hfTokenizer,
@@ -139,21 +140,7 @@ Deno.test({
       const hf = await hfTokenizer(out);
       const m = await loadCheckpointModel(out);
       const compact = out === outs[0];
-      let unk = 0, bytes = 0;
-      const vocab = JSON.parse(await Deno.readTextFile(join(out, "tokenizer.json"))).model.vocab;
-      const unkId = vocab["<unk>"];
-      const byteIds = new Set(
-        Object.entries(vocab).filter(([t]) => /^<0x..>$/.test(t)).map((e) => e[1]),
-      );
-      for (const line of lines) {
-        const ids = hf.encode(line, { add_special_tokens: false }) as number[];
-        assertArrayEquals(ids, m.codec.encode(line), `${out}: ids of ${JSON.stringify(line)}`);
-        const text = hf.decode(ids);
-        assertEquals(text, m.codec.decode(Int32Array.from(ids)), `${out}: decode`);
-        if (!compact) assertEquals(text, line, "the full vocabulary decodes exactly");
-        unk += ids.filter((i) => i === unkId).length;
-        bytes += ids.filter((i) => byteIds.has(i)).length;
-      }
+      const { unk, bytes } = await compareTokenizers(out, lines, !compact);
       // the fixture reaches byte fallback (both vocabularies) and <unk> (compact only)
       assert(bytes > 0, `${out}: no byte tokens used`);
       assert(compact ? unk > 0 : unk === 0, `${out}: ${unk} <unk>`);
@@ -222,4 +209,49 @@ Deno.test("export: bad input fails with one line and leaves nothing behind", asy
   await assertRejects(() => loadCheckpointModel(odd), "is not zero");
   await Deno.remove(root, { recursive: true });
   made = undefined;
+});
+
+const RUN = Deno.env.get("GLYPHGRAD_EXPORT_RUN") ?? "runs/small";
+const TWINS = ["frozen-s0", "trainable-s0"].map((m) => join(RUN, "train", m));
+const isCheckpoint = (d: string) => {
+  try {
+    return Deno.statSync(join(d, "config.json")).isFile;
+  } catch {
+    return false;
+  }
+};
+const runAbsent = TWINS.every(isCheckpoint)
+  ? torchAbsent
+  : `no trained ${RUN}: run deno task pipeline full`;
+
+Deno.test({
+  name: `export: both twins of ${RUN} pass the PyTorch and transformers.js checks${
+    runAbsent ? ` (skipped: ${runAbsent})` : ""
+  }`,
+  ignore: runAbsent !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "glyphgrad-export-run-" });
+    const val = (await Deno.readTextFile(join(RUN, "data/val.txt"))).split("\n").filter((l) => l);
+    const fixture = (await Deno.readTextFile(FIXTURE)).split("\n").filter((l) => l);
+    const lines = [...fixture, ...val.slice(0, 300)];
+    for (const ckpt of TWINS) {
+      const out = join(root, ckpt.split("/").pop()!);
+      await exportCheckpoint(ckpt, out);
+      const m = await loadCheckpointModel(ckpt);
+      const T = m.cfg.context, ids = Array.from(m.codec.encode(val.join("\n")));
+      const rows = [ids.slice(0, T), ids.slice(ids.length - T)];
+      const want = await glyphLogits(ckpt, rows);
+      assertArrayEquals(await glyphLogits(out, rows), want, `${out} round trip`);
+      const diff = maxAbsDiff(await torchLogits(out, rows), want);
+      const tk = await compareTokenizers(out, lines, false);
+      console.log(
+        `${ckpt}: max |torch - glyphgrad| ${diff.toExponential(2)} over ${want.length} logits; ` +
+          `transformers.js = glyphgrad on ${lines.length} lines (${tk.tokens} ids, ${tk.unk} <unk>)`,
+      );
+      assert(diff <= 1e-4, `${out}: max abs logit difference ${diff} > 1e-4`);
+    }
+    await Deno.remove(root, { recursive: true });
+  },
 });
