@@ -33,7 +33,8 @@ export function modelCard(f: CardFacts): string {
     `# ${f.model} (glyphgrad, GPT-NeoX layout)`,
     "",
     `A decoder-only GPT trained by glyphgrad (a reproduction of Bochkov, "Emergent Semantics Beyond ` +
-    `Token Embeddings", TMLR 2025), exported to the GPT-NeoX layout: ${g.layers} layers, ` +
+    `Token Embeddings", TMLR 2025), exported to the GPT-NeoX layout: ${g.layers} ` +
+    `layer${g.layers === 1 ? "" : "s"}, ` +
     `d_model ${g.dModel}, ${g.heads} heads, context ${g.context}, vocabulary ${g.vocab} ` +
     `(${f.vocabMode}), ${f.params.toLocaleString("en-US")} parameters, ${f.step} training steps.`,
     "",
