@@ -1,6 +1,7 @@
 // The compact tokenizer (pipeline/tokenizer/compact.ts): with the tokenize stage's merge
 // closure it reproduces the training ids exactly; characters without a row become their byte
-// tokens when all have rows, else one <unk>; text never becomes a special id.
+// tokens when all have rows, else one <unk>; text never becomes a special id. Also the
+// too-many-tokens error of build.ts.
 
 import { assert, assertArrayEquals, assertEquals, assertThrows } from "./assert.ts";
 import { makeVocabMap, toModelIds } from "../pipeline/data/encode.ts";
@@ -10,7 +11,13 @@ import {
   compactTokenizer,
   mergeClosure,
 } from "../pipeline/tokenizer/compact.ts";
-import { buildTokenizer, BYTE_FIRST, encode, UNK } from "../pipeline/tokenizer/mod.ts";
+import {
+  buildTokenizer,
+  BYTE_FIRST,
+  encode,
+  makeTokenizer,
+  UNK,
+} from "../pipeline/tokenizer/mod.ts";
 
 const sample = await Deno.readTextFile("fixtures/tokenizer/sample.txt");
 const tok = buildTokenizer([sample], { variant: "2-3", perScript: 40 });
@@ -46,4 +53,13 @@ Deno.test("compact: a character without a row is its byte tokens if all have row
   assertThrows(() => compactTokenizer(tok, [97, 98]), "<unk>");
   assertThrows(() => compactTokenizer(tok, [97, 97, UNK]), "repeated");
   assertThrows(() => compactDecode(ct, [rows.length]), "outside");
+});
+
+Deno.test("build: too many tokens suggests variant max only when the variant is not max", () => {
+  const pairs = (n: number) =>
+    Array.from({ length: n }, (_, i) => String.fromCharCode(0x4E00 + (i >> 8), 0x4E00 + (i & 255)));
+  const small = assertThrows(() => makeTokenizer("2-3", pairs(7937)), "exceed the 7936 slots");
+  assert(small.message.includes('use variant "max"'), small.message);
+  const big = assertThrows(() => makeTokenizer("max", pairs(73473)), "exceed the 73472 slots");
+  assert(!big.message.includes("use variant"), big.message);
 });
