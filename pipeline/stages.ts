@@ -187,7 +187,7 @@ export const STAGES: Stage<C>[] = [
   },
   {
     name: "tokenize",
-    version: 1,
+    version: 2, // 2: compact vocabularies add the merge closure
     inputs: ["data"],
     params: (cfg) => tokenizeParams(cfg),
     // the author's lists are hashed by content: a changed list reruns the stage

@@ -144,8 +144,9 @@ export const requirements: Requirement[] = [
     name: "pytorch-peer",
     packages: ["python3-torch", "libopenblas0-pthread"],
     requiredFor: [],
-    wantedFor: ["bench"],
-    howElse: "install PyTorch for /usr/bin/python3 (the named peer of `deno task bench core`)",
+    wantedFor: ["bench", "test"],
+    howElse: "install PyTorch for /usr/bin/python3 (the named peer of `deno task bench core` " +
+      "and the GPT-NeoX reference of tests/export_neox_test.ts)",
     check: async () => {
       const out = await new Deno.Command("/usr/bin/python3", {
         args: ["-c", "import torch; print(torch.__version__)"],
@@ -153,7 +154,7 @@ export const requirements: Requirement[] = [
         stderr: "null",
       }).output().catch(() => null);
       const v = out?.success ? new TextDecoder().decode(out.stdout).trim() : "";
-      return v ? { ok: true, detail: `PyTorch ${v} (bench peer)` } : {
+      return v ? { ok: true, detail: `PyTorch ${v} (bench peer, export reference)` } : {
         ok: false,
         detail: "PyTorch not importable by /usr/bin/python3",
       };

@@ -1,7 +1,9 @@
 // The tokenize stage's work: build the Unicode-centric tokenizer on the training split, encode
 // both splits, and map tokenizer ids to model ids. "full" keeps the tokenizer's id space (the
 // paper's 65,536 rows); "compact" keeps only the ids that occur in the corpus plus the special
-// tokens, so a small CPU model does not pay for 60,000 rows it never sees. Writes
+// tokens and every token a kept token's merges pass through (so the compact tokenizer of
+// pipeline/tokenizer/compact.ts, and an exported tokenizer.json, reproduce these ids exactly),
+// so a small CPU model does not pay for 60,000 rows it never sees. Writes
 // tokenize/{tokenizer.json, ids.safetensors, vocab.json}.
 
 import { join } from "node:path";
@@ -20,6 +22,7 @@ import {
   UNK,
   vocabStrings,
 } from "../tokenizer/mod.ts";
+import { mergeClosure } from "../tokenizer/compact.ts";
 import { DOC_SEPARATOR } from "./build.ts";
 
 export interface TokenizeParams {
@@ -39,11 +42,12 @@ export interface VocabMap {
   fromTokenizer: Int32Array;
 }
 
-/** Identity map (full vocabulary) or the sorted used ids plus specials (compact). */
+/** Identity map (full vocabulary) or the sorted used ids, specials and merge closure (compact). */
 export function makeVocabMap(
   vocabSize: number,
   used: Int32Array[],
   mode: "full" | "compact",
+  tok?: Tokenizer,
 ): VocabMap {
   if (mode === "full") {
     const id = Int32Array.from({ length: vocabSize }, (_, i) => i);
@@ -52,6 +56,7 @@ export function makeVocabMap(
   const seen = new Uint8Array(vocabSize);
   for (const s of [PAD, BOS, EOS, UNK]) seen[s] = 1;
   for (const ids of used) for (const i of ids) seen[i] = 1;
+  if (tok) { for (const i of mergeClosure(tok, seen.keys().filter((i) => seen[i]))) seen[i] = 1; }
   const toTokenizer: number[] = [];
   seen.forEach((s, i) => s && toTokenizer.push(i));
   const fromTokenizer = new Int32Array(vocabSize);
@@ -107,7 +112,7 @@ export async function tokenizeCorpus(
   }
   await saveTokenizer(join(outDir, "tokenizer.json"), tok);
   const trainTok = encode(tok, trainText), valTok = encode(tok, valText);
-  const map = makeVocabMap(tok.vocabSize, [trainTok, valTok], p.vocab);
+  const map = makeVocabMap(tok.vocabSize, [trainTok, valTok], p.vocab, tok);
   const train = toModelIds(trainTok, map), val = toModelIds(valTok, map);
   const strings = vocabStrings(tok);
   const i32 = (a: Int32Array) => ({ dtype: "I32" as const, shape: [a.length], data: a });

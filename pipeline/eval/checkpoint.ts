@@ -12,6 +12,9 @@
 //                            to tokenizer id vocabIds[i] for a compact vocabulary.
 //   <dir>/model.safetensors  one F32 tensor per leaf of mergeParams(trainable, frozen), named
 //                            by treeFlatten's dotted path: wte, blocks.0.ln1.w, ..., head.
+// A folder written by `deno task export` (GPT-NeoX layout, pipeline/export) loads too: its
+// weights are converted back (export/neox.ts fromNeox) and its "glyphgrad" block names the
+// tokenizer and compact vocabulary.
 
 import { dirname, join } from "node:path";
 import { loadSafetensors } from "../../core/safetensors.ts";
@@ -28,7 +31,9 @@ import {
   rope,
 } from "../../core/ops.ts";
 import { type Tensor, tensor, tidy } from "../../core/tensor.ts";
-import { decode, encode, EOS, loadTokenizer, UNK } from "../tokenizer/mod.ts";
+import { decode, encode, EOS, loadTokenizer } from "../tokenizer/mod.ts";
+import { compactDecode, compactEncode, compactTokenizer } from "../tokenizer/compact.ts";
+import { fromNeox, NEOX_ARCH } from "../export/neox.ts";
 import {
   batchedModel,
   batchedRowsModel,
@@ -223,29 +228,26 @@ async function exists(p: string) {
   }
 }
 
-/** Codec that maps tokenizer ids to compact model ids and back (unknown -> fallback id). */
-export function remapCodec(inner: TextCodec, vocabIds: ArrayLike<number>, fallback = 0): TextCodec {
-  const toModel = new Map<number, number>();
-  for (let i = 0; i < vocabIds.length; i++) toModel.set(vocabIds[i], i);
-  return {
-    encode: (text) => Int32Array.from(inner.encode(text), (id) => toModel.get(id) ?? fallback),
-    decode: (ids) => inner.decode(Array.from(ids, (i) => vocabIds[i])),
-  };
-}
-
 /** Load <dir>/config.json + <dir>/model.safetensors (+ tokenizer) into an evaluable model. */
 export async function loadCheckpointModel(
   dir: string,
   opts: GptModelOptions & { codec?: TextCodec } = {},
 ): Promise<CheckpointModel> {
   const meta = await readJson(join(dir, "config.json"));
-  const cfg = (meta.gpt ?? meta.model ?? meta) as GPTConfig;
+  // an exported GPT-NeoX folder (pipeline/export): its "glyphgrad" block names the tokenizer
+  const neox = (meta.architectures as unknown[] | undefined)?.includes(NEOX_ARCH) ?? false;
+  const info = (neox ? meta.glyphgrad ?? {} : meta) as Record<string, unknown>;
+  let { tensors } = await loadSafetensors(join(dir, "model.safetensors"));
+  let cfg = (meta.gpt ?? meta.model ?? meta) as GPTConfig;
+  if (neox) {
+    const embedding = info.embedding === "frozen" ? "frozen" : "trainable";
+    ({ cfg, weights: tensors } = fromNeox(meta, tensors, embedding, `eval: ${dir}`));
+  }
   for (const k of ["vocab", "dModel", "layers", "heads", "context"] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) {
       throw new Error(`eval: ${dir}/config.json lacks a positive integer gpt.${k}`);
     }
   }
-  const { tensors } = await loadSafetensors(join(dir, "model.safetensors"));
   const named: Record<string, Tensor> = {};
   let vocabIds: ArrayLike<number> | undefined;
   for (const [name, t] of Object.entries(tensors)) {
@@ -263,7 +265,7 @@ export async function loadCheckpointModel(
   let codec = opts.codec;
   let stopId: number | undefined; // the model id of </s>, where the vocabulary has it
   if (!codec) {
-    const tp = meta.tokenizer;
+    const tp = info.tokenizer;
     if (typeof tp !== "string") {
       throw new Error(`eval: ${dir}/config.json has no "tokenizer" path; add it or pass a codec`);
     }
@@ -275,22 +277,27 @@ export async function loadCheckpointModel(
       encode: (s) => encode(tok, s),
       decode: (ids) => decode(tok, ids, { invalid: "replace" }),
     };
-    if (meta.vocabIds !== undefined) {
-      vocabIds = typeof meta.vocabIds === "string"
-        ? (await readJson(join(dir, meta.vocabIds))) as unknown as number[]
-        : meta.vocabIds as number[];
+    if (info.vocabIds !== undefined) {
+      vocabIds = typeof info.vocabIds === "string"
+        ? (await readJson(join(dir, info.vocabIds))) as unknown as number[]
+        : info.vocabIds as number[];
     }
     if (vocabIds) {
-      const unk = Array.prototype.indexOf.call(vocabIds, UNK);
-      codec = remapCodec(codec, vocabIds, Math.max(0, unk));
+      // a compact vocabulary: the tokenizer restricted to the model's rows (tokenizer/compact.ts,
+      // the rule an exported tokenizer.json follows too)
+      const ct = compactTokenizer(tok, vocabIds);
+      codec = {
+        encode: (s) => compactEncode(ct, s),
+        decode: (ids) => compactDecode(ct, ids, { invalid: "replace" }),
+      };
       const eos = Array.prototype.indexOf.call(vocabIds, EOS);
       stopId = eos >= 0 ? eos : undefined;
     } else if (EOS < cfg.vocab) stopId = EOS;
   }
-  const name = typeof meta.name === "string"
-    ? meta.name
-    : typeof meta.model === "string"
-    ? meta.model
+  const name = typeof info.name === "string"
+    ? info.name
+    : typeof info.model === "string"
+    ? info.model
     : `${dirname(join(dir, "x")).split("/").pop()} (${cfg.embedding})`;
   return {
     dir,

@@ -90,7 +90,8 @@ export function makeTokenizer(
   if (tokens.length > slots.length) {
     throw new Error(
       `tokenizer: ${tokens.length} multi-character tokens exceed the ${slots.length} slots of ` +
-        `layout ${layoutName} variant "${variant}"; lower perScript or use variant "max"`,
+        `layout ${layoutName} variant "${variant}"; lower perScript` +
+        (variant === "max" ? "" : ' or use variant "max"'),
     );
   }
   if (layoutName === "bvv241") checkAuthorTokens(tokens, layout);

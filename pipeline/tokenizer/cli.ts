@@ -6,7 +6,8 @@
 //   deno run -A pipeline/tokenizer/cli.ts info tok.json
 //   deno run -A pipeline/tokenizer/cli.ts encode tok.json "some text"   (or text on stdin)
 //   deno run -A pipeline/tokenizer/cli.ts decode tok.json 72 101 ...
-//   deno run -A pipeline/tokenizer/cli.ts export-hf tok.json tokenizer.json
+//   deno run -A pipeline/tokenizer/cli.ts export-hf tok.json <folder>   (tokenizer.json,
+//     tokenizer_config.json, special_tokens_map.json; a path ending in .json: tokenizer.json only)
 
 import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../../core/safetensors.ts";
@@ -16,6 +17,7 @@ import { allLanguages, splitHeldOut } from "./corpus.ts";
 import { decode } from "./decode.ts";
 import { encode } from "./encode.ts";
 import { utf8ToText } from "./fallback.ts";
+import { writeHfTokenizer } from "./hf.ts";
 import { exportHuggingFace, loadTokenizer, saveTokenizer, tokenizerHash } from "./io.ts";
 
 const USAGE = "usage: cli.ts build|info|encode|decode|export-hf ... (see the header of cli.ts)";
@@ -113,8 +115,14 @@ async function main(args: string[]): Promise<void> {
     const tok = await loadTokenizer(rest[0] ?? "");
     console.log(decode(tok, rest.slice(1).map(Number), { invalid: "replace" }));
   } else if (cmd === "export-hf") {
-    if (rest.length !== 2) throw new Error("tokenizer export-hf: give <tok.json> <out.json>");
-    await writeFileAtomic(rest[1], JSON.stringify(exportHuggingFace(await loadTokenizer(rest[0]))));
+    if (rest.length !== 2) throw new Error("tokenizer export-hf: give <tok.json> <out folder>");
+    const tok = await loadTokenizer(rest[0]);
+    if (rest[1].endsWith(".json")) {
+      await writeFileAtomic(rest[1], JSON.stringify(exportHuggingFace(tok)));
+    } else {
+      await Deno.mkdir(rest[1], { recursive: true });
+      await writeHfTokenizer(rest[1], tok);
+    }
     console.log(`wrote ${rest[1]}`);
   } else {
     throw new Error(`tokenizer: unknown command "${cmd ?? ""}"; ${USAGE}`);

@@ -2,12 +2,20 @@
 // tokens with their ids, the merges and a SHA-256 content hash (of variant, tokens and merges;
 // build facts in "meta" are not hashed); load re-synthesises the merges and checks the hash.
 // exportHuggingFace gives the tokenizer.json layout of the `tokenizers` library: a BPE model
-// (vocab, merges "left right", byte_fallback) with no normaliser and no pre-tokeniser.
+// (vocab, merges "left right", byte_fallback, <unk>) with no normaliser and no pre-tokeniser,
+// in tokenizer ids or, for a compact vocabulary, model ids (hf.ts writes the whole folder).
 
 import { createHash } from "node:crypto";
 import { writeFileAtomic } from "../../core/safetensors.ts";
 import { layoutOfTokenizer, makeTokenizer, type Tokenizer } from "./build.ts";
-import { LAYOUT_NAMES, type LayoutName, SPECIAL_FIRST, type Variant } from "./layout.ts";
+import { compactTokenizer } from "./compact.ts";
+import {
+  LAYOUT_NAMES,
+  type LayoutName,
+  SPECIAL_FIRST,
+  SPECIAL_LAST,
+  type Variant,
+} from "./layout.ts";
 import { vocabStrings } from "./vocab.ts";
 
 const FORMAT = "glyphgrad-unicode-tokenizer";
@@ -100,28 +108,42 @@ export async function loadTokenizer(path: string): Promise<Tokenizer> {
 }
 
 /**
- * Hugging Face tokenizer.json object (serialise with JSON.stringify). Layout "glyphgrad": byte
- * fallback, all 256 specials as added tokens. Layout "bvv241": as the author's notebook saves
- * it: every id in the vocab (<unused_N> included), unk_token <unk>, no byte fallback, the 23
- * named specials as added tokens, an empty decoder sequence.
+ * Hugging Face tokenizer.json object (serialise with JSON.stringify).
+ * Layout "glyphgrad": byte fallback (ByteFallback+Fuse decoder); every special is in the vocabulary
+ * but none is an added token, so clients never turn text such as "<pad>" into a special id, as
+ * glyphgrad's encode. With `vocabIds` (a compact vocabulary: model id i = tokenizer id vocabIds[i])
+ * the ids are model ids and only merges among kept tokens remain (the rule of compact.ts).
+ * Layout "bvv241": as the author's notebook saves it: every id in the vocab (<unused_N> included),
+ * no byte fallback, the 23 named specials as added tokens (matched in text, as his tokenizer does),
+ * an empty decoder sequence; compact vocabularies are refused (his ids are the point of the layout).
  */
-export function exportHuggingFace(tok: Tokenizer): Record<string, unknown> {
+export function exportHuggingFace(
+  tok: Tokenizer,
+  vocabIds?: ArrayLike<number>,
+): Record<string, unknown> {
   const layout = layoutOfTokenizer(tok);
+  const bvv = layout.name === "bvv241";
+  if (bvv && vocabIds) {
+    throw new Error(
+      "exportHuggingFace: a compact vocabulary cannot keep the bvv241 layout's ids; " +
+        'train with model.vocab="full" to export a bvv241 model',
+    );
+  }
+  const ct = vocabIds ? compactTokenizer(tok, vocabIds) : undefined;
   const strings = vocabStrings(tok);
   const vocab: Record<string, number> = {};
-  const bvv = layout.name === "bvv241";
-  if (bvv) {
+  if (ct) {
+    ct.vocabIds.forEach((id, m) => (vocab[strings[id]] = m));
+  } else if (bvv) {
     strings.forEach((s, id) => (vocab[s] = id));
   } else {
     for (let id = 0; id < 0x10000; id++) if (layout.singleChar(id)) vocab[strings[id]] = id;
-    tok.tokens.forEach((t, k) => (vocab[t] = tok.ids[k]));
+    tok.ids.forEach((id) => (vocab[strings[id]] = id));
     for (let b = 0; b < 256; b++) vocab[strings[layout.byteFirst + b]] = layout.byteFirst + b;
-    for (let k = 0; k < layout.addedSpecials; k++) {
-      vocab[strings[SPECIAL_FIRST + k]] = SPECIAL_FIRST + k;
-    }
+    for (let id = SPECIAL_FIRST; id <= SPECIAL_LAST; id++) vocab[strings[id]] = id;
   }
   const added = [];
-  for (let id = SPECIAL_FIRST; id < SPECIAL_FIRST + layout.addedSpecials; id++) {
+  for (let id = SPECIAL_FIRST; bvv && id < SPECIAL_FIRST + layout.addedSpecials; id++) {
     added.push({
       id,
       content: strings[id],
@@ -132,10 +154,9 @@ export function exportHuggingFace(tok: Tokenizer): Record<string, unknown> {
       special: true,
     });
   }
+  const m = (ct?.tok ?? tok).merges;
   const merges: string[] = [];
-  for (let i = 0; i < tok.merges.length; i += 3) {
-    merges.push(`${strings[tok.merges[i]]} ${strings[tok.merges[i + 1]]}`);
-  }
+  for (let i = 0; i < m.length; i += 3) merges.push(`${strings[m[i]]} ${strings[m[i + 1]]}`);
   return {
     version: "1.0",
     truncation: null,
@@ -151,7 +172,7 @@ export function exportHuggingFace(tok: Tokenizer): Record<string, unknown> {
     model: {
       type: "BPE",
       dropout: null,
-      unk_token: bvv ? "<unk>" : null,
+      unk_token: "<unk>",
       continuing_subword_prefix: null,
       end_of_word_suffix: null,
       fuse_unk: false,
