@@ -7,14 +7,22 @@ import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../../core/safetensors.ts";
 import { countParams } from "../../core/gpt.ts";
 import { type CheckpointModel, loadCheckpointModel } from "./checkpoint.ts";
-import { buildClozeItems, makeTrainIndex, overlapReport } from "./cloze.ts";
+import { buildClozeBench, type ClozeDoc, makeTrainIndex, overlapReport } from "./cloze.ts";
 import { evaluateModel, type ModelResult, type Protocol } from "./evaluate.ts";
-import type { Bench } from "./items.ts";
+import type { Bench, BuiltItems } from "./items.ts";
 import { loadBench, readText } from "./loaders.ts";
 import type { TextCodec } from "./model.ts";
 import { seededRandom, shuffled } from "./rng.ts";
 import { loadTrainLog, type LogRow, writeReport } from "./report.ts";
-import { buildDefinitionItems, loadWordnet, synonymPairs, WORDNET_DIR } from "./wordnet.ts";
+import {
+  buildDefinitionBench,
+  loadWordnet,
+  synonymPairs,
+  wordCounts,
+  WORDNET_DIR,
+} from "./wordnet.ts";
+import { fitsAll } from "./fit.ts";
+import { type BlindBaselines, blindBaselines, fitUnigram } from "./baselines.ts";
 
 export interface RunEvalOptions {
   checkpoints: string[];
@@ -24,6 +32,11 @@ export interface RunEvalOptions {
   name?: string;
   /** Held-out text files (.txt: documents separated by a blank line; .jsonl: {text}). */
   heldOut?: string[];
+  /**
+   * Held-out files the cloze benchmark is built from (default: heldOut); a .jsonl file's
+   * "source" field keeps each item's distractors in the answer's source (language).
+   */
+  clozeFrom?: string[];
   /** Training text files: built-in items are kept out of them, every bench is checked. */
   trainText?: string[];
   /** Build the WordNet and cloze benchmarks (default true). */
@@ -54,6 +67,24 @@ export async function readDocs(path: string): Promise<string[]> {
     } catch { /* fall through */ }
     throw new Error(`eval: ${path}:${i + 1}: expected a JSON object with a "text" string`);
   });
+}
+
+/** Documents of a held-out file with their group: a .jsonl line's "source", when it has one. */
+export async function readGroupedDocs(path: string): Promise<ClozeDoc[]> {
+  if (!path.endsWith(".jsonl")) return await readDocs(path);
+  const texts = await readDocs(path);
+  const lines = (await readText(path)).split("\n").filter((l) => l.trim());
+  return texts.map((text, i) => {
+    const source = JSON.parse(lines[i]).source;
+    return typeof source === "string" ? { text, group: source } : text;
+  });
+}
+
+/** One note on a built-in benchmark: items built of asked, and why candidates were skipped. */
+function builtNote(name: string, b: BuiltItems, context: number): string {
+  const why = Object.entries(b.skipped).map(([k, v]) => `${v} ${k}`).join(", ");
+  return `${name}: built ${b.items.length} of ${b.wanted} items for a ${context}-token context` +
+    (why ? `; candidates skipped: ${why}` : "; no candidate skipped") + ".";
 }
 
 /** At most `n` items drawn without replacement by `seed`, kept in their original order. */
@@ -103,18 +134,31 @@ export async function runEval(opts: RunEvalOptions): Promise<{
   if (opts.builtin !== false || (opts.probe ?? 200) > 0) {
     const synsets = await loadWordnet(opts.wordnetDir ?? WORDNET_DIR);
     if (opts.builtin !== false) {
-      benches.push({
-        name: "wordnet-def",
-        items: buildDefinitionItems(synsets, { n, seed: 42, trainText }),
-        problems: [],
-      });
-      if (heldOut.length) {
-        benches.push({
-          name: "cloze",
-          items: buildClozeItems(heldOut, { n, seed: 42, trainText }),
-          problems: [],
-        });
+      // items are built to fit every model's context whole (the rest skipped and counted),
+      // distractors matched on the first model's tokenizer and the training text's counts
+      const fits = fitsAll(models.map((m) => ({ codec: m.codec, context: m.model.context })));
+      const context = Math.min(...models.map((m) => m.model.context));
+      const built: [string, BuiltItems][] = [[
+        "wordnet-def",
+        buildDefinitionBench(synsets, {
+          n,
+          seed: 42,
+          trainText,
+          fits,
+          counts: trainText ? wordCounts(trainText.text) : undefined,
+          tokenLength: (s) => models[0].codec.encode(s).length,
+        }),
+      ]];
+      const clozeDocs = opts.clozeFrom?.length
+        ? (await Promise.all(opts.clozeFrom.map(readGroupedDocs))).flat()
+        : heldOut;
+      if (clozeDocs.length) {
+        built.push(["cloze", buildClozeBench(clozeDocs, { n, seed: 42, trainText, fits })]);
       } else notes.push("No --heldout text: cloze benchmark and LM metrics skipped.");
+      for (const [name, b] of built) {
+        notes.push(builtNote(name, b, context));
+        if (b.items.length) benches.push({ name, items: b.items, problems: [] });
+      }
     }
     if ((opts.probe ?? 200) > 0) pairs = synonymPairs(synsets, { n: opts.probe ?? 200, seed: 7 });
   }
@@ -139,6 +183,14 @@ export async function runEval(opts: RunEvalOptions): Promise<{
       );
     }
   } else notes.push("No --train-text given: benchmark overlap with training data not checked.");
+  const unigram = trainText ? fitUnigram(models[0].codec.encode(trainText.text)) : undefined;
+  const baselines: BlindBaselines[] = benches.map((b) =>
+    blindBaselines(
+      b.name,
+      b.items,
+      unigram && { encode: (s) => models[0].codec.encode(s), unigram },
+    )
+  );
   const problems = benches.flatMap((b) => b.problems);
   for (const p of problems.slice(0, 10)) log(`warning: ${p}`);
   if (problems.length > 10) log(`warning: ... ${problems.length - 10} more malformed rows`);
@@ -182,13 +234,17 @@ export async function runEval(opts: RunEvalOptions): Promise<{
   }
   await Deno.mkdir(opts.out, { recursive: true });
   const resultsPath = join(opts.out, "results.json");
-  await writeFileAtomic(resultsPath, JSON.stringify({ results, notes, problems }, null, 1));
+  await writeFileAtomic(
+    resultsPath,
+    JSON.stringify({ results, baselines, notes, problems }, null, 1),
+  );
   const reportPath = await writeReport({
     name: opts.name ?? dirname(join(opts.out, "x")).split("/").pop()!,
     outDir: opts.out,
     results,
     logs,
     atlas: opts.atlas,
+    baselines,
     problems,
     notes,
   });
