@@ -3,7 +3,8 @@
 // A position is a space inside a document; the context is up to `contextChars` of preceding
 // text (cut at a word start, and shorter where needed so the prompt fits the model's context),
 // the answer the next `contWords` words; distractors are continuations of the same word count
-// from other positions of the same source and script, close to the answer in length.
+// from other positions of the same source and script, close to the answer in length. Given
+// the training text, an item whose key or any sentence occurs in it is skipped and counted.
 
 import { blockBalanced, randInt, seededRandom, shuffled } from "./rng.ts";
 import { type BuiltItems, itemKey, type McItem } from "./items.ts";
@@ -145,6 +146,15 @@ function spotsOf(doc: string, d: number, group: string, o: SpotOptions): Spot[] 
   return out;
 }
 
+/** Shortest sentence (characters) the "no shared sentence" check looks for. */
+export const MIN_SENTENCE_CHARS = 40;
+
+/** The sentences (split after . ; : ! ? and their CJK forms) of at least MIN_SENTENCE_CHARS. */
+export function sentencesOf(text: string): string[] {
+  return text.split(/(?<=[.;:!?\u3002\uff01\uff1f\uff1b])\s*/)
+    .map((x) => x.trim()).filter((x) => x.length >= MIN_SENTENCE_CHARS);
+}
+
 /** Distractor candidates drawn per item; the three closest in length to the answer are kept. */
 const DRAWS = 24;
 
@@ -236,11 +246,15 @@ export function buildClozeBench(heldOutDocs: ClozeDoc[], opts: ClozeOptions = {}
       skip("prompt does not fit the context");
       continue;
     }
+    const ctx = it.question.slice('Continue the text: "'.length, -' ..."'.length);
+    if (train !== undefined && sentencesOf(`${ctx} ${s.cont}`).some((x) => occursIn(train, x))) {
+      skip("a sentence occurs in the training text");
+      continue;
+    }
     used.add(key);
     const answer = letter();
     const choices = [...distractors];
     choices.splice(answer, 0, s.cont);
-    const ctx = it.question.slice('Continue the text: "'.length, -' ..."'.length);
     items.push({ ...clozeItem(ctx, choices, answer, s.doc), id: `cloze/${items.length}` });
   }
   return { items, wanted: o.n, skipped };
