@@ -196,8 +196,8 @@ export function buildClozeBench(heldOutDocs: ClozeDoc[], opts: ClozeOptions = {}
     n: opts.n ?? 1000,
     seed: opts.seed ?? 42,
     contextChars: opts.contextChars ?? 160,
-    minContextChars: opts.minContextChars ?? 40,
-    contWords: opts.contWords ?? 4,
+    minContextChars: opts.minContextChars ?? 32,
+    contWords: opts.contWords ?? 2,
   };
   const rand = seededRandom(o.seed);
   const letter = blockBalanced(rand, 4);
