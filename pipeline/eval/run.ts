@@ -7,21 +7,15 @@ import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../../core/safetensors.ts";
 import { countParams } from "../../core/gpt.ts";
 import { type CheckpointModel, loadCheckpointModel } from "./checkpoint.ts";
-import { buildClozeBench, type ClozeDoc, makeTrainIndex, overlapReport } from "./cloze.ts";
+import { type ClozeDoc, makeTrainIndex, overlapReport } from "./cloze.ts";
 import { evaluateModel, type ModelResult, type Protocol } from "./evaluate.ts";
-import type { Bench, BuiltItems } from "./items.ts";
+import type { Bench } from "./items.ts";
 import { loadBench, readText } from "./loaders.ts";
 import type { TextCodec } from "./model.ts";
 import { seededRandom, shuffled } from "./rng.ts";
 import { loadTrainLog, type LogRow, writeReport } from "./report.ts";
-import {
-  buildDefinitionBench,
-  loadWordnet,
-  synonymPairs,
-  wordCounts,
-  WORDNET_DIR,
-} from "./wordnet.ts";
-import { fitsAll } from "./fit.ts";
+import { loadWordnet, synonymPairs, WORDNET_DIR } from "./wordnet.ts";
+import { buildBuiltins } from "./builtin.ts";
 import { type BlindBaselines, blindBaselines, fitUnigram } from "./baselines.ts";
 
 export interface RunEvalOptions {
@@ -80,13 +74,6 @@ export async function readGroupedDocs(path: string): Promise<ClozeDoc[]> {
   });
 }
 
-/** One note on a built-in benchmark: items built of asked, and why candidates were skipped. */
-function builtNote(name: string, b: BuiltItems, context: number): string {
-  const why = Object.entries(b.skipped).map(([k, v]) => `${v} ${k}`).join(", ");
-  return `${name}: built ${b.items.length} of ${b.wanted} items for a ${context}-token context` +
-    (why ? `; candidates skipped: ${why}` : "; no candidate skipped") + ".";
-}
-
 /** At most `n` items drawn without replacement by `seed`, kept in their original order. */
 export function seededSubset<T>(items: readonly T[], n: number, seed: number): T[] {
   if (items.length <= n) return items.slice();
@@ -134,30 +121,18 @@ export async function runEval(opts: RunEvalOptions): Promise<{
   if (opts.builtin !== false || (opts.probe ?? 200) > 0) {
     const synsets = await loadWordnet(opts.wordnetDir ?? WORDNET_DIR);
     if (opts.builtin !== false) {
-      // items are built to fit every model's context whole (the rest skipped and counted),
-      // distractors matched on the first model's tokenizer and the training text's counts
-      const fits = fitsAll(models.map((m) => ({ codec: m.codec, context: m.model.context })));
-      const context = Math.min(...models.map((m) => m.model.context));
-      const built: [string, BuiltItems][] = [[
-        "wordnet-def",
-        buildDefinitionBench(synsets, {
-          n,
-          seed: 42,
-          trainText,
-          fits,
-          counts: trainText ? wordCounts(trainText.text) : undefined,
-          tokenLength: (s) => models[0].codec.encode(s).length,
-        }),
-      ]];
       const clozeDocs = opts.clozeFrom?.length
         ? (await Promise.all(opts.clozeFrom.map(readGroupedDocs))).flat()
         : heldOut;
-      if (clozeDocs.length) {
-        built.push(["cloze", buildClozeBench(clozeDocs, { n, seed: 42, trainText, fits })]);
-      } else notes.push("No --heldout text: cloze benchmark and LM metrics skipped.");
-      for (const [name, b] of built) {
-        notes.push(builtNote(name, b, context));
-        if (b.items.length) benches.push({ name, items: b.items, problems: [] });
+      if (!clozeDocs.length) {
+        notes.push("No --heldout text: cloze benchmark and LM metrics skipped.");
+      }
+      const builtFor = models.map((m) => ({ codec: m.codec, context: m.model.context }));
+      for (const b of buildBuiltins({ synsets, models: builtFor, clozeDocs, trainText, n })) {
+        notes.push(b.note);
+        if (b.built.items.length) {
+          benches.push({ name: b.name, items: b.built.items, problems: [] });
+        }
       }
     }
     if ((opts.probe ?? 200) > 0) pairs = synonymPairs(synsets, { n: opts.probe ?? 200, seed: 7 });
