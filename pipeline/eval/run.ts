@@ -1,6 +1,7 @@
 // One evaluation run end to end, shared by `deno task eval` and the pipeline's eval stage:
 // load checkpoints and benchmarks, build our own benchmarks (WordNet definitions, cloze from
-// held-out text) while checking they never occur in the training text, evaluate every model,
+// held-out text, fitting every model's context; builtin.ts) while checking they never occur in
+// the training text, measure every benchmark's question-blind baselines, evaluate every model,
 // then write results.json and report.md into the output folder.
 
 import { dirname, join } from "node:path";
