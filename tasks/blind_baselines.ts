@@ -1,8 +1,8 @@
-// `deno run -A tasks/blind_baselines.ts runs/<run> [--context 128] [--items 1000] [--limit 250]
-// [--seed 1337]`: builds the built-in benchmarks (wordnet-def, cloze) from a run's data and
-// tokenizer as its eval stage would for one model of that context, and prints, per benchmark,
-// the items built and skipped, how many of the scored subset would be cut (none), and the
-// question-blind baselines. Needs no trained model: the benchmarks' construction is measured.
+// `deno run -A tasks/blind_baselines.ts runs/<run> [--context 128] [--items 1000] [--limit 250]`:
+// builds the built-in benchmarks (wordnet-def, cloze) from a run's data and tokenizer as its
+// eval stage would for one model of that context, and prints, per benchmark, the items built
+// and skipped, how many would be cut (none), and the question-blind baselines. Needs no trained
+// model: it measures the benchmarks' construction.
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import { loadTokenizer } from "../pipeline/tokenizer/io.ts";
 import { encode } from "../pipeline/tokenizer/mod.ts";
 import { loadWordnet } from "../pipeline/eval/wordnet.ts";
 import { makeTrainIndex } from "../pipeline/eval/cloze.ts";
-import { readGroupedDocs, seededSubset } from "../pipeline/eval/run.ts";
+import { readGroupedDocs } from "../pipeline/eval/run.ts";
 import { buildBuiltins } from "../pipeline/eval/builtin.ts";
 import { promptFits } from "../pipeline/eval/fit.ts";
 import { blindBaselines, fitUnigram } from "../pipeline/eval/baselines.ts";
@@ -23,7 +23,6 @@ const { values: a, positionals } = parseArgs({
     context: { type: "string", default: "128" },
     items: { type: "string", default: "1000" },
     limit: { type: "string", default: "250" },
-    seed: { type: "string", default: "1337" },
   },
 });
 const run = positionals[0];
@@ -42,10 +41,10 @@ const built = buildBuiltins({
   models: [{ codec, context }],
   clozeDocs: await readGroupedDocs(join(run, "data/val.jsonl")),
   trainText,
-  n: Number(a.items),
+  n: limit ? Math.min(Number(a.items), limit) : Number(a.items),
 });
 for (const { name, built: b, note } of built) {
-  const items = seededSubset(b.items, limit || b.items.length, Number(a.seed));
+  const items = b.items;
   const cut = items.filter((it) => !promptFits(it, codec, context)).length;
   const base = blindBaselines(name, items, { encode: codec.encode, unigram });
   const pct = (x = NaN) => `${(100 * x).toFixed(1)}%`;

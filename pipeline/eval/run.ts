@@ -117,7 +117,8 @@ export async function runEval(opts: RunEvalOptions): Promise<{
     ? makeTrainIndex((await Promise.all(opts.trainText.map((p) => readText(p)))).join("\n\n"))
     : undefined;
   const notes: string[] = [];
-  const n = opts.items ?? 1000;
+  // built-in benchmarks are built at the scored size, so their answer letters stay balanced
+  const n = opts.limit ? Math.min(opts.items ?? 1000, opts.limit) : opts.items ?? 1000;
   let pairs;
   if (opts.builtin !== false || (opts.probe ?? 200) > 0) {
     const synsets = await loadWordnet(opts.wordnetDir ?? WORDNET_DIR);
