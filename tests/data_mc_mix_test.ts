@@ -110,8 +110,19 @@ Deno.test("partition: cloze mix comes from training documents, the benchmark fro
     return [it.key!, ...sentencesOf(whole)].filter((s) => occursIn(mixIndex, s));
   });
   assertEquals(shared, []);
-  assert(bench.skipped["a sentence occurs in the training text"] > 0, "the check finds some");
   // the held-out documents are not training documents
   const trainIds = new Set(train.map((d) => `${d.source}:${d.id}`));
   assertEquals(val.filter((d) => trainIds.has(`${d.source}:${d.id}`)), []);
+});
+
+Deno.test("cloze: an item with a sentence from the training text is skipped and counted", () => {
+  const known = "The quick brown fox jumps over the lazy dog again and again.";
+  const filler = (k: number) =>
+    Array.from({ length: 40 }, (_, i) => `word${(i * 7 + k) % 13}x${i % 5}`).join(" ");
+  const docs = Array.from({ length: 6 }, (_, k) => `${filler(k)}. ${known} ${filler(k + 1)}`);
+  const train = makeTrainIndex(`Some training text. ${known} More training text.`);
+  const b = buildClozeBench(docs, { n: 200, seed: 1, trainText: train, minContextChars: 20 });
+  assert(b.skipped["a sentence occurs in the training text"] > 0, JSON.stringify(b.skipped));
+  assert(b.items.length > 0, "items without the sentence remain");
+  for (const it of b.items) assert(!it.question.includes(known), `${it.id} quotes the sentence`);
 });
