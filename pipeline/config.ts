@@ -21,6 +21,11 @@ export interface PipelineConfig {
     valFraction: number;
     /** Salt of the document hash that decides train/validation. */
     splitSeed: number;
+    /**
+     * Share of the training characters given to multiple-choice items in the eval prompt
+     * format (WordNet train half and training-document cloze; pipeline/data/mc_mix.ts); 0 = none.
+     */
+    mcShare: number;
   };
   tokenizer: {
     /** Id layout: "2-3" (65,536 ids) or "max" (131,072 ids). */

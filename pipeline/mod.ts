@@ -25,6 +25,7 @@ export {
 } from "./runner.ts";
 export { STAGES } from "./stages.ts";
 export { buildData, type DataParams } from "./data/build.ts";
+export { buildMcMix, mcTrainingText } from "./data/mc_mix.ts";
 export { SOURCES } from "./data/sources.ts";
 export { tokenizeCorpus } from "./data/encode.ts";
 export { trainModel, type TrainResult, type TrainSpec } from "./train/loop.ts";

@@ -177,7 +177,13 @@ export const STAGES: Stage<C>[] = [
     inputs: [],
     params: (cfg) => ({ ...cfg.data, benchmarks: cfg.eval.benchmarks }),
     sources: (cfg) => dataSourceFiles({ ...cfg.data, benchmarks: cfg.eval.benchmarks }),
-    outputs: () => ["data/train.txt", "data/val.txt", "data/val.jsonl", "data/sources.json"],
+    outputs: () => [
+      "data/train.txt",
+      "data/val.txt",
+      "data/val.jsonl",
+      "data/mc_mix.txt",
+      "data/sources.json",
+    ],
     run: (ctx) =>
       buildData(
         { ...ctx.cfg.data, benchmarks: ctx.cfg.eval.benchmarks },
@@ -325,6 +331,7 @@ export const STAGES: Stage<C>[] = [
         out: ctx.path("eval"),
         name: ctx.cfg.run,
         heldOut: [ctx.path("data/val.txt")],
+        clozeFrom: [ctx.path("data/val.jsonl")],
         trainText: [ctx.path("data/train.txt")],
         items: ctx.cfg.eval.items,
         limit: ctx.cfg.eval.limit,

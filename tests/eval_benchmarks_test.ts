@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
+  buildDefinitionBench,
   buildDefinitionItems,
   loadWordnet,
   parseWordnetData,
@@ -92,11 +93,16 @@ Deno.test("cloze items from the held-out KJV split: 1,000, deterministic, never 
     assertEquals(new Set(it.choices).size, 4);
   }
   assertNoOverlap(items, trainText);
-  // short WordNet glosses ("in a ... manner") do occur in the KJV: the builder skips them
-  const wordnet = buildDefinitionItems(synsets, { n: 1000, trainText });
-  assertEquals(overlapReport(wordnet, trainText).overlapping, []);
+  // a definition that occurs in the training text is skipped and counted
   const unchecked = buildDefinitionItems(synsets, { n: 1000 });
-  assert(overlapReport(unchecked, trainText).overlapping.length > 0, "check finds real overlap");
+  const planted = train.map((d) => d.text).join("\n\n") + "\n\n" +
+    unchecked.slice(0, 5).map((it) => it.key).join(". ");
+  const plantedIndex = makeTrainIndex(planted);
+  assertEquals(overlapReport(unchecked, plantedIndex).overlapping.length >= 5, true);
+  const wordnet = buildDefinitionBench(synsets, { n: 1000, trainText: plantedIndex });
+  assertEquals(wordnet.items.length, 1000);
+  assertEquals(overlapReport(wordnet.items, plantedIndex).overlapping, []);
+  assert(wordnet.skipped["definition occurs in the training text"] >= 5, "skips are counted");
 });
 
 Deno.test("overlap check catches an item planted from the training split", () => {

@@ -37,7 +37,7 @@ Deno.test("eval run: two twins, every bench format, report with plots", async ()
     dModel: 16,
     layers: 2,
     heads: 2,
-    context: 48,
+    context: 128,
     embedding: "trainable",
     norm: "layernorm",
   };
@@ -106,6 +106,10 @@ Deno.test("eval run: two twins, every bench format, report with plots", async ()
         assertEquals(p.n + Math.round(p.skipped! * b.n), b.n, `${b.name} ${p.protocol} counts`);
       }
       assertEquals(b.paper!.runs!.accs.length, 2);
+      assert(b.generative!.metrics.acc.n === b.n);
+      if (b.name === "wordnet-def" || b.name === "cloze") {
+        assertEquals([b.generative!.truncated, b.loglik!.truncated], [0, 0], `${b.name} cut`);
+      }
     }
   }
   const md = await Deno.readTextFile(reportPath);
@@ -125,6 +129,8 @@ Deno.test("eval run: two twins, every bench format, report with plots", async ()
       "log.jsonl:31: not valid JSON",
       "mmlu_hf_bad.jsonl:2: not valid JSON",
       "Overlap check of cloze against the training text: 0 of 24",
+      "## Question-blind baselines",
+      "wordnet-def: built 24 of 24 items for a 128-token context",
     ]
   ) assert(md.includes(s), `report lacks "${s}"`);
   for (

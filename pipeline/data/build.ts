@@ -1,7 +1,8 @@
 // The data stage: read the configured sources (or the user's corpus), clean every document to
 // NFC, cap each source, split by document into train and validation (dropping validation
-// documents whose text also occurs in train), and write data/{train.txt, val.txt, val.jsonl,
-// sources.json}. Returns what the run manifest records about each source.
+// documents whose text also occurs in train), add the multiple-choice share (mc_mix.ts) to the
+// training text, and write data/{train.txt, val.txt, val.jsonl, mc_mix.txt, sources.json}.
+// Returns what the run manifest records about each source.
 
 import { join } from "node:path";
 import { writeFileAtomic } from "../../core/safetensors.ts";
@@ -10,6 +11,8 @@ import { readCorpusFile } from "./corpus.ts";
 import { type Doc, findSource, packageVersion, sourceFiles } from "./sources.ts";
 import { budget, splitDocs } from "./split.ts";
 import { benchmarkKeys, dropOverlapping } from "./overlap.ts";
+import { buildMcMix, MC_SOURCE } from "./mc_mix.ts";
+import { loadWordnet, POS_LIST, WORDNET_DIR } from "../eval/wordnet.ts";
 
 export interface DataParams {
   sources: string[];
@@ -19,6 +22,8 @@ export interface DataParams {
   splitSeed: number;
   /** Benchmark specs ("mmlu:path", ...) whose items must not occur in the training text. */
   benchmarks?: string[];
+  /** Share of the training characters given to multiple-choice items (mc_mix.ts); 0 = none. */
+  mcShare?: number;
 }
 
 export interface SourceRecord {
@@ -35,6 +40,8 @@ export interface SourceRecord {
   valChars: number;
   /** Training documents dropped because they contain a benchmark item. */
   benchmarkOverlapDropped?: number;
+  /** The multiple-choice mix only: items of each kind and the share asked for. */
+  mcItems?: { wordnetDef: number; cloze: number; share: number };
 }
 
 /** Documents are joined with a blank line in train.txt / val.txt. */
@@ -43,6 +50,7 @@ export const DOC_SEPARATOR = "\n\n";
 /** Every file the data stage reads, for the stage fingerprint. */
 export async function dataSourceFiles(p: DataParams): Promise<string[]> {
   const out: string[] = await benchFiles(p.benchmarks ?? []);
+  if (p.mcShare) out.push(...POS_LIST.map((pos) => join(WORDNET_DIR, `data.${pos}`)));
   if (p.corpus.length) return [...out, ...p.corpus];
   for (const name of p.sources) out.push(...await sourceFiles(findSource(name)));
   return out;
@@ -146,12 +154,44 @@ export async function buildData(
   if (!val.length) {
     throw new Error("data: no validation text (raise data.valFraction or add documents)");
   }
+  const mix = p.mcShare
+    ? buildMcMix(train, await loadWordnet(), p.mcShare, p.splitSeed)
+    : { docs: [], wordnetItems: 0, clozeItems: 0, chars: 0, targetChars: 0 };
+  if (mix.docs.length) {
+    const natural = records.reduce((n, r) => n + r.trainChars, 0);
+    records.push({
+      name: MC_SOURCE,
+      package: "wordnet-base",
+      version: await packageVersion("wordnet-base"),
+      licence: "WordNet 3.0 licence (Princeton University) for the definition items; " +
+        "the cloze items quote the training documents of the sources above",
+      lang: "en+",
+      script: "mixed",
+      files: POS_LIST.map((pos) => join(WORDNET_DIR, `data.${pos}`)),
+      trainDocs: mix.docs.length,
+      valDocs: 0,
+      trainChars: mix.chars,
+      valChars: 0,
+      mcItems: { wordnetDef: mix.wordnetItems, cloze: mix.clozeItems, share: p.mcShare! },
+    });
+    train.push(...mix.docs);
+    log(
+      `${MC_SOURCE}: ${mix.wordnetItems} WordNet (train half) + ${mix.clozeItems} cloze ` +
+        `(training documents) multiple-choice items, ${mix.chars} characters ` +
+        `(${(100 * mix.chars / (mix.chars + natural)).toFixed(1)}% of the training characters; ` +
+        `asked ${(100 * p.mcShare!).toFixed(1)}%)`,
+    );
+  }
   const join2 = (ds: Doc[]) => ds.map((d) => d.text).join(DOC_SEPARATOR) + "\n";
   await writeFileAtomic(join(outDir, "train.txt"), join2(train));
   await writeFileAtomic(join(outDir, "val.txt"), join2(val));
   await writeFileAtomic(
     join(outDir, "val.jsonl"),
     val.map((d) => JSON.stringify({ source: d.source, id: d.id, text: d.text })).join("\n") + "\n",
+  );
+  await writeFileAtomic(
+    join(outDir, "mc_mix.txt"),
+    mix.docs.length ? join2(mix.docs) : "",
   );
   await writeFileAtomic(join(outDir, "sources.json"), JSON.stringify(records, null, 2) + "\n");
   return { sources: records };

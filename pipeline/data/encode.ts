@@ -90,7 +90,13 @@ export async function tokenizeCorpus(
   dataDir: string,
   outDir: string,
   log: (l: string) => void = () => {},
-): Promise<{ vocab: number; trainTokens: number; valTokens: number; charsPerToken: number }> {
+): Promise<{
+  vocab: number;
+  trainTokens: number;
+  valTokens: number;
+  charsPerToken: number;
+  mcTokenShare: number;
+}> {
   await Deno.mkdir(outDir, { recursive: true });
   const trainText = await Deno.readTextFile(join(dataDir, "train.txt"));
   const valText = await Deno.readTextFile(join(dataDir, "val.txt"));
@@ -133,14 +139,18 @@ export async function tokenizeCorpus(
     }) + "\n",
   );
   const charsPerToken = [...trainText].length / trainTok.length;
+  const mixText = await Deno.readTextFile(join(dataDir, "mc_mix.txt")).catch(() => "");
+  const mcTokenShare = mixText ? encode(tok, mixText).length / trainTok.length : 0;
   log(
     `vocabulary ${map.toTokenizer.length} model ids (${p.vocab}; tokenizer ${tok.vocabSize}), ` +
-      `${train.length} train / ${val.length} val tokens, ${charsPerToken.toFixed(2)} chars/token`,
+      `${train.length} train / ${val.length} val tokens, ${charsPerToken.toFixed(2)} chars/token` +
+      (mixText ? `, multiple-choice mix ${(100 * mcTokenShare).toFixed(1)}% of train tokens` : ""),
   );
   return {
     vocab: map.toTokenizer.length,
     trainTokens: train.length,
     valTokens: val.length,
     charsPerToken,
+    mcTokenShare,
   };
 }

@@ -43,6 +43,13 @@ export function itemProblem(it: McItem): string | null {
   return null;
 }
 
+/** Built items, how many were asked for, and how many candidates were skipped and why. */
+export interface BuiltItems {
+  items: McItem[];
+  wanted: number;
+  skipped: Record<string, number>;
+}
+
 export const LETTERS = "ABCDEFGHIJ";
 
 /** The text an overlap check looks for. */

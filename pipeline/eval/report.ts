@@ -8,6 +8,7 @@ import { type ModelResult, type Protocol, PROTOCOLS } from "./evaluate.ts";
 import { readText } from "./loaders.ts";
 import { barChartSvg, lineChartSvg, type LineSeries, PALETTE, svgToPng } from "./plot.ts";
 import { formatDiff, formatInterval, pairedDiffCI } from "./stats.ts";
+import { baselinesSection, type BlindBaselines } from "./baselines.ts";
 
 export interface LogRow {
   step: number;
@@ -47,6 +48,8 @@ export interface ReportInput {
   notes?: string[];
   /** The run's seed: the paired bootstrap uses it. */
   seed?: number;
+  /** Question-blind baselines per benchmark (baselines.ts), printed beside the models. */
+  baselines?: BlindBaselines[];
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -255,6 +258,8 @@ export async function writeReport(input: ReportInput): Promise<string> {
     }
     md.push("Dashed red line: chance level (1 / number of options, averaged over items).", "");
   }
+
+  md.push(...baselinesSection(input.baselines ?? [], results));
 
   // loss curves
   const logs = (input.logs ?? []).filter((l) => l.rows.length);

@@ -27,3 +27,15 @@ export function shuffled<T>(xs: readonly T[], rand: () => number): T[] {
   }
   return out;
 }
+
+/**
+ * Answer positions balanced in blocks: every run of `k` consecutive calls returns each of
+ * 0..k-1 once (in a seeded order), so any prefix of n answers holds each letter n/k +- 1 times.
+ */
+export function blockBalanced(rand: () => number, k: number): () => number {
+  let block: number[] = [];
+  return () => {
+    if (!block.length) block = shuffled(Array.from({ length: k }, (_, i) => i), rand);
+    return block.pop()!;
+  };
+}

@@ -1,6 +1,7 @@
 // One evaluation run end to end, shared by `deno task eval` and the pipeline's eval stage:
 // load checkpoints and benchmarks, build our own benchmarks (WordNet definitions, cloze from
-// held-out text) while checking they never occur in the training text, evaluate every model,
+// held-out text, fitting every model's context; builtin.ts) while checking they never occur in
+// the training text, measure every benchmark's question-blind baselines, evaluate every model,
 // then write report.md and, last, results.json into the output folder (each via a temporary
 // file and a rename, so a failed run leaves no partial results).
 
@@ -8,14 +9,16 @@ import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../../core/safetensors.ts";
 import { countParams } from "../../core/gpt.ts";
 import { type CheckpointModel, loadCheckpointModel } from "./checkpoint.ts";
-import { buildClozeItems, makeTrainIndex, overlapReport } from "./cloze.ts";
+import { type ClozeDoc, makeTrainIndex, overlapReport } from "./cloze.ts";
 import { evaluateModel, type ModelResult, type Protocol } from "./evaluate.ts";
 import type { Bench } from "./items.ts";
 import { loadBench, readText } from "./loaders.ts";
 import type { TextCodec } from "./model.ts";
 import { seededRandom, shuffled } from "./rng.ts";
 import { loadTrainLog, type LogRow, writeReport } from "./report.ts";
-import { buildDefinitionItems, loadWordnet, synonymPairs, WORDNET_DIR } from "./wordnet.ts";
+import { loadWordnet, synonymPairs, WORDNET_DIR } from "./wordnet.ts";
+import { buildBuiltins } from "./builtin.ts";
+import { type BlindBaselines, blindBaselines, fitUnigram } from "./baselines.ts";
 
 export interface RunEvalOptions {
   checkpoints: string[];
@@ -25,6 +28,11 @@ export interface RunEvalOptions {
   name?: string;
   /** Held-out text files (.txt: documents separated by a blank line; .jsonl: {text}). */
   heldOut?: string[];
+  /**
+   * Held-out files the cloze benchmark is built from (default: heldOut); a .jsonl file's
+   * "source" field keeps each item's distractors in the answer's source (language).
+   */
+  clozeFrom?: string[];
   /** Training text files: built-in items are kept out of them, every bench is checked. */
   trainText?: string[];
   /** Build the WordNet and cloze benchmarks (default true). */
@@ -61,6 +69,17 @@ export async function readDocs(path: string): Promise<string[]> {
       if (typeof o.text === "string") return o.text;
     } catch { /* fall through */ }
     throw new Error(`eval: ${path}:${i + 1}: expected a JSON object with a "text" string`);
+  });
+}
+
+/** Documents of a held-out file with their group: a .jsonl line's "source", when it has one. */
+export async function readGroupedDocs(path: string): Promise<ClozeDoc[]> {
+  if (!path.endsWith(".jsonl")) return await readDocs(path);
+  const texts = await readDocs(path);
+  const lines = (await readText(path)).split("\n").filter((l) => l.trim());
+  return texts.map((text, i) => {
+    const source = JSON.parse(lines[i]).source;
+    return typeof source === "string" ? { text, group: source } : text;
   });
 }
 
@@ -113,23 +132,25 @@ export async function runEval(opts: RunEvalOptions): Promise<{
     ? makeTrainIndex((await Promise.all(opts.trainText.map((p) => readText(p)))).join("\n\n"))
     : undefined;
   const notes: string[] = [];
-  const n = opts.items ?? 1000;
+  // built-in benchmarks are built at the scored size, so their answer letters stay balanced
+  const n = opts.limit ? Math.min(opts.items ?? 1000, opts.limit) : opts.items ?? 1000;
   let pairs;
   if (opts.builtin !== false || (opts.probe ?? 200) > 0) {
     const synsets = await loadWordnet(opts.wordnetDir ?? WORDNET_DIR);
     if (opts.builtin !== false) {
-      benches.push({
-        name: "wordnet-def",
-        items: buildDefinitionItems(synsets, { n, seed: 42, trainText }),
-        problems: [],
-      });
-      if (heldOut.length) {
-        benches.push({
-          name: "cloze",
-          items: buildClozeItems(heldOut, { n, seed: 42, trainText }),
-          problems: [],
-        });
-      } else notes.push("No --heldout text: cloze benchmark and LM metrics skipped.");
+      const clozeDocs = opts.clozeFrom?.length
+        ? (await Promise.all(opts.clozeFrom.map(readGroupedDocs))).flat()
+        : heldOut;
+      if (!clozeDocs.length) {
+        notes.push("No --heldout text: cloze benchmark and LM metrics skipped.");
+      }
+      const builtFor = models.map((m) => ({ codec: m.codec, context: m.model.context }));
+      for (const b of buildBuiltins({ synsets, models: builtFor, clozeDocs, trainText, n })) {
+        notes.push(b.note);
+        if (b.built.items.length) {
+          benches.push({ name: b.name, items: b.built.items, problems: [] });
+        }
+      }
     }
     if ((opts.probe ?? 200) > 0) pairs = synonymPairs(synsets, { n: opts.probe ?? 200, seed: 7 });
   }
@@ -174,6 +195,14 @@ export async function runEval(opts: RunEvalOptions): Promise<{
       }
     }
   }
+  const unigram = trainText ? fitUnigram(models[0].codec.encode(trainText.text)) : undefined;
+  const baselines: BlindBaselines[] = benches.map((b) =>
+    blindBaselines(
+      b.name,
+      b.items,
+      unigram && { encode: (s) => models[0].codec.encode(s), unigram },
+    )
+  );
   const problems = benches.flatMap((b) => b.problems);
   for (const p of problems.slice(0, 10)) log(`warning: ${p}`);
   if (problems.length > 10) log(`warning: ... ${problems.length - 10} more malformed rows`);
@@ -227,6 +256,7 @@ export async function runEval(opts: RunEvalOptions): Promise<{
     results,
     logs,
     atlas: opts.atlas,
+    baselines,
     problems,
     notes,
     seed,
@@ -234,7 +264,7 @@ export async function runEval(opts: RunEvalOptions): Promise<{
   const settings = { seed, shots, protocols: opts.protocols ?? null, limit: opts.limit ?? 0 };
   await writeFileAtomic(
     resultsPath,
-    JSON.stringify({ settings, results, notes, problems }, null, 1),
+    JSON.stringify({ settings, results, baselines, notes, problems }, null, 1),
   );
   return { results, reportPath, resultsPath };
 }
