@@ -14,7 +14,12 @@ import {
 } from "../pipeline/eval/wordnet.ts";
 import { buildClozeBench, dominantScript } from "../pipeline/eval/cloze.ts";
 import { fitsAll, promptFits } from "../pipeline/eval/fit.ts";
-import { fitItem, generativePrompt, loglikContext } from "../pipeline/eval/protocols.ts";
+import {
+  DEFAULT_GEN_TOKENS,
+  fitItem,
+  generativePrompt,
+  loglikContext,
+} from "../pipeline/eval/protocols.ts";
 import { buildTokenizer, encode } from "../pipeline/tokenizer/mod.ts";
 import { parseKjv } from "../pipeline/data/sources.ts";
 
@@ -121,5 +126,8 @@ Deno.test("built items fit whole under both protocols; the rest are skipped and 
   // the check itself: a prompt one token over the context does not fit
   const it = { id: "x", question: "q", choices: ["a", "b"], answer: 0, source: "s" };
   const n = codec.encode(generativePrompt(it)).length;
-  assert(promptFits(it, codec, n) && !promptFits(it, codec, n - 1), "boundary");
+  assert(promptFits(it, codec, n, 1) && !promptFits(it, codec, n - 1, 1), "boundary, 1 token");
+  // by default it leaves room for the generative protocol's tokens
+  const full = n + DEFAULT_GEN_TOKENS - 1;
+  assert(promptFits(it, codec, full) && !promptFits(it, codec, full - 1), "boundary, default");
 });

@@ -17,6 +17,8 @@ export interface BuiltinInput {
   trainText?: TrainIndex;
   n: number;
   seed?: number;
+  /** the generative protocol's token budget the items must leave room for */
+  genTokens?: number;
 }
 
 /** One note on a built-in benchmark: items built of asked, and why candidates were skipped. */
@@ -33,7 +35,7 @@ export function buildBuiltins(
   const { models, trainText, n } = inp;
   if (!models.length) throw new Error("eval: built-in benchmarks need at least one model");
   const seed = inp.seed ?? 42;
-  const fits = fitsAll(models);
+  const fits = fitsAll(models, inp.genTokens);
   const context = Math.min(...models.map((m) => m.context));
   const out: [string, BuiltItems][] = [[
     "wordnet-def",

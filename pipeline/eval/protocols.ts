@@ -95,6 +95,9 @@ export function chanceLevel(items: McItem[]): number {
   return items.reduce((s, it) => s + 1 / it.choices.length, 0) / Math.max(1, items.length);
 }
 
+/** Most tokens the generative protocol generates looking for the letter (`--gen-tokens`). */
+export const DEFAULT_GEN_TOKENS = 3;
+
 export interface ScoreOptions {
   /** generative: most tokens generated while looking for the first non-space character. */
   genTokens?: number;
@@ -190,7 +193,7 @@ export async function scoreGenerative(
   items: McItem[],
   opts: ScoreOptions = {},
 ): Promise<ProtocolResult> {
-  const genTokens = opts.genTokens ?? 3;
+  const genTokens = opts.genTokens ?? DEFAULT_GEN_TOKENS;
   const { prompts, shots } = planPrompts(
     codec,
     items,

@@ -145,7 +145,16 @@ export async function runEval(opts: RunEvalOptions): Promise<{
         notes.push("No --heldout text: cloze benchmark and LM metrics skipped.");
       }
       const builtFor = models.map((m) => ({ codec: m.codec, context: m.model.context }));
-      for (const b of buildBuiltins({ synsets, models: builtFor, clozeDocs, trainText, n })) {
+      for (
+        const b of buildBuiltins({
+          synsets,
+          models: builtFor,
+          clozeDocs,
+          trainText,
+          n,
+          genTokens: opts.genTokens,
+        })
+      ) {
         notes.push(b.note);
         if (b.built.items.length) {
           benches.push({ name: b.name, items: b.built.items, problems: [] });
