@@ -10,7 +10,7 @@ import process from "node:process";
 import { Resvg as NativeResvg } from "@resvg/resvg-js";
 import { buildEmbedding, distinctCodePoints, tokenPictures } from "../pipeline/glyphs/embed.ts";
 import { DEFAULT_FONT_FILES, hasGlyph, renderChars } from "../pipeline/glyphs/render.ts";
-import { renderCharsParallel } from "../pipeline/glyphs/render_pool.ts";
+import { renderGlyphsParallel } from "../pipeline/glyphs/render_pool.ts";
 import { loadFonts } from "../pipeline/glyphs/font.ts";
 import { covarianceFast, releaseFastKernels } from "../pipeline/glyphs/linalg.ts";
 import { sampleVocab } from "../pipeline/glyphs/sample_tokens.ts";
@@ -50,7 +50,7 @@ const cached = secs(t0);
 
 // 2. rendering alone (all distinct characters, no cache), for a clean render figure
 t0 = performance.now();
-await renderCharsParallel(cps, {}, workers);
+await renderGlyphsParallel(cps, { controls: true }, workers);
 const renderAll = secs(t0);
 
 // 3. peers on an evenly spaced sample of drawable characters

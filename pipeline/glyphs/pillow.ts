@@ -55,7 +55,9 @@ export function rotateNearest(img: Bitmap, angle: number, fill = 255): Bitmap {
   m[2] = m[0] * -cx + m[1] * -cy + 0 + cx;
   m[5] = m[3] * -cx + m[4] * -cy + 0 + cy;
   for (const [x, y] of [[0, 0], [w, h], [0, h], [w, 0]]) {
-    if (Math.abs(x * m[0] + y * m[1] + m[2]) >= 32768 || Math.abs(x * m[3] + y * m[4] + m[5]) >= 32768) {
+    if (
+      Math.abs(x * m[0] + y * m[1] + m[2]) >= 32768 || Math.abs(x * m[3] + y * m[4] + m[5]) >= 32768
+    ) {
       throw new Error(`rotate: image ${w}x${h} too large for Pillow's fixed-point path`);
     }
   }

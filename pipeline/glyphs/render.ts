@@ -110,7 +110,9 @@ function context(opts: RenderOptions): Ctx {
     }
     const extra = from.map((_, i) => ALIAS_BASE + i);
     if (extra.some((cp) => glyphId(fonts[0], cp))) {
-      throw new Error(`render: font ${fontFiles[0]} maps plane 15 (use a font without private use)`);
+      throw new Error(
+        `render: font ${fontFiles[0]} maps plane 15 (use a font without private use)`,
+      );
     }
     buffers[0] = aliasGlyphs(buffers[0], fonts[0], from, extra);
     from.forEach((cp, i) => alias.set(cp, extra[i]));
@@ -118,19 +120,18 @@ function context(opts: RenderOptions): Ctx {
   return { cell, fonts, fontFiles, buffers, alias };
 }
 
-// Default-ignorable code points of the BMP (Unicode's Default_Ignorable_Code_Point) and the
-// line / paragraph separators: text shaping draws nothing for them, Pillow draws their glyph.
+// Default-ignorable code points of the BMP (Unicode's Default_Ignorable_Code_Point) that
+// resvg's text shaping draws nothing for (measured: it does draw U+115F, U+1160, U+180F,
+// U+3164); Pillow draws their glyph.
 const HIDDEN_RANGES = [
   [0x00ad, 0x00ad],
   [0x034f, 0x034f],
   [0x061c, 0x061c],
-  [0x115f, 0x1160],
   [0x17b4, 0x17b5],
-  [0x180b, 0x180f],
+  [0x180b, 0x180e],
   [0x200b, 0x200f],
-  [0x2028, 0x202e],
+  [0x202a, 0x202e],
   [0x2060, 0x206f],
-  [0x3164, 0x3164],
   [0xfe00, 0xfe0f],
   [0xfeff, 0xfeff],
   [0xffa0, 0xffa0],
