@@ -183,6 +183,13 @@ export function aliasGlyphs(bytes: Uint8Array, font: FontInfo, from: number[], e
   }
   from.forEach((cp, i) => runs.push([extra[i], extra[i], glyphId(font, cp)])); // 0: .notdef
   runs.sort((a, b) => a[0] - b[0]);
+  for (let k = runs.length - 1; k > 0; k--) { // merge runs that continue each other
+    const [p, q] = [runs[k - 1], runs[k]];
+    if (p[1] + 1 === q[0] && p[2] + (q[0] - p[0]) === q[2] && q[2] !== 0) {
+      p[1] = q[1];
+      runs.splice(k, 1);
+    }
+  }
   const sub = 16 + 12 * runs.length, len = 4 + 8 * 2 + sub;
   const table = new Uint8Array(len), t = new DataView(table.buffer);
   t.setUint16(2, 2); // version 0, two encoding records sharing one subtable

@@ -28,9 +28,9 @@ export interface RenderOptions {
   /** Draw every character as its own positioned <text> (the slow path; a reference). */
   perCharacter?: boolean;
   /**
-   * Draw every character as Pillow does with the first font: controls and characters text
-   * shaping hides (default-ignorables) with their own glyphs, through a private-use alias;
-   * characters no font maps as the first font's .notdef box. Lone surrogates stay blank.
+   * Draw every BMP character as Pillow's basic layout does with the first font: its own
+   * glyph, unshaped (controls and default-ignorables included), through a private-use alias;
+   * .notdef where the font has none. Lone surrogates stay blank; beyond the BMP as usual.
    */
   controls?: boolean;
 }
@@ -102,13 +102,11 @@ function context(opts: RenderOptions): Ctx {
   }
   const buffers = fontFiles.map(fontBytes), alias = new Map<number, number>();
   if (opts.controls) {
+    // every BMP character (but lone surrogates) under its alias U+F0000 + cp: drawn alone with
+    // the first font's glyph, never shaped (no dotted circles, joining forms, hidden marks)
     const from: number[] = [];
-    for (let cp = 0; cp <= 0xffff; cp++) {
-      if ((!xmlDrawable(cp) || hiddenByShaping(cp)) && !(cp >= 0xd800 && cp < 0xe000)) {
-        from.push(cp);
-      }
-    }
-    const extra = from.map((_, i) => ALIAS_BASE + i);
+    for (let cp = 0; cp <= 0xffff; cp++) if (!(cp >= 0xd800 && cp < 0xe000)) from.push(cp);
+    const extra = from.map((cp) => ALIAS_BASE + cp);
     if (extra.some((cp) => glyphId(fonts[0], cp))) {
       throw new Error(
         `render: font ${fontFiles[0]} maps plane 15 (use a font without private use)`,
@@ -122,7 +120,7 @@ function context(opts: RenderOptions): Ctx {
 
 // Default-ignorable code points of the BMP (Unicode's Default_Ignorable_Code_Point) that
 // resvg's text shaping draws nothing for (measured: it does draw U+115F, U+1160, U+180F,
-// U+3164); Pillow draws their glyph.
+// U+3164): the centred cells (`clean`) leave them blank, as SVG text shows them.
 const HIDDEN_RANGES = [
   [0x00ad, 0x00ad],
   [0x034f, 0x034f],
