@@ -109,3 +109,20 @@ Deno.test({
     assertEquals(rejected, "glyphs: recipe paper-64 draws 64-px cells, not 32 (set embed.cell=64)");
   },
 });
+
+Deno.test({
+  name: "paper, paper-max: 'A' and 'BC' equal the author's own notebook outputs",
+  sanitizeResources: false,
+  fn: async () => {
+    // decoded from the PNGs the notebooks display (fixtures/glyphs/make_author_outputs.py)
+    const author = JSON.parse(
+      Deno.readTextFileSync(new URL("../fixtures/glyphs/author_outputs.json", import.meta.url)),
+    ) as Record<"paper" | "paper-max", Record<string, string>>;
+    for (const name of ["paper", "paper-max"] as const) {
+      for (const [text, want] of Object.entries(author[name])) {
+        const { pictures } = await tokenPictures([text], name, { cacheDir: null, workers: 1 });
+        assertEquals(hexBits(pictures, (x) => x === 255), want, `${name} "${text}"`);
+      }
+    }
+  },
+});
