@@ -183,14 +183,13 @@ export function aliasGlyphs(bytes: Uint8Array, font: FontInfo, from: number[], e
   }
   from.forEach((cp, i) => runs.push([extra[i], extra[i], glyphId(font, cp)])); // 0: .notdef
   runs.sort((a, b) => a[0] - b[0]);
-  for (let k = runs.length - 1; k > 0; k--) { // merge runs that continue each other
-    const [p, q] = [runs[k - 1], runs[k]];
-    if (p[1] + 1 === q[0] && p[2] + (q[0] - p[0]) === q[2] && q[2] !== 0) {
-      p[1] = q[1];
-      runs.splice(k, 1);
-    }
+  const merged: [number, number, number][] = []; // runs that continue each other join
+  for (const r of runs) {
+    const p = merged[merged.length - 1];
+    if (p && p[1] + 1 === r[0] && p[2] + (r[0] - p[0]) === r[2] && r[2] !== 0) p[1] = r[1];
+    else merged.push([...r]);
   }
-  const sub = 16 + 12 * runs.length, len = 4 + 8 * 2 + sub;
+  const sub = 16 + 12 * merged.length, len = 4 + 8 * 2 + sub;
   const table = new Uint8Array(len), t = new DataView(table.buffer);
   t.setUint16(2, 2); // version 0, two encoding records sharing one subtable
   [[0, 4], [3, 10]].forEach(([pid, eid], k) => {
@@ -200,8 +199,8 @@ export function aliasGlyphs(bytes: Uint8Array, font: FontInfo, from: number[], e
   });
   t.setUint16(20, 12);
   t.setUint32(24, sub);
-  t.setUint32(32, runs.length);
-  runs.forEach(([a, b, g], k) => {
+  t.setUint32(32, merged.length);
+  merged.forEach(([a, b, g], k) => {
     t.setUint32(36 + 12 * k, a);
     t.setUint32(40 + 12 * k, b);
     t.setUint32(44 + 12 * k, g);
