@@ -30,7 +30,7 @@ export interface RenderOptions {
   /**
    * Draw every BMP character as Pillow's basic layout does with the first font: its own
    * glyph, unshaped (controls and default-ignorables included), through a private-use alias;
-   * .notdef where the font has none. Lone surrogates stay blank; beyond the BMP as usual.
+   * .notdef where the font has none (lone surrogates too). Beyond the BMP as usual.
    */
   controls?: boolean;
 }
@@ -102,10 +102,10 @@ function context(opts: RenderOptions): Ctx {
   }
   const buffers = fontFiles.map(fontBytes), alias = new Map<number, number>();
   if (opts.controls) {
-    // every BMP character (but lone surrogates) under its alias U+F0000 + cp: drawn alone with
-    // the first font's glyph, never shaped (no dotted circles, joining forms, hidden marks)
-    const from: number[] = [];
-    for (let cp = 0; cp <= 0xffff; cp++) if (!(cp >= 0xd800 && cp < 0xe000)) from.push(cp);
+    // every BMP character under its alias U+F0000 + cp: drawn alone with the first font's
+    // glyph, never shaped (no dotted circles, joining forms, hidden marks); lone surrogates
+    // and unmapped characters get .notdef, as Pillow draws them
+    const from = Array.from({ length: 0x10000 }, (_, cp) => cp);
     const extra = from.map((cp) => ALIAS_BASE + cp);
     if (extra.some((cp) => glyphId(fonts[0], cp))) {
       throw new Error(
