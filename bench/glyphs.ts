@@ -1,4 +1,4 @@
-// `deno task bench glyphs [--json] [--recipe paper|clean] [--workers N] [--sample N]`:
+// `deno task bench glyphs [--json] [--recipe paper|paper-max|clean] [--workers N] [--sample N]`:
 // time to build the frozen [65536, 1024] table of a 2-3-shaped vocabulary (every BMP code
 // point, specials, 2-3 character tokens) from a cold cache: rendering, pictures, PCA, total,
 // and the warm (cached) rebuild. Peers measured in the same run on a sample of characters:
