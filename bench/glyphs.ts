@@ -1,4 +1,4 @@
-// `deno task bench glyphs [--json] [--recipe paper|clean] [--workers N] [--sample N]`:
+// `deno task bench glyphs [--json] [--recipe paper|paper-max|clean] [--workers N] [--sample N]`:
 // time to build the frozen [65536, 1024] table of a 2-3-shaped vocabulary (every BMP code
 // point, specials, 2-3 character tokens) from a cold cache: rendering, pictures, PCA, total,
 // and the warm (cached) rebuild. Peers measured in the same run on a sample of characters:
@@ -10,7 +10,7 @@ import process from "node:process";
 import { Resvg as NativeResvg } from "@resvg/resvg-js";
 import { buildEmbedding, distinctCodePoints, tokenPictures } from "../pipeline/glyphs/embed.ts";
 import { DEFAULT_FONT_FILES, hasGlyph, renderChars } from "../pipeline/glyphs/render.ts";
-import { renderCharsParallel } from "../pipeline/glyphs/render_pool.ts";
+import { renderGlyphsParallel } from "../pipeline/glyphs/render_pool.ts";
 import { loadFonts } from "../pipeline/glyphs/font.ts";
 import { covarianceFast, releaseFastKernels } from "../pipeline/glyphs/linalg.ts";
 import { sampleVocab } from "../pipeline/glyphs/sample_tokens.ts";
@@ -50,7 +50,7 @@ const cached = secs(t0);
 
 // 2. rendering alone (all distinct characters, no cache), for a clean render figure
 t0 = performance.now();
-await renderCharsParallel(cps, {}, workers);
+await renderGlyphsParallel(cps, { controls: true }, workers);
 const renderAll = secs(t0);
 
 // 3. peers on an evenly spaced sample of drawable characters

@@ -2,7 +2,7 @@
 // (pipeline/configs/<name>.json) or a JSON file, `--set a.b=value` overrides, and validation
 // that names a bad key together with the valid ones. Pure functions, data in, data out.
 
-export type Recipe = "paper" | "clean" | "random" | "binary-id";
+export type Recipe = "paper" | "paper-max" | "paper-64" | "clean" | "random" | "binary-id";
 export type BackendChoice = "auto" | "cpu" | "cpu-ref" | "webgpu";
 /** Matmul precision: f32, or f16 operands with f32 accumulation and master weights (webgpu). */
 export type Precision = "f32" | "f16";
@@ -101,7 +101,7 @@ export interface PipelineConfig {
 export const CHOICES: Record<string, readonly string[]> = {
   "tokenizer.variant": ["2-3", "max"],
   "tokenizer.layout": ["glyphgrad", "bvv241"],
-  "embed.recipe": ["paper", "clean", "random", "binary-id"],
+  "embed.recipe": ["paper", "paper-max", "paper-64", "clean", "random", "binary-id"],
   "model.norm": ["layernorm", "rmsnorm"],
   "model.vocab": ["full", "compact"],
   "train.backend": ["auto", "cpu", "cpu-ref", "webgpu"],

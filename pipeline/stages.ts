@@ -45,7 +45,7 @@ interface GlyphApi {
     path: string,
     tokens: string[],
     ids: number[],
-    recipe: "paper" | "clean",
+    recipe: string,
     opts: { cell: number },
   ): Promise<void>;
   buildEmbedding(
@@ -232,13 +232,13 @@ export const STAGES: Stage<C>[] = [
       await writeFileAtomic(ctx.path("glyphs/report.md"), md);
       // the atlas shows pictures as the recipe draws them (clean pictures for the recipes
       // that draw none: random, binary-id)
-      const r = ctx.cfg.embed.recipe;
+      const r: string = ctx.cfg.embed.recipe;
       const ids = atlasSelection(tokens);
       await g.writeAtlasPng(
         ctx.path("glyphs/atlas.png"),
         tokens,
         ids,
-        r === "paper" ? r : "clean",
+        r === "random" || r === "binary-id" ? "clean" : r,
         {
           cell: ctx.cfg.embed.cell,
         },

@@ -1,6 +1,5 @@
 // The glyph report: near-duplicate search finds planted near-copies (cosine > 0.999) and
-// leaves clearly different rows apart, coverage by block, markdown sections, atlas PNG, and
-// the paper augmentation's determinism.
+// leaves clearly different rows apart, coverage by block, markdown sections, atlas PNG.
 
 import { assert, assertEquals } from "./assert.ts";
 import fc from "fast-check";
@@ -12,7 +11,6 @@ import {
   reportMarkdown,
 } from "../pipeline/glyphs/report.ts";
 import { buildEmbedding } from "../pipeline/glyphs/embed.ts";
-import { augment } from "../pipeline/glyphs/augment.ts";
 import { randomVectors } from "../pipeline/glyphs/recipes.ts";
 
 Deno.test("near duplicates: planted copies at cosine > 0.999 are grouped, 0.99 ones are not", () => {
@@ -57,15 +55,4 @@ Deno.test({
     const dv = new DataView(png.buffer, png.byteOffset);
     assertEquals([dv.getUint32(16), dv.getUint32(20)], [4 * 33 + 1, 33 + 1]);
   },
-});
-
-Deno.test("augment: the same picture always gets the same augmentation", () => {
-  fc.assert(
-    fc.property(fc.uint8Array({ minLength: 1024, maxLength: 1024 }), fc.boolean(), (px, strong) => {
-      const b = { width: 32, height: 32, pixels: px };
-      const x = augment(b, strong), y = augment(b, strong);
-      return x.pixels.every((v, i) => v === y.pixels[i]);
-    }),
-    { numRuns: 20 },
-  );
 });

@@ -37,7 +37,7 @@ Deno.test("config: a bad key names the key and the valid ones", async () => {
   assertThrows(() => applySet(cfg, "train.steps"), /expected key=value/);
   await assertRejects(
     () => loadConfig("tiny", ["embed.recipe=fancy"]),
-    /"embed\.recipe" is "fancy" \(valid values: paper, clean, random, binary-id\)/,
+    /"embed\.recipe" is "fancy" \(valid values: paper, paper-max, paper-64, clean, random, binary-id\)/,
   );
 });
 

@@ -1,5 +1,5 @@
 // Grey-level bitmaps of glyphs (ink intensity 0 = paper .. 255 = full ink, row-major) and the
-// small pure operations the recipes need: centring an ink box in a cell, joining cells side by
+// small pure operations the recipes need: cropping and centring an ink box in a cell, joining cells side by
 // side, nearest-neighbour and area-averaged down-scaling, and hex boxes for code points that
 // have no picture of their own.
 
@@ -21,33 +21,44 @@ export function inkCount(b: Bitmap, threshold = 128): number {
 }
 
 /**
- * Copy the box [x0,x1) x [y0,y1) of a `stride`-wide source into a new cell x cell bitmap,
- * centred; a box larger than the cell is first area-scaled down (aspect kept) to fit.
+ * Copy the box [x0,x1) x [y0,y1) of a `stride`-wide source into its own bitmap; a box larger
+ * than the cell is area-scaled down (aspect kept) to fit.
  */
+export function cropInk(
+  src: Uint8Array,
+  stride: number,
+  box: { x0: number; y0: number; x1: number; y1: number },
+  cell: number,
+): Bitmap {
+  const w = box.x1 - box.x0, h = box.y1 - box.y0;
+  const ink: Bitmap = blankBitmap(w, h);
+  for (let y = 0; y < h; y++) {
+    const from = (box.y0 + y) * stride + box.x0;
+    ink.pixels.set(src.subarray(from, from + w), y * w);
+  }
+  if (w <= cell && h <= cell) return ink;
+  const s = Math.min(cell / w, cell / h);
+  return squashArea(ink, Math.max(1, Math.round(w * s)), Math.max(1, Math.round(h * s)));
+}
+
+/** A cell x cell bitmap holding `ink` (at most cell x cell) with its top-left at (ox, oy). */
+export function placeInCell(ink: Bitmap, cell: number, ox: number, oy: number): Bitmap {
+  const out = blankBitmap(cell, cell);
+  for (let y = 0; y < ink.height; y++) {
+    out.pixels.set(ink.pixels.subarray(y * ink.width, (y + 1) * ink.width), (oy + y) * cell + ox);
+  }
+  return out;
+}
+
+/** The ink box centred in a cell x cell bitmap (the `clean` recipe's placement). */
 export function centreInCell(
   src: Uint8Array,
   stride: number,
   box: { x0: number; y0: number; x1: number; y1: number },
   cell: number,
 ): Bitmap {
-  let w = box.x1 - box.x0, h = box.y1 - box.y0;
-  let ink: Bitmap = blankBitmap(w, h);
-  for (let y = 0; y < h; y++) {
-    const from = (box.y0 + y) * stride + box.x0;
-    ink.pixels.set(src.subarray(from, from + w), y * w);
-  }
-  if (w > cell || h > cell) {
-    const s = Math.min(cell / w, cell / h);
-    ink = squashArea(ink, Math.max(1, Math.round(w * s)), Math.max(1, Math.round(h * s)));
-    w = ink.width;
-    h = ink.height;
-  }
-  const out = blankBitmap(cell, cell);
-  const ox = (cell - w) >> 1, oy = (cell - h) >> 1;
-  for (let y = 0; y < h; y++) {
-    out.pixels.set(ink.pixels.subarray(y * w, y * w + w), (oy + y) * cell + ox);
-  }
-  return out;
+  const ink = cropInk(src, stride, box, cell);
+  return placeInCell(ink, cell, (cell - ink.width) >> 1, (cell - ink.height) >> 1);
 }
 
 /** Join same-height bitmaps left to right. */

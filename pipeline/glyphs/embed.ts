@@ -1,30 +1,44 @@
 // The frozen input table: token strings (index = token id) -> [V, D] float32 rows by a named
 // recipe. Picture recipes render each distinct character once (parallel, cached by content
-// hash), compose token pictures, run PCA (full rank, or top-k for a smaller D; widened by
+// hash), compose token pictures (the paper variants' in the author's polar snake bit order),
+// run PCA (full rank, or top-k for a smaller D; widened by
 // repeat-interleave for a larger D) and L2-normalise rows. Saved as safetensors + JSON
 // metadata; an external [V, D] table can be imported the same way.
 
 import { loadSafetensors, saveSafetensors, writeFileAtomic } from "../../core/safetensors.ts";
 import { sha256Hex } from "../hash.ts";
 import denoJson from "../../deno.json" with { type: "json" };
-import { codePoints, DEFAULT_FONT_FILES, type RenderOptions } from "./render.ts";
+import {
+  centredCell,
+  codePoints,
+  DEFAULT_FONT_FILES,
+  type Glyphs,
+  hasGlyph,
+  hiddenByShaping,
+  type RenderOptions,
+} from "./render.ts";
 import type { Bitmap } from "./bitmap.ts";
-import { renderCharsParallel } from "./render_pool.ts";
+import { renderGlyphsParallel } from "./render_pool.ts";
 import {
   binaryIdVectors,
   checkRecipe,
+  cleanPicture,
   identicalGroups,
   isPictureRecipe,
   makeDistinct,
   normaliseRows,
+  type PictureRecipe,
   randomVectors,
+  recipeCell,
   type RecipeName,
-  tokenPicture,
 } from "./recipes.ts";
+import { glyphLookup, isPaperRecipe, PAPER_VARIANTS, paperPicture } from "./paper.ts";
+import { snakeOrder } from "./pillow.ts";
+import { ascenderPx, loadFonts } from "./font.ts";
 import { type Pca, pcaFromCovariance, pcaScoresGram } from "./pca.ts";
 import { covarianceFast, linalgBackend, projectFast } from "./linalg.ts";
 
-export const GLYPHS_FORMAT = 2; // bump when any recipe's output changes
+export const GLYPHS_FORMAT = 3; // bump when any recipe's output changes
 export const DEFAULT_CACHE_DIR = ".cache/glyphs";
 
 export interface EmbeddingOptions {
@@ -39,7 +53,7 @@ export interface EmbeddingOptions {
   cacheDir?: string | null;
   /** Render workers (default: CPU cores). */
   workers?: number;
-  /** Seed of the `random` recipe. */
+  /** Seed of the `random` recipe and of the paper recipes' draws (the author's: 42). */
   seed?: number;
   /** Recorded in the metadata (e.g. "bvv241-2-3"). */
   tokenizerId?: string;
@@ -116,14 +130,24 @@ export function distinctCodePoints(tokens: string[]): number[] {
   return [...set].sort((a, b) => a - b);
 }
 
+/** What characterCells gives: centred cells (`clean`) and placed glyphs (paper recipes). */
+export interface CharacterCells {
+  /** The character's ink box centred in its cell; all zero when SVG text cannot show it. */
+  cellOf: (cp: number) => Uint8Array;
+  cps: number[];
+  glyphs: Glyphs;
+  seconds: number;
+  fromCache: boolean;
+}
+
 /**
- * Rendered cells for the distinct characters of `tokens`, cached under cacheDir by the hash
- * of (code points, cell, font bytes). Returns a lookup cp -> cell pixels.
+ * Rendered glyphs for the distinct characters of `tokens` (controls drawn as Pillow does),
+ * cached under cacheDir by the hash of (code points, cell, font bytes).
  */
 export async function characterCells(
   tokens: string[],
   opts: EmbeddingOptions = {},
-): Promise<{ cellOf: (cp: number) => Uint8Array; seconds: number; fromCache: boolean }> {
+): Promise<CharacterCells> {
   const cell = opts.cell ?? 32, S2 = cell * cell;
   const fontFiles = opts.fontFiles ?? DEFAULT_FONT_FILES;
   const cps = distinctCodePoints(tokens);
@@ -132,49 +156,74 @@ export async function characterCells(
   const cacheDir = opts.cacheDir === undefined ? DEFAULT_CACHE_DIR : opts.cacheDir;
   const path = cacheDir ? `${cacheDir}/cells-${key.slice(0, 32)}.safetensors` : null;
   const t0 = performance.now();
-  let cells: Uint8Array | null = null, fromCache = false;
+  let glyphs: Glyphs | null = null, fromCache = false;
   if (path) {
     try {
       const st = await loadSafetensors(path);
-      const c = st.tensors.cells;
-      if (c?.dtype === "U8" && c.data.length === cps.length * S2) {
-        cells = c.data as Uint8Array;
+      const c = st.tensors.cells, m = st.tensors.metrics;
+      if (c?.dtype === "U8" && c.data.length === cps.length * S2 && m?.dtype === "I32") {
+        glyphs = { pixels: c.data as Uint8Array, metrics: Int16Array.from(m.data as Int32Array) };
         fromCache = true;
       }
     } catch { /* absent or corrupt cache: render again */ }
   }
-  if (!cells) {
-    const ropts: RenderOptions = { cell, fontFiles };
-    cells = await renderCharsParallel(cps, ropts, opts.workers);
+  if (!glyphs) {
+    const ropts: RenderOptions = { cell, fontFiles, controls: true };
+    glyphs = await renderGlyphsParallel(cps, ropts, opts.workers);
     if (path) {
       await Deno.mkdir(cacheDir!, { recursive: true });
-      await saveSafetensors(path, { cells: { dtype: "U8", shape: [cps.length, S2], data: cells } });
+      await saveSafetensors(path, {
+        cells: { dtype: "U8", shape: [cps.length, S2], data: glyphs.pixels },
+        metrics: { dtype: "I32", shape: [cps.length, 4], data: Int32Array.from(glyphs.metrics) },
+      });
     }
   }
   const index = new Map(cps.map((cp, i) => [cp, i]));
-  const all = cells;
+  const all = glyphs, fontInfos = loadFonts(fontFiles);
   const cellOf = (cp: number) => {
     const i = index.get(cp);
     if (i === undefined) throw new Error(`glyphs: code point ${cp} was not rendered`);
-    return all.subarray(i * S2, (i + 1) * S2);
+    // what SVG text shows: controls, hidden and unmapped characters stay blank (hex boxes)
+    if (hiddenByShaping(cp) || !hasGlyph(fontInfos, cp)) return new Uint8Array(S2);
+    return centredCell(all, i, cell);
   };
-  return { cellOf, seconds: (performance.now() - t0) / 1000, fromCache };
+  return { cellOf, cps, glyphs, seconds: (performance.now() - t0) / 1000, fromCache };
 }
 
 /** The final cell x cell pictures of all tokens ([V, cell^2] u8) for a picture recipe. */
 export async function tokenPictures(
   tokens: string[],
-  recipe: "paper" | "clean",
+  recipe: PictureRecipe,
   opts: EmbeddingOptions = {},
 ): Promise<{ pictures: Uint8Array; marked: number; renderSeconds: number }> {
-  const cell = opts.cell ?? 32, S2 = cell * cell;
-  const { cellOf, seconds } = await characterCells(tokens, opts);
+  const cell = recipeCell(recipe, opts.cell), S2 = cell * cell;
+  const chars = await characterCells(tokens, { ...opts, cell });
   const pictures = new Uint8Array(tokens.length * S2);
-  tokens.forEach((t, i) => {
-    pictures.set(tokenPicture(recipe, codePoints(t), cellOf, cell).pixels, i * S2);
-  });
+  if (isPaperRecipe(recipe)) {
+    const fonts = loadFonts(opts.fontFiles ?? DEFAULT_FONT_FILES);
+    const look = glyphLookup(chars.cps, chars.glyphs, fonts, cell);
+    const asc = ascenderPx(fonts[0], cell), v = PAPER_VARIANTS[recipe];
+    tokens.forEach((t, i) => {
+      pictures.set(paperPicture(codePoints(t), look, asc, v, opts.seed ?? 42).pixels, i * S2);
+    });
+  } else {
+    tokens.forEach((t, i) => {
+      pictures.set(cleanPicture(codePoints(t), chars.cellOf, cell).pixels, i * S2);
+    });
+  }
   const marked = recipe === "clean" ? makeDistinct(pictures, tokens.length, S2) : 0;
-  return { pictures, marked, renderSeconds: seconds };
+  return { pictures, marked, renderSeconds: chars.seconds };
+}
+
+/** Reorder each row's pixels into the author's polar snake order, in place. */
+export function toSnakeOrder(pictures: Uint8Array, rows: number, cell: number): Uint8Array {
+  const order = snakeOrder(cell, cell), S2 = cell * cell, row = new Uint8Array(S2);
+  for (let r = 0; r < rows; r++) {
+    const p = pictures.subarray(r * S2, (r + 1) * S2);
+    for (let k = 0; k < S2; k++) row[k] = p[order[k]];
+    p.set(row);
+  }
+  return pictures;
 }
 
 /**
@@ -183,12 +232,17 @@ export async function tokenPictures(
  */
 export async function tokenBitmap(
   text: string,
-  recipe: "paper" | "clean" = "clean",
+  recipe: PictureRecipe = "clean",
   opts: EmbeddingOptions = {},
 ): Promise<Bitmap> {
-  const cell = opts.cell ?? 32;
-  const { cellOf } = await characterCells([text], { cacheDir: null, workers: 1, ...opts });
-  return tokenPicture(recipe, codePoints(text), cellOf, cell);
+  const cell = recipeCell(recipe, opts.cell);
+  const { pictures } = await tokenPictures([text], recipe, {
+    cacheDir: null,
+    workers: 1,
+    ...opts,
+    cell,
+  });
+  return { width: cell, height: cell, pixels: pictures };
 }
 
 /** Repeat each column r times (repeat_interleave), truncated to `cols` columns. */
@@ -209,7 +263,7 @@ export async function buildEmbedding(
   const t0 = performance.now();
   checkTokens(tokens);
   const name = checkRecipe(recipe);
-  const cell = opts.cell ?? 32;
+  const cell = recipeCell(name, opts.cell);
   if (cell !== 32 && cell !== 64) throw new Error(`glyphs: cell ${cell} is invalid (use 32 or 64)`);
   const native = cell * cell, cols = opts.dModel ?? opts.dim ?? native;
   if (!Number.isInteger(cols) || cols < 1) {
@@ -223,7 +277,7 @@ export async function buildEmbedding(
     recipe: name,
     cell,
     cols,
-    seed: name === "random" ? seed : undefined,
+    seed: name === "random" || isPaperRecipe(name) ? seed : undefined,
     fonts: fonts.map((f) => f.sha256),
     tokens,
   }));
@@ -246,6 +300,7 @@ export async function buildEmbedding(
   if (isPictureRecipe(name)) {
     const t1 = performance.now();
     const pics = await tokenPictures(tokens, name, { ...opts, cell, fontFiles });
+    if (isPaperRecipe(name)) toSnakeOrder(pics.pictures, V, cell); // the author's bit order
     seconds.render = pics.renderSeconds;
     seconds.pictures = (performance.now() - t1) / 1000 - pics.renderSeconds;
     if (name === "clean") marked = pics.marked;

@@ -8,6 +8,8 @@ export interface FontInfo {
   /** Family name from the 'name' table (id 1), what resvg matches font-family against. */
   family: string;
   unitsPerEm: number;
+  /** hhea ascender in font units (Pillow/FreeType place text from it). */
+  ascender: number;
   /** Sorted, non-overlapping [firstCodePoint, lastCodePoint, firstGlyphId] runs. */
   groups: Uint32Array;
   advances: Uint16Array;
@@ -36,6 +38,7 @@ export function parseFont(bytes: Uint8Array, path = "font"): FontInfo {
   const need = (tag: string): number => tables.get(tag) ?? fail(path, `missing '${tag}' table`);
   const unitsPerEm = dv.getUint16(need("head") + 18);
   const numHMetrics = dv.getUint16(need("hhea") + 34);
+  const ascender = dv.getInt16(need("hhea") + 4);
   const numGlyphs = dv.getUint16(need("maxp") + 4);
   const hmtx = need("hmtx");
   const advances = new Uint16Array(Math.max(numGlyphs, numHMetrics));
@@ -43,7 +46,8 @@ export function parseFont(bytes: Uint8Array, path = "font"): FontInfo {
     advances[g] = dv.getUint16(hmtx + 4 * Math.min(g, numHMetrics - 1));
   }
   const family = readFamily(dv, tables.get("name"));
-  return { path, family, unitsPerEm, groups: readCmap(dv, need("cmap"), path), advances };
+  const groups = readCmap(dv, need("cmap"), path);
+  return { path, family, unitsPerEm, ascender, groups, advances };
 }
 
 function readFamily(dv: DataView, name: number | undefined): string {
@@ -158,4 +162,60 @@ export function loadFonts(paths: string[]): FontInfo[] {
     }
     return parseFont(bytes, p);
   });
+}
+
+/** FreeType's ascender in whole pixels at a size (ceil of the scaled hhea value), as Pillow
+ * uses for its default "la" anchor: the pen's y is the ascender line. */
+export function ascenderPx(font: FontInfo, fontSize: number): number {
+  return Math.ceil((font.ascender * fontSize) / font.unitsPerEm);
+}
+
+/**
+ * A copy of a font's bytes whose cmap also maps `extra` code points to the glyphs of `from`
+ * code points (extra[i] -> glyph of from[i], .notdef where the font has none): lets resvg
+ * draw glyphs of characters that cannot appear in SVG text (controls) under an alias. The new cmap (one format-12
+ * subtable, Unicode full repertoire) is appended and the table directory points to it.
+ */
+export function aliasGlyphs(bytes: Uint8Array, font: FontInfo, from: number[], extra: number[]) {
+  const runs: [number, number, number][] = [];
+  for (let i = 0; i < font.groups.length; i += 3) {
+    runs.push([font.groups[i], font.groups[i + 1], font.groups[i + 2]]);
+  }
+  from.forEach((cp, i) => runs.push([extra[i], extra[i], glyphId(font, cp)])); // 0: .notdef
+  runs.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number, number][] = []; // runs that continue each other join
+  for (const r of runs) {
+    const p = merged[merged.length - 1];
+    if (p && p[1] + 1 === r[0] && p[2] + (r[0] - p[0]) === r[2] && r[2] !== 0) p[1] = r[1];
+    else merged.push([...r]);
+  }
+  const sub = 16 + 12 * merged.length, len = 4 + 8 * 2 + sub;
+  const table = new Uint8Array(len), t = new DataView(table.buffer);
+  t.setUint16(2, 2); // version 0, two encoding records sharing one subtable
+  [[0, 4], [3, 10]].forEach(([pid, eid], k) => {
+    t.setUint16(4 + 8 * k, pid);
+    t.setUint16(6 + 8 * k, eid);
+    t.setUint32(8 + 8 * k, 20);
+  });
+  t.setUint16(20, 12);
+  t.setUint32(24, sub);
+  t.setUint32(32, merged.length);
+  merged.forEach(([a, b, g], k) => {
+    t.setUint32(36 + 12 * k, a);
+    t.setUint32(40 + 12 * k, b);
+    t.setUint32(44 + 12 * k, g);
+  });
+  const at = Math.ceil(bytes.length / 4) * 4;
+  const out = new Uint8Array(at + len);
+  out.set(bytes);
+  out.set(table, at);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < dv.getUint16(4); i++) {
+    const rec = 12 + 16 * i;
+    if (String.fromCharCode(...out.subarray(rec, rec + 4)) === "cmap") {
+      dv.setUint32(rec + 8, at);
+      dv.setUint32(rec + 12, len);
+    }
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 // Public surface of the glyphs stage: render tokens with resvg, build the frozen [V, D] table
-// by recipe (paper, clean, random, binary-id), save / load / import it, and report on it.
+// by recipe (paper, paper-max, paper-64, clean, random, binary-id), save / load / import it, and report on it.
 
 export {
   codePoints,
@@ -7,21 +7,24 @@ export {
   hasGlyph,
   readyRenderer,
   renderChars,
+  renderGlyphs,
   type RenderOptions,
   renderToken,
 } from "./render.ts";
-export { renderCharsParallel } from "./render_pool.ts";
+export { renderGlyphsParallel } from "./render_pool.ts";
 export { type Bitmap, hexBox, inkCount, squashArea, squashNearest } from "./bitmap.ts";
 export { encodePng } from "./png.ts";
 export {
   binaryIdVectors,
   checkRecipe,
+  cleanPicture,
   randomVectors,
   RECIPE_NAMES,
   type RecipeName,
-  tokenPicture,
 } from "./recipes.ts";
-export { augment } from "./augment.ts";
+export { augmentToken, drawToken, easyScript, PAPER_VARIANTS, paperPicture } from "./paper.ts";
+export { NpRandomState, PyRandom } from "./mt19937.ts";
+export { snakeOrder } from "./pillow.ts";
 export { eigSym, fitPca, type Pca, pcaScoresGram, project } from "./pca.ts";
 export {
   buildEmbedding,
@@ -35,6 +38,7 @@ export {
   saveEmbedding,
   tokenBitmap,
   tokenPictures,
+  toSnakeOrder,
   widen,
 } from "./embed.ts";
 export {

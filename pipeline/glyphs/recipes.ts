@@ -1,19 +1,26 @@
-// Embedding recipes, selectable by name. Picture recipes turn a token's characters (one
-// rendered cell each) into one cell x cell picture: `paper` as published (augmentation,
-// nearest-neighbour squash, binarised at 128), `clean` (no augmentation, hex boxes for
+// Embedding recipes, selectable by name. Picture recipes turn a token's characters into one
+// cell x cell picture: `paper`, `paper-max` and `paper-64` follow the author's notebooks
+// (paper.ts: Pillow layout, the same seeded augmentation for every token, binarised, nearest
+// squash, polar snake bit order); `clean` (no augmentation, ink boxes centred, hex boxes for
 // characters without ink, area-averaged squash, grey levels kept, duplicates made distinct).
 // Vector recipes need no pictures: `random` (seeded unit vectors) and `binary-id` (the id's
 // bits). `trainable` is not built here: the model owns a trainable table.
 
-import { type Bitmap, hexBox, joinCells, squashArea, squashNearest } from "./bitmap.ts";
-import { augment, strongScript } from "./augment.ts";
+import { type Bitmap, hexBox, joinCells, squashArea } from "./bitmap.ts";
+import { isPaperRecipe, PAPER_VARIANTS, type PaperRecipe } from "./paper.ts";
 import { mulberry32, normal } from "./rng.ts";
 
-export type RecipeName = "paper" | "clean" | "random" | "binary-id";
-export const RECIPE_NAMES: RecipeName[] = ["paper", "clean", "random", "binary-id"];
+export type PictureRecipe = PaperRecipe | "clean";
+export type RecipeName = PictureRecipe | "random" | "binary-id";
+export const RECIPE_NAMES: RecipeName[] = [
+  ...(Object.keys(PAPER_VARIANTS) as PaperRecipe[]),
+  "clean",
+  "random",
+  "binary-id",
+];
 
-export function isPictureRecipe(r: RecipeName): r is "paper" | "clean" {
-  return r === "paper" || r === "clean";
+export function isPictureRecipe(r: RecipeName): r is PictureRecipe {
+  return r === "clean" || isPaperRecipe(r);
 }
 
 export function checkRecipe(name: string): RecipeName {
@@ -26,27 +33,33 @@ export function checkRecipe(name: string): RecipeName {
   return name as RecipeName;
 }
 
+/** The cell a recipe draws: the paper variants fix it, the others take the option (32). */
+export function recipeCell(recipe: RecipeName, cell?: number): number {
+  if (!isPaperRecipe(recipe)) return cell ?? 32;
+  const want = PAPER_VARIANTS[recipe].cell;
+  if (cell !== undefined && cell !== want) {
+    throw new Error(
+      `glyphs: recipe ${recipe} draws ${want}-px cells, not ${cell} (set embed.cell=${want})`,
+    );
+  }
+  return want;
+}
+
 /**
- * One token's final cell x cell picture (ink 0..255). `cellOf(cp)` gives the rendered,
- * centred cell of a character (all zero when it has no ink).
+ * One token's `clean` picture (ink 0..255, cell x cell). `cellOf(cp)` gives the character's
+ * ink box centred in its cell (all zero when it has no ink: then a hex box stands in).
  */
-export function tokenPicture(
-  recipe: "paper" | "clean",
+export function cleanPicture(
   cps: number[],
   cellOf: (cp: number) => Uint8Array,
   cell: number,
 ): Bitmap {
-  const blank = (cp: number) => cellOf(cp).every((v) => v === 0);
   const cells = (cps.length ? cps : [-1]).map((cp): Bitmap => {
     if (cp < 0) return { width: cell, height: cell, pixels: new Uint8Array(cell * cell) };
-    if (recipe === "clean" && blank(cp)) return hexBox(cp, cell);
-    return { width: cell, height: cell, pixels: cellOf(cp) };
+    const px = cellOf(cp);
+    return px.every((v) => v === 0) ? hexBox(cp, cell) : { width: cell, height: cell, pixels: px };
   });
-  const strip = joinCells(cells);
-  if (recipe === "clean") return squashArea(strip, cell, cell);
-  const pic = squashNearest(augment(strip, strongScript(cps)), cell, cell);
-  for (let i = 0; i < pic.pixels.length; i++) pic.pixels[i] = pic.pixels[i] >= 128 ? 255 : 0;
-  return pic;
+  return squashArea(joinCells(cells), cell, cell);
 }
 
 function hashBytes(b: Uint8Array): number {

@@ -4,12 +4,15 @@
 // distinct character is drawn once, many per SVG (long
 // letter-spaced left-to-right text runs, positions predicted from the font's advances and
 // checked with a sentinel glyph per row), its real ink bounds found in the rendered
-// pixels, and the ink box centred in a cell x cell bitmap. Tokens are then cells side by side.
+// pixels. `renderGlyphs` keeps each ink box with its place relative to the pen (origin and
+// baseline), which the paper recipes need to lay glyphs out as Pillow does; `renderChars`
+// centres the ink box in a cell x cell bitmap. Controls, which SVG text cannot hold, are drawn
+// on request through a private-use alias of their glyph (`controls`).
 
 import { initWasm, Resvg } from "@resvg/resvg-wasm";
 import { createRequire } from "node:module";
-import { type Bitmap, blankBitmap, centreInCell, joinCells } from "./bitmap.ts";
-import { advancePx, findGlyph, type FontInfo, loadFonts } from "./font.ts";
+import { type Bitmap, blankBitmap, cropInk, joinCells, placeInCell } from "./bitmap.ts";
+import { advancePx, aliasGlyphs, findGlyph, type FontInfo, glyphId, loadFonts } from "./font.ts";
 
 export const UNIFONT_DIR = "/usr/share/fonts/opentype/unifont";
 export const DEFAULT_FONT_FILES = [
@@ -24,7 +27,26 @@ export interface RenderOptions {
   fontFiles?: string[];
   /** Draw every character as its own positioned <text> (the slow path; a reference). */
   perCharacter?: boolean;
+  /**
+   * Draw every BMP character as Pillow's basic layout does with the first font: its own
+   * glyph, unshaped (controls and default-ignorables included), through a private-use alias;
+   * .notdef where the font has none (lone surrogates too). Beyond the BMP as usual.
+   */
+  controls?: boolean;
 }
+
+/**
+ * Rendered glyphs: pixels[i*cell*cell ..] holds character i's ink box (ink 0..255) at the
+ * cell's top-left; metrics[4i ..] = [width, height, left, top] of that box, left from the pen
+ * position and top from the baseline (negative above it), in pixels. Width 0: no ink.
+ */
+export interface Glyphs {
+  pixels: Uint8Array;
+  metrics: Int16Array;
+}
+
+/** Private-use code points that stand for glyphs SVG text cannot hold (plane 15). */
+const ALIAS_BASE = 0xf0000;
 
 const DEBUG = Deno.env.get("GLYPH_DEBUG") === "1";
 const SENTINEL = 0x48; // 'H': any glyph with ink works; its position checks a row's layout
@@ -43,6 +65,8 @@ interface Ctx {
   fonts: FontInfo[];
   fontFiles: string[];
   buffers: Uint8Array[];
+  /** Code point -> the private-use alias it is drawn as (controls, when asked for). */
+  alias: Map<number, number>;
 }
 
 let wasmReady: Promise<void> | null = null;
@@ -76,7 +100,45 @@ function context(opts: RenderOptions): Ctx {
   if (!findGlyph(fonts, SENTINEL)) {
     throw new Error(`render: font ${fontFiles[0]} has no 'H' glyph (use a font that covers Latin)`);
   }
-  return { cell, fonts, fontFiles, buffers: fontFiles.map(fontBytes) };
+  const buffers = fontFiles.map(fontBytes), alias = new Map<number, number>();
+  if (opts.controls) {
+    // every BMP character under its alias U+F0000 + cp: drawn alone with the first font's
+    // glyph, never shaped (no dotted circles, joining forms, hidden marks); lone surrogates
+    // and unmapped characters get .notdef, as Pillow draws them
+    const from = Array.from({ length: 0x10000 }, (_, cp) => cp);
+    const extra = from.map((cp) => ALIAS_BASE + cp);
+    if (extra.some((cp) => glyphId(fonts[0], cp))) {
+      throw new Error(
+        `render: font ${fontFiles[0]} maps plane 15 (use a font without private use)`,
+      );
+    }
+    buffers[0] = aliasGlyphs(buffers[0], fonts[0], from, extra);
+    from.forEach((cp, i) => alias.set(cp, extra[i]));
+  }
+  return { cell, fonts, fontFiles, buffers, alias };
+}
+
+// Default-ignorable code points of the BMP (Unicode's Default_Ignorable_Code_Point) that
+// resvg's text shaping draws nothing for (measured: it does draw U+115F, U+1160, U+180F,
+// U+3164): the centred cells (`clean`) leave them blank, as SVG text shows them.
+const HIDDEN_RANGES = [
+  [0x00ad, 0x00ad],
+  [0x034f, 0x034f],
+  [0x061c, 0x061c],
+  [0x17b4, 0x17b5],
+  [0x180b, 0x180e],
+  [0x200b, 0x200f],
+  [0x202a, 0x202e],
+  [0x2060, 0x206f],
+  [0xfe00, 0xfe0f],
+  [0xfeff, 0xfeff],
+  [0xffa0, 0xffa0],
+  [0xfff0, 0xfff8],
+];
+
+/** Whether SVG text shaping hides the character (see HIDDEN_RANGES). */
+export function hiddenByShaping(cp: number): boolean {
+  return HIDDEN_RANGES.some(([a, b]) => cp >= a && cp <= b);
 }
 
 /** Whether this font set can draw the code point at all (drawable and mapped by a font). */
@@ -129,7 +191,7 @@ function shapesWithNeighbours(cp: number): boolean {
 }
 
 function advanceOf(ctx: Ctx, cp: number): number {
-  const g = findGlyph(ctx.fonts, cp)!;
+  const g = findGlyph(ctx.fonts, cp) ?? { font: ctx.fonts[0], gid: 0 }; // unmapped: .notdef
   return advancePx(g.font, g.gid, ctx.cell);
 }
 
@@ -174,7 +236,7 @@ function inkBox(a: Uint8Array, stride: number, x0: number, x1: number, y0: numbe
   return bx1 > bx0 ? { x0: bx0, x1: bx1, y0: by0, y1: by1 } : null;
 }
 
-const ref = (cp: number) => `&#x${cp.toString(16)};`;
+const ref = (ctx: Ctx, cp: number) => `&#x${(ctx.alias.get(cp) ?? cp).toString(16)};`;
 
 interface Row {
   cps: number[];
@@ -189,7 +251,7 @@ interface Row {
  * are redrawn on the slow path: one positioned <text> per character. Characters that shape
  * with their neighbours (marks, joining scripts, conjoining jamo) always take the slow path.
  */
-function renderRows(ctx: Ctx, rows: Row[], out: Uint8Array, slow = false): void {
+function renderRows(ctx: Ctx, rows: Row[], out: Glyphs, slow = false): void {
   // Row of height 1.5 cell, baseline at 1.125 cell; each character's ink window reaches M
   // pixels beyond its advance on both sides (a whole cell on the slow path, where zero-width
   // marks hang left of their origin), and the spacing 2M keeps windows apart.
@@ -213,9 +275,9 @@ function renderRows(ctx: Ctx, rows: Row[], out: Uint8Array, slow = false): void 
   layout.forEach((l, r) => {
     const y = r * H + base;
     if (slow) {
-      l.seq.forEach((cp, k) => body += `<text x="${l.pos[k]}" y="${y}">${ref(cp)}</text>`);
+      l.seq.forEach((cp, k) => body += `<text x="${l.pos[k]}" y="${y}">${ref(ctx, cp)}</text>`);
     } else {
-      body += `<text x="${M}" y="${y}" ${attrs}>${l.seq.map(ref).join("")}</text>`;
+      body += `<text x="${M}" y="${y}" ${attrs}>${l.seq.map((c) => ref(ctx, c)).join("")}</text>`;
     }
   });
   const alpha = rasterise(ctx, body, width, height);
@@ -240,7 +302,11 @@ function renderRows(ctx: Ctx, rows: Row[], out: Uint8Array, slow = false): void 
     }
     for (let k = 1; k < n - 1; k++) {
       const b = box(k);
-      if (b) out.set(centreInCell(alpha, width, b, S).pixels, rows[r].at[k - 1]);
+      if (!b) continue;
+      const ink = cropInk(alpha, width, b, S), at = rows[r].at[k - 1];
+      out.pixels.set(placeInCell(ink, S, 0, 0).pixels, at * S * S);
+      const top = b.y0 - (r * H + base);
+      out.metrics.set([ink.width, ink.height, Math.round(b.x0 - l.pos[k]), top], 4 * at);
     }
   });
   if (DEBUG) console.error(`rows ${rows.length} failed ${failed.length} slow ${slow}`);
@@ -248,32 +314,35 @@ function renderRows(ctx: Ctx, rows: Row[], out: Uint8Array, slow = false): void 
 }
 
 /**
- * Render code points into cells: result[i*cell*cell ..] is cps[i]'s cell (ink 0..255), all
- * zero when the character cannot be drawn (control, lone surrogate, no font maps it) or has
- * no ink (spaces).
+ * Render code points into glyphs (see Glyphs); a character that cannot be drawn (control
+ * without `controls`, lone surrogate, no font maps it) or has no ink (spaces) gets width 0.
  */
-export async function renderChars(
+export async function renderGlyphs(
   cps: ArrayLike<number>,
   opts: RenderOptions = {},
-): Promise<Uint8Array> {
+): Promise<Glyphs> {
   await readyRenderer();
   const ctx = context(opts);
   const S2 = ctx.cell * ctx.cell;
-  const out = new Uint8Array(cps.length * S2);
+  const out = { pixels: new Uint8Array(cps.length * S2), metrics: new Int16Array(cps.length * 4) };
   const fast: Row[] = [], slow: Row[] = [];
   for (let i = 0; i < cps.length; i++) {
-    if (!hasGlyph(ctx.fonts, cps[i])) continue;
+    const cp = cps[i];
+    const drawn = opts.controls
+      ? ctx.alias.has(cp) || (xmlDrawable(cp) && cp <= 0x10ffff)
+      : hasGlyph(ctx.fonts, cp);
+    if (!drawn) continue;
     // a fractional advance would put later glyphs at sub-pixel offsets (different
     // anti-aliasing than when drawn alone), so such characters are drawn alone too
-    const adv = advanceOf(ctx, cps[i]);
+    const adv = advanceOf(ctx, cp);
     const alone = opts.perCharacter || adv === 0 || !Number.isInteger(adv) ||
-      shapesWithNeighbours(cps[i]);
+      shapesWithNeighbours(cp);
     const rows = alone ? slow : fast;
     if (!rows.length || rows[rows.length - 1].cps.length === CHARS_PER_ROW) {
       rows.push({ cps: [], at: [] });
     }
-    rows[rows.length - 1].cps.push(cps[i]);
-    rows[rows.length - 1].at.push(i * S2);
+    rows[rows.length - 1].cps.push(cp);
+    rows[rows.length - 1].at.push(i);
   }
   for (let r = 0; r < fast.length; r += ROWS_PER_SVG) {
     renderRows(ctx, fast.slice(r, r + ROWS_PER_SVG), out);
@@ -281,6 +350,32 @@ export async function renderChars(
   for (let r = 0; r < slow.length; r += ROWS_PER_SVG) {
     renderRows(ctx, slow.slice(r, r + ROWS_PER_SVG), out, true);
   }
+  return out;
+}
+
+/** Glyph i's ink box centred in a cell x cell bitmap (all zero when it has no ink). */
+export function centredCell(g: Glyphs, i: number, cell: number): Uint8Array {
+  const S2 = cell * cell, [w, h] = g.metrics.subarray(4 * i, 4 * i + 2);
+  const out = new Uint8Array(S2);
+  if (!w) return out;
+  const ox = (cell - w) >> 1, oy = (cell - h) >> 1;
+  for (let y = 0; y < h; y++) {
+    out.set(g.pixels.subarray(i * S2 + y * cell, i * S2 + y * cell + w), (oy + y) * cell + ox);
+  }
+  return out;
+}
+
+/**
+ * Render code points into cells: result[i*cell*cell ..] is cps[i]'s ink box centred in its
+ * cell (ink 0..255), all zero when the character cannot be drawn or has no ink.
+ */
+export async function renderChars(
+  cps: ArrayLike<number>,
+  opts: RenderOptions = {},
+): Promise<Uint8Array> {
+  const cell = opts.cell ?? 32, g = await renderGlyphs(cps, opts);
+  const out = new Uint8Array(cps.length * cell * cell);
+  for (let i = 0; i < cps.length; i++) out.set(centredCell(g, i, cell), i * cell * cell);
   return out;
 }
 

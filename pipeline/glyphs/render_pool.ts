@@ -1,20 +1,20 @@
 // Parallel rendering: splits the code points into batches and hands them to Deno workers
-// (default: one per CPU core), each running renderChars; the cells come back in order.
+// (default: one per CPU core), each running renderGlyphs; the glyphs come back in order.
 
-import { renderChars, type RenderOptions } from "./render.ts";
+import { type Glyphs, renderGlyphs, type RenderOptions } from "./render.ts";
 
 const BATCH = 2048;
 
-/** renderChars over `workers` Deno workers (1 = in this thread). Same bytes either way. */
-export async function renderCharsParallel(
+/** renderGlyphs over `workers` Deno workers (1 = in this thread). Same bytes either way. */
+export async function renderGlyphsParallel(
   cps: ArrayLike<number>,
   opts: RenderOptions = {},
   workers = navigator.hardwareConcurrency || 2,
-): Promise<Uint8Array> {
+): Promise<Glyphs> {
   const cell = opts.cell ?? 32, S2 = cell * cell;
   const all = Array.from(cps);
-  if (workers <= 1 || all.length <= BATCH) return renderChars(all, opts);
-  const out = new Uint8Array(all.length * S2);
+  if (workers <= 1 || all.length <= BATCH) return renderGlyphs(all, opts);
+  const out = { pixels: new Uint8Array(all.length * S2), metrics: new Int16Array(all.length * 4) };
   const batches: number[][] = [];
   for (let i = 0; i < all.length; i += BATCH) batches.push(all.slice(i, i + BATCH));
   const url = new URL("./render_worker.ts", import.meta.url).href;
@@ -30,9 +30,10 @@ export async function renderCharsParallel(
           const id = next++;
           w.postMessage({ id, cps: batches[id], opts });
         };
-        w.onmessage = (e: MessageEvent<{ id: number; cells?: Uint8Array; error?: string }>) => {
+        w.onmessage = (e: MessageEvent<{ id: number; glyphs?: Glyphs; error?: string }>) => {
           if (e.data.error) return reject(new Error(e.data.error));
-          out.set(e.data.cells!, e.data.id * BATCH * S2);
+          out.pixels.set(e.data.glyphs!.pixels, e.data.id * BATCH * S2);
+          out.metrics.set(e.data.glyphs!.metrics, e.data.id * BATCH * 4);
           send();
         };
         w.onerror = (e) => {

@@ -1,7 +1,7 @@
-// Deno worker entry for parallel rendering: receives {id, cps, opts}, answers {id, cells} (or
-// {id, error}) with the cells of renderChars.
+// Deno worker entry for parallel rendering: receives {id, cps, opts}, answers {id, glyphs} (or
+// {id, error}) with the glyphs of renderGlyphs.
 
-import { renderChars, type RenderOptions } from "./render.ts";
+import { renderGlyphs, type RenderOptions } from "./render.ts";
 
 interface Job {
   id: number;
@@ -14,8 +14,11 @@ const scope = self as unknown as Worker;
 scope.onmessage = async (e: MessageEvent<Job>) => {
   const { id, cps, opts } = e.data;
   try {
-    const cells = await renderChars(cps, opts);
-    scope.postMessage({ id, cells }, [cells.buffer as ArrayBuffer]);
+    const glyphs = await renderGlyphs(cps, opts);
+    scope.postMessage({ id, glyphs }, [
+      glyphs.pixels.buffer as ArrayBuffer,
+      glyphs.metrics.buffer as ArrayBuffer,
+    ]);
   } catch (err) {
     scope.postMessage({ id, error: (err as Error).message });
   }

@@ -7,7 +7,13 @@ import { encodePng } from "./png.ts";
 import { mulberry32 } from "./rng.ts";
 import { codePoints } from "./render.ts";
 import { blockOf, readAssigned, readBlocks, uplus } from "./unicode.ts";
-import { identicalGroups, isPictureRecipe, type RecipeName } from "./recipes.ts";
+import {
+  identicalGroups,
+  isPictureRecipe,
+  type PictureRecipe,
+  recipeCell,
+  type RecipeName,
+} from "./recipes.ts";
 import {
   buildEmbedding,
   characterCells,
@@ -247,15 +253,15 @@ export function atlasBitmap(
 export async function atlasPng(
   tokens: string[],
   ids: number[],
-  recipe: "paper" | "clean",
+  recipe: PictureRecipe,
   opts: EmbeddingOptions = {},
 ): Promise<Uint8Array> {
-  const cell = opts.cell ?? 32;
+  const cell = recipeCell(recipe, opts.cell);
   const chosen = ids.map((i) => {
     if (!(i >= 0 && i < tokens.length)) throw new Error(`atlas: token id ${i} is out of range`);
     return tokens[i];
   });
-  const { pictures } = await tokenPictures(chosen, recipe, opts);
+  const { pictures } = await tokenPictures(chosen, recipe, { ...opts, cell });
   return encodePng(atlasBitmap(pictures, chosen.length, cell));
 }
 
@@ -264,7 +270,7 @@ export async function writeAtlasPng(
   path: string,
   tokens: string[],
   ids: number[],
-  recipe: "paper" | "clean",
+  recipe: PictureRecipe,
   opts: EmbeddingOptions = {},
 ): Promise<void> {
   const { writeFileAtomic } = await import("../../core/safetensors.ts");
