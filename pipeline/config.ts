@@ -61,7 +61,6 @@ export interface PipelineConfig {
     beta2: number;
     clip: number;
     seed: number;
-    seeds: number;
     valEvery: number;
     valBatches: number;
     checkpointEvery: number;
@@ -70,6 +69,15 @@ export interface PipelineConfig {
     precision: Precision;
     /** Rows per forward/backward pass; gradients are accumulated over the batch (0 = all). */
     microBatch: number;
+  };
+  /**
+   * The study matrix (pipeline/study.ts): embedding arms x seeds. Arms: "trainable", a glyph
+   * recipe name (a frozen table), or "import:<table.safetensors>"; [] = the configured frozen
+   * table (embed.import, else embed.recipe) and "trainable".
+   */
+  study: {
+    arms: string[];
+    seeds: number;
   };
   eval: {
     /** Benchmark files given by path (MMLU CSV folders, ARC / generic JSONL). */
@@ -96,7 +104,7 @@ export const CHOICES: Record<string, readonly string[]> = {
 const CONFIG_DIR = new URL("./configs/", import.meta.url);
 
 /** Names of the shipped configs (pipeline/configs/*.json). */
-export const CONFIG_NAMES = ["tiny", "small", "paper"] as const;
+export const CONFIG_NAMES = ["tiny", "small", "study", "paper"] as const;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

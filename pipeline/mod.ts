@@ -23,14 +23,15 @@ export {
   type Stage,
   type StageContext,
 } from "./runner.ts";
-export { STAGES } from "./stages.ts";
+export { pipelineStages } from "./stages.ts";
+export { type Arm, type Cell, parseArm, studyArms, studyCells } from "./study.ts";
 export { buildData, type DataParams } from "./data/build.ts";
 export { SOURCES } from "./data/sources.ts";
 export { tokenizeCorpus } from "./data/encode.ts";
 export { trainModel, type TrainResult, type TrainSpec } from "./train/loop.ts";
 export { loadCheckpoint, readCheckpointConfig, saveCheckpoint } from "./train/checkpoint.ts";
 export { bitsPerChar, unigramBitsPerChar } from "./train/bpc.ts";
-export { modelNames, runTrainStage } from "./train/stage.ts";
+export { trainCell } from "./train/stage.ts";
 export { writeRunReport } from "./run_report.ts";
 export * as glyphs from "./glyphs/mod.ts";
 export * as tokenizer from "./tokenizer/mod.ts";
