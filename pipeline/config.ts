@@ -2,6 +2,8 @@
 // (pipeline/configs/<name>.json) or a JSON file, `--set a.b=value` overrides, and validation
 // that names a bad key together with the valid ones. Pure functions, data in, data out.
 
+import { studyCells } from "./study.ts";
+
 export type Recipe = "paper" | "clean" | "random" | "binary-id";
 export type BackendChoice = "auto" | "cpu" | "cpu-ref" | "webgpu";
 /** Matmul precision: f32, or f16 operands with f32 accumulation and master weights (webgpu). */
@@ -281,5 +283,6 @@ export async function loadConfig(
   }
   for (const s of sets) cfg = applySet(cfg, s);
   validateConfig(cfg, reference, where);
+  studyCells(cfg); // arms and seeds: one-line errors now rather than at the first stage
   return cfg;
 }

@@ -38,6 +38,20 @@ Deno.test("two-level bootstrap: the 95% interval covers the true mean about 95% 
   assert(itemsOnly / reps < 0.85, `items-only coverage ${itemsOnly / reps} should fall short`);
 });
 
+Deno.test("two-level bootstrap: with 3 seeds and a large seed effect it covers too little", () => {
+  // the caveat the verdict prints for 2-4 seeds: a seed effect half the item effect
+  const rand = seededRandom(7);
+  const reps = 200;
+  let covered = 0;
+  for (let r = 0; r < reps; r++) {
+    const y = simulate(rand, 3, 250, [0.05, 0.1, 0.1]);
+    const iv = twoLevelCI({ num: y }, { resamples: 400, seed: r });
+    if (iv.lo <= 0.5 && 0.5 <= iv.hi) covered++;
+  }
+  const rate = covered / reps;
+  assert(rate > 0.65 && rate < 0.9, `3-seed coverage ${rate} (about 0.8 expected)`);
+});
+
 Deno.test("two-level bootstrap: the mean is over seeds of a ratio of sums (bits per char)", () => {
   const num = [[2, 4, 6], [4, 4, 4]], den = [1, 2, 3];
   const iv = twoLevelCI({ num, den }, { resamples: 200 });
