@@ -1,7 +1,7 @@
 // Tests for the public surfaces pipeline/mod.ts and pipeline/eval/mod.ts: the documented
 // functions are exported (and are the very functions of their modules).
 
-import { assert, assertEquals } from "./assert.ts";
+import { assertEquals } from "./assert.ts";
 import * as pipeline from "../pipeline/mod.ts";
 import * as evaluation from "../pipeline/eval/mod.ts";
 import { runEval } from "../pipeline/eval/run.ts";
