@@ -19,6 +19,7 @@ import { type Arm, type Cell, frozenArms, studyArms, studyCells } from "./study.
 import { writeStudy } from "./study_stage.ts";
 import { sha256File } from "./hash.ts";
 import { atlasSelection } from "./glyphs/atlas_select.ts";
+import { isPictureRecipe, type RecipeName } from "./glyphs/recipes.ts";
 
 type C = PipelineConfig;
 type Ctx = StageContext<C>;
@@ -238,7 +239,7 @@ function embedStage(arm: Arm): Stage<C> {
     sources:
       () => (arm.kind === "import"
         ? [arm.path!]
-        : arm.recipe === "paper" || arm.recipe === "clean"
+        : isPictureRecipe(arm.recipe as RecipeName)
         ? GLYPH_FONTS
         : []),
     outputs: () => [out, out.replace(/\.safetensors$/, ".json")],

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { applySet, type BackendChoice, CHOICES, loadConfig } from "../pipeline/config.ts";
 import { formatPlan, planPipeline, runPipeline, selectStages } from "../pipeline/runner.ts";
 import { pipelineStages } from "../pipeline/stages.ts";
+import { studyArms } from "../pipeline/study.ts";
 import { stopWatchdog } from "../core/webgpu/watchdog.ts";
 
 const USAGE = `usage: deno task pipeline full|<stage> [--config small] [--set key=value] [--force]
@@ -58,6 +59,11 @@ async function main(argv: string[]): Promise<void> {
     throw new Error(`--seeds ${cfg.study.seeds}: needs a whole number >= 1`);
   }
   const stages = pipelineStages(cfg); // bad arms fail here, before any work
+  for (const arm of studyArms(cfg).filter((a) => a.kind === "import")) {
+    if (!(await Deno.stat(arm.path!).then((s) => s.isFile, () => false))) {
+      throw new Error(`study.arms ${arm.spec}: file not found (give a [V, D] .safetensors table)`);
+    }
+  }
   selectStages(stages, targets); // unknown stage names fail here too
   if (cfg.embed.import && !(await Deno.stat(cfg.embed.import).then((s) => s.isFile, () => false))) {
     throw new Error(
