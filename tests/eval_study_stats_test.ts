@@ -8,6 +8,8 @@ import { pairedTwoLevelCI, twoLevelCI } from "../pipeline/eval/study_stats.ts";
 import { bootstrapCI } from "../pipeline/eval/stats.ts";
 import { classify, type StudyTable, verdictSection } from "../pipeline/eval/verdict.ts";
 import { seededRandom } from "../pipeline/eval/rng.ts";
+import { lmMetrics } from "../pipeline/eval/lm_metrics.ts";
+import { asciiCodec, ruleModel } from "./eval_fakes.ts";
 
 /** A standard normal draw (Box-Muller) from a seeded uniform source. */
 function normal(rand: () => number): number {
@@ -147,4 +149,15 @@ Deno.test("verdict: no MMLU-style metric or no trainable arm is said plainly", (
   assert(
     verdictSection({ ...t, reference: null }).join("\n").includes("No `trainable` arm"),
   );
+});
+
+Deno.test("LM metrics keep per-document sums whose ratio is the one bits per character", async () => {
+  const uniform = ruleModel(() => "a", () => -Math.log(128), 8);
+  const docs = ["hello world, this is held-out text", "x", "another document"];
+  const m = await lmMetrics(uniform, asciiCodec, docs);
+  assertEquals(m.docChars, [docs[0].length - 1, docs[2].length - 1]); // "x" predicts nothing
+  m.docNll.forEach((n, i) => assertAlmostEquals(n, m.docChars[i] * Math.log(128), 1e-4));
+  const iv = twoLevelCI({ num: [m.docNll.map((x) => x / Math.LN2)], den: m.docChars });
+  assertAlmostEquals(iv.mean, m.bitsPerChar, 1e-9);
+  assertAlmostEquals(iv.mean, 7, 1e-5);
 });
