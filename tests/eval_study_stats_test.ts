@@ -138,8 +138,11 @@ Deno.test("verdict: one seed says it cannot decide and calls nothing better or w
     .join("\n");
   assert(md.includes("**One seed cannot decide.**"), md);
   assert(!/ (better|worse) than trainable/.test(md), md);
-  assert(md.includes("not decided (one seed)") && md.includes("one seed cannot decide the claim"));
+  assert(md.includes("not decided (one seed)"), md);
+  const quiet = verdictSection(table(1, [[0, -1, 1], [0, -1, 1], [0.03, 0.01, 0.05]])).join("\n");
+  assert(quiet.includes("one seed cannot decide the claim"), quiet);
   assert(md.includes("no answer letter for 90% (paper)"), "a silent protocol is named");
+  assert(md.includes("the claim could not be tested here"), md);
 });
 
 Deno.test("verdict: no MMLU-style metric or no trainable arm is said plainly", () => {

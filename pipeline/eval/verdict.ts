@@ -93,11 +93,13 @@ function claimLine(m: StudyMetric, arm: string, ref: string, seeds: number): str
   const d = m.diffs[arm];
   const head = `${m.label}, ${arm} - ${ref} = ${formatDiffIv(d, m.unit)}`;
   const silent = Object.entries(m.noLetter ?? {}).filter(([, s]) => s >= 0.5);
-  const format = silent.length
-    ? ` The generative protocol produced no answer letter for ${
-      silent.map(([a, s]) => `${(100 * s).toFixed(0)}% (${a})`).join(", ")
-    } of the items, so here it measures the answer format more than the question.`
-    : "";
+  if (silent.length) {
+    // a protocol that mostly produces no letter scores the answer format, not the question
+    const shares = silent.map(([a, s]) => `${(100 * s).toFixed(0)}% (${a})`).join(", ");
+    return `- ${head}: the claim could not be tested here: the generative protocol produced ` +
+      `no answer letter for ${shares} of the items, so it measures the answer format, not ` +
+      "the question.";
+  }
   const call = classify(d, m.higherIsBetter, seeds);
   const verdict = call === "better"
     ? "the claim held here"
@@ -106,7 +108,7 @@ function claimLine(m: StudyMetric, arm: string, ref: string, seeds: number): str
     : call === "not distinguishable"
     ? "the claim did not hold here: no difference at 95%"
     : "one seed cannot decide the claim";
-  return `- ${head}: ${verdict}.${format}`;
+  return `- ${head}: ${verdict}.`;
 }
 
 /** The verdict section, Markdown lines. */
