@@ -2,7 +2,8 @@
 // initial weight but the embedding), AdamW with warmup + cosine schedule and global-norm
 // clipping, deterministic batches, validation every N steps, JSONL log, progress, atomic
 // checkpoints, bit-identical --resume, and a NaN/Inf guard that stops and keeps the last good
-// checkpoint. Ends with validation loss and bits per character.
+// checkpoint. Ends with the validation loss (bits per character are the eval stage's; the log
+// carries a bits-per-character monitor of the fixed validation windows for the curves).
 
 import { join, relative } from "node:path";
 import {
