@@ -2,6 +2,8 @@
 // (pipeline/configs/<name>.json) or a JSON file, `--set a.b=value` overrides, and validation
 // that names a bad key together with the valid ones. Pure functions, data in, data out.
 
+import { studyCells } from "./study.ts";
+
 export type Recipe = "paper" | "paper-max" | "paper-64" | "clean" | "random" | "binary-id";
 export type BackendChoice = "auto" | "cpu" | "cpu-ref" | "webgpu";
 /** Matmul precision: f32, or f16 operands with f32 accumulation and master weights (webgpu). */
@@ -75,7 +77,6 @@ export interface PipelineConfig {
     beta2: number;
     clip: number;
     seed: number;
-    seeds: number;
     valEvery: number;
     valBatches: number;
     checkpointEvery: number;
@@ -84,6 +85,15 @@ export interface PipelineConfig {
     precision: Precision;
     /** Rows per forward/backward pass; gradients are accumulated over the batch (0 = all). */
     microBatch: number;
+  };
+  /**
+   * The study matrix (pipeline/study.ts): embedding arms x seeds. Arms: "trainable", a glyph
+   * recipe name (a frozen table), or "import:<table.safetensors>"; [] = the configured frozen
+   * table (embed.import, else embed.recipe) and "trainable".
+   */
+  study: {
+    arms: string[];
+    seeds: number;
   };
   eval: {
     /** Benchmark files given by path (MMLU CSV folders, ARC / generic JSONL). */
@@ -111,7 +121,7 @@ export const CHOICES: Record<string, readonly string[]> = {
 const CONFIG_DIR = new URL("./configs/", import.meta.url);
 
 /** Names of the shipped configs (pipeline/configs/*.json). */
-export const CONFIG_NAMES = ["tiny", "small", "paper"] as const;
+export const CONFIG_NAMES = ["tiny", "small", "study", "paper"] as const;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -305,5 +315,6 @@ export async function loadConfig(
   }
   for (const s of sets) cfg = applySet(cfg, s);
   validateConfig(cfg, reference, where);
+  studyCells(cfg); // arms and seeds: one-line errors now rather than at the first stage
   return cfg;
 }

@@ -23,7 +23,8 @@ export {
   type Stage,
   type StageContext,
 } from "./runner.ts";
-export { STAGES } from "./stages.ts";
+export { pipelineStages } from "./stages.ts";
+export { type Arm, type Cell, parseArm, studyArms, studyCells } from "./study.ts";
 export { buildData, type DataParams } from "./data/build.ts";
 export { buildMcMix, mcTrainingText } from "./data/mc_mix.ts";
 export { SOURCES } from "./data/sources.ts";
@@ -31,7 +32,7 @@ export { tokenizeCorpus } from "./data/encode.ts";
 export { trainModel, type TrainResult, type TrainSpec } from "./train/loop.ts";
 export { loadCheckpoint, readCheckpointConfig, saveCheckpoint } from "./train/checkpoint.ts";
 export { bitsPerChar, unigramBitsPerChar } from "./train/bpc.ts";
-export { modelNames, runTrainStage } from "./train/stage.ts";
+export { trainCell } from "./train/stage.ts";
 export { writeRunReport } from "./run_report.ts";
 export * as glyphs from "./glyphs/mod.ts";
 export * as tokenizer from "./tokenizer/mod.ts";

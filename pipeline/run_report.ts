@@ -1,41 +1,53 @@
-// The run report runs/<run>/report.md: the training comparison of the twins (validation bits
-// per character next to the character-unigram baseline, the frozen table's SHA-256 before and
-// after), the data sources with package, version and licence, the evaluation report of
-// pipeline/eval (its plots live in eval/), and the SHA-256 of every artifact so far.
+// The run report runs/<run>/report.md: the study's verdict and arms x seeds table first
+// (eval/study.md), then the training of every cell (validation bits per character from the
+// eval stage, the one definition, next to the character-unigram baseline; each frozen table's
+// SHA-256 before and after), the data sources with package, version and licence, the
+// evaluation report of pipeline/eval (its plots live in eval/), and every artifact's SHA-256.
 
 import { join } from "node:path";
 import { writeFileAtomic } from "../core/safetensors.ts";
 import type { PipelineConfig } from "./config.ts";
 import type { SourceRecord } from "./data/build.ts";
 import type { Manifest } from "./runner.ts";
-import type { TrainSummary } from "./train/stage.ts";
+import type { Cell } from "./study.ts";
+import type { CellResult } from "./train/stage.ts";
+import { unigramBitsPerChar } from "./train/bpc.ts";
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a");
 
-/** The training section: one row per model, the baseline, the frozen-table check. */
-export function trainSection(s: TrainSummary): string[] {
-  const md = ["## Training: frozen vs trainable embedding", ""];
+export interface TrainRow {
+  cell: CellResult;
+  /** Validation bits per character of the eval stage (whole split, per document). */
+  valBpc: number;
+}
+
+/** The training section: one row per cell, the baseline, the frozen-table checks. */
+export function trainSection(rows: TrainRow[], unigramBpc: number, backend: string): string[] {
+  const md = ["## Training: every cell", ""];
   md.push(
-    "Same seed, data order and hyperparameters; only the input embedding differs. Bits per",
-    "character are measured on the whole validation split; the baseline is a character",
-    "unigram model fitted on the training split and scored on the same validation split.",
+    "Every arm of a seed has the same seed, data order and hyperparameters; only the input",
+    "embedding differs. Bits per character: the whole validation split, per document (the",
+    "eval stage's definition); val loss: the fixed validation windows (nats/token). The",
+    "baseline is a character unigram model fitted on the training split.",
     "",
-    "| model | embedding | seed | steps | train loss | val loss | val bits/char | seconds |",
-    "|---|---|---|---|---|---|---|---|",
+    "| model | arm | embedding | seed | steps | train loss | val loss | val bits/char | " +
+      "seconds | tokens/s |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   );
-  for (const m of s.models) {
+  for (const { cell: m, valBpc } of rows) {
     md.push(
-      `| ${m.model} | ${m.embedding} | ${m.seed} | ${m.steps} | ${f3(m.finalLoss)} | ` +
-        `${f3(m.valLoss)} | **${f3(m.valBpc)}** | ${Math.round(m.seconds)} |`,
+      `| ${m.model} | ${m.arm} | ${m.embedding} | ${m.seed} | ${m.steps} | ` +
+        `${f3(m.finalLoss)} | ${f3(m.valLoss)} | **${f3(valBpc)}** | ${Math.round(m.seconds)} | ` +
+        `${Math.round(m.tokensPerS).toLocaleString("en-US")} |`,
     );
   }
-  md.push(`| character unigram baseline | | | | | | **${f3(s.unigramBpc)}** | |`, "");
+  md.push(`| character unigram baseline | | | | | | | **${f3(unigramBpc)}** | | |`, "");
   md.push(
-    `Backend: ${s.backend}. Frozen table recipe: \`${s.embedding.recipe}\` ` +
-      `(file SHA-256 \`${s.embedding.sha256}\`).`,
+    `Backend: ${backend}. tokens/s: tokens of the optimiser steps over the seconds they took ` +
+      "(validation and checkpoints excluded).",
     "",
   );
-  for (const m of s.models.filter((m) => m.frozenSha256Before)) {
+  for (const { cell: m } of rows.filter((r) => r.cell.frozenSha256Before)) {
     const same = m.frozenSha256Before === m.frozenSha256After;
     md.push(
       `- ${m.model}: frozen [V, d] table SHA-256 before training \`${m.frozenSha256Before}\`, ` +
@@ -70,6 +82,11 @@ export function embedEvalReport(md: string): string[] {
   );
 }
 
+/** Point a report's relative images into eval/ (headings kept). */
+function pointIntoEval(md: string): string[] {
+  return md.split("\n").map((l) => l.replace(/\]\((?!https?:|\/|eval\/)([^)]+)\)/g, "](eval/$1)"));
+}
+
 export function artifactSection(m: Manifest): string[] {
   const md = ["## Artifacts (SHA-256)", "", "| stage | file | SHA-256 |", "|---|---|---|"];
   for (const [stage, rec] of Object.entries(m.stages)) {
@@ -82,12 +99,23 @@ export function artifactSection(m: Manifest): string[] {
 }
 
 /** Write report.md into the run folder from the outputs of the earlier stages. */
-export async function writeRunReport(cfg: PipelineConfig, runDir: string): Promise<string> {
+export async function writeRunReport(
+  cfg: PipelineConfig,
+  runDir: string,
+  cells: Cell[],
+): Promise<string> {
   const read = (rel: string) => Deno.readTextFile(join(runDir, rel));
-  const summary: TrainSummary = JSON.parse(await read("train/summary.json"));
+  const rows: TrainRow[] = [];
+  for (const c of cells) {
+    const cell: CellResult = JSON.parse(await read(`train/${c.name}/result.json`));
+    const ev = JSON.parse(await read(`eval/${c.name}/results.json`));
+    rows.push({ cell, valBpc: ev.results[0]?.lm?.bitsPerChar ?? NaN });
+  }
+  const unigramBpc = unigramBitsPerChar(await read("data/train.txt"), await read("data/val.txt"));
   const sources: SourceRecord[] = JSON.parse(await read("data/sources.json"));
   const manifest: Manifest = JSON.parse(await read("manifest.json"));
   const evalMd = await read("eval/report.md").catch(() => "");
+  const studyMd = await read("eval/study.md").catch(() => "");
   const vocab = JSON.parse(await read("tokenize/vocab.json"));
   const m = cfg.model;
   const md = [
@@ -95,10 +123,14 @@ export async function writeRunReport(cfg: PipelineConfig, runDir: string): Promi
     "",
     `Model: ${m.layers} layers, d_model ${m.dModel}, ${m.heads} heads, context ${m.context}, ` +
     `${m.norm}, vocabulary ${vocab.modelVocab} ids (${m.vocab}); ${cfg.train.steps} steps of batch ${cfg.train.batch}, ` +
-    `peak lr ${cfg.train.lr}, ${cfg.train.seeds} seed(s). Tokenizer ${cfg.tokenizer.variant}` +
+    `peak lr ${cfg.train.lr}; ${cells.length} cells (${
+      [...new Set(cells.map((c) => c.arm.name))].join(", ")
+    } x ` +
+    `${cfg.study.seeds} seed(s)). Tokenizer ${cfg.tokenizer.variant}` +
     (cfg.tokenizer.layout === "bvv241" ? ` (the author's bvv241 ids).` : "."),
     "",
-    ...trainSection(summary),
+    ...(studyMd ? [...pointIntoEval(studyMd), ""] : []),
+    ...trainSection(rows, unigramBpc, rows[0]?.cell.backend ?? "n/a"),
     ...dataSection(sources),
     ...(evalMd ? [...embedEvalReport(evalMd), ""] : []),
     ...artifactSection(manifest),

@@ -107,16 +107,26 @@ export function orderStages<C>(stages: Stage<C>[]): Stage<C>[] {
   return out;
 }
 
+/**
+ * Stage names a target means: the stage itself and, for a group name such as "train", every
+ * expanded stage "train/<cell>" (the study matrix).
+ */
+export function expandTarget(names: string[], target: string): string[] {
+  return names.filter((n) => n === target || n.startsWith(`${target}/`));
+}
+
 /** The target stages plus everything upstream of them, in run order. */
 export function selectStages<C>(stages: Stage<C>[], targets: string[]): Stage<C>[] {
   const ordered = orderStages(stages);
   if (targets.includes("full")) return ordered;
   const names = ordered.map((s) => s.name);
   for (const t of targets) {
-    if (!names.includes(t)) {
-      throw new Error(`pipeline: unknown stage "${t}" (valid: full, ${names.join(", ")})`);
+    if (!expandTarget(names, t).length) {
+      const groups = [...new Set(names.map((n) => n.split("/")[0]))];
+      throw new Error(`pipeline: unknown stage "${t}" (valid: full, ${groups.join(", ")})`);
     }
   }
+  targets = targets.flatMap((t) => expandTarget(names, t));
   const byName = new Map(ordered.map((s) => [s.name, s]));
   const need = new Set<string>();
   const add = (n: string) => {
@@ -296,7 +306,8 @@ export async function planPipeline<C extends { run: string }>(
 }
 
 function selectTargets<C>(stages: Stage<C>[], targets: string[]): string[] {
-  return targets.includes("full") ? stages.map((s) => s.name) : targets;
+  const names = stages.map((s) => s.name);
+  return targets.includes("full") ? names : targets.flatMap((t) => expandTarget(names, t));
 }
 
 async function inputDigests<C>(
@@ -314,10 +325,11 @@ async function inputDigests<C>(
 
 /** Format a plan for people: one line per stage. */
 export function formatPlan(plan: PlanStep[]): string {
+  const w = Math.max(9, ...plan.map((p) => p.stage.length));
   return plan.map((p) =>
     p.action === "run"
-      ? `  run   ${p.stage.padEnd(9)} ${p.reasons.join("; ")}`
-      : `  skip  ${p.stage.padEnd(9)} up to date`
+      ? `  run   ${p.stage.padEnd(w)} ${p.reasons.join("; ")}`
+      : `  skip  ${p.stage.padEnd(w)} up to date`
   ).join("\n");
 }
 

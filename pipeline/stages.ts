@@ -3,16 +3,23 @@
 // function that does the work. The runner (runner.ts) orders, fingerprints and skips them.
 // The glyph table is built for the tokenizer's vocabulary, so "tokenize" comes before
 // "glyphs"/"embed": data -> tokenize -> glyphs -> embed -> train -> eval -> report.
+// The study matrix (pipeline/study.ts) expands the graph: one `embed/<arm>` stage per frozen
+// arm, one `train/<arm>-s<k>` and `eval/<arm>-s<k>` stage per cell (each fingerprinted on its
+// own, so a finished cell never reruns), and `eval` gathers the cells into the study's
+// statistics, verdict and curves. `pipelineStages(cfg)` builds the graph of a config.
 
 import { writeFileAtomic } from "../core/safetensors.ts";
 import type { PipelineConfig } from "./config.ts";
 import type { Stage, StageContext } from "./runner.ts";
 import { buildData, dataSourceFiles } from "./data/build.ts";
 import { tokenizeCorpus } from "./data/encode.ts";
-import { modelNames, runTrainStage, trainOutputs } from "./train/stage.ts";
+import { armTablePath, cellTrainOutputs, trainCell } from "./train/stage.ts";
 import { writeRunReport } from "./run_report.ts";
+import { type Arm, type Cell, frozenArms, studyArms, studyCells } from "./study.ts";
+import { writeStudy } from "./study_stage.ts";
 import { sha256File } from "./hash.ts";
 import { atlasSelection } from "./glyphs/atlas_select.ts";
+import { isPictureRecipe, type RecipeName } from "./glyphs/recipes.ts";
 
 type C = PipelineConfig;
 type Ctx = StageContext<C>;
@@ -170,7 +177,8 @@ async function readVocabTokens(ctx: Ctx): Promise<string[]> {
   return JSON.parse(await Deno.readTextFile(ctx.path("tokenize/vocab.json"))).tokens;
 }
 
-export const STAGES: Stage<C>[] = [
+/** The stages before the study matrix: data, tokenize, glyphs (shared by every cell). */
+const BASE_STAGES: Stage<C>[] = [
   {
     name: "data",
     version: 1,
@@ -250,86 +258,102 @@ export const STAGES: Stage<C>[] = [
       return { duplicateRows: emb.meta.duplicateRows, contentHash: emb.meta.contentHash };
     },
   },
-  {
-    name: "embed",
-    version: 1,
-    inputs: ["tokenize", "glyphs"],
-    params: (cfg) => {
-      const { import: imported, ...embed } = cfg.embed;
-      return { ...embed, dModel: cfg.model.dModel, ...(imported ? { import: imported } : {}) };
-    },
-    sources: (cfg) => (cfg.embed.import ? [cfg.embed.import] : []),
-    outputs: () => ["embed/table.safetensors", "embed/table.json"],
+];
+
+/** The embed stage of one frozen arm: its [V, d_model] table in embed/<arm>/. */
+function embedStage(arm: Arm): Stage<C> {
+  const out = armTablePath(arm);
+  return {
+    name: `embed/${arm.name}`,
+    version: 2,
+    inputs: ["tokenize"],
+    params: (cfg) => ({
+      ...(arm.kind === "import"
+        ? { import: arm.path }
+        : { recipe: arm.recipe, cell: cfg.embed.cell }),
+      dModel: cfg.model.dModel,
+    }),
+    sources:
+      () => (arm.kind === "import"
+        ? [arm.path!]
+        : isPictureRecipe(arm.recipe as RecipeName)
+        ? GLYPH_FONTS
+        : []),
+    outputs: () => [out, out.replace(/\.safetensors$/, ".json")],
     run: async (ctx) => {
       const g = await glyphModule("embed");
       const tokens = await readVocabTokens(ctx);
       const d = ctx.cfg.model.dModel;
-      if (ctx.cfg.embed.import) {
-        const emb = await g.loadEmbedding(ctx.cfg.embed.import);
-        checkImportedTable(ctx.cfg.embed.import, emb, tokens.length, ctx.cfg);
-        await Deno.mkdir(ctx.path("embed"), { recursive: true });
-        await g.saveEmbedding(ctx.path("embed/table.safetensors"), emb);
-        ctx.log(`${emb.rows} x ${emb.cols} table imported from ${ctx.cfg.embed.import}`);
-        return { contentHash: emb.meta.contentHash, imported: ctx.cfg.embed.import };
+      await Deno.mkdir(ctx.path(`embed/${arm.name}`), { recursive: true });
+      if (arm.kind === "import") {
+        const emb = await g.loadEmbedding(arm.path!);
+        checkImportedTable(arm.path!, emb, tokens.length, ctx.cfg);
+        await g.saveEmbedding(ctx.path(out), emb);
+        ctx.log(`${emb.rows} x ${emb.cols} table imported from ${arm.path}`);
+        return { contentHash: emb.meta.contentHash, imported: arm.path };
       }
       // the model's width: top-k PCA of the same pictures when narrower than the picture
       // (the glyph renderer caches its pictures, so nothing is drawn twice)
-      const emb = await g.buildEmbedding(tokens, ctx.cfg.embed.recipe, {
+      const emb = await g.buildEmbedding(tokens, arm.recipe!, {
         cell: ctx.cfg.embed.cell,
         dim: d,
         tokenizerId: await tokenizerId(ctx),
       });
-      await Deno.mkdir(ctx.path("embed"), { recursive: true });
-      await g.saveEmbedding(ctx.path("embed/table.safetensors"), emb);
+      await g.saveEmbedding(ctx.path(out), emb);
       ctx.log(
-        `${emb.rows} x ${emb.cols} table for d_model ${d}` +
+        `${emb.rows} x ${emb.cols} ${arm.recipe} table for d_model ${d}` +
           (emb.meta.explainedVariance !== undefined
             ? `, PCA keeps ${(100 * emb.meta.explainedVariance).toFixed(1)}% of the variance`
             : ""),
       );
       return { contentHash: emb.meta.contentHash, duplicateRows: emb.meta.duplicateRows };
     },
-  },
-  {
-    name: "train",
-    version: 1,
-    inputs: ["data", "tokenize", "embed"],
-    params: (cfg) => ({ model: cfg.model, train: cfg.train }),
-    outputs: (cfg) => trainOutputs(cfg.train.seeds),
+  };
+}
+
+/** Training of one cell: the same seed for every arm of a seed index. */
+function trainStage(cell: Cell): Stage<C> {
+  return {
+    name: `train/${cell.name}`,
+    version: 2,
+    inputs: ["tokenize", ...(cell.arm.kind === "trainable" ? [] : [`embed/${cell.arm.name}`])],
+    params: (cfg) => ({
+      model: cfg.model,
+      train: cfg.train,
+      arm: cell.arm.spec,
+      seed: cell.seedIndex,
+    }),
+    outputs: () => cellTrainOutputs(cell.name),
     run: async (ctx) => {
-      const s = await runTrainStage({
+      const r = await trainCell({
         cfg: ctx.cfg,
         runDir: ctx.runDir,
+        cell,
         fingerprint: ctx.fingerprint,
         resume: ctx.resume,
         quiet: ctx.quiet,
         log: ctx.log,
       });
-      return {
-        unigramBpc: s.unigramBpc,
-        models: s.models.map((m) => ({
-          model: m.model,
-          valBpc: m.valBpc,
-          valLoss: m.valLoss,
-          frozenSha256: m.frozenSha256After,
-        })),
-      };
+      return { valLoss: r.valLoss, seconds: r.seconds, frozenSha256: r.frozenSha256After };
     },
-  },
-  {
-    name: "eval",
-    version: 2,
-    inputs: ["data", "glyphs", "train"],
-    params: (cfg) => cfg.eval,
-    outputs: () => ["eval/results.json", "eval/report.md"],
+  };
+}
+
+/** Evaluation of one cell into eval/<cell>/ (the same items for every cell). */
+function evalStage(cell: Cell): Stage<C> {
+  return {
+    name: `eval/${cell.name}`,
+    version: 3,
+    inputs: ["data", `train/${cell.name}`],
+    params: (cfg) => ({ ...cfg.eval, seed: cfg.train.seed }),
+    outputs: () => [`eval/${cell.name}/results.json`, `eval/${cell.name}/report.md`],
     run: async (ctx) => {
       const e = await optionalModule("./eval/run.ts", "eval", ["runEval"]);
-      const seeds = ctx.cfg.train.seeds;
       await (e.runEval as (o: Record<string, unknown>) => Promise<unknown>)({
-        checkpoints: modelNames(seeds).map((m) => ctx.path(`train/${m}`)),
+        checkpoints: [ctx.path(`train/${cell.name}`)],
         benches: ctx.cfg.eval.benchmarks,
-        out: ctx.path("eval"),
-        name: ctx.cfg.run,
+        out: ctx.path(`eval/${cell.name}`),
+        name: cell.name,
         heldOut: [ctx.path("data/val.txt")],
         clozeFrom: [ctx.path("data/val.jsonl")],
         trainText: [ctx.path("data/train.txt")],
@@ -337,20 +361,53 @@ export const STAGES: Stage<C>[] = [
         limit: ctx.cfg.eval.limit,
         probe: ctx.cfg.eval.probe,
         seed: ctx.cfg.train.seed,
-        atlas: ctx.path("glyphs/atlas.png"),
         log: ctx.log,
       });
     },
-  },
-  {
-    name: "report",
-    version: 2,
-    inputs: ["data", "tokenize", "train", "eval"],
-    params: () => ({}),
-    outputs: () => ["report.md"],
-    run: async (ctx) => {
-      const path = await writeRunReport(ctx.cfg, ctx.runDir);
-      ctx.log(`wrote ${path}`);
+  };
+}
+
+/** Every stage of a config's run, the study matrix expanded; validates the arms and seeds. */
+export function pipelineStages(cfg: C): Stage<C>[] {
+  const cells = studyCells(cfg);
+  const arms = studyArms(cfg);
+  return [
+    ...BASE_STAGES,
+    ...frozenArms(cfg).map(embedStage),
+    ...cells.map(trainStage),
+    ...cells.map(evalStage),
+    {
+      name: "eval",
+      version: 3,
+      inputs: [
+        "glyphs",
+        ...cells.map((c) => `train/${c.name}`),
+        ...cells.map((c) => `eval/${c.name}`),
+      ],
+      params: () => ({ arms: arms.map((a) => a.spec), seeds: cfg.study.seeds }),
+      outputs: () => [
+        "eval/results.json",
+        "eval/report.md",
+        "eval/study.json",
+        "eval/study.md",
+        "eval/bpc-curves.svg",
+        "eval/bpc-curves.png",
+      ],
+      run: async (ctx) => {
+        await writeStudy(ctx.cfg, ctx.runDir, cells, arms);
+        ctx.log(`wrote ${ctx.path("eval/study.md")}`);
+      },
     },
-  },
-];
+    {
+      name: "report",
+      version: 3,
+      inputs: ["data", "tokenize", "eval"],
+      params: () => ({}),
+      outputs: () => ["report.md"],
+      run: async (ctx) => {
+        const path = await writeRunReport(ctx.cfg, ctx.runDir, cells);
+        ctx.log(`wrote ${path}`);
+      },
+    },
+  ];
+}

@@ -1,6 +1,6 @@
 // `deno task export`: a trained checkpoint folder -> a Hugging Face GPT-NeoX folder that
 // transformers' GPTNeoXForCausalLM and AutoTokenizer load (pipeline/export/export.ts).
-//   deno task export --checkpoint runs/small/train/frozen-s0 --out hf/frozen [--format neox]
+//   deno task export --checkpoint runs/small/train/paper-s0 --out hf/frozen [--format neox]
 
 import { parseArgs } from "node:util";
 import { exportCheckpoint } from "../pipeline/export/export.ts";

@@ -5,19 +5,21 @@
 //   --set a.b=value                       override a config value (repeatable)
 //   --force   rerun the named stages      --plan   say what would run and why, run nothing
 //   --resume  continue interrupted training from its last checkpoint
-//   --seeds N  --corpus file.txt|file.jsonl (repeatable)  --backend auto|cpu|webgpu  --run name
+//   --seeds N (study.seeds)  --corpus file.txt|file.jsonl (repeatable)  --backend auto|cpu|webgpu  --run name
 //   --set embed.import=table.safetensors  train the frozen twin on a [V, d_model] table made
 //                                         elsewhere (V = runs/<run>/tokenize/vocab.json)
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { applySet, type BackendChoice, CHOICES, loadConfig } from "../pipeline/config.ts";
 import { formatPlan, planPipeline, runPipeline, selectStages } from "../pipeline/runner.ts";
-import { STAGES } from "../pipeline/stages.ts";
+import { pipelineStages } from "../pipeline/stages.ts";
+import { studyArms } from "../pipeline/study.ts";
 import { stopWatchdog } from "../core/webgpu/watchdog.ts";
 
 const USAGE = `usage: deno task pipeline full|<stage> [--config small] [--set key=value] [--force]
        [--plan] [--resume] [--seeds N] [--corpus file...] [--backend auto|cpu|webgpu] [--run name]
-stages: full, ${STAGES.map((s) => s.name).join(", ")}`;
+stages: full, data, tokenize, glyphs, embed, train, eval, report (embed, train and eval expand
+        to one stage per study arm / cell, e.g. train/paper-s0; a group name selects them all)`;
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -41,9 +43,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const targets = positionals.length ? positionals : ["full"];
-  selectStages(STAGES, targets); // unknown stage names fail here, before any work
   let cfg = await loadConfig(values.config, values.set);
-  if (values.seeds !== undefined) cfg = applySet(cfg, `train.seeds=${values.seeds}`);
+  if (values.seeds !== undefined) cfg = applySet(cfg, `study.seeds=${values.seeds}`);
   if (values.corpus.length) cfg = { ...cfg, data: { ...cfg.data, corpus: values.corpus } };
   if (values.backend !== undefined) {
     if (!CHOICES["train.backend"].includes(values.backend)) {
@@ -54,9 +55,16 @@ async function main(argv: string[]): Promise<void> {
     cfg = { ...cfg, train: { ...cfg.train, backend: values.backend as BackendChoice } };
   }
   if (values.run !== undefined) cfg = { ...cfg, run: values.run };
-  if (!Number.isInteger(cfg.train.seeds) || cfg.train.seeds < 1) {
-    throw new Error(`--seeds ${cfg.train.seeds}: needs a whole number >= 1`);
+  if (!Number.isInteger(cfg.study.seeds) || cfg.study.seeds < 1) {
+    throw new Error(`--seeds ${cfg.study.seeds}: needs a whole number >= 1`);
   }
+  const stages = pipelineStages(cfg); // bad arms fail here, before any work
+  for (const arm of studyArms(cfg).filter((a) => a.kind === "import")) {
+    if (!(await Deno.stat(arm.path!).then((s) => s.isFile, () => false))) {
+      throw new Error(`study.arms ${arm.spec}: file not found (give a [V, D] .safetensors table)`);
+    }
+  }
+  selectStages(stages, targets); // unknown stage names fail here too
   if (cfg.embed.import && !(await Deno.stat(cfg.embed.import).then((s) => s.isFile, () => false))) {
     throw new Error(
       `embed.import ${cfg.embed.import}: file not found (give a [V, D] .safetensors table)`,
@@ -64,14 +72,14 @@ async function main(argv: string[]): Promise<void> {
   }
   const runDir = join("runs", cfg.run);
   if (values.plan) {
-    const plan = await planPipeline(STAGES, cfg, runDir, { targets, force: values.force });
+    const plan = await planPipeline(stages, cfg, runDir, { targets, force: values.force });
     console.log(`plan for ${runDir} (config ${values.config}):`);
     console.log(formatPlan(plan));
     if (plan.every((p) => p.action === "skip")) console.log("everything is up to date");
     return;
   }
   console.log(`pipeline ${targets.join(" ")} -> ${runDir} (config ${values.config})`);
-  await runPipeline(STAGES, cfg, runDir, {
+  await runPipeline(stages, cfg, runDir, {
     targets,
     force: values.force,
     resume: values.resume,

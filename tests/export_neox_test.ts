@@ -212,7 +212,7 @@ Deno.test("export: bad input fails with one line and leaves nothing behind", asy
 });
 
 const RUN = Deno.env.get("GLYPHGRAD_EXPORT_RUN") ?? "runs/small";
-const TWINS = ["frozen-s0", "trainable-s0"].map((m) => join(RUN, "train", m));
+const TWINS = ["paper-s0", "trainable-s0"].map((m) => join(RUN, "train", m));
 const isCheckpoint = (d: string) => {
   try {
     return Deno.statSync(join(d, "config.json")).isFile;

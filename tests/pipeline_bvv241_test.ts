@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../pipeline/config.ts";
 import { planPipeline, runPipeline } from "../pipeline/runner.ts";
-import { checkImportedTable, STAGES } from "../pipeline/stages.ts";
+import { checkImportedTable, pipelineStages } from "../pipeline/stages.ts";
 
 const CORPUS = new URL("../fixtures/pipeline/corpus.txt", import.meta.url).pathname;
 const LIST = `[{'lang': 'en', 'top_ngrams': {2: [('th', 9), ('he', 8)], 3: [('the', 7)]}},
@@ -37,7 +37,7 @@ Deno.test({
       ];
       const cfg = await loadConfig("tiny", sets);
       const opts = { targets: ["tokenize"], log: () => {}, quiet: true };
-      await runPipeline(STAGES, cfg, dir, opts);
+      await runPipeline(pipelineStages(cfg), cfg, dir, opts);
       const vocab = JSON.parse(await Deno.readTextFile(`${dir}/tokenize/vocab.json`));
       assert.equal(vocab.layout, "bvv241");
       assert.equal(vocab.tokens.length, 65536);
@@ -50,7 +50,7 @@ Deno.test({
       checkImportedTable("author.safetensors", { rows: 65536, cols: cfg.model.dModel }, 65536, cfg);
 
       const plan = async () =>
-        (await planPipeline(STAGES, cfg, dir, { targets: ["tokenize"] })).at(-1)!;
+        (await planPipeline(pipelineStages(cfg), cfg, dir, { targets: ["tokenize"] })).at(-1)!;
       assert.equal((await plan()).action, "skip");
       await Deno.writeTextFile(list, LIST.replace("('he', 8)", "('he', 8), ('ro', 1)"));
       const again = await plan();
@@ -63,7 +63,7 @@ Deno.test({
         `tokenizer.ngrams=${dir}/missing.txt`,
       ]);
       await assert.rejects(
-        runPipeline(STAGES, gone, dir, opts),
+        runPipeline(pipelineStages(gone), gone, dir, opts),
         (e: Error) =>
           /tokenizer\.ngrams .*missing\.txt: file not found/.test(e.message) &&
           !e.message.includes("\n"),

@@ -47,7 +47,8 @@ Deno.test("cli: --corpus data stage, then up to date, then --plan explains", asy
     const plan = await cli("train", "--config", "tiny", ...corpus, "--run", run, "--plan");
     assert(/skip\s+data\s+up to date/.test(plan.stdout), plan.stdout);
     assert(/run\s+tokenize\s+never run/.test(plan.stdout), plan.stdout);
-    assert(/run\s+train\s+never run/.test(plan.stdout), plan.stdout);
+    assert(/run\s+train\/clean-s0\s+never run/.test(plan.stdout), plan.stdout);
+    assert(/run\s+train\/trainable-s0\s+never run/.test(plan.stdout), plan.stdout);
     const other = await cli(
       "data",
       "--config",

@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { loadConfig } from "../pipeline/config.ts";
 import { planPipeline, readManifest, runPipeline } from "../pipeline/runner.ts";
-import { STAGES } from "../pipeline/stages.ts";
+import { pipelineStages } from "../pipeline/stages.ts";
 
 const glyphsBuilt = await Deno.stat(new URL("../pipeline/glyphs/embed.ts", import.meta.url))
   .then(() => true, () => false);
@@ -26,6 +26,7 @@ Deno.test({
   fn: async () => {
     const runDir = await Deno.makeTempDir({ prefix: "glyphgrad-e2e-" });
     const cfg = await loadConfig("tiny");
+    const STAGES = pipelineStages(cfg);
     const lines: string[] = [];
     const log = (l: string) => lines.push(l);
     const ran = await runPipeline(STAGES, cfg, runDir, { targets: ["full"], log, quiet: true });
@@ -53,7 +54,11 @@ Deno.test({
     for (const rec of Object.values(m.stages)) {
       for (const o of Object.values(rec.outputs)) assert(/^[0-9a-f]{64}$/.test(o.sha256));
     }
-    for (const model of ["frozen-s0", "trainable-s0"]) {
+    assert(report.indexOf("## Verdict") < report.indexOf("## Training"), "the verdict opens");
+    assert(report.includes("One seed cannot decide"), "one seed says it cannot decide");
+    assert(report.includes("## Study: arms x seeds"), "report has the study table");
+    assert(report.includes("](eval/bpc-curves.png)"), "report shows the curves");
+    for (const model of ["clean-s0", "trainable-s0"]) {
       const ck = JSON.parse(await Deno.readTextFile(`${runDir}/train/${model}/config.json`));
       assertEquals(ck.step, cfg.train.steps);
     }
@@ -65,13 +70,28 @@ Deno.test({
     const changed = { ...cfg, train: { ...cfg.train, steps: cfg.train.steps + 1 } };
     const plan = await planPipeline(STAGES, changed, runDir, { targets: ["full"] });
     assertEquals(plan.filter((p) => p.action === "run").map((p) => p.stage), [
-      "train",
+      "train/clean-s0",
+      "train/trainable-s0",
+      "eval/clean-s0",
+      "eval/trainable-s0",
       "eval",
       "report",
     ]);
     assert(
-      plan.find((p) => p.stage === "train")!.reasons[0].startsWith("param train.steps changed"),
+      plan.find((p) => p.stage === "train/clean-s0")!.reasons[0]
+        .startsWith("param train.steps changed"),
     );
+    // a second seed adds its cells and reruns only the gathering stages
+    const more = { ...cfg, study: { ...cfg.study, seeds: 2 } };
+    const plan2 = await planPipeline(pipelineStages(more), more, runDir, { targets: ["full"] });
+    assertEquals(plan2.filter((p) => p.action === "run").map((p) => p.stage), [
+      "train/clean-s1",
+      "train/trainable-s1",
+      "eval/clean-s1",
+      "eval/trainable-s1",
+      "eval",
+      "report",
+    ]);
     await Deno.remove(runDir, { recursive: true });
   },
 });

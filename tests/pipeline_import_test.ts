@@ -4,7 +4,7 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { loadConfig } from "../pipeline/config.ts";
 import { runPipeline } from "../pipeline/runner.ts";
-import { checkImportedTable, STAGES } from "../pipeline/stages.ts";
+import { checkImportedTable, pipelineStages } from "../pipeline/stages.ts";
 import { loadSafetensors, saveSafetensors } from "../core/safetensors.ts";
 
 const haveData = await Deno.stat("/usr/share/bibledit/sources/kjv.xml").then(
@@ -40,15 +40,23 @@ Deno.test({
   fn: async () => {
     const runDir = await Deno.makeTempDir({ prefix: "glyphgrad-import-" });
     const base = await loadConfig("tiny");
-    await runPipeline(STAGES, base, runDir, { targets: ["tokenize"], log: () => {}, quiet: true });
+    await runPipeline(pipelineStages(base), base, runDir, {
+      targets: ["tokenize"],
+      log: () => {},
+      quiet: true,
+    });
     const vocab = JSON.parse(await Deno.readTextFile(`${runDir}/tokenize/vocab.json`)).tokens;
     const V = vocab.length, D = base.model.dModel;
     const data = Float32Array.from({ length: V * D }, (_, i) => Math.sin(i));
     const good = `${runDir}/ext.safetensors`;
     await saveSafetensors(good, { weight: { dtype: "F32", shape: [V, D], data } });
     const cfg = await loadConfig("tiny", [`embed.import=${good}`]);
-    await runPipeline(STAGES, cfg, runDir, { targets: ["embed"], log: () => {}, quiet: true });
-    const { tensors } = await loadSafetensors(`${runDir}/embed/table.safetensors`);
+    await runPipeline(pipelineStages(cfg), cfg, runDir, {
+      targets: ["embed"],
+      log: () => {},
+      quiet: true,
+    });
+    const { tensors } = await loadSafetensors(`${runDir}/embed/import-ext/table.safetensors`);
     assertEquals(tensors.embedding.shape, [V, D]);
     assertEquals([...(tensors.embedding.data as Float32Array)], [...data]);
 
@@ -57,7 +65,12 @@ Deno.test({
     await saveSafetensors(bad, { weight: { dtype: "F32", shape: [V - 1, D], data: short } });
     const badCfg = await loadConfig("tiny", [`embed.import=${bad}`]);
     await assertRejects(
-      () => runPipeline(STAGES, badCfg, runDir, { targets: ["embed"], log: () => {}, quiet: true }),
+      () =>
+        runPipeline(pipelineStages(badCfg), badCfg, runDir, {
+          targets: ["embed"],
+          log: () => {},
+          quiet: true,
+        }),
       `${V - 1} rows but the vocabulary has ${V} ids`,
     );
     await Deno.remove(runDir, { recursive: true });

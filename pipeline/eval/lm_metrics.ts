@@ -2,7 +2,8 @@
 // per character, which stays comparable across tokenizers because it divides the total
 // information by characters (code points) rather than by tokens. Each document is cut into
 // windows of `context` tokens that overlap by one token, so every token after the first is
-// predicted exactly once.
+// predicted exactly once. This is the project's one definition of validation bits per
+// character; the per-document sums let the study bootstrap it over documents.
 
 import type { ScoringModel, TextCodec, TokenRequest } from "./model.ts";
 
@@ -13,6 +14,10 @@ export interface LmMetrics {
   tokens: number;
   chars: number;
   docs: number;
+  /** Per used document: summed negative log-likelihood (nats) of its predicted tokens. */
+  docNll: number[];
+  /** Per used document: characters its predicted tokens spell (all but the first token). */
+  docChars: number[];
 }
 
 /** Windows [w, w+context), w stepping by context-1; each predicts its tokens after the first. */
@@ -30,30 +35,31 @@ export async function lmMetrics(
   codec: TextCodec,
   docs: string[],
 ): Promise<LmMetrics> {
-  const reqs: TokenRequest[] = [];
-  let chars = 0;
-  let used = 0;
+  const docNll: number[] = [], docChars: number[] = [];
+  let nll = 0, tokens = 0, chars = 0;
   for (const doc of docs) {
     const ids = codec.encode(doc);
     if (ids.length < 2) continue;
-    used++;
-    reqs.push(...windows(ids, model.context));
-    chars += [...doc].length - [...codec.decode(ids.subarray(0, 1))].length;
-  }
-  if (reqs.length === 0) {
-    throw new Error("eval: held-out text too short for LM metrics; give more text");
-  }
-  let nll = 0;
-  let tokens = 0;
-  if (model.sumLogProbs) {
-    const r = await model.sumLogProbs(reqs);
-    nll = -r.sum;
-    tokens = r.tokens;
-  } else {
-    for (const lp of await model.tokenLogProbs(reqs)) {
-      for (const x of lp) nll -= x;
-      tokens += lp.length;
+    const reqs = windows(ids, model.context);
+    let d = 0;
+    if (model.sumLogProbs) {
+      const r = await model.sumLogProbs(reqs);
+      d = -r.sum;
+      tokens += r.tokens;
+    } else {
+      for (const lp of await model.tokenLogProbs(reqs)) {
+        for (const x of lp) d -= x;
+        tokens += lp.length;
+      }
     }
+    const c = [...doc].length - [...codec.decode(ids.subarray(0, 1))].length;
+    docNll.push(d);
+    docChars.push(c);
+    nll += d;
+    chars += c;
+  }
+  if (docNll.length === 0) {
+    throw new Error("eval: held-out text too short for LM metrics; give more text");
   }
   if (!Number.isFinite(nll)) {
     throw new Error("eval: non-finite held-out loss; the checkpoint has NaN/inf");
@@ -65,6 +71,8 @@ export async function lmMetrics(
     bitsPerChar: nll / Math.LN2 / Math.max(1, chars),
     tokens,
     chars,
-    docs: used,
+    docs: docNll.length,
+    docNll,
+    docChars,
   };
 }

@@ -16,6 +16,9 @@ export interface ProbeLayer {
   gap: number;
   /** 95% bootstrap interval of the gap (pairs resampled within each set). */
   gapCI: Interval;
+  /** Per-pair cosines (synonym pairs, random pairs), for statistics across seeds. */
+  synonymCos: number[];
+  randomCos: number[];
 }
 
 export function cosine(a: Float32Array, b: Float32Array): number {
@@ -68,6 +71,14 @@ export async function semanticProbe(
     const synonym = bootstrapCI(s, { seed });
     const random = bootstrapCI(rnd[l], { seed });
     const gapCI = diffOfMeansCI(s, rnd[l], { seed });
-    return { layer: l, synonym, random, gap: synonym.mean - random.mean, gapCI };
+    return {
+      layer: l,
+      synonym,
+      random,
+      gap: synonym.mean - random.mean,
+      gapCI,
+      synonymCos: s,
+      randomCos: rnd[l],
+    };
   });
 }

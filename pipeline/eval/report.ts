@@ -292,13 +292,8 @@ export async function writeReport(input: ReportInput): Promise<string> {
     });
     md.push(`![loss curves](${await writePlot(outDir, "loss", svg)})`, "");
     md.push("Solid: training loss; dashed: validation loss.", "");
-    const speed = logs.map((l) => {
-      const s = l.rows.map((r) => r.tokens_per_s).filter((x): x is number => Number.isFinite(x));
-      return s.length
-        ? `${l.name}: ${Math.round(s.reduce((a, b) => a + b, 0) / s.length)} tokens/s`
-        : "";
-    }).filter((x) => x);
-    if (speed.length) md.push(`Mean training throughput: ${speed.join("; ")}.`, "");
+    // throughput is reported once, by the run report (train/<cell>/result.json: tokens of the
+    // optimiser steps over their seconds); a mean of log-window rates is another number
   }
 
   // probe

@@ -80,7 +80,7 @@ export async function exportCheckpoint(
   if (!(await exists(join(ckpt, "config.json")))) {
     throw new Error(
       `export: ${ckpt}/config.json not found; pass a train-stage checkpoint folder ` +
-        "such as runs/small/train/frozen-s0",
+        "such as runs/small/train/paper-s0",
     );
   }
   const config = await readCheckpointConfig(ckpt);

@@ -11,6 +11,8 @@ export interface LogLine {
   tokens_per_s: number;
   grad_norm?: number;
   val_loss?: number;
+  /** Bits per character of the fixed validation windows (a progress monitor for curves). */
+  val_bpc?: number;
 }
 
 /** Keep only the lines with step <= `step` (or start empty when the log does not exist). */

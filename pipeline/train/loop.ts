@@ -2,7 +2,8 @@
 // initial weight but the embedding), AdamW with warmup + cosine schedule and global-norm
 // clipping, deterministic batches, validation every N steps, JSONL log, progress, atomic
 // checkpoints, bit-identical --resume, and a NaN/Inf guard that stops and keeps the last good
-// checkpoint. Ends with validation loss and bits per character.
+// checkpoint. Ends with the validation loss (bits per character are the eval stage's; the log
+// carries a bits-per-character monitor of the fixed validation windows for the curves).
 
 import { join, relative } from "node:path";
 import {
@@ -28,7 +29,7 @@ import { disposeTree, type Tensor, tensor, tidy } from "../../core/tensor.ts";
 import type { StDict } from "../../core/safetensors.ts";
 import type { PipelineConfig } from "../config.ts";
 import { sha256OfArray } from "../hash.ts";
-import { type Batch, coverBatches, mix3, trainBatch, valBatches } from "./batches.ts";
+import { type Batch, mix3, trainBatch, valBatches } from "./batches.ts";
 import { bitsPerChar } from "./bpc.ts";
 import {
   hasCheckpoint,
@@ -80,11 +81,14 @@ export interface TrainResult {
   steps: number;
   finalLoss: number;
   valLoss: number;
-  valBpc: number;
   /** SHA-256 of the frozen [V, d] table at init and in the final checkpoint (frozen twin). */
   frozenSha256Before: string | null;
   frozenSha256After: string | null;
   seconds: number;
+  /**
+   * Training throughput: tokens of the optimiser steps run in this call divided by the
+   * seconds those steps took (validation and checkpoint writes excluded).
+   */
   tokensPerS: number;
   interrupted: boolean;
   resumedFrom: number;
@@ -170,25 +174,20 @@ async function batchNll(params: GPTParams, spec: TrainSpec, b: Batch, rows: numb
   return { nll, count };
 }
 
-/** Mean loss over fixed validation batches. */
-async function validationLoss(params: GPTParams, spec: TrainSpec, batches: Batch[]) {
-  let sum = 0;
+/**
+ * Validation on fixed batches: mean loss per batch (nats/token) and, as a progress monitor
+ * for the curves, bits per character of those windows. The run's reported bits per character
+ * is the eval stage's (pipeline/eval/lm_metrics.ts: per document, over the whole split).
+ */
+async function validation(params: GPTParams, spec: TrainSpec, batches: Batch[]) {
+  let sum = 0, nllAll = 0, chars = 0;
   for (const b of batches) {
     const { nll, count } = await batchNll(params, spec, b, spec.train.microBatch);
     sum += nll / count;
-  }
-  return sum / batches.length;
-}
-
-/** Bits per character over the whole validation split (every token after the first). */
-async function validationBpc(params: GPTParams, spec: TrainSpec): Promise<number> {
-  const T = spec.gpt.context, B = spec.train.batch;
-  let nll = 0, chars = 0;
-  for (const b of coverBatches(spec.valIds, B, T)) {
+    nllAll += nll;
     for (const t of b.y) if (t >= 0) chars += spec.charLen[t];
-    nll += (await batchNll(params, spec, b, spec.train.microBatch)).nll;
   }
-  return bitsPerChar(nll, chars);
+  return { loss: sum / batches.length, bpc: bitsPerChar(nllAll, chars) };
 }
 
 /** Train one model to `train.steps` (or resume it), writing checkpoints and logs into dir. */
@@ -320,8 +319,8 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
     lastSaved = step;
   };
 
-  let lastLoss = NaN, windowStart = performance.now(), windowSteps = 0, tokensPerS = 0;
-  let valLoss = NaN;
+  let lastLoss = NaN, windowSteps = 0, tokensPerS = 0;
+  let valLoss = NaN, stepSeconds = 0, stepsRun = 0, windowStepSeconds = 0;
   for (let step = start; step < tc.steps; step++) {
     if (spec.stopAfter !== undefined && step - start >= spec.stopAfter) {
       progress.done();
@@ -333,7 +332,6 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
         steps: step,
         finalLoss: lastLoss,
         valLoss: NaN,
-        valBpc: NaN,
         frozenSha256Before,
         frozenSha256After: null,
         seconds: (performance.now() - t0) / 1000,
@@ -342,6 +340,7 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
         resumedFrom: start,
       };
     }
+    const tStep = performance.now();
     const lr = sched(step);
     const batch = trainBatch(spec.trainIds, dataSeed, step, B, T);
     const out = tidy(() => {
@@ -369,15 +368,20 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
     lastLoss = lossV;
     const done = step + 1;
     windowSteps++;
+    const dt = (performance.now() - tStep) / 1000;
+    stepSeconds += dt;
+    windowStepSeconds += dt;
+    stepsRun++;
 
     const isLast = done === tc.steps;
-    let val: number | undefined;
+    let val: number | undefined, valBpc: number | undefined;
     if (done % tc.valEvery === 0 || isLast) {
-      val = await validationLoss(mergeParams(trainable, frozen), spec, vb);
-      valLoss = val;
+      const v = await validation(mergeParams(trainable, frozen), spec, vb);
+      val = valLoss = v.loss;
+      valBpc = v.bpc;
     }
-    const now = performance.now();
-    tokensPerS = (windowSteps * B * T) / ((now - windowStart) / 1000);
+    // the same definition as the result's tokensPerS, over this log window's steps
+    tokensPerS = (windowSteps * B * T) / windowStepSeconds;
     const etaS = ((tc.steps - done) * B * T) / tokensPerS;
     progress.update({
       model: spec.model,
@@ -392,19 +396,18 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
       const line: LogLine = { step: done, loss: lossV, lr, tokens_per_s: tokensPerS };
       line.grad_norm = normV;
       if (val !== undefined) line.val_loss = val;
+      if (valBpc !== undefined) line.val_bpc = valBpc;
       await appendLog(logPath, [line]);
-      windowStart = now;
       windowSteps = 0;
+      windowStepSeconds = 0;
     }
     if (done % tc.checkpointEvery === 0 || isLast) await save(done, isLast);
   }
   progress.done();
   if (start === tc.steps) { // resumed a finished model: recompute what the loop would report
-    valLoss = await validationLoss(mergeParams(trainable, frozen), spec, vb);
+    valLoss = (await validation(mergeParams(trainable, frozen), spec, vb)).loss;
     lastLoss = (await readLog(logPath)).at(-1)?.loss ?? NaN;
   }
-  const merged = mergeParams(trainable, frozen);
-  const valBpc = await validationBpc(merged, spec);
   let frozenSha256After: string | null = null;
   if (spec.gpt.embedding === "frozen") {
     const ck = await loadCheckpoint(spec.dir);
@@ -418,11 +421,10 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
     steps: tc.steps,
     finalLoss: lastLoss,
     valLoss,
-    valBpc,
     frozenSha256Before,
     frozenSha256After,
     seconds: (performance.now() - t0) / 1000,
-    tokensPerS,
+    tokensPerS: stepsRun ? (stepsRun * B * T) / stepSeconds : NaN,
     interrupted: false,
     resumedFrom: start,
   };

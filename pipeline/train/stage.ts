@@ -1,8 +1,8 @@
-// The train stage: for each seed, the frozen twin (glyph table, never updated) and the
-// trainable twin, with the same seed, data order and hyperparameters. Checks that the frozen
-// table's SHA-256 is unchanged by training, computes the character-unigram baseline on the same
-// validation split, prints both models' bits per character next to it, and writes
-// train/summary.json.
+// The train stage of one study cell (pipeline/study.ts): one arm trained with one seed. A
+// frozen arm reads its table from embed/<arm>/; the trainable arm owns a seeded table. Every
+// arm of a seed gets the same seed, so the same data order and the same initial weights of
+// everything but the table. Checks that a frozen table's SHA-256 is unchanged by training and
+// writes train/<cell>/result.json (the TrainResult).
 
 import { join } from "node:path";
 import type { GPTConfig } from "../../core/gpt.ts";
@@ -10,32 +10,21 @@ import { loadSafetensors, writeFileAtomic } from "../../core/safetensors.ts";
 import type { PipelineConfig } from "../config.ts";
 import { sha256File } from "../hash.ts";
 import { byteOf } from "../data/encode.ts";
+import { type Arm, type Cell, cellSeed } from "../study.ts";
 import { useBackend } from "./backend.ts";
-import { charLengths, unigramBitsPerChar } from "./bpc.ts";
+import { charLengths } from "./bpc.ts";
 import { trainModel, type TrainResult } from "./loop.ts";
 
-export const MODES = ["frozen", "trainable"] as const;
+const CELL_FILES = ["model.safetensors", "optim.safetensors", "config.json", "log.jsonl"];
 
-/** Model folder names of a run: frozen-s0, trainable-s0, frozen-s1, ... */
-export function modelNames(seeds: number): string[] {
-  return Array.from({ length: seeds }, (_, i) => MODES.map((m) => `${m}-s${i}`)).flat();
+/** Files one cell's train stage writes, relative to the run folder. */
+export function cellTrainOutputs(cell: string): string[] {
+  return [...CELL_FILES, "result.json"].map((f) => `train/${cell}/${f}`);
 }
 
-/** Files the train stage writes, relative to the run folder. */
-export function trainOutputs(seeds: number): string[] {
-  const files = ["model.safetensors", "optim.safetensors", "config.json", "log.jsonl"];
-  return [
-    ...modelNames(seeds).flatMap((m) => files.map((f) => `train/${m}/${f}`)),
-    "train/summary.json",
-  ];
-}
-
-export interface TrainSummary {
-  backend: string;
-  unigramBpc: number;
-  models: TrainResult[];
-  embedding: { recipe: string; path: string; sha256: string };
-  frozenTableUnchanged: boolean;
+/** The frozen table file of an arm, relative to the run folder. */
+export function armTablePath(arm: Arm): string {
+  return `embed/${arm.name}/table.safetensors`;
 }
 
 /** A [rows, cols] float32 table from the embed stage's safetensors file. */
@@ -49,112 +38,99 @@ export async function readTable(path: string) {
   return { data: entry.data as Float32Array, rows: entry.shape[0], cols: entry.shape[1] };
 }
 
-export interface TrainStageArgs {
+export interface TrainCellArgs {
   cfg: PipelineConfig;
   runDir: string;
+  cell: Cell;
   fingerprint: string;
   resume: boolean;
   log: (line: string) => void;
   quiet?: boolean;
-  /** Tests: stop each model after this many steps (as an interruption would). */
+  /** Tests: stop after this many steps (as an interruption would). */
   stopAfter?: number;
 }
 
-/** Train every model of the run; returns the summary written to train/summary.json. */
-export async function runTrainStage(a: TrainStageArgs): Promise<TrainSummary> {
-  const { cfg, runDir } = a;
+/** Train one cell; returns its TrainResult (also written to train/<cell>/result.json). */
+export async function trainCell(a: TrainCellArgs): Promise<TrainResult> {
+  const { cfg, runDir, cell } = a;
   const { name: backend, paths } = await useBackend(cfg.train.backend, cfg.train.precision);
-  a.log(`backend ${backend}: ${paths}`);
-  const idsPath = join(runDir, "tokenize/ids.safetensors");
-  const { tensors } = await loadSafetensors(idsPath);
+  a.log(`${cell.name}: backend ${backend}: ${paths}`);
+  const { tensors } = await loadSafetensors(join(runDir, "tokenize/ids.safetensors"));
   const trainIds = tensors.train.data as Int32Array, valIds = tensors.val.data as Int32Array;
   const vocabMap = tensors.vocab.data as Int32Array;
   const vocab = JSON.parse(await Deno.readTextFile(join(runDir, "tokenize/vocab.json")));
   const charLen = charLengths(vocab.tokens as string[], (i) => byteOf(vocabMap[i], vocab.layout));
-  const tablePath = join(runDir, "embed/table.safetensors");
-  const table = await readTable(tablePath);
-  if (table.rows !== vocabMap.length) {
+  const frozen = cell.arm.kind !== "trainable";
+  const tablePath = frozen ? join(runDir, armTablePath(cell.arm)) : "";
+  const table = frozen ? await readTable(tablePath) : undefined;
+  if (table && table.rows !== vocabMap.length) {
     throw new Error(
       `${tablePath}: ${table.rows} rows but the vocabulary has ${vocabMap.length} (rerun embed)`,
     );
   }
-  const refs = {
-    tokenizer: {
-      path: join(runDir, "tokenize/tokenizer.json"),
-      sha256: await sha256File(join(runDir, "tokenize/tokenizer.json")),
-    },
-    embedding: { path: tablePath, sha256: await sha256File(tablePath) },
-  };
+  const tokPath = join(runDir, "tokenize/tokenizer.json");
   const m = cfg.model;
-  const results: TrainResult[] = [];
-  for (let s = 0; s < cfg.train.seeds; s++) {
-    for (const mode of MODES) {
-      const gpt: GPTConfig = {
-        vocab: vocabMap.length,
-        dModel: m.dModel,
-        layers: m.layers,
-        heads: m.heads,
-        context: m.context,
-        embedding: mode,
-        norm: m.norm,
-        dropout: m.dropout,
-        mlpRatio: m.mlpRatio,
-      };
-      const model = `${mode}-s${s}`;
-      results.push(
-        await trainModel({
-          model,
-          dir: join(runDir, "train", model),
-          gpt,
-          train: cfg.train,
-          seed: cfg.train.seed + s,
-          trainIds,
-          valIds,
-          frozenTable: mode === "frozen" ? table : undefined,
-          charLen,
-          fingerprint: a.fingerprint,
-          resume: a.resume,
-          refs: { ...refs, embedding: mode === "frozen" ? refs.embedding : null },
-          vocabIds: vocab.mode === "compact" ? vocabMap : undefined,
-          log: a.log,
-          quiet: a.quiet,
-          stopAfter: a.stopAfter,
-        }),
-      );
-    }
-  }
-  if (results.some((r) => r.interrupted)) throw new Error("train: interrupted (stopAfter)");
-  const frozenOk = results.every((r) =>
-    r.embedding !== "frozen" || r.frozenSha256Before === r.frozenSha256After
-  );
-  if (!frozenOk) {
-    throw new Error("train: the frozen table changed during training (a bug: please report it)");
-  }
-  const trainText = await Deno.readTextFile(join(runDir, "data/train.txt"));
-  const valText = await Deno.readTextFile(join(runDir, "data/val.txt"));
-  const unigramBpc = unigramBitsPerChar(trainText, valText);
-  a.log(`validation bits per character (same split, ${[...valText].length} characters):`);
-  a.log(`  character unigram baseline  ${unigramBpc.toFixed(3)}`);
-  for (const r of results) {
-    a.log(
-      `  ${r.model.padEnd(27)} ${r.valBpc.toFixed(3)}  (val loss ${r.valLoss.toFixed(4)}, ` +
-        `${r.steps} steps, ${r.seconds.toFixed(0)} s)`,
+  const gpt: GPTConfig = {
+    vocab: vocabMap.length,
+    dModel: m.dModel,
+    layers: m.layers,
+    heads: m.heads,
+    context: m.context,
+    embedding: frozen ? "frozen" : "trainable",
+    norm: m.norm,
+    dropout: m.dropout,
+    mlpRatio: m.mlpRatio,
+  };
+  const r = await trainModel({
+    model: cell.name,
+    dir: join(runDir, "train", cell.name),
+    gpt,
+    train: cfg.train,
+    seed: cellSeed(cfg.train.seed, cell),
+    trainIds,
+    valIds,
+    frozenTable: table,
+    charLen,
+    fingerprint: a.fingerprint,
+    resume: a.resume,
+    refs: {
+      tokenizer: { path: tokPath, sha256: await sha256File(tokPath) },
+      embedding: frozen ? { path: tablePath, sha256: await sha256File(tablePath) } : null,
+    },
+    vocabIds: vocab.mode === "compact" ? vocabMap : undefined,
+    log: a.log,
+    quiet: a.quiet,
+    stopAfter: a.stopAfter,
+  });
+  if (r.interrupted) throw new Error(`train ${cell.name}: interrupted (stopAfter)`);
+  if (frozen && r.frozenSha256Before !== r.frozenSha256After) {
+    throw new Error(
+      `train ${cell.name}: the frozen table changed during training (a bug: please report it)`,
     );
   }
-  for (const r of results.filter((r) => r.frozenSha256After)) {
-    a.log(`  ${r.model}: frozen table SHA-256 ${r.frozenSha256After} (unchanged by training)`);
-  }
-  const summary: TrainSummary = {
+  const result: CellResult = {
+    ...r,
+    arm: cell.arm.spec,
+    seedIndex: cell.seedIndex,
     backend,
-    unigramBpc,
-    models: results,
-    embedding: {
-      recipe: cfg.embed.import ? `imported (${cfg.embed.import})` : cfg.embed.recipe,
-      path: tablePath,
-      sha256: refs.embedding.sha256,
-    },
-    frozenTableUnchanged: frozenOk,
+    tableSha256: frozen ? await sha256File(tablePath) : null,
   };
-  await writeFileAtomic(join(runDir, "train/summary.json"), JSON.stringify(summary, null, 2));
-  return summary;
+  a.log(
+    `${cell.name}: val loss ${r.valLoss.toFixed(4)} (fixed windows), ${r.steps} steps, ` +
+      `${r.seconds.toFixed(0)} s, ${Math.round(r.tokensPerS)} tokens/s`,
+  );
+  await writeFileAtomic(
+    join(runDir, "train", cell.name, "result.json"),
+    JSON.stringify(result, null, 2) + "\n",
+  );
+  return result;
+}
+
+/** A cell's training result as written to train/<cell>/result.json. */
+export interface CellResult extends TrainResult {
+  arm: string;
+  seedIndex: number;
+  backend: string;
+  /** SHA-256 of the frozen table file (null for the trainable arm). */
+  tableSha256: string | null;
 }
