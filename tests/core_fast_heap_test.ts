@@ -92,6 +92,10 @@ Deno.test("heap: double free, foreign addresses and a refused reserve leave it u
   const c = h.alloc(1024);
   assertEquals(c, b + 512);
   checkLayout(h);
+  assertEquals(h.stats().highWaterBytes, 1536);
+  h.free(c);
+  h.resetHighWater();
+  assertEquals(h.stats().highWaterBytes, 512);
   assertThrows(() => new Heap(100, 64), /multiple of 64/);
 });
 

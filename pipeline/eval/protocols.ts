@@ -13,7 +13,8 @@ import { bootstrapCI, type Interval } from "./stats.ts";
 import { LETTERS, type McItem } from "./items.ts";
 import {
   type ChoiceGroup,
-  fitContext,
+  groupLogLiks,
+  mapNextLogProbs,
   type ScoringModel,
   tailContext,
   type TextCodec,
@@ -78,9 +79,9 @@ export async function scoreGenerative(
   });
   const generated: number[][] = items.map(() => []);
   for (let step = 0; step < genTokens; step++) {
-    const dists = await model.nextLogProbs(seqs);
+    const nexts = await mapNextLogProbs(model, seqs, argmax);
     seqs = seqs.map((s, i) => {
-      const next = argmax(dists[i]);
+      const next = nexts[i];
       generated[i].push(next);
       const grown = new Int32Array(s.length + 1);
       grown.set(s);
@@ -139,7 +140,8 @@ export function fitItem(
 }
 
 /**
- * Summed log-probability of each option of each item, batched over all items at once, and the
+ * Summed log-probability of each option of each item, streamed through the model in bounded
+ * calls (model.ts groupLogLiks), and the
  * fraction of each option's tokens that was scored (below 1 only for an option longer than the
  * context, cut from the left).
  */
@@ -161,15 +163,7 @@ export async function optionLogLiks(
     scored.push(kept.map((k, j) => k / conts[j].length));
     return groups;
   });
-  const groups = perItem.flat();
-  let sums: number[][];
-  if (model.choiceLogLiks) sums = await model.choiceLogLiks(groups);
-  else {
-    const reqs = groups.flatMap((g) => g.conts.map((c) => fitContext(g.prefix, c, model.context)));
-    const flat = await model.tokenLogProbs(reqs);
-    let k = 0;
-    sums = groups.map((g) => g.conts.map(() => flat[k++].reduce((s, x) => s + x, 0)));
-  }
+  const sums = await groupLogLiks(model, perItem.flat());
   let g = 0;
   const lls = perItem.map((gs) => gs.flatMap(() => sums[g++]));
   return { lls, truncated, scored };

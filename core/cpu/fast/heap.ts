@@ -109,6 +109,11 @@ export class Heap {
     };
   }
 
+  /** Start a new high-water mark from the current extent (to measure one phase's peak). */
+  resetHighWater(): void {
+    this.#peak = this.#top;
+  }
+
   /** Free blocks as [start, size], by address (for tests). */
   freeList(): [number, number][] {
     return [...this.#freeAt].sort((a, b) => a[0] - b[0]);

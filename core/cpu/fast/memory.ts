@@ -85,9 +85,12 @@ export function freeF32(view: Float32Array): void {
 /**
  * The allocator's bytes (heap.ts HeapStats: live, reserved up to the bump pointer and its
  * high-water mark, free blocks) and the size of the wasm memory itself (it never shrinks).
+ * `resetHighWater` starts a new high-water mark after reading, to measure one phase's peak.
  */
-export function fastMemoryStats(): HeapStats & { memoryBytes: number } {
-  return { ...heap.stats(), memoryBytes: memory?.buffer.byteLength ?? 0 };
+export function fastMemoryStats(resetHighWater = false): HeapStats & { memoryBytes: number } {
+  const stats = { ...heap.stats(), memoryBytes: memory?.buffer.byteLength ?? 0 };
+  if (resetHighWater) heap.resetHighWater();
+  return stats;
 }
 
 let scratchPtr = -1;
