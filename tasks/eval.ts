@@ -9,6 +9,7 @@ import { startWatchdog, stopWatchdog } from "../core/webgpu/watchdog.ts";
 import { loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
 import { generate } from "../pipeline/eval/generate.ts";
 import { runEval } from "../pipeline/eval/run.ts";
+import { formatPeakMemory, peakMemory } from "../pipeline/eval/peak_memory.ts";
 import type { Protocol } from "../pipeline/eval/evaluate.ts";
 
 const USAGE = `usage: deno task eval --checkpoint <dir> [--checkpoint <dir2>]
@@ -115,6 +116,7 @@ async function main() {
     `eval: wrote ${resultsPath} and ${reportPath} ` +
       `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
+  console.log(`eval: peak memory: ${formatPeakMemory(peakMemory())}`);
 }
 
 try {

@@ -101,7 +101,11 @@ function text(rand: () => number, chars: number): string {
   const words: string[] = [];
   let n = 0;
   while (n < chars || words.length === 0) {
-    const w = WORDS[randInt(rand, WORDS.length)];
+    let w = WORDS[randInt(rand, WORDS.length)];
+    const r = rand(); // punctuation the CSV must quote: commas, double quotes, a line break
+    if (r < 0.06) w += ",";
+    else if (r < 0.07) w = `"${w}"`;
+    else if (r < 0.072) w += "\n";
     words.push(w);
     n += w.length + 1;
   }
@@ -145,14 +149,18 @@ export function subjectSizes(items: number, subjects: number): [string, number][
   }
   const chosen = MMLU_SUBJECTS.slice(0, subjects);
   const total = chosen.reduce((s, [, n]) => s + n, 0);
-  const left = items - subjects; // one each first, the rest in proportion
-  const exact = chosen.map(([, n]) => (left * n) / total);
-  const sizes = exact.map((x) => 1 + Math.floor(x));
+  const exact = chosen.map(([, n]) => (items * n) / total);
+  const sizes = exact.map(Math.floor);
   let rest = items - sizes.reduce((s, x) => s + x, 0);
   const byFraction = exact.map((x, i) => [x - Math.floor(x), i]).sort((a, b) => b[0] - a[0]);
   for (const [, i] of byFraction) {
     if (rest-- <= 0) break;
     sizes[i]++;
+  }
+  for (let i = 0; i < sizes.length; i++) {
+    if (sizes[i] > 0) continue; // a subject left empty borrows from the largest
+    sizes[sizes.indexOf(Math.max(...sizes))]--;
+    sizes[i] = 1;
   }
   return chosen.map(([name], i) => [name, sizes[i]]);
 }
