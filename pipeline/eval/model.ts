@@ -2,7 +2,9 @@
 // a TextCodec (encode/decode text) and a ScoringModel (log-probabilities of tokens). Also the
 // batching that turns any "ids [B,T] -> logits [B,T,V]" forward pass into a ScoringModel:
 // requests are sorted by length, grouped under a token budget, right-padded (causal attention
-// makes padding after a position invisible to it) and log-softmaxed only where asked.
+// makes padding after a position invisible to it) and log-softmaxed only where asked. And the
+// streaming the protocols score through (mapNextLogProbs, groupLogLiks): at most SCORE_CHUNK
+// items per call into the model, so memory does not grow with the number of items.
 
 /** Text <-> token ids. Adapt pipeline/tokenizer with `{ encode: (s) => encode(tok, s), ... }`. */
 export interface TextCodec {
