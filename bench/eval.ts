@@ -39,6 +39,11 @@ const { values: a } = parseArgs({
     mmlu: { type: "string", default: "14042" },
   },
 });
+const mmluN = Number(a.mmlu);
+if (!Number.isInteger(mmluN) || mmluN < 0) {
+  console.error(`bench eval: --mmlu must be a whole number of items (0 skips), got "${a.mmlu}"`);
+  Deno.exit(2);
+}
 if (a.backend === "webgpu") await import("../core/webgpu/mod.ts");
 setBackend(a.backend!);
 
@@ -116,7 +121,6 @@ const runs = [
   ),
   await timed("peer: batched loglik, full gptLogits head", full, peerItems, "loglik"),
 ];
-const mmluN = Number(a.mmlu);
 const mmluRuns = [];
 if (mmluN > 0) {
   const dir = await Deno.makeTempDir({ prefix: "glyphgrad-mmlu-" });
