@@ -10,6 +10,7 @@ import { loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
 import { generate } from "../pipeline/eval/generate.ts";
 import { runEval } from "../pipeline/eval/run.ts";
 import { type Protocol, PROTOCOLS } from "../pipeline/eval/evaluate.ts";
+import { formatPeakMemory, peakMemory } from "../pipeline/eval/peak_memory.ts";
 
 const USAGE = `usage: deno task eval --checkpoint <dir> [--checkpoint <dir2>]
   [--bench mmlu:<dir|file.jsonl|file.parquet>] [--bench arc:<file>] [--bench csqa:<file>]
@@ -131,6 +132,7 @@ async function main() {
     `eval: wrote ${resultsPath} and ${reportPath} ` +
       `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
+  console.log(`eval: peak memory: ${formatPeakMemory(peakMemory())}`);
 }
 
 try {

@@ -2,7 +2,9 @@
 // a TextCodec (encode/decode text) and a ScoringModel (log-probabilities of tokens). Also the
 // batching that turns any "ids [B,T] -> logits [B,T,V]" forward pass into a ScoringModel:
 // requests are sorted by length, grouped under a token budget, right-padded (causal attention
-// makes padding after a position invisible to it) and log-softmaxed only where asked.
+// makes padding after a position invisible to it) and log-softmaxed only where asked. And the
+// streaming the protocols score through (mapNextLogProbs, groupLogLiks): at most SCORE_CHUNK
+// items per call into the model, so memory does not grow with the number of items.
 
 /** Text <-> token ids. Adapt pipeline/tokenizer with `{ encode: (s) => encode(tok, s), ... }`. */
 export interface TextCodec {
@@ -200,6 +202,72 @@ export function batchedRowsModel(forward: RowLogitsFn, opts: BatchOptions): Scor
       return out;
     },
   };
+}
+
+/**
+ * Most sequences (or option groups) handed to a ScoringModel in one call by the protocols, and
+ * most floats of next-token distributions held at once: scoring streams through items in
+ * calls of this size, so what one call holds (packed batches, distributions over the
+ * vocabulary) is bounded whatever the number of items.
+ */
+export const SCORE_CHUNK = 1024;
+export const DIST_FLOATS = 1 << 24;
+
+/** Indices of `lengths` longest first (ties by index), the order batching packs best. */
+function longestFirst(lengths: number[]): number[] {
+  return lengths.map((_, i) => i).sort((a, b) => lengths[b] - lengths[a] || a - b);
+}
+
+/**
+ * f(log-distribution of the token after seqs[i], i) for every sequence, streamed: the model is
+ * asked for at most `chunk` sequences (and DIST_FLOATS floats of distributions) at a time,
+ * longest first, and each distribution is dropped once f has seen it.
+ */
+export async function mapNextLogProbs<T>(
+  model: ScoringModel,
+  seqs: Int32Array[],
+  f: (logp: Float32Array, i: number) => T,
+  chunk = SCORE_CHUNK,
+): Promise<T[]> {
+  const per = Math.max(1, Math.min(chunk, Math.floor(DIST_FLOATS / model.vocab)));
+  const order = longestFirst(seqs.map((s) => s.length));
+  const out: T[] = new Array(seqs.length);
+  for (let k = 0; k < order.length; k += per) {
+    const idx = order.slice(k, k + per);
+    const dists = await model.nextLogProbs(idx.map((i) => seqs[i]));
+    idx.forEach((i, j) => (out[i] = f(dists[j], i)));
+  }
+  return out;
+}
+
+/**
+ * Summed log-probability of every option of every group (prefix + option), streamed in calls
+ * of at most `chunk` groups, longest first: the model's shared-prefix path (choiceLogLiks)
+ * where it has one, else tokenLogProbs on prefix + option.
+ */
+export async function groupLogLiks(
+  model: ScoringModel,
+  groups: ChoiceGroup[],
+  chunk = SCORE_CHUNK,
+): Promise<number[][]> {
+  const order = longestFirst(
+    groups.map((g) => g.prefix.length + g.conts.reduce((s, c) => s + c.length, 0)),
+  );
+  const out: number[][] = new Array(groups.length);
+  for (let k = 0; k < order.length; k += chunk) {
+    const idx = order.slice(k, k + chunk);
+    const part = idx.map((i) => groups[i]);
+    let sums: number[][];
+    if (model.choiceLogLiks) sums = await model.choiceLogLiks(part);
+    else {
+      const reqs = part.flatMap((g) => g.conts.map((c) => fitContext(g.prefix, c, model.context)));
+      const flat = await model.tokenLogProbs(reqs);
+      let r = 0;
+      sums = part.map((g) => g.conts.map(() => flat[r++].reduce((s, x) => s + x, 0)));
+    }
+    idx.forEach((i, j) => (out[i] = sums[j]));
+  }
+  return out;
 }
 
 /** The same model answering one sequence per forward pass (the unbatched peer in benchmarks). */

@@ -22,7 +22,8 @@ import { bootstrapCI, type Interval } from "./stats.ts";
 import { LETTERS, type McItem } from "./items.ts";
 import {
   type ChoiceGroup,
-  fitContext,
+  groupLogLiks,
+  mapNextLogProbs,
   type ScoringModel,
   tailContext,
   type TextCodec,
@@ -168,9 +169,13 @@ export async function continuePrompts(
   for (let from = 0; from < prompts.length; from += chunk) {
     let live = prompts.slice(from, from + chunk).map((ids, k) => ({ i: from + k, ids }));
     for (let step = 0; step < maxNew && live.length; step++) {
-      const dists = await model.nextLogProbs(live.map((l) => l.ids));
+      const nexts = await mapNextLogProbs(
+        model,
+        live.map((l) => l.ids),
+        (lp, k) => pick(lp, live[k].i),
+      );
       live = live.flatMap((l, k) => {
-        const next = pick(dists[k], l.i);
+        const next = nexts[k];
         generated[l.i].push(next);
         if (done(generated[l.i])) return [];
         const grown = new Int32Array(l.ids.length + 1);
@@ -283,7 +288,8 @@ export function continuationFormat(codec: TextCodec): OptionFormat {
 }
 
 /**
- * Summed log-probability of each option of each item, batched over all items at once, and the
+ * Summed log-probability of each option of each item, streamed through the model in bounded
+ * calls (model.ts groupLogLiks), and the
  * fraction of each option's tokens that was scored (below 1 only for an option longer than the
  * context, cut from the left).
  */
@@ -306,15 +312,7 @@ export async function optionLogLiks(
     scored.push(kept.map((k, j) => k / conts[j].length));
     return groups;
   });
-  const groups = perItem.flat();
-  let sums: number[][];
-  if (model.choiceLogLiks) sums = await model.choiceLogLiks(groups);
-  else {
-    const reqs = groups.flatMap((g) => g.conts.map((c) => fitContext(g.prefix, c, model.context)));
-    const flat = await model.tokenLogProbs(reqs);
-    let k = 0;
-    sums = groups.map((g) => g.conts.map(() => flat[k++].reduce((s, x) => s + x, 0)));
-  }
+  const sums = await groupLogLiks(model, perItem.flat());
   let g = 0;
   const lls = perItem.map((gs) => gs.flatMap(() => sums[g++]));
   return { lls, truncated, scored };

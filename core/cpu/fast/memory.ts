@@ -1,7 +1,8 @@
-// The one shared WebAssembly.Memory used by the main thread and every worker, and a
-// simple allocator over it (exact-size free lists + bump pointer, 64-byte aligned).
-// Bytes [0, HEAP_START) are reserved for the worker control block.
+// The one shared WebAssembly.Memory used by the main thread and every worker, and the
+// allocator over it (heap.ts: best fit over a coalescing free list + bump pointer, 64-byte
+// aligned). Bytes [0, HEAP_START) are reserved for the worker control block.
 
+import { Heap, type HeapStats } from "./heap.ts";
 import { MEM_MAX_PAGES, MEM_MIN_PAGES } from "./kernels.ts";
 
 const PAGE = 65536;
@@ -11,9 +12,7 @@ export const CONTROL_BYTES = 4096;
 const HEAP_START = CONTROL_BYTES;
 
 let memory: WebAssembly.Memory | null = null;
-let top = HEAP_START;
-const live = new Map<number, number>(); // ptr -> size
-const free = new Map<number, number[]>(); // size -> ptrs
+const heap = new Heap(HEAP_START, ALIGN, ensure);
 const buffers = new WeakSet<ArrayBufferLike>();
 
 /** The shared memory (created on first use). */
@@ -56,29 +55,12 @@ function ensure(end: number): void {
 
 /** Allocate `bytes` (rounded up to 64) in shared memory; returns the byte address. */
 export function allocBytes(bytes: number): number {
-  const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-  const list = free.get(size);
-  let ptr: number;
-  if (list !== undefined && list.length > 0) ptr = list.pop()!;
-  else {
-    ensure(top + size);
-    ptr = top;
-    top += size;
-  }
-  live.set(ptr, size);
-  return ptr;
+  return heap.alloc(bytes);
 }
 
 /** Release an address returned by allocBytes. */
 export function freeBytes(ptr: number): void {
-  const size = live.get(ptr);
-  if (size === undefined) {
-    throw new Error(`fast kernels: freeing address ${ptr} that is not allocated (double free?)`);
-  }
-  live.delete(ptr);
-  let list = free.get(size);
-  if (list === undefined) free.set(size, list = []);
-  list.push(ptr);
+  heap.free(ptr);
 }
 
 /**
@@ -100,11 +82,15 @@ export function freeF32(view: Float32Array): void {
   freeBytes(view.byteOffset);
 }
 
-/** Bytes in use by the allocator: live allocations and the high-water mark. */
-export function fastMemoryStats(): { liveBytes: number; liveCount: number; reservedBytes: number } {
-  let liveBytes = 0;
-  for (const s of live.values()) liveBytes += s;
-  return { liveBytes, liveCount: live.size, reservedBytes: top - HEAP_START };
+/**
+ * The allocator's bytes (heap.ts HeapStats: live, reserved up to the bump pointer and its
+ * high-water mark, free blocks) and the size of the wasm memory itself (it never shrinks).
+ * `resetHighWater` starts a new high-water mark after reading, to measure one phase's peak.
+ */
+export function fastMemoryStats(resetHighWater = false): HeapStats & { memoryBytes: number } {
+  const stats = { ...heap.stats(), memoryBytes: memory?.buffer.byteLength ?? 0 };
+  if (resetHighWater) heap.resetHighWater();
+  return stats;
 }
 
 let scratchPtr = -1;

@@ -2,7 +2,7 @@
 // the generated SIMD kernels (main thread; these are memory-bound). Same contracts as the
 // backend's kernels. Arrays from allocF32 are used in place, others staged.
 
-import { allocBytes, isShared, memBuffer, scratchBytes } from "./memory.ts";
+import { allocBytes, freeBytes, isShared, memBuffer, scratchBytes } from "./memory.ts";
 import { mainKernels } from "./pool.ts";
 
 interface Operand {
@@ -208,17 +208,24 @@ export function adamwF32(
   });
 }
 
-const ropeTables = new Map<string, number>();
+/** Per (D, base): the float index of the cached tables and the rows they hold. */
+const ropeTables = new Map<string, { at: number; rows: number }>();
 
-/** Float index of the cached [cos | sin | -sin] tables [T][D/2] for (T, D, base). */
-function ropeTable(T: number, D: number, base: number): number {
-  const key = `${T}:${D}:${base}`;
-  let at = ropeTables.get(key);
-  if (at === undefined) {
-    const half = D / 2, n = T * half;
-    at = allocBytes(4 * 3 * n) / 4;
+/**
+ * Float indices of the cached cos, sin and -sin tables ([rows][D/2] each, rows >= T) for
+ * (D, base). One table per (D, base), regrown to the next power of two when a longer T comes:
+ * a table per T (as before) pinned up to `context` small blocks at scattered heap addresses.
+ */
+function ropeTable(T: number, D: number, base: number): { cos: number; sin: number; neg: number } {
+  const key = `${D}:${base}`;
+  let tab = ropeTables.get(key);
+  const half = D / 2;
+  if (tab === undefined || tab.rows < T) {
+    if (tab !== undefined) freeBytes(4 * tab.at);
+    const rows = Math.max(16, 2 ** Math.ceil(Math.log2(T)));
+    const n = rows * half, at = allocBytes(4 * 3 * n) / 4;
     const mem = new Float32Array(memBuffer());
-    for (let t = 0; t < T; t++) {
+    for (let t = 0; t < rows; t++) {
       for (let j = 0; j < half; j++) {
         const theta = t * Math.pow(base, (-2 * j) / D);
         mem[at + t * half + j] = Math.cos(theta);
@@ -226,9 +233,10 @@ function ropeTable(T: number, D: number, base: number): number {
         mem[at + 2 * n + t * half + j] = -Math.sin(theta);
       }
     }
-    ropeTables.set(key, at);
+    ropeTables.set(key, tab = { at, rows });
   }
-  return at;
+  const n = tab.rows * half;
+  return { cos: tab.at, sin: tab.at + n, neg: tab.at + 2 * n };
 }
 
 /**
@@ -257,15 +265,15 @@ export function ropeF32(
   const n = B * T * H * D;
   const ops: Operand[] = [{ arr: x, len: n, out: false }, { arr: out, len: n, out: true }];
   if (n === 0) return validate(name, ops);
-  const half = D / 2, tab = ropeTable(T, D, base), tn = T * half;
+  const half = D / 2, tab = ropeTable(T, D, base);
+  const sn = inverse ? tab.neg : tab.sin;
   if (half % 4 !== 0) {
     validate(name, ops);
     const mem = new Float32Array(memBuffer());
-    const sn = inverse ? tab + 2 * tn : tab + tn;
     for (let r = 0; r < B * T * H; r++) {
       const t = Math.floor(r / H) % T, o = r * D;
       for (let j = 0; j < half; j++) {
-        const c = mem[tab + t * half + j], s = mem[sn + t * half + j];
+        const c = mem[tab.cos + t * half + j], s = mem[sn + t * half + j];
         const x1 = x[o + j], x2 = x[o + j + half];
         out[o + j] = x1 * c - x2 * s;
         out[o + j + half] = x2 * c + x1 * s;
@@ -275,8 +283,7 @@ export function ropeF32(
   }
   const k = mainKernels();
   staged(name, ops, (p) => {
-    const sn = inverse ? tab + 2 * tn : tab + tn;
-    k.rope(4 * p[0], 4 * p[1], 4 * tab, 4 * sn, B, T, H, half / 4);
+    k.rope(4 * p[0], 4 * p[1], 4 * tab.cos, 4 * sn, B, T, H, half / 4);
   });
 }
 
