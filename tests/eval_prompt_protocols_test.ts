@@ -67,7 +67,10 @@ Deno.test("paper protocol: 1 token for MMLU (a space: 0%), 2 for ARC, T/F for Bo
   assertEquals(m.metrics.acc.mean, 0); // one token, and it is the space
   assertEquals(m.noLetter, 1);
   assert(seen.every((p) => p.endsWith("\nAnswer:")), "MMLU: one token, no second step");
-  assert(seen[0].includes("\nOptions: A) Proxima Centauri B) The Sun C) Sirius D) Vega\n"));
+  // scoring order is the engine's (longest first), so look for the item among all prompts
+  assert(
+    seen.some((p) => p.includes("\nOptions: A) Proxima Centauri B) The Sun C) Sirius D) Vega\n")),
+  );
 
   seen.length = 0;
   const arc = await loadBench(`arc:${F}/arc.jsonl`);
@@ -156,16 +159,20 @@ Deno.test("harness letter prompt, header and shots; shots, then header, dropped 
   };
   const r0 = await scoreLoglikLetter(model, asciiCodec, mmlu.items, {});
   assertEquals(r0.metrics.acc.mean, 1);
-  assert(contexts[0].startsWith(subjectHeader("astronomy") + "What is the closest star"));
+  assert(
+    contexts.some((c) => c.startsWith(subjectHeader("astronomy") + "What is the closest star")),
+  );
   contexts.length = 0;
   const r5 = await scoreLoglikLetter(model, asciiCodec, mmlu.items, { shots: 5, dev: mmlu.dev });
   assertEquals(r5.metrics.acc.mean, 1);
   assertAlmostEquals(r5.shots!, (2 + 2 + 2 + 1 + 1) / 5); // astronomy has 2 dev rows, biology 1
-  assert(contexts[0].startsWith(
-    subjectHeader("astronomy") +
-      "What is the Moon?\nA. a star\nB. a satellite\nC. a planet\nD. a comet\nAnswer: B\n\n" +
-      "Which planet is red?\nA. Mars\nB. Venus\nC. Earth\nD. Jupiter\nAnswer: A\n\n" +
-      "What is the closest star",
+  assert(contexts.some((c) =>
+    c.startsWith(
+      subjectHeader("astronomy") +
+        "What is the Moon?\nA. a star\nB. a satellite\nC. a planet\nD. a comet\nAnswer: B\n\n" +
+        "Which planet is red?\nA. Mars\nB. Venus\nC. Earth\nD. Jupiter\nAnswer: A\n\n" +
+        "What is the closest star",
+    )
   ));
   // a context that holds the item but not its header: the header goes, and the variant says so
   const longest = Math.max(...mmlu.items.map((x) => harnessLetterPrompt(x).length));
