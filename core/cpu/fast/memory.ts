@@ -53,13 +53,36 @@ function ensure(end: number): void {
   mem.grow(Math.max(need, Math.min(have, MEM_MAX_PAGES - have)));
 }
 
+/**
+ * Debug mode GLYPHGRAD_FAST_POISON=1: every block is filled with NaN when allocated and when
+ * freed, so reading a fresh block before writing it, or a block after its free, gives NaN at
+ * once instead of only when the allocator happens to hand out a block that held NaN.
+ */
+let poison = false;
+try {
+  poison = Deno.env.get("GLYPHGRAD_FAST_POISON") === "1";
+} catch { /* no env permission: off */ }
+
+/** Turn the NaN poisoning of allocated and freed blocks on or off (tests). */
+export function setFastPoison(on: boolean): void {
+  poison = on;
+}
+
+function fillNaN(ptr: number): void {
+  const size = heap.sizeOf(ptr);
+  if (size !== undefined) new Float32Array(memBuffer(), ptr, size / 4).fill(NaN);
+}
+
 /** Allocate `bytes` (rounded up to 64) in shared memory; returns the byte address. */
 export function allocBytes(bytes: number): number {
-  return heap.alloc(bytes);
+  const ptr = heap.alloc(bytes);
+  if (poison) fillNaN(ptr);
+  return ptr;
 }
 
 /** Release an address returned by allocBytes. */
 export function freeBytes(ptr: number): void {
+  if (poison) fillNaN(ptr);
   heap.free(ptr);
 }
 
