@@ -1,15 +1,15 @@
 // Whether a multiple-choice item's prompt fits a model's context whole under every protocol
 // (zero-shot): the generative prompt plus the generated tokens (the paper's 1-token prompt is the
 // same text with fewer tokens), the letter prompt with its longest " A".." D" continuation, and
-// the loglik question with its longest option. Built-in benchmarks keep only items that fit (the rest are skipped and counted), so
-// nothing is cut when they are scored.
+// the loglik question with its longest option. Built-in benchmarks keep only items that fit (the
+// rest are skipped and counted), so nothing is cut when they are scored.
 
 import type { McItem } from "./items.ts";
 import type { TextCodec } from "./model.ts";
 import { harnessLetterPrompt, letterContinuations } from "./prompts.ts";
 import { DEFAULT_GEN_TOKENS, generativePrompt, loglikContext } from "./protocols.ts";
 
-/** True when neither protocol would drop any of the item's prompt in `context` tokens. */
+/** True when no protocol would drop any of the item's prompt in `context` tokens. */
 export function promptFits(
   it: McItem,
   codec: TextCodec,
@@ -20,9 +20,7 @@ export function promptFits(
   if (len(generativePrompt(it)) > context - genTokens + 1) return false;
   const letter = Math.max(...letterContinuations(it).map(len));
   if (len(harnessLetterPrompt(it)) + letter > context) return false;
-  const question = codec.encode(loglikContext(it)).length;
-  const longest = Math.max(...it.choices.map((c) => codec.encode(" " + c).length));
-  return question + longest <= context;
+  return len(loglikContext(it)) + Math.max(...it.choices.map((c) => len(" " + c))) <= context;
 }
 
 /** An item fits every model (codec and context) of a run. */
