@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { assertArrayClose, assertArrayEquals } from "./assert.ts";
 import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
 import * as ops from "../core/ops.ts";
 import { Rng } from "../core/rng.ts";

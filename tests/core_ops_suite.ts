@@ -8,7 +8,7 @@
 
 import fc from "fast-check";
 import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { valueAndGrad } from "../core/autodiff.ts";
 import * as ops from "../core/ops.ts";
 import { Rng } from "../core/rng.ts";

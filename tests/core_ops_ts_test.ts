@@ -3,7 +3,7 @@
 // attention forced through several small head chunks.
 
 import { assertArrayClose } from "./assert.ts";
-import { registerBackend, setBackend } from "../core/backend.ts";
+import { registerBackend, setBackend } from "../core/registry.ts";
 import { fastKernels, setAttentionChunkFloats } from "../core/cpu/kernels.ts";
 import { createRefBackend } from "../core/cpu/ref.ts";
 import { valueAndGrad } from "../core/autodiff.ts";

@@ -5,7 +5,7 @@
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 import { asciiCodec } from "./eval_fakes.ts";
 import "../core/cpu/backend.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { type GPTConfig, gptLogits, initGPT, mergeParams } from "../core/gpt.ts";
 import { treeFlatten } from "../core/autodiff.ts";
 import { tensor } from "../core/tensor.ts";

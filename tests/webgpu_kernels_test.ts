@@ -4,7 +4,8 @@
 // WebGPU adapter exists.
 import fc from "fast-check";
 import { assert, assertArrayClose, assertArrayEquals, assertThrows } from "./assert.ts";
-import { type Backend, setBackend, type Storage } from "../core/backend.ts";
+import { type Backend, type Storage } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import "../core/tensor.ts"; // registers the CPU backends
 import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";
 import { createWebGPUBackend } from "../core/webgpu/backend.ts";
