@@ -52,6 +52,37 @@ export type BinaryOp =
 
 export type ReduceOp = "sum" | "max";
 
+/** One attention call: q, k, v, out [B, T, H, D], scores scaled by `scale` (1/sqrt(D)). */
+export interface AttentionShape {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  scale: number;
+}
+
+/** One RoPE call on x [B, T, H, D]; every position is < `span` (T when positions is null). */
+export interface RopeShape {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  base: number;
+  inverse: boolean;
+  span: number;
+}
+
+/** One AdamW step over n elements (the math is on `Backend.adamw`). */
+export interface AdamwStep {
+  n: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -149,22 +180,28 @@ export interface Backend {
   /**
    * Fused cross-entropy: out[0] = mean over rows with targets[r] != ignoreIndex of
    * (logsumexp(logits[r]) - logits[r, targets[r]]); 0 when every row is ignored.
+   * lse [N] receives each valid row's logsumexp(logits[r]) (0 on ignored rows), saved for the
+   * backward pass as attention saves its lse: no backend keeps hidden state between the two.
    */
   crossEntropyForward(
     logits: Storage,
     targets: Storage,
     out: Storage,
+    lse: Storage,
     N: number,
     V: number,
     ignoreIndex: number,
   ): void;
   /**
    * dlogits[r, :] = (softmax(logits[r]) - onehot(targets[r])) * dout[0] / count for valid rows,
-   * 0 for ignored rows (count = number of valid rows).
+   * 0 for ignored rows (count = number of valid rows); softmax(logits[r]) = exp(logits[r] -
+   * lse[r]) with lse from the forward pass (a backend may recompute it: "cpu-ref" does, in
+   * float64).
    */
   crossEntropyBackward(
     logits: Storage,
     targets: Storage,
+    lse: Storage,
     dout: Storage,
     dlogits: Storage,
     N: number,
@@ -231,11 +268,7 @@ export interface Backend {
     v: Storage,
     out: Storage,
     lse: Storage,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    scale: number,
+    s: AttentionShape,
   ): void;
   /** Gradients dq, dk, dv ([B, T, H, D], zero-filled on entry) from dout, recomputing P. */
   attentionBackward(
@@ -248,29 +281,16 @@ export interface Backend {
     dq: Storage,
     dk: Storage,
     dv: Storage,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    scale: number,
+    s: AttentionShape,
   ): void;
 
   /**
-   * Rotary position embedding, rotate-half convention, on x [B, T, H, D] (D even), position
-   * t = time index: for j < D/2, theta = t * base^(-2j/D),
+   * Rotary position embedding, rotate-half convention, on x [B, T, H, D] (D even), at position
+   * p = positions[b, t] (i32 [B, T]; null: p = t): for j < D/2, theta = p * base^(-2j/D),
    * out[j] = x[j] cos - x[j+D/2] sin, out[j+D/2] = x[j+D/2] cos + x[j] sin.
    * `inverse` rotates by -theta (this is the backward pass).
    */
-  rope(
-    x: Storage,
-    out: Storage,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    base: number,
-    inverse: boolean,
-  ): void;
+  rope(x: Storage, out: Storage, positions: Storage | null, s: RopeShape): void;
 
   // ---- randomness -----------------------------------------------------------------------
   /**
@@ -293,13 +313,7 @@ export interface Backend {
     pOut: Storage,
     mOut: Storage,
     vOut: Storage,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
+    h: AdamwStep,
   ): void;
   /** out[0] = 1 if every x[i] (i < n) is finite, else 0 (f32 output). */
   allFinite(x: Storage, out: Storage, n: number): void;

@@ -308,6 +308,14 @@ export const OP_SPECS: OpSpec[] = [
     },
   },
   {
+    name: "rope at positions",
+    gen: (rng) => {
+      const s = [dim(rng, 1, 2), dim(rng, 1, 6), dim(rng, 1, 3), 2 * dim(rng, 1, 4)];
+      const positions = Int32Array.from({ length: s[0] * s[1] }, () => rng.int(200));
+      return { inputs: [randF(rng, s)], fn: ([x]) => ops.rope(x, { positions }) };
+    },
+  },
+  {
     name: "dropout",
     gen: (rng) => {
       const seed = rng.nextU32();

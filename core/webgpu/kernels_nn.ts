@@ -65,22 +65,27 @@ export function softmaxBackwardSrc(): string {
 }
 
 /**
- * Cross-entropy, pass 1: per row loss and validity into part[2r], part[2r+1]. An id outside
- * [0, V) that is not ignoreIndex gives a NaN loss (caught by the finiteness check).
- * Params: N, V, ignoreIndex.
+ * Cross-entropy, pass 1: per row loss and validity into part[2r], part[2r+1], the row's
+ * logsumexp into lse[r] (0 on ignored rows). An id outside [0, V) that is not ignoreIndex gives
+ * a NaN loss (caught by the finiteness check). Params: N, V, ignoreIndex.
  */
 export function crossEntropyRowsSrc(): string {
   return cached(
     "ceRows",
     () =>
-      header([["x", "f32", "read"], ["targets", "i32", "read"], ["part", "f32", "rw"]]) +
+      header([
+        ["x", "f32", "read"],
+        ["targets", "i32", "read"],
+        ["part", "f32", "rw"],
+        ["lseOut", "f32", "rw"],
+      ]) +
       SPECIALS + WG_REDUCE + ROW_LSE + TARGET + mainRow(`
   let N = pu(0); let V = pu(1); let ign = pi(2);
   if (row >= N) { return; }
   if (lid == 0u) { tgt_ = targets[row]; }
   let t = workgroupUniformLoad(&tgt_);
   if (t == ign) {
-    if (lid == 0u) { part[2u * row] = 0.0; part[2u * row + 1u] = 0.0; }
+    if (lid == 0u) { part[2u * row] = 0.0; part[2u * row + 1u] = 0.0; lseOut[row] = 0.0; }
     return;
   }
   let o = row * V;
@@ -90,6 +95,7 @@ export function crossEntropyRowsSrc(): string {
     if (t >= 0 && u32(t) < V) { l = lse - x[o + u32(t)]; }
     part[2u * row] = l;
     part[2u * row + 1u] = 1.0;
+    lseOut[row] = lse;
   }`),
   );
 }
@@ -124,16 +130,20 @@ export function crossEntropyCountSrc(): string {
   );
 }
 
-/** dlogits = (softmax - onehot) * dout / count, 0 on ignored rows. Params: N, V, ignoreIndex. */
+/**
+ * dlogits = (softmax - onehot) * dout / count, 0 on ignored rows, with softmax = exp(x - lse)
+ * from the forward pass's lse. Params: N, V, ignoreIndex.
+ */
 export function crossEntropyBackwardSrc(): string {
   return cached("ceBwd", () =>
     header([
       ["x", "f32", "read"],
       ["targets", "i32", "read"],
+      ["lse", "f32", "read"],
       ["dout", "f32", "read"],
       ["cnt", "f32", "read"],
       ["dx", "f32", "rw"],
-    ]) + SPECIALS + WG_REDUCE + ROW_LSE + TARGET + mainRow(`
+    ]) + TARGET + mainRow(`
   let N = pu(0); let V = pu(1); let ign = pi(2);
   if (row >= N) { return; }
   let o = row * V;
@@ -143,10 +153,10 @@ export function crossEntropyBackwardSrc(): string {
     for (var c = lid; c < V; c += 256u) { dx[o + c] = 0.0; }
     return;
   }
-  let lse = rowLse(o, V, lid);
+  let l = lse[row];
   let scale = dout[0] / cnt[0];
   for (var c = lid; c < V; c += 256u) {
-    let p = exp(x[o + c] - lse);
+    let p = exp(x[o + c] - l);
     dx[o + c] = (p - select(0.0, 1.0, i32(c) == t)) * scale;
   }`));
 }
@@ -250,20 +260,27 @@ export function normBackwardDwSrc(rms: boolean): string {
 }
 
 /**
- * Rotate-half RoPE on x [B, T, H, D] with a host-computed table cs [T, D/2, 2] of (cos, sin).
- * Params: B, T, H, D, inverse.
+ * Rotate-half RoPE on x [B, T, H, D] with a host-computed table cs [span, D/2, 2] of (cos, sin)
+ * at position t, or at pos[b, t] (i32 [B, T]) when usePos. Params: B, T, H, D, inverse, usePos.
  */
 export function ropeSrc(): string {
   return cached(
     "rope",
     () =>
-      header([["x", "f32", "read"], ["cs", "f32", "read"], ["out", "f32", "rw"]]) + main1(`
+      header([
+        ["x", "f32", "read"],
+        ["cs", "f32", "read"],
+        ["pos", "i32", "read"],
+        ["out", "f32", "rw"],
+      ]) + main1(`
   let B = pu(0); let T = pu(1); let H = pu(2); let D = pu(3); let inv = pu(4) != 0u;
+  let usePos = pu(5) != 0u;
   let half = D / 2u;
   if (i >= B * T * H * half) { return; }
   let j = i % half;
   let bth = i / half;
-  let t = (bth / H) % T;
+  var t = (bth / H) % T;
+  if (usePos) { t = u32(pos[bth / H]); }
   let base = bth * D;
   let c = cs[2u * (t * half + j)];
   let s = select(cs[2u * (t * half + j) + 1u], -cs[2u * (t * half + j) + 1u], inv);
