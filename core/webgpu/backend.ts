@@ -9,7 +9,7 @@ import * as NN from "./kernels_nn.ts";
 import * as AT from "./kernels_attention.ts";
 import { matmulKernelSrc, type Tile, tileName, toF16Src } from "./kernels_matmul.ts";
 import { type GStorage, Params, type Runtime } from "./runtime.ts";
-import { withSubgroups } from "./wgsl.ts";
+import { paramsOf, withSubgroups } from "./wgsl.ts";
 import { subgroupMatrixGrid, subgroupMatrixMatmulSrc } from "./kernels_subgroup_matrix.ts";
 import type { SubgroupMatrixChoice } from "./selftest.ts";
 
@@ -313,7 +313,7 @@ export function createWebGPUBackend(
     crossEntropyForward(logits, targets, o, lse, N, V, ignoreIndex): void {
       const g = out(o, 1);
       const part = temp(Math.max(2 * N, 2));
-      const p = new Params().u(N).u(V).i(ignoreIndex);
+      const p = paramsOf(NN.CE_UNIFORMS, { N, V, ign: ignoreIndex });
       const bufs = [gs(logits), gs(targets), part, out(lse, N)];
       run(NN.crossEntropyRowsSrc(), bufs, p, rt.grid1(N, 1));
       run(NN.crossEntropyMeanSrc(), [part, g], p, [1]);
@@ -322,7 +322,7 @@ export function createWebGPUBackend(
     crossEntropyBackward(logits, targets, lse, dout, dlogits, N, V, ignoreIndex): void {
       const g = out(dlogits, N * V);
       const cnt = temp(1);
-      const p = new Params().u(N).u(V).i(ignoreIndex);
+      const p = paramsOf(NN.CE_UNIFORMS, { N, V, ign: ignoreIndex });
       run(NN.crossEntropyCountSrc(), [gs(targets), cnt], p, [1]);
       run(
         NN.crossEntropyBackwardSrc(),
@@ -390,7 +390,14 @@ export function createWebGPUBackend(
       if (D % 2) throw new Error(`rope: head dim ${D} must be even`);
       const g = out(o, B * T * H * D);
       const n = B * T * H * (D / 2);
-      const p = new Params().u(B).u(T).u(H).u(D).u(inverse ? 1 : 0).u(positions ? 1 : 0);
+      const p = paramsOf(NN.ROPE_UNIFORMS, {
+        B,
+        T,
+        H,
+        D,
+        inv: inverse,
+        usePos: positions !== null,
+      });
       const pos = positions ? gs(positions) : ropeNoPositions();
       run(NN.ropeSrc(), [gs(x), ropeTable(positions ? span : T, D, base), pos, g], p, rt.grid1(n));
     },
