@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { trainTokensPerS } from "./lib/train_step.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { hasWasmMatmul, warmupCpu } from "../core/cpu/backend.ts";
 import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";

@@ -13,7 +13,7 @@
 import { parseArgs } from "node:util";
 import { cpuUsage } from "node:process";
 import "../core/cpu/backend.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { type GPTConfig, initGPT, mergeParams } from "../core/gpt.ts";
 import { gptScoringModel } from "../pipeline/eval/checkpoint.ts";
 import { type ScoringModel, type TextCodec, unbatched } from "../pipeline/eval/model.ts";

@@ -8,7 +8,7 @@
 // Combine with GLYPHGRAD_FAST_POISON=1 (freed and fresh blocks read NaN) and GLYPHGRAD_THREADS.
 // Usage: GLYPHGRAD_FAST_POISON=1 deno run -A --v8-flags=--expose-gc bench/nan_stress.ts --runs 6
 
-import { getBackend } from "../core/backend.ts";
+import { getBackend } from "../core/registry.ts";
 import { loadConfig } from "../pipeline/config.ts";
 import { runPipeline } from "../pipeline/runner.ts";
 import { pipelineStages } from "../pipeline/stages.ts";

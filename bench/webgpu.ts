@@ -7,7 +7,7 @@
 // On a software adapter (lavapipe) use --quick: figures are labelled as not performance figures.
 import { parseArgs } from "node:util";
 import { trainTokensPerS } from "./lib/train_step.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";
 import { describePaths, initWebGPU, NO_ADAPTER_HELP, webgpuAvailable } from "../core/webgpu/mod.ts";

@@ -52,6 +52,37 @@ export type BinaryOp =
 
 export type ReduceOp = "sum" | "max";
 
+/** One attention call: q, k, v, out [B, T, H, D], scores scaled by `scale` (1/sqrt(D)). */
+export interface AttentionShape {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  scale: number;
+}
+
+/** One RoPE call on x [B, T, H, D]; every position is < `span` (T when positions is null). */
+export interface RopeShape {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  base: number;
+  inverse: boolean;
+  span: number;
+}
+
+/** One AdamW step over n elements (the math is on `Backend.adamw`). */
+export interface AdamwStep {
+  n: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -149,22 +180,28 @@ export interface Backend {
   /**
    * Fused cross-entropy: out[0] = mean over rows with targets[r] != ignoreIndex of
    * (logsumexp(logits[r]) - logits[r, targets[r]]); 0 when every row is ignored.
+   * lse [N] receives each valid row's logsumexp(logits[r]) (0 on ignored rows), saved for the
+   * backward pass as attention saves its lse: no backend keeps hidden state between the two.
    */
   crossEntropyForward(
     logits: Storage,
     targets: Storage,
     out: Storage,
+    lse: Storage,
     N: number,
     V: number,
     ignoreIndex: number,
   ): void;
   /**
    * dlogits[r, :] = (softmax(logits[r]) - onehot(targets[r])) * dout[0] / count for valid rows,
-   * 0 for ignored rows (count = number of valid rows).
+   * 0 for ignored rows (count = number of valid rows); softmax(logits[r]) = exp(logits[r] -
+   * lse[r]) with lse from the forward pass (a backend may recompute it: "cpu-ref" does, in
+   * float64).
    */
   crossEntropyBackward(
     logits: Storage,
     targets: Storage,
+    lse: Storage,
     dout: Storage,
     dlogits: Storage,
     N: number,
@@ -231,11 +268,7 @@ export interface Backend {
     v: Storage,
     out: Storage,
     lse: Storage,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    scale: number,
+    s: AttentionShape,
   ): void;
   /** Gradients dq, dk, dv ([B, T, H, D], zero-filled on entry) from dout, recomputing P. */
   attentionBackward(
@@ -248,29 +281,16 @@ export interface Backend {
     dq: Storage,
     dk: Storage,
     dv: Storage,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    scale: number,
+    s: AttentionShape,
   ): void;
 
   /**
-   * Rotary position embedding, rotate-half convention, on x [B, T, H, D] (D even), position
-   * t = time index: for j < D/2, theta = t * base^(-2j/D),
+   * Rotary position embedding, rotate-half convention, on x [B, T, H, D] (D even), at position
+   * p = positions[b, t] (i32 [B, T]; null: p = t): for j < D/2, theta = p * base^(-2j/D),
    * out[j] = x[j] cos - x[j+D/2] sin, out[j+D/2] = x[j+D/2] cos + x[j] sin.
    * `inverse` rotates by -theta (this is the backward pass).
    */
-  rope(
-    x: Storage,
-    out: Storage,
-    B: number,
-    T: number,
-    H: number,
-    D: number,
-    base: number,
-    inverse: boolean,
-  ): void;
+  rope(x: Storage, out: Storage, positions: Storage | null, s: RopeShape): void;
 
   // ---- randomness -----------------------------------------------------------------------
   /**
@@ -293,13 +313,7 @@ export interface Backend {
     pOut: Storage,
     mOut: Storage,
     vOut: Storage,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
+    h: AdamwStep,
   ): void;
   /** out[0] = 1 if every x[i] (i < n) is finite, else 0 (f32 output). */
   allFinite(x: Storage, out: Storage, n: number): void;
@@ -314,54 +328,4 @@ export function dropoutHash(seed: number, i: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;
-}
-
-// ---- registry --------------------------------------------------------------------------
-
-// The CPU backends are built in: importing this module is enough to use "cpu" / "cpu-ref".
-// (A cyclic import; only called lazily from setBackend, never while modules evaluate.)
-import { createCpuBackend, createRefBackend } from "./cpu/backend.ts";
-
-function builtin(name: string): Factory | undefined {
-  return name === "cpu" ? createCpuBackend : name === "cpu-ref" ? createRefBackend : undefined;
-}
-
-export type BackendName = "cpu" | "cpu-ref" | "webgpu";
-type Factory = () => Backend;
-
-const factories = new Map<string, Factory>();
-const instances = new Map<string, Backend>();
-let current: Backend | undefined;
-
-/** Register a backend factory under a name (called once per backend module). */
-export function registerBackend(name: string, factory: Factory): void {
-  factories.set(name, factory);
-}
-
-/** Pick the active backend by name or instance. Tensors keep the backend they were made on. */
-export function setBackend(which: BackendName | string | Backend): Backend {
-  if (typeof which !== "string") {
-    current = which;
-    return which;
-  }
-  let b = instances.get(which);
-  if (!b) {
-    const f = factories.get(which) ?? builtin(which);
-    if (!f) {
-      throw new Error(
-        `backend "${which}" is not registered: import its module first ` +
-          `(known: ${["cpu", "cpu-ref", ...factories.keys()].join(", ")})`,
-      );
-    }
-    b = f();
-    instances.set(which, b);
-  }
-  current = b;
-  return b;
-}
-
-/** The active backend; defaults to "cpu". */
-export function getBackend(): Backend {
-  if (!current) setBackend("cpu");
-  return current!;
 }

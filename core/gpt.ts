@@ -170,10 +170,65 @@ export function mergeParams(trainable: GPTParams, frozen: GPTParams): GPTParams 
   return { ...frozen, ...trainable };
 }
 
-function normFwd(cfg: GPTConfig, x: Tensor, p: NormParams): Tensor {
+/** The final norm's (or a block's) LayerNorm / RMSNorm of x, as cfg.norm says. */
+export function normFwd(cfg: GPTConfig, x: Tensor, p: NormParams): Tensor {
   if (cfg.norm === "rmsnorm") return rmsNorm(x, p.w);
   if (!p.b) throw new Error("GPT params: a LayerNorm is missing its bias b");
   return layerNorm(x, p.w, p.b);
+}
+
+/**
+ * Self-attention of one block on q, k, v [B, T, H, Dh] (q and k already rotated); returns
+ * [B, T, H, Dh]. The default is causal attention over the sequence itself.
+ */
+export type AttendFn = (layer: number, q: Tensor, k: Tensor, v: Tensor) => Tensor;
+
+export interface HiddenOptions {
+  /** Apply dropout (cfg.dropout), seeded by `seed`. */
+  train?: boolean;
+  seed?: number;
+  /** RoPE position of each id, [B * T] row-major (default 0..T-1 in every row). */
+  positions?: Int32Array;
+  /** Replace each block's causal self-attention (e.g. to attend to a shared prefix too). */
+  attend?: AttendFn;
+}
+
+/**
+ * The one GPT forward: the residual stream [B, T, D] at the input (index 0) and after every
+ * block, for i32 ids [B, T]. Logits (gptLogits), evaluation's hidden states and its
+ * shared-prefix scoring (pipeline/eval) are all built on it.
+ */
+export function gptHidden(
+  params: GPTParams,
+  cfg: GPTConfig,
+  ids: Tensor,
+  opts: HiddenOptions = {},
+): Tensor[] {
+  const { wte, blocks } = params;
+  if (!wte || !blocks) throw new Error("gptHidden: params need wte and blocks (mergeParams)");
+  if (ids.rank !== 2 || ids.dtype !== "i32") {
+    throw new Error(`gptHidden: ids must be i32 [B, T], got ${ids}`);
+  }
+  const [B, T] = ids.shape;
+  const H = cfg.heads, Dh = cfg.dModel / H, D = cfg.dModel;
+  const p = opts.train ? cfg.dropout ?? 0 : 0;
+  let seed = (opts.seed ?? 0) >>> 0;
+  const drop = (t: Tensor) => (p > 0 ? dropout(t, p, seed = (seed + 0x632be5ab) >>> 0) : t);
+  const rot = (t: Tensor) => rope(t, { positions: opts.positions });
+  const attend = opts.attend ?? ((_l, q, k, v) => causalAttention(q, k, v));
+  let x = drop(gather(wte, ids)); // [B, T, D]
+  const out = [x];
+  blocks.forEach((blk, l) => {
+    const h = normFwd(cfg, x, blk.ln1);
+    const heads = (w: Tensor) => reshape(matmul(h, w), [B, T, H, Dh]);
+    const q = rot(heads(blk.attn.wq)), k = rot(heads(blk.attn.wk)), v = heads(blk.attn.wv);
+    const a = reshape(attend(l, q, k, v), [B, T, D]);
+    x = add(x, drop(matmul(a, blk.attn.wo)));
+    const h2 = normFwd(cfg, x, blk.ln2);
+    x = add(x, drop(matmul(gelu(matmul(h2, blk.mlp.w1)), blk.mlp.w2)));
+    out.push(x);
+  });
+  return out;
 }
 
 /** Logits [B, T, V] for i32 ids [B, T] (T <= context). train: apply dropout (seeded). */
@@ -193,32 +248,16 @@ export function gptLogits(
   if (ids.shape[1] > cfg.context) {
     throw new Error(`gptLogits: sequence length ${ids.shape[1]} exceeds context ${cfg.context}`);
   }
-  return composite(() => logitsImpl(params as Required<GPTParams>, cfg, ids, opts));
+  return composite(() => {
+    const hs = gptHidden(params, cfg, ids, opts);
+    return gptHead(params, cfg, hs[hs.length - 1]);
+  });
 }
 
-function logitsImpl(
-  params: Required<GPTParams>,
-  cfg: GPTConfig,
-  ids: Tensor,
-  opts: { train?: boolean; seed?: number },
-): Tensor {
-  const { wte, blocks, lnf, head } = params;
-  const [B, T] = ids.shape;
-  const H = cfg.heads, Dh = cfg.dModel / H, D = cfg.dModel;
-  const p = opts.train ? cfg.dropout ?? 0 : 0;
-  let seed = (opts.seed ?? 0) >>> 0;
-  const drop = (t: Tensor) => (p > 0 ? dropout(t, p, seed = (seed + 0x632be5ab) >>> 0) : t);
-  let x = drop(gather(wte, ids)); // [B, T, D]
-  for (const blk of blocks) {
-    const h = normFwd(cfg, x, blk.ln1);
-    const heads = (w: Tensor) => reshape(matmul(h, w), [B, T, H, Dh]);
-    const q = rope(heads(blk.attn.wq)), k = rope(heads(blk.attn.wk)), v = heads(blk.attn.wv);
-    const a = reshape(causalAttention(q, k, v), [B, T, D]);
-    x = add(x, drop(matmul(a, blk.attn.wo)));
-    const h2 = normFwd(cfg, x, blk.ln2);
-    x = add(x, drop(matmul(gelu(matmul(h2, blk.mlp.w1)), blk.mlp.w2)));
-  }
-  return matmul(normFwd(cfg, x, lnf), head);
+/** Logits [..., V] of residual-stream rows x [..., D]: the final norm, then the output head. */
+export function gptHead(params: GPTParams, cfg: GPTConfig, x: Tensor): Tensor {
+  if (!params.lnf || !params.head) throw new Error("gptHead: params need lnf and head");
+  return matmul(normFwd(cfg, x, params.lnf), params.head);
 }
 
 /** Mean next-token cross-entropy; targets i32 [B, T] with -1 = ignore. */

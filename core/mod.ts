@@ -2,6 +2,8 @@
 // the GPT, optimisation and seeded randomness. (safetensors io is in core/safetensors.ts.)
 
 export * from "./backend.ts";
+export * from "./registry.ts";
+export * from "./use_backend.ts";
 export * from "./tensor.ts";
 export * from "./ops.ts";
 export * from "./autodiff.ts";

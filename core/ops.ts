@@ -613,21 +613,26 @@ export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = -1):
     );
   }
   const be = same(logits, targets);
-  const out = alloc(be, []);
-  be.crossEntropyForward(logits.storage, targets.storage, out.storage, N, V, ignoreIndex);
+  const out = alloc(be, []), lse = alloc(be, [N]);
+  be.crossEntropyForward(
+    logits.storage,
+    targets.storage,
+    out.storage,
+    lse.storage,
+    N,
+    V,
+    ignoreIndex,
+  );
+  if (!needsGrad([logits])) {
+    lse.dispose();
+    return out;
+  }
   record(out, [logits], (g) => {
     const dl = alloc(be, logits.shape);
-    be.crossEntropyBackward(
-      logits.storage,
-      targets.storage,
-      g.storage,
-      dl.storage,
-      N,
-      V,
-      ignoreIndex,
-    );
+    const [l, t] = [logits.storage, targets.storage];
+    be.crossEntropyBackward(l, t, lse.storage, g.storage, dl.storage, N, V, ignoreIndex);
     return [dl];
-  }, [targets]);
+  }, [targets, lse]);
   return out;
 }
 
@@ -709,9 +714,9 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor): Tensor {
     }
   }
   const [B, T, H, D] = q.shape;
-  const sc = 1 / Math.sqrt(D);
+  const s = { B, T, H, D, scale: 1 / Math.sqrt(D) };
   const out = alloc(be, q.shape), lse = alloc(be, [B, H, T]);
-  be.attentionForward(q.storage, k.storage, v.storage, out.storage, lse.storage, B, T, H, D, sc);
+  be.attentionForward(q.storage, k.storage, v.storage, out.storage, lse.storage, s);
   if (!needsGrad([q, k, v])) {
     lse.dispose();
     return out;
@@ -728,32 +733,46 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor): Tensor {
       dq.storage,
       dk.storage,
       dv.storage,
-      B,
-      T,
-      H,
-      D,
-      sc,
+      s,
     );
     return [dq, dk, dv];
   }, [lse]);
   return out;
 }
 
-/** Rotary position embedding (rotate-half) of x [B, T, H, D], positions 0..T-1. */
-export function rope(x: Tensor, base = 10000): Tensor {
+/**
+ * Rotary position embedding (rotate-half) of x [B, T, H, D] at positions 0..T-1, or at
+ * `positions` ([B * T] row-major, each in [0, 2^24)): a continuation scored after a prefix.
+ */
+export function rope(x: Tensor, opts: { base?: number; positions?: Int32Array } = {}): Tensor {
   needF32("rope", x);
   if (x.rank !== 4 || x.shape[3] % 2) {
     throw new Error(`rope: x must be [B, T, H, D] with D even, got [${x.shape}]`);
   }
-  const be = x.backend;
+  const be = x.backend, base = opts.base ?? 10000;
   const [B, T, H, D] = x.shape;
+  let pos: Tensor | undefined, span = T;
+  if (opts.positions) {
+    const p = opts.positions;
+    if (p.length !== B * T || p.some((v) => !(v >= 0 && v < 2 ** 24))) {
+      throw new Error(`rope: positions must be ${B * T} integers in [0, 2^24) (one per [B, T])`);
+    }
+    pos = alloc(be, [B, T], "i32");
+    be.upload(pos.storage, p);
+    span = Math.max(T, ...p.map((v) => v + 1));
+  }
+  const shape = { B, T, H, D, base, inverse: false, span };
   const out = alloc(be, x.shape);
-  be.rope(x.storage, out.storage, B, T, H, D, base, false);
+  be.rope(x.storage, out.storage, pos?.storage ?? null, shape);
+  if (!needsGrad([x])) {
+    pos?.dispose();
+    return out;
+  }
   record(out, [x], (g) => {
     const dx = alloc(be, x.shape);
-    be.rope(g.storage, dx.storage, B, T, H, D, base, true);
+    be.rope(g.storage, dx.storage, pos?.storage ?? null, { ...shape, inverse: true });
     return [dx];
-  });
+  }, pos ? [pos] : []);
   return out;
 }
 

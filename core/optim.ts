@@ -65,22 +65,15 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
         const po = be.alloc(p.size, "f32"),
           mo = be.alloc(p.size, "f32"),
           vo = be.alloc(p.size, "f32");
-        be.adamw(
-          p.storage,
-          g.storage,
-          m.storage,
-          v.storage,
-          po,
-          mo,
-          vo,
-          p.size,
+        be.adamw(p.storage, g.storage, m.storage, v.storage, po, mo, vo, {
+          n: p.size,
           lr,
           beta1,
           beta2,
           eps,
-          decay ? wd : 0,
-          t,
-        );
+          weightDecay: decay ? wd : 0,
+          step: t,
+        });
         np.push(fromStorage(be, po, p.shape));
         nm.push(fromStorage(be, mo, p.shape));
         nv.push(fromStorage(be, vo, p.shape));

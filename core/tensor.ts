@@ -4,7 +4,8 @@
 // buffers on any backend (GPU memory included). A tensor that is garbage-collected without
 // dispose() releases its storage too (a safety net, not a substitute for tidy).
 
-import { type Backend, type DType, getBackend, type Storage } from "./backend.ts";
+import type { Backend, DType, Storage } from "./backend.ts";
+import { getBackend } from "./registry.ts";
 
 /** A storage shared by tensors that view the same data (reshape), freed at refcount 0. */
 class Buf {

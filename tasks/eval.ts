@@ -3,8 +3,7 @@
 // semantic probe) and write results.json + report.md; or `--generate "prompt"` to sample text.
 
 import { parseArgs } from "node:util";
-import "../core/cpu/backend.ts";
-import { setBackend } from "../core/backend.ts";
+import { useBackend } from "../core/use_backend.ts";
 import { startWatchdog, stopWatchdog } from "../core/webgpu/watchdog.ts";
 import { loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
 import { generate } from "../pipeline/eval/generate.ts";
@@ -19,7 +18,7 @@ const USAGE = `usage: deno task eval --checkpoint <dir> [--checkpoint <dir2>]
   [--items 1000] [--limit N] [--probe 200] [--no-builtin]
   [--protocols generative,loglik,loglik-letter] (also: paper) [--shots 0] [--gen-tokens 3]
   [--paper-runs 10] [--paper-temperature 1] [--atlas <png>] [--seed 0]
-  [--backend cpu|cpu-ref|webgpu]
+  [--backend auto|cpu|cpu-ref|webgpu]
   deno task eval --checkpoint <dir> --generate "prompt" [--max-new 200] [--temperature 0.8]
   [--top-k 40] [--seed 0] [--stop "\\n" (repeatable; also stops at </s>)]`;
 
@@ -74,12 +73,12 @@ async function main() {
     console.log(USAGE);
     return;
   }
-  const backend = args.backend ?? "cpu";
-  if (backend === "webgpu") {
-    await (await import("../core/webgpu/mod.ts")).initWebGPU();
-    startWatchdog();
-  } else if (backend !== "cpu" && backend !== "cpu-ref") fail(`unknown --backend "${backend}"`);
-  setBackend(backend);
+  try {
+    const inUse = await useBackend(args.backend ?? "cpu");
+    if (inUse.name === "webgpu") startWatchdog();
+  } catch (e) {
+    fail((e as Error).message);
+  }
   const checkpoints = args.checkpoint ?? [];
   if (checkpoints.length === 0) fail("give at least one --checkpoint <dir>");
   const seed = num(args.seed, "seed", 0);

@@ -5,7 +5,7 @@
 
 import { assert, assertArrayEquals } from "./assert.ts";
 import { valueAndGrad } from "../core/autodiff.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
 import { adamw, clipByGlobalNorm } from "../core/optim.ts";
 import { disposeTree, tensor, tidy } from "../core/tensor.ts";

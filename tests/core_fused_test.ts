@@ -6,11 +6,11 @@
 import fc from "fast-check";
 import { assertArrayClose, assertArrayEquals } from "./assert.ts";
 import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
 import * as ops from "../core/ops.ts";
 import { Rng } from "../core/rng.ts";
-import { disposeTree, type Tensor, tensor, tidy } from "../core/tensor.ts";
+import { disposeTree, type Tensor, tensor, tidy, zeros } from "../core/tensor.ts";
 
 function rand(rng: Rng, shape: number[], s = 1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -51,16 +51,18 @@ function composedAttention([q, k, v]: Tensor[]): Tensor {
   return ops.permute(ops.matmul(p, vh), [0, 2, 1, 3]);
 }
 
-function composedRope([x]: Tensor[]): Tensor {
-  const [, T, , D] = x.shape, half = D / 2;
-  const cos = new Float32Array(T * half), sin = new Float32Array(T * half);
-  for (let t = 0; t < T; t++) {
+/** Rotate-half RoPE from slices and cos/sin tables at positions pos ([B * T]; default t). */
+function composedRope([x]: Tensor[], pos?: Int32Array): Tensor {
+  const [B, T, , D] = x.shape, half = D / 2;
+  const cos = new Float32Array(B * T * half), sin = new Float32Array(B * T * half);
+  for (let r = 0; r < B * T; r++) {
+    const p = pos ? pos[r] : r % T;
     for (let j = 0; j < half; j++) {
-      cos[t * half + j] = Math.cos(t * 10000 ** (-2 * j / D));
-      sin[t * half + j] = Math.sin(t * 10000 ** (-2 * j / D));
+      cos[r * half + j] = Math.cos(p * 10000 ** (-2 * j / D));
+      sin[r * half + j] = Math.sin(p * 10000 ** (-2 * j / D));
     }
   }
-  const c = tensor(cos, [T, 1, half]), s = tensor(sin, [T, 1, half]);
+  const c = tensor(cos, [B, T, 1, half]), s = tensor(sin, [B, T, 1, half]);
   const x1 = ops.slice(x, 3, 0, half), x2 = ops.slice(x, 3, half, D);
   return ops.concat([
     ops.sub(ops.mul(x1, c), ops.mul(x2, s)),
@@ -120,8 +122,60 @@ for (const backend of ["cpu-ref", "cpu"]) {
     setBackend(backend);
     prop((rng) => {
       const x = rand(rng, [1 + rng.int(2), 1 + rng.int(9), 1 + rng.int(3), 2 * (1 + rng.int(5))]);
-      sameFn(([x]) => ops.rope(x), composedRope, [x], rng, 1e-4);
+      sameFn(([x]) => ops.rope(x), (xs) => composedRope(xs), [x], rng, 1e-4);
       x.dispose();
+    });
+  });
+
+  Deno.test(`core fused [${backend}]: rope at explicit positions equals its formula and a longer sequence's tail`, () => {
+    setBackend(backend);
+    prop((rng) => {
+      const B = 1 + rng.int(2), T = 1 + rng.int(6), H = 1 + rng.int(3), D = 2 * (1 + rng.int(4));
+      const pos = Int32Array.from({ length: B * T }, () => rng.int(300));
+      const x = rand(rng, [B, T, H, D]);
+      sameFn(
+        ([x]) => ops.rope(x, { positions: pos }),
+        (xs) => composedRope(xs, pos),
+        [x],
+        rng,
+        1e-4,
+      );
+      // positions off..off+T-1 rotate like the last T steps of a sequence of off+T
+      const off = rng.int(20);
+      const shifted = Int32Array.from({ length: B * T }, (_, i) => off + (i % T));
+      tidy(() => {
+        const long = ops.concat([zeros([B, off, H, D]), x], 1);
+        const tail = ops.slice(ops.rope(long), 1, off, off + T);
+        assertArrayClose(
+          ops.rope(x, { positions: shifted }).dataSync(),
+          tail.dataSync(),
+          1e-6,
+          "tail",
+        );
+      });
+      x.dispose();
+    });
+  });
+
+  Deno.test(`core fused [${backend}]: crossEntropyForward writes each valid row's logsumexp to lse`, () => {
+    setBackend(backend);
+    prop((rng) => {
+      const N = 1 + rng.int(6), V = 2 + rng.int(9);
+      const tg = Int32Array.from({ length: N }, () => (rng.uniform() < 0.3 ? -1 : rng.int(V)));
+      tidy(() => {
+        const l = rand(rng, [N, V], 3), t = tensor(tg, [N]);
+        const be = l.backend, out = be.alloc(1, "f32"), lse = be.alloc(N, "f32");
+        be.crossEntropyForward(l.storage, t.storage, out, lse, N, V, -1);
+        const L = l.dataSync(), got = be.downloadSync!(lse);
+        const want = Float32Array.from({ length: N }, (_, r) => {
+          if (tg[r] === -1) return 0;
+          const row = Array.from(L.subarray(r * V, r * V + V)), mx = Math.max(...row);
+          return mx + Math.log(row.reduce((a, v) => a + Math.exp(v - mx), 0));
+        });
+        assertArrayClose(got, want, 1e-5, "lse");
+        be.free(out);
+        be.free(lse);
+      });
     });
   });
 

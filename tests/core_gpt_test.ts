@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { assert, assertArrayEquals } from "./assert.ts";
 import { treeFlatten, treeUnflatten, valueAndGrad } from "../core/autodiff.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import {
   countParams,
   type GPTConfig,

@@ -4,7 +4,7 @@
 
 import { assert } from "./assert.ts";
 import { valueAndGrad } from "../core/autodiff.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import * as ops from "../core/ops.ts";
 import { disposeTree, type Tensor, tensor, tidy } from "../core/tensor.ts";
 

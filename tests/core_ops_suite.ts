@@ -8,7 +8,7 @@
 
 import fc from "fast-check";
 import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { valueAndGrad } from "../core/autodiff.ts";
 import * as ops from "../core/ops.ts";
 import { Rng } from "../core/rng.ts";
@@ -305,6 +305,14 @@ export const OP_SPECS: OpSpec[] = [
     gen: (rng) => {
       const s = [dim(rng, 1, 2), dim(rng, 1, 6), dim(rng, 1, 3), 2 * dim(rng, 1, 4)];
       return { inputs: [randF(rng, s)], fn: ([x]) => ops.rope(x) };
+    },
+  },
+  {
+    name: "rope at positions",
+    gen: (rng) => {
+      const s = [dim(rng, 1, 2), dim(rng, 1, 6), dim(rng, 1, 3), 2 * dim(rng, 1, 4)];
+      const positions = Int32Array.from({ length: s[0] * s[1] }, () => rng.int(200));
+      return { inputs: [randF(rng, s)], fn: ([x]) => ops.rope(x, { positions }) };
     },
   },
   {

@@ -4,7 +4,7 @@
 
 import fc from "fast-check";
 import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { adamw, addTrees, clipByGlobalNorm, cosineSchedule, scaleTree } from "../core/optim.ts";
 import { normal, Rng } from "../core/rng.ts";
 import { disposeTree, tensor } from "../core/tensor.ts";

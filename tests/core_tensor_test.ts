@@ -4,7 +4,7 @@
 
 import fc from "fast-check";
 import { assert, assertArrayEquals } from "./assert.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import * as ops from "../core/ops.ts";
 import {
   disposeTree,

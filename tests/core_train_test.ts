@@ -4,7 +4,7 @@
 
 import { assert, assertArrayEquals } from "./assert.ts";
 import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
 import { type AdamState, adamw, clipByGlobalNorm, cosineSchedule } from "../core/optim.ts";
 import {

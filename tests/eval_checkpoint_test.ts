@@ -5,12 +5,12 @@
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 import { asciiCodec } from "./eval_fakes.ts";
 import "../core/cpu/backend.ts";
-import { setBackend } from "../core/backend.ts";
-import { type GPTConfig, gptLogits, initGPT, mergeParams } from "../core/gpt.ts";
+import { setBackend } from "../core/registry.ts";
+import { type GPTConfig, gptHidden, gptLogits, initGPT, mergeParams } from "../core/gpt.ts";
 import { treeFlatten } from "../core/autodiff.ts";
 import { tensor } from "../core/tensor.ts";
 import { saveSafetensors } from "../core/safetensors.ts";
-import { gptHiddenStates, loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
+import { loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
 import { logSoftmaxRow } from "../pipeline/eval/model.ts";
 import { optionLogLiks, scoreLoglik } from "../pipeline/eval/protocols.ts";
 import { packSplit, splitMask } from "../pipeline/eval/tree.ts";
@@ -62,7 +62,7 @@ Deno.test("checkpoint scorer equals log-softmax of gptLogits (rows and full mode
   const a = await ck.model.tokenLogProbs(reqs);
   const b = await full.model.tokenLogProbs(reqs);
   a.forEach((x, i) => x.forEach((v, k) => assertAlmostEquals(v, b[i][k], 1e-4)));
-  const hs = gptHiddenStates(ck.params, cfg, tensor(seqs[1], [1, 3], "i32"));
+  const hs = gptHidden(ck.params, cfg, tensor(seqs[1], [1, 3], "i32"));
   assertEquals(hs.length, cfg.layers + 1);
   await Deno.remove(dir, { recursive: true });
 });

@@ -8,7 +8,7 @@
 import { assert, assertEquals } from "./assert.ts";
 import { asciiCodec } from "./eval_fakes.ts";
 import "../core/cpu/backend.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { type GPTConfig, gptLoss, initGPT, mergeParams } from "../core/gpt.ts";
 import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
 import { disposeTree, tensor, tidy } from "../core/tensor.ts";

@@ -5,7 +5,7 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import "../core/cpu/backend.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { type GPTConfig, initGPT, mergeParams } from "../core/gpt.ts";
 import { treeFlatten } from "../core/autodiff.ts";
 import { saveSafetensors } from "../core/safetensors.ts";

@@ -11,7 +11,7 @@
 // throughout, 2 min 20 s).
 
 import "../core/cpu/backend.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { type GPTConfig, initGPT, mergeParams } from "../core/gpt.ts";
 import { liveBufferCount } from "../core/tensor.ts";
 import { fastMemoryStats } from "../core/cpu/fast/mod.ts";

@@ -8,7 +8,7 @@
 
 import { join } from "node:path";
 import { assert, assertArrayEquals, assertEquals, assertRejects } from "./assert.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { loadSafetensors, saveSafetensors } from "../core/safetensors.ts";
 import { loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
 import { exportCheckpoint } from "../pipeline/export/export.ts";

@@ -6,7 +6,7 @@
 
 import { assert, assertEquals } from "./assert.ts";
 import "../core/cpu/backend.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { treeFlatten } from "../core/autodiff.ts";
 import type { GPTConfig } from "../core/gpt.ts";
 import { loadConfig } from "../pipeline/config.ts";

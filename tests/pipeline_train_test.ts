@@ -7,7 +7,7 @@ import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./asser
 import fc from "fast-check";
 import { join } from "node:path";
 import "../core/cpu/backend.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import type { GPTConfig } from "../core/gpt.ts";
 import { trainModel, type TrainSpec } from "../pipeline/train/loop.ts";
 import { hasCheckpoint, loadCheckpoint } from "../pipeline/train/checkpoint.ts";

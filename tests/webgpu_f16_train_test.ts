@@ -3,8 +3,6 @@
 // the f16 copies do not leak. A file of its own: run after the f32 training tests in one
 // process, this training made one lavapipe readback wait about two minutes (not root-caused).
 import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
-import { registerBackend } from "../core/backend.ts";
-import { createWebGPUBackend } from "../core/webgpu/backend.ts";
 import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";
 import { cfgOf, train } from "./webgpu_train_lib.ts";
 
@@ -22,10 +20,10 @@ if (!gpu) {
   });
 } else {
   Deno.test("webgpu: 30 steps with f16 matmuls track the f32 curve, frozen table intact, pool flat", async () => {
-    const f16 = createWebGPUBackend(gpu!.runtime, gpu!.tile, { ...gpu!.options, matmul: "f16" });
-    registerBackend("webgpu-f16", () => f16);
+    // re-registers "webgpu" with the f16 path; the registry drops the f32 instance it cached
+    await initWebGPU({ matmul: "f16" });
     const cfg = cfgOf("frozen");
-    const [h, c] = [await train("webgpu-f16", cfg, 30), await train("cpu", cfg, 30)];
+    const [h, c] = [await train("webgpu", cfg, 30), await train("cpu", cfg, 30)];
     // rounding to f16 shifts the trajectory slowly: close for 20 steps, within 10% after
     assertArrayClose(h.losses.slice(0, 20), c.losses.slice(0, 20), 5e-3, "f16 loss curve");
     h.losses.forEach((l, i) => {

@@ -4,7 +4,8 @@
 // WebGPU adapter exists.
 import fc from "fast-check";
 import { assert, assertArrayClose, assertArrayEquals, assertThrows } from "./assert.ts";
-import { type Backend, setBackend, type Storage } from "../core/backend.ts";
+import type { Backend, Storage } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import "../core/tensor.ts"; // registers the CPU backends
 import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";
 import { createWebGPUBackend } from "../core/webgpu/backend.ts";
@@ -59,13 +60,7 @@ test("AdamW update matches cpu-ref", async () => {
             o[0],
             o[1],
             o[2],
-            n,
-            1e-2,
-            0.9,
-            0.95,
-            1e-8,
-            wd,
-            step,
+            { n, lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: wd, step },
           );
           return o.map((s) => be.download(s));
         });

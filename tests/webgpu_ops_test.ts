@@ -4,7 +4,7 @@
 // the reduction ops run a second time with workgroup-memory reductions ("webgpu-wg-reduce").
 // Runs on any adapter, lavapipe included; skipped (with the reason in its name) without one.
 import { runOpSuite } from "./core_ops_suite.ts";
-import { registerBackend } from "../core/backend.ts";
+import { registerBackend } from "../core/registry.ts";
 import { createWebGPUBackend } from "../core/webgpu/backend.ts";
 import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";
 

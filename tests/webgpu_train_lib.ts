@@ -2,7 +2,7 @@
 // runs AdamW steps on a named backend and records losses, first-step gradients, final
 // parameters, the frozen table before and after, and (on webgpu) the live pool buffers.
 import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
-import { getBackend, setBackend } from "../core/backend.ts";
+import { getBackend, setBackend } from "../core/registry.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
 import { type AdamState, adamw, clipByGlobalNorm } from "../core/optim.ts";
 import { disposeTree, type Tensor, tensor, tidy } from "../core/tensor.ts";

@@ -5,7 +5,7 @@
 // reason in the name, when no WebGPU adapter exists. (f16 training: webgpu_f16_train_test.ts.)
 import { assert, assertArrayClose, assertArrayEquals } from "./assert.ts";
 import { valueAndGrad } from "../core/autodiff.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
 import { disposeTree, tensor, tidy } from "../core/tensor.ts";
 import { initWebGPU, warmShaders, webgpuAvailable } from "../core/webgpu/mod.ts";

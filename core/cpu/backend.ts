@@ -1,123 +1,133 @@
-// The "cpu" backend (fast); core/backend.ts registers it and "cpu-ref" as built-ins. "cpu"
-// uses, in order of preference: the WebAssembly SIMD + worker kernels of core/cpu/fast/mod.ts
-// (matmul, attention, cross-entropy, GELU, each only if that module exports it), then the
-// faster TypeScript kernels of kernels.ts, then the reference kernels of ref.ts. f32 storage
-// lives in the fast kernels' shared wasm memory so they use it in place.
+// The "cpu" backend (core/registry.ts registers it and "cpu-ref" as built-ins): the WebAssembly
+// SIMD + worker kernels of core/cpu/fast/mod.ts (matmul, attention, cross-entropy, GELU,
+// LayerNorm, RoPE, AdamW) over f32 storage that lives in their shared wasm memory (no copies),
+// the TypeScript kernels of kernels.ts for strided copies, elementwise ops, reduce and softmax,
+// and the reference kernels of ref.ts for the rest. A wasm trap (e.g. NaN into attention) runs
+// the ref.ts kernel instead, which writes every output element and lets NaN propagate so the
+// caller's finiteness checks see it. No kernel keeps state between calls: what a backward pass
+// needs from its forward pass is an explicit output (attention's and cross-entropy's lse).
 
 import type { Backend, Storage } from "../backend.ts";
 import { arr, cpuStorage, createRefBackend } from "./ref.ts";
-import { fastKernels } from "./kernels.ts";
+import { isContiguous, tsKernels } from "./kernels.ts";
 
-/** What core/cpu/fast/mod.ts exports: matmul always, every other kernel optional. */
-type FastModule =
-  & Pick<typeof import("./fast/mod.ts"), "matmulF32">
-  & Partial<typeof import("./fast/mod.ts")>;
+type FastModule = typeof import("./fast/mod.ts");
 
 const f32 = (s: Storage) => arr(s) as Float32Array;
 const i32 = (s: Storage) => arr(s) as Int32Array;
 
-/** Overrides from the WASM module for every kernel it exports. */
-function wasmKernels(m: FastModule, base: Backend): Partial<Backend> {
-  const out: Partial<Backend> = {};
-  const attF = m.attentionForwardF32, attB = m.attentionBackwardF32;
-  if (attF && attB) {
-    // a wasm trap (e.g. on NaN input) falls back to the TypeScript kernel, which writes every
-    // output element and lets NaN propagate so the caller's NaN checks see it
-    out.attentionForward = (q, k, v, o, lse, B, T, H, D, scale) =>
-      orFallback(
-        () => attF(f32(q), f32(k), f32(v), f32(o), f32(lse), B, T, H, D, scale),
-        () => base.attentionForward(q, k, v, o, lse, B, T, H, D, scale),
-      );
-    out.attentionBackward = (q, k, v, o, lse, g, dq, dk, dv, B, T, H, D, scale) =>
-      orFallback(
+/** The wasm kernels, each mapped by name from the Backend's arguments; traps run `ref`'s. */
+function wasmKernels(m: FastModule, base: Backend, ref: Backend): Partial<Backend> {
+  return {
+    matmul: (a, b, o, batch, M, N, K, transA, transB) =>
+      m.matmulF32(f32(a), f32(b), f32(o), batch, M, N, K, transA, transB),
+    attentionForward: (q, k, v, o, lse, s) =>
+      orRef(
         () =>
-          attB(
+          m.attentionForwardF32(
             f32(q),
             f32(k),
             f32(v),
             f32(o),
             f32(lse),
-            f32(g),
-            f32(dq),
-            f32(dk),
-            f32(dv),
-            B,
-            T,
-            H,
-            D,
-            scale,
+            s.B,
+            s.T,
+            s.H,
+            s.D,
+            s.scale,
           ),
-        () => base.attentionBackward(q, k, v, o, lse, g, dq, dk, dv, B, T, H, D, scale),
-      );
-  }
-  const ceF = m.crossEntropyForwardF32, ceB = m.crossEntropyBackwardF32;
-  if (ceF && ceB) {
-    // storages are immutable, so a forward's row log-sum-exps stay valid for its backward
-    const lseOf = new WeakMap<Storage, { lse: Float32Array; targets: Storage }>();
-    out.crossEntropyForward = (logits, targets, o, N, V, ignoreIndex) => {
-      const lse = new Float32Array(N);
-      ceF(f32(logits), i32(targets), f32(o), N, V, ignoreIndex, lse);
-      lseOf.set(logits, { lse, targets });
-    };
-    out.crossEntropyBackward = (logits, targets, dout, dl, N, V, ignoreIndex) => {
-      const c = lseOf.get(logits);
-      lseOf.delete(logits);
-      const lse = c && c.targets === targets && c.lse.length === N ? c.lse : undefined;
-      ceB(f32(logits), i32(targets), f32(dout), f32(dl), N, V, ignoreIndex, lse);
-    };
-  }
-  const gF = m.geluTanhF32, gB = m.geluTanhBwdF32;
-  if (gF && gB) {
-    out.unary = (op, x, o, n, a, b) =>
-      op === "geluTanh" ? gF(f32(x), f32(o), n) : base.unary(op, x, o, n, a, b);
-    out.binary = (op, a, b, o, shape, sa, sb) => {
-      const n = shape.reduce((p, q) => p * q, 1);
-      if (op === "geluTanhBwd" && contiguous(shape, sa) && contiguous(shape, sb)) {
-        gB(f32(a), f32(b), f32(o), n);
+        () => ref.attentionForward(q, k, v, o, lse, s),
+      ),
+    attentionBackward: (q, k, v, o, lse, g, dq, dk, dv, s) =>
+      orRef(
+        () =>
+          m.attentionBackwardF32(
+            ...[q, k, v, o, lse, g, dq, dk, dv].map(f32) as Nine,
+            s.B,
+            s.T,
+            s.H,
+            s.D,
+            s.scale,
+          ),
+        () => {
+          // the reference accumulates into zero-filled gradients: clear what the trap left
+          for (const d of [dq, dk, dv]) f32(d).fill(0);
+          ref.attentionBackward(q, k, v, o, lse, g, dq, dk, dv, s);
+        },
+      ),
+    crossEntropyForward: (logits, targets, o, lse, N, V, ignoreIndex) =>
+      m.crossEntropyForwardF32(f32(logits), i32(targets), f32(o), N, V, ignoreIndex, f32(lse)),
+    crossEntropyBackward: (logits, targets, lse, dout, dl, N, V, ignoreIndex) =>
+      m.crossEntropyBackwardF32(
+        f32(logits),
+        i32(targets),
+        f32(dout),
+        f32(dl),
+        N,
+        V,
+        ignoreIndex,
+        f32(lse),
+      ),
+    unary: (op, x, o, n, a, b) =>
+      op === "geluTanh" ? m.geluTanhF32(f32(x), f32(o), n) : base.unary(op, x, o, n, a, b),
+    binary: (op, a, b, o, shape, sa, sb) => {
+      if (op === "geluTanhBwd" && isContiguous(shape, sa) && isContiguous(shape, sb)) {
+        m.geluTanhBwdF32(f32(a), f32(b), f32(o), shape.reduce((p, q) => p * q, 1));
       } else base.binary(op, a, b, o, shape, sa, sb);
-    };
-  }
-  // kernels whose wasm argument list is the Backend's with storages unwrapped
-  const direct = [
-    ["layerNormForward", m.layerNormForwardF32],
-    ["layerNormBackward", m.layerNormBackwardF32],
-    ["rope", m.ropeF32],
-    ["adamw", m.adamwF32],
-  ] as const;
-  for (const [name, fn] of direct) {
-    if (!fn) continue;
-    const ts = base[name] as (...a: unknown[]) => void;
-    const wasm = fn as (...a: unknown[]) => void;
-    (out as Record<string, unknown>)[name] = (...args: unknown[]) =>
-      orFallback(
-        () => wasm(...args.map((a) => (isStorage(a) ? arr(a) : a))),
-        () => ts(...args),
-      );
-  }
-  return out;
+    },
+    layerNormForward: (x, w, b, o, mean, rstd, N, C, eps) =>
+      orRef(
+        () =>
+          m.layerNormForwardF32(f32(x), f32(w), f32(b), f32(o), f32(mean), f32(rstd), N, C, eps),
+        () => ref.layerNormForward(x, w, b, o, mean, rstd, N, C, eps),
+      ),
+    layerNormBackward: (g, x, w, mean, rstd, dx, dw, db, N, C) =>
+      orRef(
+        () =>
+          m.layerNormBackwardF32(
+            ...[g, x, w, mean, rstd, dx, dw, db].map(f32) as Eight,
+            N,
+            C,
+          ),
+        () => ref.layerNormBackward(g, x, w, mean, rstd, dx, dw, db, N, C),
+      ),
+    // the wasm kernel rotates at positions 0..T-1; explicit positions (eval) run the reference
+    rope: (x, o, positions, s) =>
+      positions ? ref.rope(x, o, positions, s) : orRef(
+        () => m.ropeF32(f32(x), f32(o), s.B, s.T, s.H, s.D, s.base, s.inverse),
+        () => ref.rope(x, o, null, s),
+      ),
+    adamw: (p, g, mm, v, pOut, mOut, vOut, h) =>
+      orRef(
+        () =>
+          m.adamwF32(
+            ...[p, g, mm, v, pOut, mOut, vOut].map(f32) as Seven,
+            h.n,
+            h.lr,
+            h.beta1,
+            h.beta2,
+            h.eps,
+            h.weightDecay,
+            h.step,
+          ),
+        () => ref.adamw(p, g, mm, v, pOut, mOut, vOut, h),
+      ),
+  };
 }
 
-function isStorage(a: unknown): a is Storage {
-  return typeof a === "object" && a !== null && "data" in a && "dtype" in a;
-}
+type F = Float32Array;
+type Seven = [F, F, F, F, F, F, F];
+type Eight = [...Seven, F];
+type Nine = [...Eight, F];
 
-/** Run a wasm kernel; on a WebAssembly trap run the TypeScript one instead. */
-function orFallback(wasm: () => void, ts: () => void): void {
+/** Run a wasm kernel; on a WebAssembly trap run the reference one instead. */
+function orRef(wasm: () => void, reference: () => void): void {
   try {
     wasm();
   } catch (e) {
     if (!(e instanceof WebAssembly.RuntimeError)) throw e;
-    ts();
+    reference();
   }
-}
-
-function contiguous(shape: number[], strides: number[]): boolean {
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    if (shape[d] !== 1 && strides[d] !== acc) return false;
-    acc *= shape[d];
-  }
-  return true;
 }
 
 /** An environment flag; false when env access is not permitted. */
@@ -129,7 +139,7 @@ function envFlag(name: string): boolean {
   }
 }
 
-/** core/cpu/fast/mod.ts if that module exists and loads (GLYPHGRAD_NO_WASM=1 skips it). */
+/** core/cpu/fast/mod.ts if it loads (GLYPHGRAD_NO_WASM=1 skips it: "cpu" is then ref + TS). */
 async function loadFast(): Promise<FastModule | undefined> {
   try {
     if (envFlag("GLYPHGRAD_NO_WASM")) return undefined;
@@ -143,35 +153,30 @@ async function loadFast(): Promise<FastModule | undefined> {
 
 const fast: FastModule | undefined = await loadFast();
 
-/** True when the WebAssembly matmul of core/cpu/fast/ is in use by "cpu". */
+/** True when the WebAssembly kernels of core/cpu/fast/ are in use by "cpu". */
 export const hasWasmMatmul = fast !== undefined;
 
 /** Start the fast kernels' worker threads now (else they start on the first big matmul). */
 export async function warmupCpu(timeoutMs = 10000): Promise<void> {
-  if (fast?.warmupFast) await fast.warmupFast(timeoutMs);
+  if (fast) await fast.warmupFast(timeoutMs);
 }
 
 export function createCpuBackend(): Backend {
   const ref = createRefBackend();
-  if (!fast) return { ...ref, ...fastKernels(), name: "cpu" };
+  const base: Backend = { ...ref, ...tsKernels(), name: "cpu" };
+  if (!fast) return base;
   const { allocF32, freeF32 } = fast;
-  const scratch = allocF32 ?? ((n: number) => new Float32Array(n));
-  const release = freeF32 ?? (() => {});
-  const ts: Backend = { ...ref, ...fastKernels(fast.matmulF32, scratch, release), name: "cpu" };
-  const be: Backend = envFlag("GLYPHGRAD_TS_KERNELS") ? ts : { ...ts, ...wasmKernels(fast, ts) };
-  if (allocF32 && freeF32) {
+  return {
+    ...base,
+    ...wasmKernels(fast, base, ref),
     // f32 storage lives in the shared wasm memory, so the kernels use it without copies
-    be.alloc = (size, dtype) => {
-      if (dtype !== "f32" || size === 0) return ref.alloc(size, dtype);
-      const data = allocF32(size).fill(0);
-      return cpuStorage(data);
-    };
-    be.free = (s) => {
+    alloc: (size, dtype) =>
+      dtype !== "f32" || size === 0 ? ref.alloc(size, dtype) : cpuStorage(allocF32(size).fill(0)),
+    free: (s) => {
       const data = arr(s);
       if (data instanceof Float32Array && data.length > 0) freeF32(data);
-    };
-  }
-  return be;
+    },
+  };
 }
 
 export { createRefBackend };

@@ -47,7 +47,7 @@ export function geluErfGrad(x: number): number {
   return 0.5 * (1 + erf(x / Math.SQRT2)) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
 }
 
-function unaryFn(op: string, a: number, b: number): (x: number) => number {
+export function unaryFn(op: string, a: number, b: number): (x: number) => number {
   switch (op) {
     case "neg":
       return (x) => -x;
@@ -268,8 +268,8 @@ export function createRefBackend(): Backend {
         }
       }
     },
-    crossEntropyForward(logits, targets, out, N, V, ignoreIndex) {
-      const L = f(logits), Tg = ints(targets);
+    crossEntropyForward(logits, targets, out, lse, N, V, ignoreIndex) {
+      const L = f(logits), Tg = ints(targets), LSE = f(lse);
       let total = 0, count = 0;
       for (let r = 0; r < N; r++) {
         const t = Tg[r];
@@ -280,12 +280,14 @@ export function createRefBackend(): Backend {
         for (let c = 0; c < V; c++) mx = Math.max(mx, L[o + c]);
         let s = 0;
         for (let c = 0; c < V; c++) s += Math.exp(L[o + c] - mx);
+        LSE[r] = mx + Math.log(s);
         total += mx + Math.log(s) - L[o + t];
         count++;
       }
       f(out)[0] = count ? total / count : 0;
     },
-    crossEntropyBackward(logits, targets, dout, dlogits, N, V, ignoreIndex) {
+    // the oracle recomputes each row's logsumexp in float64 rather than trust the saved lse
+    crossEntropyBackward(logits, targets, _lse, dout, dlogits, N, V, ignoreIndex) {
       const L = f(logits), Tg = ints(targets), D = f(dlogits);
       let count = 0;
       for (let r = 0; r < N; r++) if (Tg[r] !== ignoreIndex) count++;
@@ -373,7 +375,7 @@ export function createRefBackend(): Backend {
       for (let c = 0; c < C; c++) DW[c] = dwAcc[c];
     },
 
-    attentionForward(q, k, v, out, lse, B, T, H, D, scale) {
+    attentionForward(q, k, v, out, lse, { B, T, H, D, scale }) {
       const Q = f(q), K = f(k), Vv = f(v), O = f(out), L = f(lse);
       const row = H * D;
       const p = new Float64Array(T);
@@ -401,7 +403,7 @@ export function createRefBackend(): Backend {
         }
       }
     },
-    attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, B, T, H, D, scale) {
+    attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, { B, T, H, D, scale }) {
       const Q = f(q), K = f(k), Vv = f(v), O = f(out), L = f(lse), G = f(dout);
       const DQ = f(dq), DK = f(dk), DV = f(dv);
       const row = H * D;
@@ -432,14 +434,15 @@ export function createRefBackend(): Backend {
       }
     },
 
-    rope(x, out, B, T, H, D, base, inverse) {
-      const X = f(x), O = f(out), half = D / 2;
+    rope(x, out, positions, { B, T, H, D, base, inverse }) {
+      const X = f(x), O = f(out), P = positions ? ints(positions) : undefined, half = D / 2;
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < T; t++) {
+          const pos = P ? P[b * T + t] : t;
           for (let h = 0; h < H; h++) {
             const o = ((b * T + t) * H + h) * D;
             for (let j = 0; j < half; j++) {
-              const theta = t * Math.pow(base, (-2 * j) / D);
+              const theta = pos * Math.pow(base, (-2 * j) / D);
               const c = Math.cos(theta), s = inverse ? -Math.sin(theta) : Math.sin(theta);
               const x1 = X[o + j], x2 = X[o + j + half];
               O[o + j] = x1 * c - x2 * s;
@@ -456,7 +459,7 @@ export function createRefBackend(): Backend {
       for (let i = 0; i < n; i++) O[i] = dropoutHash(seed, i) >= threshold ? X[i] * keepScale : 0;
     },
 
-    adamw(p, g, m, v, pOut, mOut, vOut, n, lr, beta1, beta2, eps, weightDecay, step) {
+    adamw(p, g, m, v, pOut, mOut, vOut, { n, lr, beta1, beta2, eps, weightDecay, step }) {
       const P = f(p), G = f(g), M = f(m), Vv = f(v), PO = f(pOut), MO = f(mOut), VO = f(vOut);
       const bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
       for (let i = 0; i < n; i++) {

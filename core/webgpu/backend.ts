@@ -9,7 +9,7 @@ import * as NN from "./kernels_nn.ts";
 import * as AT from "./kernels_attention.ts";
 import { matmulKernelSrc, type Tile, tileName, toF16Src } from "./kernels_matmul.ts";
 import { type GStorage, Params, type Runtime } from "./runtime.ts";
-import { withSubgroups } from "./wgsl.ts";
+import { paramsOf, withSubgroups } from "./wgsl.ts";
 import { subgroupMatrixGrid, subgroupMatrixMatmulSrc } from "./kernels_subgroup_matrix.ts";
 import type { SubgroupMatrixChoice } from "./selftest.ts";
 
@@ -116,6 +116,13 @@ export function createWebGPUBackend(
 
   function temp(size: number): GStorage {
     return out(rt.alloc(size, "f32"), 0);
+  }
+
+  let noPositions: GPUBuffer | undefined;
+  /** A one-element i32 buffer bound as `pos` when RoPE runs at positions 0..T-1. */
+  function ropeNoPositions(): GPUBuffer {
+    noPositions ??= rt.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    return noPositions;
   }
 
   function ropeTable(T: number, D: number, base: number): GPUBuffer {
@@ -303,22 +310,23 @@ export function createWebGPUBackend(
       const p = new Params().u(rows).u(cols).u(log ? 1 : 0);
       run(NN.softmaxBackwardSrc(), [gs(y), gs(dy), g], p, rt.grid1(rows, 1));
     },
-    crossEntropyForward(logits, targets, o, N, V, ignoreIndex): void {
+    crossEntropyForward(logits, targets, o, lse, N, V, ignoreIndex): void {
       const g = out(o, 1);
       const part = temp(Math.max(2 * N, 2));
-      const p = new Params().u(N).u(V).i(ignoreIndex);
-      run(NN.crossEntropyRowsSrc(), [gs(logits), gs(targets), part], p, rt.grid1(N, 1));
+      const p = paramsOf(NN.CE_UNIFORMS, { N, V, ign: ignoreIndex });
+      const bufs = [gs(logits), gs(targets), part, out(lse, N)];
+      run(NN.crossEntropyRowsSrc(), bufs, p, rt.grid1(N, 1));
       run(NN.crossEntropyMeanSrc(), [part, g], p, [1]);
       rt.free(part);
     },
-    crossEntropyBackward(logits, targets, dout, dlogits, N, V, ignoreIndex): void {
+    crossEntropyBackward(logits, targets, lse, dout, dlogits, N, V, ignoreIndex): void {
       const g = out(dlogits, N * V);
       const cnt = temp(1);
-      const p = new Params().u(N).u(V).i(ignoreIndex);
+      const p = paramsOf(NN.CE_UNIFORMS, { N, V, ign: ignoreIndex });
       run(NN.crossEntropyCountSrc(), [gs(targets), cnt], p, [1]);
       run(
         NN.crossEntropyBackwardSrc(),
-        [gs(logits), gs(targets), gs(dout), cnt, g],
+        [gs(logits), gs(targets), gs(lse), gs(dout), cnt, g],
         p,
         rt.grid1(N, 1),
       );
@@ -356,12 +364,12 @@ export function createWebGPUBackend(
       );
     },
 
-    attentionForward(q, k, v, o, lse, B, T, H, D, scale): void {
+    attentionForward(q, k, v, o, lse, { B, T, H, D, scale }): void {
       const bufs = [gs(q), gs(k), gs(v), out(o, B * T * H * D), out(lse, B * H * T)];
       const p = new Params().u(B).u(T).u(H).f(scale).u(D);
       run(AT.attentionForwardSrc(D), bufs, p, [Math.ceil(T / AT.ATT_ROWS), B * H]);
     },
-    attentionBackward(q, k, v, o, lse, dout, dq, dk, dv, B, T, H, D, scale): void {
+    attentionBackward(q, k, v, o, lse, dout, dq, dk, dv, { B, T, H, D, scale }): void {
       const n = B * T * H * D;
       const delta = temp(B * H * T);
       run(
@@ -378,12 +386,20 @@ export function createWebGPUBackend(
       rt.free(delta);
     },
 
-    rope(x, o, B, T, H, D, base, inverse): void {
+    rope(x, o, positions, { B, T, H, D, base, inverse, span }): void {
       if (D % 2) throw new Error(`rope: head dim ${D} must be even`);
       const g = out(o, B * T * H * D);
       const n = B * T * H * (D / 2);
-      const p = new Params().u(B).u(T).u(H).u(D).u(inverse ? 1 : 0);
-      run(NN.ropeSrc(), [gs(x), ropeTable(T, D, base), g], p, rt.grid1(n));
+      const p = paramsOf(NN.ROPE_UNIFORMS, {
+        B,
+        T,
+        H,
+        D,
+        inv: inverse,
+        usePos: positions !== null,
+      });
+      const pos = positions ? gs(positions) : ropeNoPositions();
+      run(NN.ropeSrc(), [gs(x), ropeTable(positions ? span : T, D, base), pos, g], p, rt.grid1(n));
     },
 
     dropout(x, o, n, p, seed): void {
@@ -396,7 +412,7 @@ export function createWebGPUBackend(
       if (p >= 1) be.fill(o, n, 0);
     },
 
-    adamw(p, g, m, v, pOut, mOut, vOut, n, lr, beta1, beta2, eps, weightDecay, step): void {
+    adamw(p, g, m, v, pOut, mOut, vOut, { n, lr, beta1, beta2, eps, weightDecay, step }): void {
       const bufs = [gs(p), gs(g), gs(m), gs(v), out(pOut, n), out(mOut, n), out(vOut, n)];
       const prm = new Params().u(n).f(lr).f(beta1).f(beta2).f(eps).f(weightDecay)
         .f(1 - Math.pow(beta1, step)).f(1 - Math.pow(beta2, step));
@@ -429,6 +445,7 @@ export function createWebGPUBackend(
       rt.flush();
       for (const g of [...shadows.keys()]) dropShadow(g);
       for (const b of ropeTables.values()) b.destroy();
+      noPositions?.destroy();
       watchFlag.destroy();
       rt.pool.trim();
       rt.device.destroy();

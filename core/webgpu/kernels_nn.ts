@@ -2,7 +2,7 @@
 // fused softmax cross-entropy forward and backward, LayerNorm and RMSNorm forward and backward,
 // and rotary position embedding. One 256-thread workgroup per row; column sums (dw, db) use
 // one thread per column walking the rows in order, so every result is deterministic.
-import { header, main1, mainRow, SPECIALS, WG_REDUCE } from "./wgsl.ts";
+import { header, main1, mainRow, SPECIALS, uniformLets, type Uniforms, WG_REDUCE } from "./wgsl.ts";
 
 const memo = new Map<string, string>();
 function cached(key: string, make: () => string): string {
@@ -64,23 +64,30 @@ export function softmaxBackwardSrc(): string {
   );
 }
 
+/** The uniforms of the cross-entropy kernels. */
+export const CE_UNIFORMS: Uniforms = [["N", "u32"], ["V", "u32"], ["ign", "i32"]];
+
 /**
- * Cross-entropy, pass 1: per row loss and validity into part[2r], part[2r+1]. An id outside
- * [0, V) that is not ignoreIndex gives a NaN loss (caught by the finiteness check).
- * Params: N, V, ignoreIndex.
+ * Cross-entropy, pass 1: per row loss and validity into part[2r], part[2r+1], the row's
+ * logsumexp into lse[r] (0 on ignored rows). An id outside [0, V) that is not ignoreIndex gives
+ * a NaN loss (caught by the finiteness check). Uniforms: CE_UNIFORMS.
  */
 export function crossEntropyRowsSrc(): string {
   return cached(
     "ceRows",
     () =>
-      header([["x", "f32", "read"], ["targets", "i32", "read"], ["part", "f32", "rw"]]) +
+      header([
+        ["x", "f32", "read"],
+        ["targets", "i32", "read"],
+        ["part", "f32", "rw"],
+        ["lseOut", "f32", "rw"],
+      ]) +
       SPECIALS + WG_REDUCE + ROW_LSE + TARGET + mainRow(`
-  let N = pu(0); let V = pu(1); let ign = pi(2);
-  if (row >= N) { return; }
+${uniformLets(CE_UNIFORMS)}  if (row >= N) { return; }
   if (lid == 0u) { tgt_ = targets[row]; }
   let t = workgroupUniformLoad(&tgt_);
   if (t == ign) {
-    if (lid == 0u) { part[2u * row] = 0.0; part[2u * row + 1u] = 0.0; }
+    if (lid == 0u) { part[2u * row] = 0.0; part[2u * row + 1u] = 0.0; lseOut[row] = 0.0; }
     return;
   }
   let o = row * V;
@@ -90,6 +97,7 @@ export function crossEntropyRowsSrc(): string {
     if (t >= 0 && u32(t) < V) { l = lse - x[o + u32(t)]; }
     part[2u * row] = l;
     part[2u * row + 1u] = 1.0;
+    lseOut[row] = lse;
   }`),
   );
 }
@@ -100,8 +108,7 @@ export function crossEntropyMeanSrc(): string {
     "ceMean",
     () =>
       header([["part", "f32", "read"], ["out", "f32", "rw"]]) + WG_REDUCE + mainRow(`
-  let N = pu(0);
-  var s = 0.0;
+${uniformLets(CE_UNIFORMS)}  var s = 0.0;
   var c = 0.0;
   for (var r = lid; r < N; r += 256u) { s += part[2u * r]; c += part[2u * r + 1u]; }
   s = wgSum(s, lid);
@@ -110,32 +117,34 @@ export function crossEntropyMeanSrc(): string {
   );
 }
 
-/** Count of valid targets into cnt[0] (one workgroup). Params: N, V, ignoreIndex. */
+/** Count of valid targets into cnt[0] (one workgroup). Uniforms: CE_UNIFORMS. */
 export function crossEntropyCountSrc(): string {
   return cached(
     "ceCount",
     () =>
       header([["targets", "i32", "read"], ["cnt", "f32", "rw"]]) + WG_REDUCE + mainRow(`
-  let N = pu(0); let ign = pi(2);
-  var c = 0.0;
+${uniformLets(CE_UNIFORMS)}  var c = 0.0;
   for (var r = lid; r < N; r += 256u) { c += select(1.0, 0.0, targets[r] == ign); }
   c = wgSum(c, lid);
   if (lid == 0u) { cnt[0] = c; }`),
   );
 }
 
-/** dlogits = (softmax - onehot) * dout / count, 0 on ignored rows. Params: N, V, ignoreIndex. */
+/**
+ * dlogits = (softmax - onehot) * dout / count, 0 on ignored rows, with softmax = exp(x - lse)
+ * from the forward pass's lse. Uniforms: CE_UNIFORMS.
+ */
 export function crossEntropyBackwardSrc(): string {
   return cached("ceBwd", () =>
     header([
       ["x", "f32", "read"],
       ["targets", "i32", "read"],
+      ["lse", "f32", "read"],
       ["dout", "f32", "read"],
       ["cnt", "f32", "read"],
       ["dx", "f32", "rw"],
-    ]) + SPECIALS + WG_REDUCE + ROW_LSE + TARGET + mainRow(`
-  let N = pu(0); let V = pu(1); let ign = pi(2);
-  if (row >= N) { return; }
+    ]) + TARGET + mainRow(`
+${uniformLets(CE_UNIFORMS)}  if (row >= N) { return; }
   let o = row * V;
   if (lid == 0u) { tgt_ = targets[row]; }
   let t = workgroupUniformLoad(&tgt_);
@@ -143,10 +152,10 @@ export function crossEntropyBackwardSrc(): string {
     for (var c = lid; c < V; c += 256u) { dx[o + c] = 0.0; }
     return;
   }
-  let lse = rowLse(o, V, lid);
+  let l = lse[row];
   let scale = dout[0] / cnt[0];
   for (var c = lid; c < V; c += 256u) {
-    let p = exp(x[o + c] - lse);
+    let p = exp(x[o + c] - l);
     dx[o + c] = (p - select(0.0, 1.0, i32(c) == t)) * scale;
   }`));
 }
@@ -250,23 +259,37 @@ export function normBackwardDwSrc(rms: boolean): string {
 }
 
 /**
- * Rotate-half RoPE on x [B, T, H, D] with a host-computed table cs [T, D/2, 2] of (cos, sin).
- * Params: B, T, H, D, inverse.
+ * Rotate-half RoPE on x [B, T, H, D] with a host-computed table cs [span, D/2, 2] of (cos, sin)
+ * at position t, or at pos[b, t] (i32 [B, T]) when usePos. Uniforms: ROPE_UNIFORMS.
  */
+export const ROPE_UNIFORMS: Uniforms = [
+  ["B", "u32"],
+  ["T", "u32"],
+  ["H", "u32"],
+  ["D", "u32"],
+  ["inv", "u32"],
+  ["usePos", "u32"],
+];
+
 export function ropeSrc(): string {
   return cached(
     "rope",
     () =>
-      header([["x", "f32", "read"], ["cs", "f32", "read"], ["out", "f32", "rw"]]) + main1(`
-  let B = pu(0); let T = pu(1); let H = pu(2); let D = pu(3); let inv = pu(4) != 0u;
-  let half = D / 2u;
+      header([
+        ["x", "f32", "read"],
+        ["cs", "f32", "read"],
+        ["pos", "i32", "read"],
+        ["out", "f32", "rw"],
+      ]) + main1(`
+${uniformLets(ROPE_UNIFORMS)}  let half = D / 2u;
   if (i >= B * T * H * half) { return; }
   let j = i % half;
   let bth = i / half;
-  let t = (bth / H) % T;
+  var t = (bth / H) % T;
+  if (usePos != 0u) { t = u32(pos[bth / H]); }
   let base = bth * D;
   let c = cs[2u * (t * half + j)];
-  let s = select(cs[2u * (t * half + j) + 1u], -cs[2u * (t * half + j) + 1u], inv);
+  let s = select(cs[2u * (t * half + j) + 1u], -cs[2u * (t * half + j) + 1u], inv != 0u);
   let x1 = x[base + j];
   let x2 = x[base + j + half];
   out[base + j] = x1 * c - x2 * s;

@@ -2,7 +2,7 @@
 // tile (cached per adapter), self-tests the optional paths, builds the backend and registers it
 // as "webgpu", so that `setBackend("webgpu")` works afterwards. Device start-up is async, hence
 // this explicit step.
-import { registerBackend } from "../backend.ts";
+import { registerBackend } from "../registry.ts";
 import {
   type AdapterInfo,
   adapterInfo,
@@ -98,33 +98,6 @@ export function describePaths(be: WebGPUBackend): string {
     } tile ${p.matmulTile}, shader-f16 ${p.f16Available ? "yes" : "no"}, ` +
     `subgroups ${p.subgroups}, ` +
     `subgroup-matrix ${p.subgroupMatrix}`;
-}
-
-/**
- * Resolve `--backend auto|cpu|webgpu` to a registered backend name. "auto" takes WebGPU only on
- * a hardware adapter (never lavapipe for speed), else "cpu"; "webgpu" with no adapter throws
- * the one-line install hint.
- */
-export async function resolveBackend(
-  which: string,
-  opts: InitOptions = {},
-): Promise<"cpu" | "cpu-ref" | "webgpu"> {
-  if (which === "cpu" || which === "cpu-ref") return which;
-  if (which === "webgpu") {
-    await initWebGPU(opts);
-    return "webgpu";
-  }
-  if (which !== "auto") {
-    throw new Error(`unknown backend "${which}": use --backend auto, cpu, cpu-ref or webgpu`);
-  }
-  const info = await adapterInfo();
-  if (!info || info.software) return "cpu";
-  try {
-    await initWebGPU(opts);
-    return "webgpu";
-  } catch {
-    return "cpu";
-  }
 }
 
 /**

@@ -4,7 +4,7 @@
 // compile takes seconds, and under `deno test` a readback that waits on one has been seen to
 // stall; tests call `warmShaders()` first so that they only meet cached shaders.
 import { valueAndGrad } from "../autodiff.ts";
-import { setBackend } from "../backend.ts";
+import { setBackend } from "../registry.ts";
 import { gptLoss, type GPTParams, initGPT, mergeParams } from "../gpt.ts";
 import { adamw, clipByGlobalNorm } from "../optim.ts";
 import { disposeTree, tensor, tidy } from "../tensor.ts";

@@ -3,6 +3,7 @@
 // workgroup memory, or on subgroups where the adapter has them) and
 // numerically careful math (erf, tanh, pow) that WGSL lacks or leaves loosely specified.
 import type { DType } from "../backend.ts";
+import { Params } from "./runtime.ts";
 
 export type Access = "read" | "rw";
 export type Bind = [name: string, elem: string, access: Access];
@@ -29,6 +30,33 @@ export function header(binds: Bind[], params = true, f16 = false): string {
     );
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * Named uniforms: a kernel declares its parameters once as [name, type] pairs; `uniformLets`
+ * gives the WGSL `let name = ...;` lines that read them (after `header`) and `paramsOf` packs
+ * the host's values by the same names, so the two orders cannot drift apart.
+ */
+export type Uniforms = readonly (readonly [name: string, type: "u32" | "i32" | "f32"])[];
+
+/** WGSL lines binding each declared uniform to a local of its name. */
+export function uniformLets(u: Uniforms): string {
+  const read = { u32: "pu", i32: "pi", f32: "pf" } as const;
+  return u.map(([name, t], i) => `  let ${name} = ${read[t]}(${i}u);`).join("\n") + "\n";
+}
+
+/** The uniform block of `u` from values by name (booleans as 0/1); a missing name throws. */
+export function paramsOf(u: Uniforms, values: Record<string, number | boolean>): Params {
+  const p = new Params();
+  for (const [name, t] of u) {
+    const v = values[name];
+    if (v === undefined) throw new Error(`webgpu: uniform "${name}" has no value`);
+    const x = typeof v === "boolean" ? (v ? 1 : 0) : v;
+    if (t === "f32") p.f(x);
+    else if (t === "i32") p.i(x);
+    else p.u(x);
+  }
+  return p;
 }
 
 /** Entry point of a 1-D kernel over `WG`-sized workgroups; `i` is the flat thread index. */

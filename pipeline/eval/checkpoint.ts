@@ -18,18 +18,8 @@
 
 import { dirname, join } from "node:path";
 import { loadSafetensors } from "../../core/safetensors.ts";
-import { type GPTConfig, gptLogits, type GPTParams, type NormParams } from "../../core/gpt.ts";
-import {
-  add,
-  causalAttention,
-  gather,
-  gelu,
-  layerNorm,
-  matmul,
-  reshape,
-  rmsNorm,
-  rope,
-} from "../../core/ops.ts";
+import { type GPTConfig, gptHead, gptHidden, gptLogits, type GPTParams } from "../../core/gpt.ts";
+import { gather, reshape } from "../../core/ops.ts";
 import { type Tensor, tensor, tidy } from "../../core/tensor.ts";
 import { decode, encode, EOS, loadTokenizer } from "../tokenizer/mod.ts";
 import { compactDecode, compactEncode, compactTokenizer } from "../tokenizer/compact.ts";
@@ -59,30 +49,10 @@ export interface CheckpointModel {
   meta: Record<string, unknown>;
 }
 
-function normFwd(cfg: GPTConfig, x: Tensor, p: NormParams): Tensor {
-  return cfg.norm === "rmsnorm" ? rmsNorm(x, p.w) : layerNorm(x, p.w, p.b!);
-}
-
-/**
- * Residual stream [B,T,D] at the input (index 0) and after every block, the same computation
- * as core gptLogits without dropout (checked against it in tests/eval_checkpoint_test.ts).
- */
-export function gptHiddenStates(params: GPTParams, cfg: GPTConfig, ids: Tensor): Tensor[] {
-  const { wte, blocks } = params;
-  if (!wte || !blocks) throw new Error("gptHiddenStates: params need wte and blocks");
-  const [B, T] = ids.shape;
-  const H = cfg.heads, Dh = cfg.dModel / H, D = cfg.dModel;
-  let x = gather(wte, ids);
-  const out = [x];
-  for (const blk of blocks) {
-    const h = normFwd(cfg, x, blk.ln1);
-    const heads = (w: Tensor) => reshape(matmul(h, w), [B, T, H, Dh]);
-    const q = rope(heads(blk.attn.wq)), k = rope(heads(blk.attn.wk)), v = heads(blk.attn.wv);
-    x = add(x, matmul(reshape(causalAttention(q, k, v), [B, T, D]), blk.attn.wo));
-    x = add(x, matmul(gelu(matmul(normFwd(cfg, x, blk.ln2), blk.mlp.w1)), blk.mlp.w2));
-    out.push(x);
-  }
-  return out;
+/** Logits at `rows` of the last residual stream [B, T, D] (flattened to [B*T, D]). */
+function headAtRows(params: GPTParams, cfg: GPTConfig, hs: Tensor[], rows: Int32Array): Tensor {
+  const last = reshape(hs[hs.length - 1], [-1, cfg.dModel]);
+  return gptHead(params, cfg, gather(last, tensor(rows, [rows.length], "i32")));
 }
 
 export interface GptModelOptions {
@@ -110,10 +80,8 @@ export function gptScoringModel(
   }
   const model = batchedRowsModel(async (ids, B, T, rows) => {
     const logits = tidy(() => {
-      const hs = gptHiddenStates(params, cfg, tensor(ids, [B, T], "i32"));
-      const last = reshape(hs[hs.length - 1], [B * T, cfg.dModel]);
-      const picked = gather(last, tensor(rows, [rows.length], "i32"));
-      return matmul(normFwd(cfg, picked, params.lnf!), params.head!);
+      const hs = gptHidden(params, cfg, tensor(ids, [B, T], "i32"));
+      return headAtRows(params, cfg, hs, Int32Array.from(rows));
     });
     const data = await logits.data() as Float32Array;
     logits.dispose();
@@ -137,10 +105,8 @@ export function gptScoringModel(
       });
       if (rows.length === 0) continue;
       const nll = tidy(() => {
-        const hs = gptHiddenStates(params, cfg, tensor(ids, [group.length, T], "i32"));
-        const last = reshape(hs[hs.length - 1], [group.length * T, cfg.dModel]);
-        const picked = gather(last, tensor(Int32Array.from(rows), [rows.length], "i32"));
-        const logits = matmul(normFwd(cfg, picked, params.lnf!), params.head!);
+        const hs = gptHidden(params, cfg, tensor(ids, [group.length, T], "i32"));
+        const logits = headAtRows(params, cfg, hs, Int32Array.from(rows));
         return spanNll(logits, Int32Array.from(targets), [[0, rows.length]]);
       });
       sum -= (await nll.data())[0] * rows.length;
@@ -160,7 +126,7 @@ export function gptScoringModel(
 /** Per-layer hidden states of one sequence as [T*D] arrays (probe input). */
 export function gptHiddenFn(params: GPTParams, cfg: GPTConfig): HiddenFn {
   return async (ids) => {
-    const hs = tidy(() => gptHiddenStates(params, cfg, tensor(ids, [1, ids.length], "i32")));
+    const hs = tidy(() => gptHidden(params, cfg, tensor(ids, [1, ids.length], "i32")));
     const out: Float32Array[] = [];
     for (const h of hs) out.push(await h.data() as Float32Array);
     hs.forEach((h) => h.dispose());

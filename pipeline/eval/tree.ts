@@ -1,37 +1,27 @@
 // Shared-prefix scoring for multiple choice: each question runs once through the core causal
 // attention, and all its options run beside it as a second, short stream whose queries see
 // the prefix keys and their own option's earlier keys only (an explicit mask), with rotary
-// positions continuing from the prefix for every option. Each option is scored exactly as if
-// it stood alone after the prefix, for about a quarter of the tokens. Built from core ops;
-// checked against per-option scoring in tests/eval_checkpoint_test.ts.
+// positions continuing from the prefix for every option. Both streams are the core forward
+// (core/gpt.ts gptHidden; the options use its `positions` and `attend`). Each option is scored
+// exactly as if it stood alone after the prefix, for about a quarter of the tokens. Checked
+// against per-option scoring in tests/eval_checkpoint_test.ts.
 
-import type { GPTConfig, GPTParams, NormParams } from "../../core/gpt.ts";
+import { type GPTConfig, gptHead, gptHidden, type GPTParams } from "../../core/gpt.ts";
 import {
-  add,
   causalAttention,
   concat,
   crossEntropy,
   gather,
-  gelu,
-  layerNorm,
   maskedFill,
   matmul,
-  mul,
   permute,
   reshape,
-  rmsNorm,
-  rope,
   scale,
   slice,
   softmax,
-  sub,
 } from "../../core/ops.ts";
 import { type Tensor, tensor, tidy } from "../../core/tensor.ts";
 import { type ChoiceGroup, planBatches } from "./model.ts";
-
-function normFwd(cfg: GPTConfig, x: Tensor, p: NormParams): Tensor {
-  return cfg.norm === "rmsnorm" ? rmsNorm(x, p.w) : layerNorm(x, p.w, p.b!);
-}
 
 /**
  * A batch split in two: prefixes [B,Tp] (right-padded; run with the core causal attention)
@@ -92,51 +82,34 @@ export function splitMask(p: SplitPack): Int32Array {
   return m;
 }
 
-/** Rotate-half RoPE of x [B,T,H,D] at explicit positions (cos, sin: [B,T,1,D/2]). */
-function ropeAt(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
-  const D = x.shape[3], h = D / 2;
-  const x1 = slice(x, 3, 0, h), x2 = slice(x, 3, h, D);
-  return concat([sub(mul(x1, cos), mul(x2, sin)), add(mul(x2, cos), mul(x1, sin))], 3);
-}
-
 /**
  * Final residual streams (before the last norm): prefixes [B*Tp, D] then options [B*To, D],
- * stacked in one [B*(Tp+To), D] tensor.
+ * stacked in one [B*(Tp+To), D] tensor. Two passes of the core forward (gptHidden): the
+ * prefixes with causal attention, keeping each block's keys and values, then the options at
+ * their RoPE positions, attending to those prefix keys and their own option's earlier keys.
  */
 export function splitHidden(params: GPTParams, cfg: GPTConfig, p: SplitPack): Tensor {
   const { B, Tp, To } = p;
-  const H = cfg.heads, Dh = cfg.dModel / H, D = cfg.dModel, half = Dh / 2;
-  const c = new Float32Array(B * To * half), s = new Float32Array(B * To * half);
-  for (let i = 0; i < B * To; i++) {
-    for (let j = 0; j < half; j++) {
-      const theta = p.optPos[i] * Math.pow(10000, (-2 * j) / Dh);
-      c[i * half + j] = Math.cos(theta);
-      s[i * half + j] = Math.sin(theta);
-    }
-  }
-  const cos = tensor(c, [B, To, 1, half]), sin = tensor(s, [B, To, 1, half]);
+  const Dh = cfg.dModel / cfg.heads, D = cfg.dModel;
   const mask = tensor(splitMask(p), [B, 1, To, Tp + To], "i32");
-  let xp = gather(params.wte!, tensor(p.preIds, [B, Tp], "i32"));
-  let xo = gather(params.wte!, tensor(p.optIds, [B, To], "i32"));
+  const prefixKV: { k: Tensor; v: Tensor }[] = [];
+  const hp = gptHidden(params, cfg, tensor(p.preIds, [B, Tp], "i32"), {
+    attend: (l, q, k, v) => {
+      prefixKV[l] = { k, v };
+      return causalAttention(q, k, v);
+    },
+  });
   const bhtd = (t: Tensor) => permute(t, [0, 2, 1, 3]);
-  for (const blk of params.blocks!) {
-    const hp = normFwd(cfg, xp, blk.ln1), ho = normFwd(cfg, xo, blk.ln1);
-    const heads = (h: Tensor, w: Tensor, T: number) => reshape(matmul(h, w), [B, T, H, Dh]);
-    const kp = rope(heads(hp, blk.attn.wk, Tp)), vp = heads(hp, blk.attn.wv, Tp);
-    const ap = causalAttention(rope(heads(hp, blk.attn.wq, Tp)), kp, vp);
-    const qo = ropeAt(heads(ho, blk.attn.wq, To), cos, sin);
-    const k = concat([kp, ropeAt(heads(ho, blk.attn.wk, To), cos, sin)], 1);
-    const v = concat([vp, heads(ho, blk.attn.wv, To)], 1);
-    const scores = scale(matmul(bhtd(qo), bhtd(k), { transB: true }), 1 / Math.sqrt(Dh));
-    const ao = bhtd(matmul(softmax(maskedFill(scores, mask, -1e9), -1), bhtd(v)));
-    xp = add(xp, matmul(reshape(ap, [B, Tp, D]), blk.attn.wo));
-    xo = add(xo, matmul(reshape(ao, [B, To, D]), blk.attn.wo));
-    const mlp = (x: Tensor) =>
-      matmul(gelu(matmul(normFwd(cfg, x, blk.ln2), blk.mlp.w1)), blk.mlp.w2);
-    xp = add(xp, mlp(xp));
-    xo = add(xo, mlp(xo));
-  }
-  return concat([reshape(xp, [B * Tp, D]), reshape(xo, [B * To, D])], 0);
+  const ho = gptHidden(params, cfg, tensor(p.optIds, [B, To], "i32"), {
+    positions: p.optPos,
+    attend: (l, q, k, v) => {
+      const keys = concat([prefixKV[l].k, k], 1), values = concat([prefixKV[l].v, v], 1);
+      const scores = scale(matmul(bhtd(q), bhtd(keys), { transB: true }), 1 / Math.sqrt(Dh));
+      return bhtd(matmul(softmax(maskedFill(scores, mask, -1e9), -1), bhtd(values)));
+    },
+  });
+  const last = (hs: Tensor[], T: number) => reshape(hs[hs.length - 1], [B * T, D]);
+  return concat([last(hp, Tp), last(ho, To)], 0);
 }
 
 /**
@@ -154,7 +127,7 @@ export async function splitSpanLogLiks(
 ): Promise<number[]> {
   const out = tidy(() => {
     const picked = gather(splitHidden(params, cfg, p), tensor(rows, [rows.length], "i32"));
-    return spanNll(matmul(normFwd(cfg, picked, params.lnf!), params.head!), targets, spans);
+    return spanNll(gptHead(params, cfg, picked), targets, spans);
   });
   const data = await out.data() as Float32Array;
   out.dispose();
