@@ -4,7 +4,7 @@
 
 import type { Bitmap } from "./bitmap.ts";
 import { encodePng } from "./png.ts";
-import { mulberry32 } from "./rng.ts";
+import { mulberry32 } from "../../core/rng.ts";
 import { codePoints } from "./render.ts";
 import { blockOf, readAssigned, readBlocks, uplus } from "./unicode.ts";
 import { identicalGroups, type PictureRecipe, recipeCell } from "./recipes.ts";
