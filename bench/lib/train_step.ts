@@ -6,6 +6,16 @@ import { Rng } from "../../core/rng.ts";
 import { disposeTree, tensor } from "../../core/tensor.ts";
 import { trainStep } from "../../pipeline/train/step.ts";
 
+/** The GPT both training benchmarks time (bench/core.ts, bench/webgpu.ts): the `small` shape. */
+export const BENCH_GPT: GPTConfig = {
+  vocab: 4096,
+  dModel: 128,
+  layers: 4,
+  heads: 4,
+  context: 128,
+  embedding: "trainable",
+};
+
 export async function trainTokensPerS(
   cfg: GPTConfig,
   batch: number,
