@@ -5,7 +5,7 @@
 // model via bench/core_torch.py, and the ratios ours / PyTorch.
 
 import { parseArgs } from "node:util";
-import { trainTokensPerS } from "./lib/train_step.ts";
+import { BENCH_GPT, trainTokensPerS } from "./lib/train_step.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setBackend } from "../core/registry.ts";
@@ -36,14 +36,7 @@ const log = (s: string) => {
   if (!args.json) console.log(s);
 };
 
-const cfg: GPTConfig = {
-  vocab: 4096,
-  dModel: 128,
-  layers: 4,
-  heads: 4,
-  context: 128,
-  embedding: "trainable",
-};
+const cfg: GPTConfig = BENCH_GPT;
 const batch = 16;
 
 async function measureMatmul(n: number): Promise<number> {

@@ -6,7 +6,7 @@
 // 65536), peak device memory, and PyTorch eager fp32 on CUDA as the peer when it exists.
 // On a software adapter (lavapipe) use --quick: figures are labelled as not performance figures.
 import { parseArgs } from "node:util";
-import { trainTokensPerS } from "./lib/train_step.ts";
+import { BENCH_GPT, trainTokensPerS } from "./lib/train_step.ts";
 import { setBackend } from "../core/registry.ts";
 import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";
@@ -109,14 +109,7 @@ for (const path of Object.keys(PATHS) as PathName[]) {
 
 // ---- training ----------------------------------------------------------------------------
 
-const benchCfg: GPTConfig = {
-  vocab: 4096,
-  dModel: 128,
-  layers: 4,
-  heads: 4,
-  context: 128,
-  embedding: "trainable",
-};
+const benchCfg: GPTConfig = BENCH_GPT;
 const paperCfg: GPTConfig = {
   vocab: 65536,
   dModel: 1024,

@@ -1,6 +1,9 @@
-// Deterministic seeded random numbers: splitmix32 (one u32 of state, serialisable for
-// checkpoints), uniform floats, normals (Box-Muller) and seeded random tensors. Same seed, same
-// bits, on every platform (only integer math and Math.log/cos/sqrt on doubles).
+// Deterministic seeded random numbers, the one module of them: splitmix32 (`Rng`: one u32 of
+// state, serialisable for checkpoints; model init, test data) with uniform floats, normals
+// (Box-Muller) and seeded random tensors; and mulberry32 generators (`mulberry32`: the glyph
+// recipes; `seededRandom`: evaluation items, bootstrap, sampling, the training mix) with
+// `gaussian`, `randInt`, `shuffled` and `blockBalanced`. Same seed, same bits, on every platform
+// (only integer math and Math.log/cos/sqrt on doubles); fixtures/rng/sequences.json pins them.
 
 import { type Tensor, tensor } from "./tensor.ts";
 
@@ -60,4 +63,56 @@ export function randn(rng: Rng, shape: number[], std = 1): Tensor {
 /** A tensor of U[lo, hi) values drawn from rng. */
 export function randu(rng: Rng, shape: number[], lo = 0, hi = 1): Tensor {
   return tensor(uniform(rng, shape.reduce((a, b) => a * b, 1), lo, hi), shape);
+}
+
+/** A generator of uniform floats in [0, 1) from a 32-bit seed (mulberry32). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The evaluation's generator: mulberry32 of the seed mixed with the golden ratio constant. */
+export function seededRandom(seed: number): () => number {
+  return mulberry32((seed >>> 0) ^ 0x9e3779b9);
+}
+
+/** Standard normal samples (Box-Muller, one per two uniforms) from a uniform generator. */
+export function gaussian(rand: () => number): () => number {
+  return () => {
+    const u = 1 - rand(), v = rand();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  };
+}
+
+/** Uniform integer in [0, n). */
+export function randInt(rand: () => number, n: number): number {
+  return Math.floor(rand() * n);
+}
+
+/** Fisher-Yates shuffle into a new array (input untouched). */
+export function shuffled<T>(xs: readonly T[], rand: () => number): T[] {
+  const out = xs.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = randInt(rand, i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/**
+ * Answer positions balanced in blocks: every run of `k` consecutive calls returns each of
+ * 0..k-1 once (in a seeded order), so any prefix of n answers holds each letter n/k +- 1 times.
+ */
+export function blockBalanced(rand: () => number, k: number): () => number {
+  let block: number[] = [];
+  return () => {
+    if (!block.length) block = shuffled(Array.from({ length: k }, (_, i) => i), rand);
+    return block.pop()!;
+  };
 }

@@ -1,13 +1,21 @@
-// Pipeline configuration: the typed shape of a run's settings, loading a named config
-// (pipeline/configs/<name>.json) or a JSON file, `--set a.b=value` overrides, and validation
-// that names a bad key together with the valid ones. Pure functions, data in, data out.
+// Pipeline configuration: the typed shape of a run's settings, its one schema (`SCHEMA`: the
+// type, range or allowed values of every key, checked by the compiler to cover exactly the keys
+// of `PipelineConfig`), loading a named config (pipeline/configs/<name>.json: values only) or a
+// JSON file, `--set a.b=value` overrides, and validation that names a bad key or value together
+// with the valid ones. Pure functions, data in, data out.
 
 import { studyCells } from "./study.ts";
+import { RECIPE_NAMES, type RecipeName } from "./glyphs/recipes.ts";
 
-export type Recipe = "paper" | "paper-max" | "paper-64" | "clean" | "random" | "binary-id";
-export type BackendChoice = "auto" | "cpu" | "cpu-ref" | "webgpu";
+/** The recipe of a frozen table (one type, pipeline/glyphs/recipes.ts). */
+export type Recipe = RecipeName;
+export const BACKEND_CHOICES = ["auto", "cpu", "cpu-ref", "webgpu"] as const;
+export type BackendChoice = typeof BACKEND_CHOICES[number];
 /** Matmul precision: f32, or f16 operands with f32 accumulation and master weights (webgpu). */
-export type Precision = "f32" | "f16";
+export const PRECISIONS = ["f32", "f16"] as const;
+export type Precision = typeof PRECISIONS[number];
+const VARIANTS = ["2-3", "max"] as const, LAYOUTS = ["glyphgrad", "bvv241"] as const;
+const NORMS = ["layernorm", "rmsnorm"] as const, VOCABS = ["full", "compact"] as const;
 
 export interface PipelineConfig {
   /** Run name: outputs go to runs/<run>/. Defaults to the config's name. */
@@ -31,14 +39,14 @@ export interface PipelineConfig {
   };
   tokenizer: {
     /** Id layout: "2-3" (65,536 ids) or "max" (131,072 ids). */
-    variant: "2-3" | "max";
+    variant: typeof VARIANTS[number];
     /** Multi-character tokens kept per script when the vocabulary is built. */
     perScript: number;
     /**
      * Id layout: "glyphgrad" (lossless, built from the corpus) or "bvv241" (the author's ids,
      * built from the author's n-gram list in `ngrams`; see pipeline/tokenizer/README.md).
      */
-    layout: "glyphgrad" | "bvv241";
+    layout: typeof LAYOUTS[number];
     /** bvv241: path of the author's n-gram list (_n-gramms-2-3.txt, _n-gramms-2-3-4-5.txt). */
     ngrams: string;
     /** bvv241: path of the author's shared-token list (_n-gramms-intersection.txt; max). */
@@ -46,7 +54,7 @@ export interface PipelineConfig {
   };
   embed: {
     /** Recipe of the frozen table. */
-    recipe: Recipe;
+    recipe: RecipeName;
     /** Glyph cell size in pixels (32 or 64). */
     cell: number;
     /**
@@ -60,11 +68,11 @@ export interface PipelineConfig {
     layers: number;
     heads: number;
     context: number;
-    norm: "layernorm" | "rmsnorm";
+    norm: typeof NORMS[number];
     dropout: number;
     mlpRatio: number;
     /** "full": the tokenizer's id space; "compact": only ids seen in the corpus, remapped. */
-    vocab: "full" | "compact";
+    vocab: typeof VOCABS[number];
   };
   train: {
     steps: number;
@@ -107,16 +115,129 @@ export interface PipelineConfig {
   };
 }
 
-/** Allowed values of the enumerated settings, by dotted key. */
-export const CHOICES: Record<string, readonly string[]> = {
-  "tokenizer.variant": ["2-3", "max"],
-  "tokenizer.layout": ["glyphgrad", "bvv241"],
-  "embed.recipe": ["paper", "paper-max", "paper-64", "clean", "random", "binary-id"],
-  "model.norm": ["layernorm", "rmsnorm"],
-  "model.vocab": ["full", "compact"],
-  "train.backend": ["auto", "cpu", "cpu-ref", "webgpu"],
-  "train.precision": ["f32", "f16"],
+/** One rule per config key: its JSON type and the values it may take. */
+export type Rule =
+  | { kind: "string"; choices?: readonly string[]; check?: (v: string) => string | undefined }
+  | { kind: "number"; int?: boolean; min?: number; max?: number; gt?: number; lt?: number }
+  | { kind: "list"; check?: (v: string) => string | undefined };
+
+/** Dotted keys of the leaves of T ("train.lr", ...). */
+type LeafKey<T, P extends string = ""> = {
+  [K in keyof T & string]: T[K] extends string | number | readonly unknown[] ? `${P}${K}`
+    : LeafKey<T[K], `${P}${K}.`>;
+}[keyof T & string];
+
+const str = (choices?: readonly string[]): Rule => ({ kind: "string", choices });
+const list = (check?: (v: string) => string | undefined): Rule => ({ kind: "list", check });
+const int = (min: number, max?: number): Rule => ({ kind: "number", int: true, min, max });
+const num = (r: { min?: number; max?: number; gt?: number; lt?: number }): Rule => ({
+  kind: "number",
+  ...r,
+});
+/** A run name is one folder under runs/: no separators, no leading dot. */
+function runName(v: string): string | undefined {
+  return /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(v)
+    ? undefined
+    : "must be a folder name under runs/ (letters, digits, _ . -; no / and no leading dot)";
+}
+const corpusFile = (v: string) =>
+  /\.(txt|jsonl)$/.test(v) ? undefined : `has ${JSON.stringify(v)} (use .txt or .jsonl files)`;
+
+/** The config schema: every key of PipelineConfig, no other (the compiler checks both ways). */
+export const SCHEMA: { [K in LeafKey<PipelineConfig>]: Rule } = {
+  "run": { kind: "string", check: runName },
+  "data.sources": list(),
+  "data.corpus": list(corpusFile),
+  "data.maxCharsPerSource": int(0),
+  "data.valFraction": num({ gt: 0, lt: 1 }),
+  "data.splitSeed": int(0),
+  "data.mcShare": num({ min: 0, lt: 1 }),
+  "tokenizer.variant": str(VARIANTS),
+  "tokenizer.perScript": int(0),
+  "tokenizer.layout": str(LAYOUTS),
+  "tokenizer.ngrams": str(),
+  "tokenizer.sharedTokens": str(),
+  "embed.recipe": str(RECIPE_NAMES),
+  "embed.cell": int(8),
+  "embed.import": str(),
+  "model.dModel": int(1),
+  "model.layers": int(1),
+  "model.heads": int(1),
+  "model.context": int(2),
+  "model.norm": str(NORMS),
+  "model.dropout": num({ min: 0, lt: 1 }),
+  "model.mlpRatio": num({ gt: 0 }),
+  "model.vocab": str(VOCABS),
+  "train.steps": int(1),
+  "train.batch": int(1),
+  "train.lr": num({ gt: 0 }),
+  "train.minLr": num({ min: 0 }),
+  "train.warmup": int(0),
+  "train.weightDecay": num({ min: 0 }),
+  "train.beta1": num({ min: 0, lt: 1 }),
+  "train.beta2": num({ min: 0, lt: 1 }),
+  "train.clip": num({ min: 0 }),
+  "train.seed": int(0),
+  "train.valEvery": int(1),
+  "train.valBatches": int(1),
+  "train.checkpointEvery": int(1),
+  "train.logEvery": int(1),
+  "train.backend": str(BACKEND_CHOICES),
+  "train.precision": str(PRECISIONS),
+  "train.microBatch": int(0),
+  "study.arms": list(),
+  "study.seeds": int(1),
+  "eval.benchmarks": list(),
+  "eval.items": int(0),
+  "eval.limit": int(0),
+  "eval.probe": int(0),
 };
+
+/** Allowed values of the enumerated settings, by dotted key (from SCHEMA). */
+export const CHOICES: Record<string, readonly string[]> = Object.fromEntries(
+  Object.entries(SCHEMA as Record<string, Rule>).flatMap(([k, r]) =>
+    r.kind === "string" && r.choices ? [[k, r.choices]] : []
+  ),
+);
+
+/** What is wrong with `v` as the value of `key`, or undefined when it is valid. */
+export function checkValue(key: string, v: unknown): string | undefined {
+  const r = (SCHEMA as Record<string, Rule>)[key];
+  const want = r.kind === "list" ? "list of strings" : r.kind;
+  if (r.kind === "list" ? !Array.isArray(v) : typeName(v) !== r.kind) {
+    return `"${key}" must be a ${want}, got ${JSON.stringify(v)}`;
+  }
+  if (r.kind === "list") {
+    const items = v as unknown[];
+    if (items.some((x) => typeof x !== "string")) return `"${key}" must be a list of strings`;
+    for (const x of items as string[]) {
+      const bad = r.check?.(x);
+      if (bad) return `"${key}" ${bad}`;
+    }
+    return undefined;
+  }
+  if (r.kind === "string") {
+    if (r.choices && !r.choices.includes(v as string)) {
+      return `"${key}" is ${JSON.stringify(v)} (valid values: ${r.choices.join(", ")})`;
+    }
+    const bad = r.check?.(v as string);
+    return bad ? `"${key}" is ${JSON.stringify(v)}: ${bad}` : undefined;
+  }
+  const n = v as number;
+  if (!Number.isFinite(n)) return `"${key}" must be a finite number, got ${n}`;
+  const range = [
+    r.min !== undefined ? `>= ${r.min}` : "",
+    r.gt !== undefined ? `> ${r.gt}` : "",
+    r.max !== undefined ? `<= ${r.max}` : "",
+    r.lt !== undefined ? `< ${r.lt}` : "",
+  ].filter(Boolean).join(" and ");
+  const ok = (!r.int || Number.isInteger(n)) && !(r.min !== undefined && n < r.min) &&
+    !(r.gt !== undefined && n <= r.gt) && !(r.max !== undefined && n > r.max) &&
+    !(r.lt !== undefined && n >= r.lt);
+  return ok
+    ? undefined
+    : `"${key}" must be a ${r.int ? "whole number" : "number"} ${range}, got ${n}`;
+}
 
 const CONFIG_DIR = new URL("./configs/", import.meta.url);
 
@@ -133,44 +254,38 @@ function typeName(v: unknown): string {
   return Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
 }
 
+/** The keys directly below a section ("" = the top), as dotted keys. */
+function sectionKeys(prefix: string): string[] {
+  const out = new Set<string>();
+  for (const k of Object.keys(SCHEMA)) {
+    if (k.startsWith(prefix)) out.add(prefix + k.slice(prefix.length).split(".")[0]);
+  }
+  return [...out];
+}
+
 /**
- * Check `value` against the shape of `reference` (a complete config): every key must exist in
- * the reference with the same JSON type, and enumerated keys must hold an allowed value.
- * Throws one line naming the bad key and the valid ones.
+ * Check a config (or a partial one, as in a config file) against SCHEMA: every key must be
+ * known, of the right type and in range. Throws one line naming the bad key or value and the
+ * valid ones.
  */
-export function validateConfig(value: unknown, reference: PipelineConfig, where = "config"): void {
-  const walk = (v: unknown, ref: unknown, path: string) => {
-    if (isObject(ref)) {
-      if (!isObject(v)) {
-        throw new Error(`${where}: "${path}" must be an object, got ${typeName(v)}`);
-      }
-      for (const k of Object.keys(v)) {
-        const full = path ? `${path}.${k}` : k;
-        if (!(k in ref)) {
-          const valid = Object.keys(ref).map((x) => (path ? `${path}.${x}` : x)).join(", ");
-          throw new Error(`${where}: unknown key "${full}" (valid keys here: ${valid})`);
-        }
-        walk(v[k], ref[k], full);
-      }
-      return;
-    }
-    if (typeName(v) !== typeName(ref)) {
-      throw new Error(`${where}: "${path}" must be a ${typeName(ref)}, got ${JSON.stringify(v)}`);
-    }
-    if (Array.isArray(ref) && ref.length && (v as unknown[]).some((x) => typeof x !== "string")) {
-      throw new Error(`${where}: "${path}" must be a list of strings`);
-    }
-    if (typeof ref === "number" && !Number.isFinite(v as number)) {
-      throw new Error(`${where}: "${path}" must be a finite number, got ${v}`);
-    }
-    const allowed = CHOICES[path];
-    if (allowed && !allowed.includes(v as string)) {
-      throw new Error(
-        `${where}: "${path}" is ${JSON.stringify(v)} (valid values: ${allowed.join(", ")})`,
-      );
+export function validateConfig(value: unknown, where = "config"): void {
+  const walk = (v: unknown, prefix: string) => {
+    const path = prefix.replace(/\.$/, "");
+    if (!isObject(v)) throw new Error(`${where}: "${path}" must be an object, got ${typeName(v)}`);
+    const valid = sectionKeys(prefix);
+    for (const k of Object.keys(v)) {
+      const full = prefix + k;
+      if (full in SCHEMA) {
+        const bad = checkValue(full, v[k]);
+        if (bad) throw new Error(`${where}: ${bad}`);
+      } else if (valid.includes(full)) walk(v[k], `${full}.`);
+      else {throw new Error(
+          `${where}: unknown key "${full}" (valid keys here: ${valid.join(", ")})`,
+        );}
     }
   };
-  walk(value, reference, "");
+  walk(value, "");
+
   const c = value as Partial<PipelineConfig>;
   // cross-key checks on a complete section only (a config file may leave keys to --set)
   const t = c.tokenizer && "layout" in c.tokenizer && "ngrams" in c.tokenizer &&
@@ -231,6 +346,8 @@ export function applySet(cfg: PipelineConfig, assignment: string): PipelineConfi
     }
     if (i === parts.length - 1) {
       node[k] = parseLike(node[k], raw, key);
+      const bad = key in SCHEMA ? checkValue(key, node[k]) : undefined;
+      if (bad) throw new Error(`--set ${key}=${raw}: ${bad}`);
     } else {
       node = node[k] as Record<string, Json>;
     }
@@ -243,9 +360,10 @@ export function applySet(cfg: PipelineConfig, assignment: string): PipelineConfi
 
 function parseLike(current: Json, raw: string, key: string): Json {
   if (typeof current === "number") {
-    const n = Number(raw);
-    if (raw === "" || !Number.isFinite(n)) {
-      throw new Error(`--set ${key}=${raw}: "${key}" needs a number`);
+    // decimal only: Number() would also read "0x10" as 16 and "" as 0
+    const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw) ? Number(raw) : NaN;
+    if (!Number.isFinite(n)) {
+      throw new Error(`--set ${key}=${raw}: "${key}" needs a number (decimal, e.g. ${current})`);
     }
     return n;
   }
@@ -289,7 +407,7 @@ async function readJson(path: string | URL): Promise<unknown> {
   }
 }
 
-/** The embedded default config (`small`), used as the reference shape for validation. */
+/** The embedded default config (`small`): the value of every key (SCHEMA says what is valid). */
 export async function defaultConfig(): Promise<PipelineConfig> {
   return (await readJson(new URL("small.json", CONFIG_DIR))) as PipelineConfig;
 }
@@ -302,19 +420,19 @@ export async function loadConfig(
   nameOrPath = "small",
   sets: string[] = [],
 ): Promise<PipelineConfig> {
-  const reference = await defaultConfig();
+  const defaults = await defaultConfig();
   const isName = (CONFIG_NAMES as readonly string[]).includes(nameOrPath);
   const where = isName ? `config ${nameOrPath}` : `config ${nameOrPath}`;
   const raw = isName
     ? await readJson(new URL(`${nameOrPath}.json`, CONFIG_DIR))
     : await readJson(nameOrPath);
-  validateConfig(raw, reference, where);
-  let cfg = mergeConfig(reference, raw);
+  validateConfig(raw, where);
+  let cfg = mergeConfig(defaults, raw);
   if (!isObject(raw) || !("run" in raw)) {
     cfg.run = isName ? nameOrPath : nameOrPath.replace(/^.*\//, "").replace(/\.json$/, "");
   }
   for (const s of sets) cfg = applySet(cfg, s);
-  validateConfig(cfg, reference, where);
+  validateConfig(cfg, where);
   studyCells(cfg); // arms and seeds: one-line errors now rather than at the first stage
   return cfg;
 }

@@ -98,9 +98,21 @@ export function artifactSection(m: Manifest): string[] {
   return md;
 }
 
+/** What the report says of the config (the report stage's fingerprinted parameters). */
+export function runReportParams(cfg: PipelineConfig) {
+  const { steps, batch, lr } = cfg.train;
+  return {
+    run: cfg.run,
+    model: cfg.model,
+    train: { steps, batch, lr },
+    seeds: cfg.study.seeds,
+    tokenizer: { variant: cfg.tokenizer.variant, layout: cfg.tokenizer.layout },
+  };
+}
+
 /** Write report.md into the run folder from the outputs of the earlier stages. */
 export async function writeRunReport(
-  cfg: PipelineConfig,
+  cfg: ReturnType<typeof runReportParams>,
   runDir: string,
   cells: Cell[],
 ): Promise<string> {
@@ -126,7 +138,7 @@ export async function writeRunReport(
     `peak lr ${cfg.train.lr}; ${cells.length} cells (${
       [...new Set(cells.map((c) => c.arm.name))].join(", ")
     } x ` +
-    `${cfg.study.seeds} seed(s)). Tokenizer ${cfg.tokenizer.variant}` +
+    `${cfg.seeds} seed(s)). Tokenizer ${cfg.tokenizer.variant}` +
     (cfg.tokenizer.layout === "bvv241" ? ` (the author's bvv241 ids).` : "."),
     "",
     ...(studyMd ? [...pointIntoEval(studyMd), ""] : []),

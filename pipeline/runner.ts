@@ -7,9 +7,11 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../core/safetensors.ts";
 import { canonicalJson, sha256File, sha256Hex } from "./hash.ts";
 
-/** What a stage's function receives. */
-export interface StageContext<C> {
-  cfg: C;
+/**
+ * What a stage's function receives besides its parameters: where to write and how to report.
+ * No config: a stage reads only its parameters (what was fingerprinted) and its inputs' files.
+ */
+export interface StageContext {
   /** The run folder, runs/<run>/ (stage outputs are relative to it). */
   runDir: string;
   /** Absolute-or-relative path of a file inside the run folder. */
@@ -23,21 +25,24 @@ export interface StageContext<C> {
   log: (line: string) => void;
 }
 
-/** A pipeline stage, declared as data. */
-export interface Stage<C> {
+/** A pipeline stage, declared as data; P is the type of its parameters. */
+export interface Stage<C, P = unknown> {
   name: string;
   /** Bump when the stage's code changes what it writes. */
   version: number;
   /** Names of the stages whose outputs this stage reads. */
   inputs: string[];
-  /** The part of the config that decides this stage's output. */
-  params: (cfg: C) => unknown;
+  /** The part of the config that decides this stage's output (fingerprinted, passed to run). */
+  params(cfg: C): P;
   /** Files outside the run folder that the stage reads (hashed into the fingerprint). */
   sources?: (cfg: C) => string[] | Promise<string[]>;
   /** Files the stage writes, relative to the run folder. */
   outputs: (cfg: C) => string[];
-  /** Does the work; may return facts to keep in the manifest (e.g. source licences). */
-  run: (ctx: StageContext<C>) => Promise<Record<string, unknown> | void>;
+  /**
+   * Does the work from `params` (exactly what was fingerprinted) and the input stages' files;
+   * may return facts to keep in the manifest (e.g. source licences).
+   */
+  run(ctx: StageContext, params: P): Promise<Record<string, unknown> | void>;
 }
 
 interface FileRecord {
@@ -247,11 +252,11 @@ async function staleReasons<C>(
   inputs: Record<string, string>,
   sources: Record<string, FileRecord>,
   unfinished = false,
-): Promise<{ reasons: string[]; fingerprint: string }> {
+): Promise<{ reasons: string[]; fingerprint: string; params: unknown }> {
   const params = stage.params(cfg);
   const fingerprint = await fingerprintOf(stage, params, inputs, sources);
   if (!rec) {
-    return { reasons: [unfinished ? "interrupted last time" : "never run"], fingerprint };
+    return { reasons: [unfinished ? "interrupted last time" : "never run"], fingerprint, params };
   }
   const reasons: string[] = [];
   if (rec.version !== stage.version) {
@@ -278,7 +283,7 @@ async function staleReasons<C>(
     else if (now.sha256 !== known.sha256) reasons.push(`output ${rel} was modified`);
   }
   if (!reasons.length && rec.fingerprint !== fingerprint) reasons.push("fingerprint changed");
-  return { reasons, fingerprint };
+  return { reasons, fingerprint, params };
 }
 
 /** What `runPipeline` would do, stage by stage, and why; runs nothing. */
@@ -355,7 +360,7 @@ export async function runPipeline<C extends { run: string }>(
     const inputs = await inputDigests(stage, manifest, new Set());
     const sources = await sourceRecords(await (stage.sources?.(cfg) ?? []), rec?.sources);
     const unfinished = !!manifest.unfinished?.includes(stage.name);
-    const { reasons, fingerprint } = await staleReasons(
+    const { reasons, fingerprint, params } = await staleReasons(
       stage,
       cfg,
       runDir,
@@ -371,8 +376,7 @@ export async function runPipeline<C extends { run: string }>(
     }
     log(`[${stage.name}] running: ${reasons.join("; ")}`);
     const t0 = performance.now();
-    const ctx: StageContext<C> = {
-      cfg,
+    const ctx: StageContext = {
       runDir,
       path: (rel) => join(runDir, rel),
       resume: !!opts.resume,
@@ -384,7 +388,7 @@ export async function runPipeline<C extends { run: string }>(
     delete manifest.stages[stage.name];
     manifest.unfinished = [...new Set([...(manifest.unfinished ?? []), stage.name])];
     await writeManifest(runDir, manifest);
-    const info = await stage.run(ctx);
+    const info = await stage.run(ctx, params); // the parameters just fingerprinted
     const outputs: Record<string, FileRecord> = {};
     for (const rel of stage.outputs(cfg)) {
       const r = await fileRecord(join(runDir, rel));
@@ -397,7 +401,7 @@ export async function runPipeline<C extends { run: string }>(
     manifest.stages[stage.name] = {
       fingerprint,
       version: stage.version,
-      params: stage.params(cfg) ?? null,
+      params: params ?? null,
       inputs,
       sources,
       outputs,

@@ -20,22 +20,39 @@ import {
 import { verdictSection } from "./eval/verdict.ts";
 import type { CellResult } from "./train/stage.ts";
 
-/** "4 layers, d_model 128, context 128, 300 steps of batch 8 (307,200 tokens per cell)" */
-export function scaleText(cfg: PipelineConfig): string {
+/** What the gathering stage reads of the config (its fingerprinted parameters). */
+export function studyParams(cfg: PipelineConfig, arms: Arm[]) {
   const m = cfg.model, t = cfg.train;
-  const tokens = t.steps * t.batch * m.context;
-  return `${m.layers} layers, d_model ${m.dModel}, context ${m.context}, ${t.steps} steps of ` +
-    `batch ${t.batch} (${tokens.toLocaleString("en-US")} training tokens per cell)`;
+  return {
+    arms: arms.map((a) => a.spec),
+    seeds: cfg.study.seeds,
+    run: cfg.run,
+    scale: {
+      layers: m.layers,
+      dModel: m.dModel,
+      context: m.context,
+      steps: t.steps,
+      batch: t.batch,
+    },
+  };
+}
+export type StudyParams = ReturnType<typeof studyParams>;
+
+/** "4 layers, d_model 128, context 128, 300 steps of batch 8 (307,200 tokens per cell)" */
+export function scaleText(p: StudyParams): string {
+  const s = p.scale, tokens = s.steps * s.batch * s.context;
+  return `${s.layers} layers, d_model ${s.dModel}, context ${s.context}, ${s.steps} steps of ` +
+    `batch ${s.batch} (${tokens.toLocaleString("en-US")} training tokens per cell)`;
 }
 
 /** The study's Markdown (verdict, table, curves) from the gathered cells. */
 export function studyMarkdown(
-  cfg: PipelineConfig,
+  p: StudyParams,
   cells: StudyCell[],
   arms: string[],
 ): { md: string[]; table: ReturnType<typeof buildStudyTable>; svg: string } {
-  const table = buildStudyTable(cells, arms, cfg.study.seeds, scaleText(cfg));
-  const svg = bpcCurveSvg(cells, arms, cfg.train.batch * cfg.model.context);
+  const table = buildStudyTable(cells, arms, p.seeds, scaleText(p));
+  const svg = bpcCurveSvg(cells, arms, p.scale.batch * p.scale.context);
   const md = [
     ...verdictSection(table),
     ...studyTableSection(table, cells),
@@ -50,7 +67,7 @@ export function studyMarkdown(
 }
 
 export async function writeStudy(
-  cfg: PipelineConfig,
+  p: StudyParams,
   runDir: string,
   cells: Cell[],
   arms: Arm[],
@@ -85,7 +102,7 @@ export async function writeStudy(
     JSON.stringify({ results, notes: [...notes], problems: [...new Set(problems)] }, null, 1),
   );
   await writeReport({
-    name: cfg.run,
+    name: p.run,
     outDir: evalDir,
     results,
     logs,
@@ -93,7 +110,7 @@ export async function writeStudy(
     problems: [...new Set(problems)],
     notes: [...notes],
   });
-  const { md, table, svg } = studyMarkdown(cfg, gathered, arms.map((a) => a.name));
+  const { md, table, svg } = studyMarkdown(p, gathered, arms.map((a) => a.name));
   await writeFileAtomic(join(evalDir, "bpc-curves.svg"), svg);
   await writeFileAtomic(join(evalDir, "bpc-curves.png"), svgToPng(svg));
   await writeFileAtomic(join(evalDir, "study.json"), JSON.stringify(table, null, 1) + "\n");

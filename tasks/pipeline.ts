@@ -10,7 +10,7 @@
 //                                         elsewhere (V = runs/<run>/tokenize/vocab.json)
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { applySet, type BackendChoice, CHOICES, loadConfig } from "../pipeline/config.ts";
+import { applySet, loadConfig, validateConfig } from "../pipeline/config.ts";
 import { formatPlan, planPipeline, runPipeline, selectStages } from "../pipeline/runner.ts";
 import { pipelineStages } from "../pipeline/stages.ts";
 import { studyArms } from "../pipeline/study.ts";
@@ -44,19 +44,28 @@ async function main(argv: string[]): Promise<void> {
   }
   const targets = positionals.length ? positionals : ["full"];
   let cfg = await loadConfig(values.config, values.set);
-  if (values.seeds !== undefined) cfg = applySet(cfg, `study.seeds=${values.seeds}`);
-  if (values.corpus.length) cfg = { ...cfg, data: { ...cfg.data, corpus: values.corpus } };
-  if (values.backend !== undefined) {
-    if (!CHOICES["train.backend"].includes(values.backend)) {
-      throw new Error(
-        `--backend ${values.backend}: unknown (valid: ${CHOICES["train.backend"].join(", ")})`,
-      );
+  // the options are keys of the config, checked by the same schema (pipeline/config.ts)
+  const options: [string, string, string | undefined][] = [
+    ["seeds", "study.seeds", values.seeds],
+    ["backend", "train.backend", values.backend],
+    ["run", "run", values.run],
+  ];
+  for (const [flag, key, v] of options) {
+    if (v === undefined) continue;
+    try {
+      cfg = applySet(cfg, `${key}=${v}`);
+    } catch (e) {
+      throw new Error((e as Error).message.replace(`--set ${key}=${v}`, `--${flag} ${v}`));
     }
-    cfg = { ...cfg, train: { ...cfg.train, backend: values.backend as BackendChoice } };
   }
-  if (values.run !== undefined) cfg = { ...cfg, run: values.run };
-  if (!Number.isInteger(cfg.study.seeds) || cfg.study.seeds < 1) {
-    throw new Error(`--seeds ${cfg.study.seeds}: needs a whole number >= 1`);
+  if (values.corpus.length) {
+    cfg = { ...cfg, data: { ...cfg.data, corpus: values.corpus } };
+    validateConfig(cfg, "--corpus");
+    for (const f of values.corpus) {
+      if (!(await Deno.stat(f).then((s) => s.isFile, () => false))) {
+        throw new Error(`--corpus ${f}: file not found (give .txt or .jsonl files)`);
+      }
+    }
   }
   const stages = pipelineStages(cfg); // bad arms fail here, before any work
   for (const arm of studyArms(cfg).filter((a) => a.kind === "import")) {
@@ -70,7 +79,7 @@ async function main(argv: string[]): Promise<void> {
       `embed.import ${cfg.embed.import}: file not found (give a [V, D] .safetensors table)`,
     );
   }
-  const runDir = join("runs", cfg.run);
+  const runDir = join("runs", cfg.run); // a folder name (SCHEMA "run"): never outside runs/
   if (values.plan) {
     const plan = await planPipeline(stages, cfg, runDir, { targets, force: values.force });
     console.log(`plan for ${runDir} (config ${values.config}):`);

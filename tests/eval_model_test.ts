@@ -13,7 +13,7 @@ import {
 } from "../pipeline/eval/model.ts";
 import { lmMetrics, windows } from "../pipeline/eval/lm_metrics.ts";
 import { generate, sampleNext } from "../pipeline/eval/generate.ts";
-import { seededRandom } from "../pipeline/eval/rng.ts";
+import { seededRandom } from "../core/rng.ts";
 
 const V = 11;
 

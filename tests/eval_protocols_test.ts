@@ -13,7 +13,7 @@ import {
 } from "../pipeline/eval/protocols.ts";
 import { bootstrapCI, diffOfMeansCI } from "../pipeline/eval/stats.ts";
 import type { McItem } from "../pipeline/eval/items.ts";
-import { seededRandom } from "../pipeline/eval/rng.ts";
+import { seededRandom } from "../core/rng.ts";
 
 const F = "fixtures/eval";
 

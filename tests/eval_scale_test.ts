@@ -19,7 +19,7 @@ import { gptScoringModel } from "../pipeline/eval/checkpoint.ts";
 import { SCORE_CHUNK, type ScoringModel, type TextCodec } from "../pipeline/eval/model.ts";
 import { scoreGenerative, scoreLoglik } from "../pipeline/eval/protocols.ts";
 import { subjectSizes, synthItem } from "../pipeline/eval/synthetic.ts";
-import { seededRandom } from "../pipeline/eval/rng.ts";
+import { seededRandom } from "../core/rng.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 const ITEMS = Number(Deno.env.get("GLYPHGRAD_SCALE_ITEMS") ?? 6 * SCORE_CHUNK);

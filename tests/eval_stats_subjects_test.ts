@@ -5,7 +5,7 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";
 import { diffOfMeansCI, pairedDiffCI } from "../pipeline/eval/stats.ts";
 import { subjectBreakdown } from "../pipeline/eval/subjects.ts";
-import { seededRandom } from "../pipeline/eval/rng.ts";
+import { seededRandom } from "../core/rng.ts";
 
 /** Two models on the same items: item i is solved by a when u_i < pa, by b when u_i < pb. */
 function paired(n: number, pa: number, pb: number, rand: () => number) {

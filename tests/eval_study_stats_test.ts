@@ -7,7 +7,7 @@ import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
 import { pairedTwoLevelCI, twoLevelCI } from "../pipeline/eval/study_stats.ts";
 import { bootstrapCI } from "../pipeline/eval/stats.ts";
 import { classify, type StudyTable, verdictSection } from "../pipeline/eval/verdict.ts";
-import { seededRandom } from "../pipeline/eval/rng.ts";
+import { seededRandom } from "../core/rng.ts";
 import { lmMetrics } from "../pipeline/eval/lm_metrics.ts";
 import { asciiCodec, ruleModel } from "./eval_fakes.ts";
 

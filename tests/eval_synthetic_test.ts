@@ -13,7 +13,7 @@ import {
   synthMmluFiles,
   writeSynthMmlu,
 } from "../pipeline/eval/synthetic.ts";
-import { seededRandom } from "../pipeline/eval/rng.ts";
+import { seededRandom } from "../core/rng.ts";
 
 Deno.test("synthetic MMLU: 57 subjects, 14,042 test items, proportional smaller sizes", () => {
   assertEquals(MMLU_SUBJECTS.length, 57);

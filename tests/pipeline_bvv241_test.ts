@@ -47,7 +47,12 @@ Deno.test({
         [0xD800, 0xD801, 0xD802, 0xD803, 0xD804, 0xE017, 0xFFFF].map((i) => vocab.tokens[i]),
         ["the", "he", "th", "ро", "<unused_55300>", "<special_token_57367>", "<unused_65535>"],
       );
-      checkImportedTable("author.safetensors", { rows: 65536, cols: cfg.model.dModel }, 65536, cfg);
+      checkImportedTable("author.safetensors", { rows: 65536, cols: cfg.model.dModel }, {
+        rows: 65536,
+        dModel: cfg.model.dModel,
+        mode: cfg.model.vocab,
+        vocabFile: `${dir}/tokenize/vocab.json`,
+      });
 
       const plan = async () =>
         (await planPipeline(pipelineStages(cfg), cfg, dir, { targets: ["tokenize"] })).at(-1)!;

@@ -64,3 +64,25 @@ Deno.test("cli: --corpus data stage, then up to date, then --plan explains", asy
     await Deno.remove(`${root}runs/${run}`, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("cli: --run, --seeds, --backend and --corpus are checked like the config keys", async () => {
+  const escape = `${root}../escape_glyphgrad_${crypto.randomUUID().slice(0, 8)}`;
+  const name = `../../${escape.split("/").at(-1)}`;
+  const run = await cli("data", "--config", "tiny", "--run", name);
+  assertEquals(run.code, 1);
+  assert(run.stderr.startsWith(`error: --run ${name}: "run" is`), run.stderr);
+  assert(!(await Deno.stat(escape).then(() => true, () => false)), "nothing written outside");
+  const seeds = await cli("full", "--config", "tiny", "--seeds", "1.5", "--plan");
+  assert(seeds.stderr.includes('--seeds 1.5: "study.seeds" must be a whole number >= 1'));
+  const be = await cli("full", "--config", "tiny", "--backend", "tpu", "--plan");
+  assert(be.stderr.includes('--backend tpu: "train.backend" is "tpu" (valid values: auto'));
+  const md = await cli("full", "--config", "tiny", "--corpus", "README.md", "--plan");
+  assert(md.stderr.includes('"data.corpus" has "README.md" (use .txt or .jsonl'), md.stderr);
+  const gone = await cli("full", "--config", "tiny", "--corpus", "missing.txt", "--plan");
+  assert(gone.stderr.startsWith("error: --corpus missing.txt: file not found"), gone.stderr);
+  const steps = await cli("full", "--config", "tiny", "--set", "train.steps=0", "--plan");
+  assert(steps.stderr.includes('"train.steps" must be a whole number >= 1, got 0'));
+  for (const r of [run, seeds, be, md, gone, steps]) {
+    assertEquals([r.code, r.stderr.trim().split("\n").length], [1, 1], r.stderr);
+  }
+});

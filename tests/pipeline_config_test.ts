@@ -2,7 +2,16 @@
 // type, and a bad key or value gives one line naming it and the valid ones.
 
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
-import { applySet, CONFIG_NAMES, loadConfig } from "../pipeline/config.ts";
+import {
+  applySet,
+  CHOICES,
+  CONFIG_NAMES,
+  defaultConfig,
+  leafKeys,
+  loadConfig,
+  SCHEMA,
+} from "../pipeline/config.ts";
+import { RECIPE_NAMES } from "../pipeline/glyphs/recipes.ts";
 
 Deno.test("config: the shipped configs load, are valid and name their run", async () => {
   for (const name of CONFIG_NAMES) {
@@ -56,4 +65,40 @@ Deno.test("config: a config file with an unknown key or wrong type is refused", 
   const cfg = await loadConfig(ok);
   assertEquals([cfg.run, cfg.train.steps], ["mine", 7]);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("config: values out of range are one-line errors naming the key and the range", async () => {
+  const cases: [string, RegExp][] = [
+    ["train.lr=-1", /--set train\.lr=-1: "train\.lr" must be a number > 0, got -1/],
+    ["train.batch=2.5", /"train\.batch" must be a whole number >= 1, got 2\.5/],
+    ["train.warmup=-3", /"train\.warmup" must be a whole number >= 0, got -3/],
+    ["train.steps=0", /"train\.steps" must be a whole number >= 1, got 0/],
+    ["train.steps=0x10", /"train\.steps" needs a number \(decimal, e\.g\. 12\)/],
+    ["train.lr=", /"train\.lr" needs a number/],
+    ["train.beta2=1", /"train\.beta2" must be a number >= 0 and < 1, got 1/],
+    ["model.dropout=1.5", /"model\.dropout" must be a number >= 0 and < 1/],
+    [
+      "run=../../escape_glyphgrad",
+      /"run" is "\.\.\/\.\.\/escape_glyphgrad": must be a folder name/,
+    ],
+    ["run=a/b", /must be a folder name under runs\//],
+    ["data.corpus=notes.md", /"data\.corpus" has "notes\.md" \(use \.txt or \.jsonl files\)/],
+  ];
+  for (const [set, re] of cases) {
+    const e = await assertRejects(() => loadConfig("tiny", [set]), re);
+    assert(!e.message.includes("\n"), e.message);
+  }
+  // the same rules hold for a config file
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ train: { lr: -1 } }));
+  await assertRejects(() => loadConfig(`${dir}/bad.json`), /"train\.lr" must be a number > 0/);
+  await Deno.remove(dir, { recursive: true });
+  const ok = await loadConfig("tiny", ["train.steps=16", "train.lr=3e-4", "run=my-run_2.b"]);
+  assertEquals([ok.train.steps, ok.train.lr, ok.run], [16, 3e-4, "my-run_2.b"]);
+});
+
+Deno.test("config: SCHEMA covers exactly the keys of the shipped default config", async () => {
+  const keys = leafKeys(await defaultConfig()).sort();
+  assertEquals(Object.keys(SCHEMA).sort(), keys);
+  assertEquals(CHOICES["embed.recipe"], RECIPE_NAMES);
 });

@@ -14,16 +14,17 @@ const haveData = await Deno.stat("/usr/share/bibledit/sources/kjv.xml").then(
 
 Deno.test("checkImportedTable: rows and columns must match vocabulary and d_model", async () => {
   const cfg = await loadConfig("tiny");
-  checkImportedTable("t.safetensors", { rows: 10, cols: cfg.model.dModel }, 10, cfg);
+  const want = { rows: 10, dModel: cfg.model.dModel, mode: cfg.model.vocab, vocabFile: "v.json" };
+  checkImportedTable("t.safetensors", { rows: 10, cols: cfg.model.dModel }, want);
   let msg = "";
   try {
-    checkImportedTable("t.safetensors", { rows: 9, cols: cfg.model.dModel }, 10, cfg);
+    checkImportedTable("t.safetensors", { rows: 9, cols: cfg.model.dModel }, want);
   } catch (e) {
     msg = (e as Error).message;
   }
   assert(msg.includes("9 rows but the vocabulary has 10 ids") && !msg.includes("\n"), msg);
   try {
-    checkImportedTable("t.safetensors", { rows: 10, cols: 7 }, 10, cfg);
+    checkImportedTable("t.safetensors", { rows: 10, cols: 7 }, want);
   } catch (e) {
     msg = (e as Error).message;
   }

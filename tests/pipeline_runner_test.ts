@@ -20,8 +20,8 @@ function fake(name: string, inputs: string[]): Stage<FakeCfg> {
     inputs,
     params: (cfg) => ({ value: cfg.p[name] }),
     outputs: () => [`${name}.txt`],
-    run: async (ctx) => {
-      const parts = [`${name}=${ctx.cfg.p[name]}`];
+    run: async (ctx, p) => {
+      const parts = [`${name}=${(p as { value: number }).value}`];
       for (const i of inputs) parts.push(await Deno.readTextFile(ctx.path(`${i}.txt`)));
       await Deno.writeTextFile(ctx.path(`${name}.txt`), parts.join("|"));
     },
@@ -148,5 +148,26 @@ Deno.test("runner: a stage interrupted mid-run is planned as interrupted, then r
     "e",
   ]);
   assertEquals((await readManifest(dir, "t")).unfinished, []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runner: a stage's run gets exactly the parameters it was fingerprinted with", async () => {
+  const dir = await Deno.makeTempDir();
+  const got: unknown[] = [];
+  const stage: Stage<FakeCfg, { value: number; twice: number }> = {
+    name: "s",
+    version: 1,
+    inputs: [],
+    params: (cfg) => ({ value: cfg.p.a, twice: 2 * cfg.p.a }),
+    outputs: () => ["s.txt"],
+    run: async (ctx, p) => {
+      got.push(p);
+      await Deno.writeTextFile(ctx.path("s.txt"), String(p.twice));
+    },
+  };
+  await runPipeline([stage], cfg0(), dir, { targets: ["full"], log: quiet });
+  const m = await readManifest(dir, "t");
+  assertEquals(got, [m.stages.s.params]);
+  assertEquals(got, [{ value: 1, twice: 2 }]);
   await Deno.remove(dir, { recursive: true });
 });

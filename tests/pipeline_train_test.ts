@@ -230,3 +230,17 @@ Deno.test("train: micro-batches accumulate to the whole batch's step (dropout 0)
   );
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("train: with train.clip=0 log.jsonl records the gradient norm, not the loss", async () => {
+  const root = await Deno.makeTempDir();
+  const logOf = async (clip: number) => {
+    const base = spec(join(root, `clip${clip}`), "trainable");
+    await trainModel({ ...base, train: { ...base.train, clip, steps: 2 } });
+    return await readLog(join(root, `clip${clip}`, "log.jsonl"));
+  };
+  const [off, on] = [await logOf(0), await logOf(1)];
+  // the first step's gradients are the same either way; the norm is measured before clipping
+  assertEquals(off[0].grad_norm, on[0].grad_norm);
+  assert(off.every((l) => l.grad_norm !== l.loss && Number.isFinite(l.grad_norm)));
+  await Deno.remove(root, { recursive: true });
+});

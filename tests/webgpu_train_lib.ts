@@ -1,12 +1,13 @@
 // Shared by the webgpu training tests: a small GPT config, a frozen table, and `train`, which
 // runs AdamW steps on a named backend and records losses, first-step gradients, final
 // parameters, the frozen table before and after, and (on webgpu) the live pool buffers.
-import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
+import { treeFlatten } from "../core/autodiff.ts";
 import { getBackend, setBackend } from "../core/registry.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../core/gpt.ts";
-import { type AdamState, adamw, clipByGlobalNorm } from "../core/optim.ts";
-import { disposeTree, type Tensor, tensor, tidy } from "../core/tensor.ts";
+import { type AdamState, adamw } from "../core/optim.ts";
+import { disposeTree, type Tensor, tensor } from "../core/tensor.ts";
 import type { WebGPUBackend } from "../core/webgpu/backend.ts";
+import { trainStep } from "../pipeline/train/step.ts";
 
 export const V = 24;
 const SEQ = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4, 6, 2, 6, 4, 3];
@@ -60,21 +61,15 @@ export async function train(
   let state: AdamState<GPTParams> = opt.init(trainable);
   const res: StepResult = { losses: [], grads: new Map(), params: new Map(), pool: [] };
   if (frozen.wte) res.wteBefore = (await frozen.wte.data()) as Float32Array;
-  const vg = valueAndGrad((p: GPTParams) => gptLoss(mergeParams(p, frozen), cfg, ids, tg));
+  const loss = (p: GPTParams) => gptLoss(mergeParams(p, frozen), cfg, ids, tg);
   for (let s = 0; s < steps; s++) {
-    const out = tidy(() => {
-      const { value, grads } = vg(params);
-      const { grads: clipped } = clipByGlobalNorm(grads, 1.0);
-      const next = opt.step(params, clipped, state, 1e-2);
-      return { ...next, value, grads: s === 0 ? grads : undefined };
-    });
+    const out = trainStep({ opt, params, state, loss, clip: 1.0, lr: 1e-2, keepGrads: s === 0 });
     if (out.grads) {
       res.grads = await download(out.grads);
       disposeTree(out.grads);
     }
-    if (s % readEvery === 0 || s === steps - 1) res.losses.push((await out.value.data())[0]);
-    out.value.dispose();
-    disposeTree([params, state]);
+    if (s % readEvery === 0 || s === steps - 1) res.losses.push((await out.loss.data())[0]);
+    disposeTree([out.loss, out.gradNorm]);
     params = out.params;
     state = out.state;
     const be = getBackend() as Partial<WebGPUBackend>;

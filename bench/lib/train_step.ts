@@ -1,10 +1,20 @@
 // Shared by the benchmarks: best-of-N wall time of one full GPT training step (forward, backward,
 // clipping, AdamW) on the active backend, as tokens per second. Step 0 is warm-up.
-import { valueAndGrad } from "../../core/autodiff.ts";
 import { type GPTConfig, gptLoss, type GPTParams, initGPT, mergeParams } from "../../core/gpt.ts";
-import { adamw, clipByGlobalNorm } from "../../core/optim.ts";
+import { adamw } from "../../core/optim.ts";
 import { Rng } from "../../core/rng.ts";
-import { disposeTree, tensor, tidy } from "../../core/tensor.ts";
+import { disposeTree, tensor } from "../../core/tensor.ts";
+import { trainStep } from "../../pipeline/train/step.ts";
+
+/** The GPT both training benchmarks time (bench/core.ts, bench/webgpu.ts): the `small` shape. */
+export const BENCH_GPT: GPTConfig = {
+  vocab: 4096,
+  dModel: 128,
+  layers: 4,
+  heads: 4,
+  context: 128,
+  embedding: "trainable",
+};
 
 export async function trainTokensPerS(
   cfg: GPTConfig,
@@ -19,18 +29,14 @@ export async function trainTokensPerS(
   const ids = mkIds(), tg = mkIds();
   const opt = adamw({ lr: 1e-3, weightDecay: 0.01 });
   let state = opt.init(params);
-  const vg = valueAndGrad((p: GPTParams) => gptLoss(mergeParams(p, {}), cfg, ids, tg));
+  const loss = (p: GPTParams) => gptLoss(mergeParams(p, {}), cfg, ids, tg);
   let best = Infinity;
   for (let s = 0; s <= steps; s++) {
     const t = performance.now();
-    const out = tidy(() => {
-      const { value, grads } = vg(params);
-      const c = clipByGlobalNorm(grads, 1.0);
-      return { ...opt.step(params, c.grads, state, 1e-3), value };
-    });
-    await out.value.data(); // the loss read waits for the whole step
+    const out = trainStep({ opt, params, state, loss, clip: 1.0, lr: 1e-3 });
+    await out.loss.data(); // the loss read waits for the whole step
     if (s > 0) best = Math.min(best, performance.now() - t);
-    disposeTree([params, state, out.value]);
+    disposeTree([out.loss, out.gradNorm]);
     params = out.params;
     state = out.state;
   }

@@ -10,7 +10,7 @@ import { LETTERS, type McItem } from "../eval/items.ts";
 import { buildClozeBench } from "../eval/cloze.ts";
 import { formatMcPrompt } from "../eval/prompts.ts";
 import { buildDefinitionBench, type Synset, wordCounts } from "../eval/wordnet.ts";
-import { seededRandom, shuffled } from "../eval/rng.ts";
+import { seededRandom, shuffled } from "../../core/rng.ts";
 import { unitHash } from "./split.ts";
 import type { Doc } from "./sources.ts";
 

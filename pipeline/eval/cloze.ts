@@ -6,7 +6,7 @@
 // from other positions of the same source and script, close to the answer in length. Given
 // the training text, an item whose key or any sentence occurs in it is skipped and counted.
 
-import { blockBalanced, randInt, seededRandom, shuffled } from "./rng.ts";
+import { blockBalanced, randInt, seededRandom, shuffled } from "../../core/rng.ts";
 import { type BuiltItems, itemKey, type McItem } from "./items.ts";
 
 /**

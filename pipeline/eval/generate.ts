@@ -2,7 +2,7 @@
 // sampling and top-k sampling, seeded so the same call gives the same text; stops at max-new,
 // at a stop id (`</s>`) or at a stop string.
 
-import { seededRandom } from "./rng.ts";
+import { seededRandom } from "../../core/rng.ts";
 import { type ScoringModel, tailContext, type TextCodec } from "./model.ts";
 
 export interface GenerateOptions {

@@ -21,7 +21,7 @@ import type { McItem } from "./items.ts";
 import type { ScoringModel, TextCodec } from "./model.ts";
 import { itemLabels, paperPrompt, type PromptStyle } from "./prompts.ts";
 import { sampleNext } from "./generate.ts";
-import { seededRandom } from "./rng.ts";
+import { seededRandom } from "../../core/rng.ts";
 import { bootstrapCI } from "./stats.ts";
 
 export interface PaperOptions extends ScoreOptions {

@@ -14,7 +14,7 @@ import { evaluateModel, type ModelResult, type Protocol } from "./evaluate.ts";
 import type { Bench } from "./items.ts";
 import { loadBench, readText } from "./loaders.ts";
 import type { TextCodec } from "./model.ts";
-import { seededRandom, shuffled } from "./rng.ts";
+import { seededRandom, shuffled } from "../../core/rng.ts";
 import { loadTrainLog, type LogRow, writeReport } from "./report.ts";
 import { loadWordnet, synonymPairs, WORDNET_DIR } from "./wordnet.ts";
 import { buildBuiltins } from "./builtin.ts";

@@ -1,7 +1,7 @@
 // Accuracy statistics: the mean over items with a seeded 95% percentile bootstrap interval
 // (resampling items with replacement), so every score in a report says how sure it is.
 
-import { seededRandom } from "./rng.ts";
+import { seededRandom } from "../../core/rng.ts";
 
 export interface Interval {
   mean: number;

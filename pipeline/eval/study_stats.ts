@@ -7,7 +7,7 @@
 // same seeds and items for both, which is the bootstrap of the per-seed, per-item difference.
 // Pure functions, seeded.
 
-import { seededRandom } from "./rng.ts";
+import { seededRandom } from "../../core/rng.ts";
 import type { Interval } from "./stats.ts";
 
 export interface TwoLevelOptions {

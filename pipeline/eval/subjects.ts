@@ -4,7 +4,7 @@
 // within each subject (stratified), so it reflects the same item noise as the per-subject ones.
 
 import { bootstrapCI, type BootstrapOptions, type Interval } from "./stats.ts";
-import { seededRandom } from "./rng.ts";
+import { seededRandom } from "../../core/rng.ts";
 
 export interface SubjectBreakdown {
   subjects: { subject: string; acc: Interval }[];

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../../core/safetensors.ts";
 import { LETTERS, type McItem } from "./items.ts";
-import { randInt, seededRandom } from "./rng.ts";
+import { randInt, seededRandom } from "../../core/rng.ts";
 
 /** MMLU's 57 subjects and their test-split sizes (hendrycks/test, 14,042 items in all). */
 export const MMLU_SUBJECTS: readonly (readonly [string, number])[] = [

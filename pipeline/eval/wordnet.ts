@@ -8,7 +8,7 @@
 
 import { join } from "node:path";
 import { readText } from "./loaders.ts";
-import { blockBalanced, randInt, seededRandom, shuffled } from "./rng.ts";
+import { blockBalanced, randInt, seededRandom, shuffled } from "../../core/rng.ts";
 import { unitHash } from "../data/split.ts";
 import type { BuiltItems, McItem } from "./items.ts";
 import { asIndex, occursIn, type TrainIndex } from "./cloze.ts";

@@ -46,7 +46,6 @@ export {
   blockCoverage,
   defaultAtlasIds,
   embeddingReport,
-  glyphReport,
   nearDuplicateGroups,
   type Report,
   reportMarkdown,

@@ -8,7 +8,7 @@
 
 import { type Bitmap, hexBox, joinCells, squashArea } from "./bitmap.ts";
 import { isPaperRecipe, PAPER_VARIANTS, type PaperRecipe } from "./paper.ts";
-import { mulberry32, normal } from "./rng.ts";
+import { gaussian, mulberry32 } from "../../core/rng.ts";
 
 export type PictureRecipe = PaperRecipe | "clean";
 export type RecipeName = PictureRecipe | "random" | "binary-id";
@@ -129,7 +129,7 @@ export function normaliseRows(m: Float32Array, rows: number, cols: number): Floa
 
 /** `random` recipe: seeded Gaussian rows, L2-normalised (distinct with probability 1). */
 export function randomVectors(rows: number, cols: number, seed = 42): Float32Array {
-  const g = normal(mulberry32(seed)), m = new Float32Array(rows * cols);
+  const g = gaussian(mulberry32(seed)), m = new Float32Array(rows * cols);
   for (let i = 0; i < m.length; i++) m[i] = g();
   return normaliseRows(m, rows, cols);
 }

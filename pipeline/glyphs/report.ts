@@ -4,18 +4,11 @@
 
 import type { Bitmap } from "./bitmap.ts";
 import { encodePng } from "./png.ts";
-import { mulberry32 } from "./rng.ts";
+import { mulberry32 } from "../../core/rng.ts";
 import { codePoints } from "./render.ts";
 import { blockOf, readAssigned, readBlocks, uplus } from "./unicode.ts";
+import { identicalGroups, type PictureRecipe, recipeCell } from "./recipes.ts";
 import {
-  identicalGroups,
-  isPictureRecipe,
-  type PictureRecipe,
-  recipeCell,
-  type RecipeName,
-} from "./recipes.ts";
-import {
-  buildEmbedding,
   characterCells,
   distinctCodePoints,
   type Embedding,
@@ -207,6 +200,7 @@ export function reportMarkdown(r: Report, maxGroups = 50): string {
   ];
   const list = (title: string, gs: RowGroup[]) => {
     lines.push(`## ${title}`, "");
+    if (!gs.length) lines.push("none");
     for (const g of gs.slice(0, maxGroups)) {
       const shown = g.codePoints.slice(0, 12).join(", ");
       lines.push(`- ${g.ids.length} tokens: ${shown}${g.ids.length > 12 ? ", ..." : ""}`);
@@ -285,22 +279,4 @@ export function defaultAtlasIds(vocab: number): number[] {
   ]];
   return ranges.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i))
     .filter((i) => i < vocab);
-}
-
-/** The pipeline's glyphs stage: report markdown and atlas PNG for a vocabulary and recipe. */
-export async function glyphReport(
-  tokens: string[],
-  opts: EmbeddingOptions & { recipe?: RecipeName | string; atlasIds?: number[] } = {},
-): Promise<{ markdown: string; atlasPng: Uint8Array; report: Report }> {
-  const recipe = (opts.recipe ?? "paper") as RecipeName;
-  const emb = await buildEmbedding(tokens, recipe, opts);
-  const report = await embeddingReport(emb, tokens, opts);
-  const pictureRecipe = isPictureRecipe(recipe) ? recipe : "clean";
-  const png = await atlasPng(
-    tokens,
-    opts.atlasIds ?? defaultAtlasIds(tokens.length),
-    pictureRecipe,
-    opts,
-  );
-  return { markdown: reportMarkdown(report), atlasPng: png, report };
 }

@@ -14,16 +14,8 @@ import {
   initGPT,
   mergeParams,
 } from "../../core/gpt.ts";
-import { treeFlatten, treeMap, valueAndGrad } from "../../core/autodiff.ts";
-import {
-  type AdamState,
-  adamw,
-  addTrees,
-  clipByGlobalNorm,
-  cosineSchedule,
-  scaleTree,
-} from "../../core/optim.ts";
-import { add, scale } from "../../core/ops.ts";
+import { treeFlatten, treeMap } from "../../core/autodiff.ts";
+import { type AdamState, adamw, cosineSchedule, type Optimizer } from "../../core/optim.ts";
 import { Rng } from "../../core/rng.ts";
 import { disposeTree, type Tensor, tensor, tidy } from "../../core/tensor.ts";
 import type { StDict } from "../../core/safetensors.ts";
@@ -39,6 +31,7 @@ import {
 } from "./checkpoint.ts";
 import { appendLog, type LogLine, readLog, truncateLog } from "./log.ts";
 import { progressReporter } from "./progress.ts";
+import { trainStep } from "./step.ts";
 
 export type TrainSettings = PipelineConfig["train"];
 
@@ -190,25 +183,11 @@ async function validation(params: GPTParams, spec: TrainSpec, batches: Batch[]) 
   return { loss: sum / batches.length, bpc: bitsPerChar(nllAll, chars) };
 }
 
-/** Train one model to `train.steps` (or resume it), writing checkpoints and logs into dir. */
-export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
-  const log = spec.log ?? ((l: string) => console.log(l));
-  const tc = spec.train, T = spec.gpt.context, B = tc.batch;
-  if (!Number.isInteger(tc.microBatch) || tc.microBatch < 0 || B % (tc.microBatch || B) !== 0) {
-    throw new Error(
-      `train.microBatch ${tc.microBatch} must divide train.batch ${B} (0 runs the whole batch ` +
-        "at once)",
-    );
-  }
-  const logPath = join(spec.dir, "log.jsonl");
-  await Deno.mkdir(spec.dir, { recursive: true });
-  const t0 = performance.now();
-
+/** Parameters, optimiser state and the step to continue from: fresh, or read from --resume. */
+async function openModel(spec: TrainSpec, opt: Optimizer, log: (l: string) => void) {
   let { trainable, frozen } = initTwin(spec.gpt, spec.seed, spec.frozenTable);
-  const opt = adamw({ beta1: tc.beta1, beta2: tc.beta2, eps: 1e-8, weightDecay: tc.weightDecay });
   let state: AdamState<GPTParams> = opt.init(trainable);
   const frozenSha256Before = frozen.wte ? await sha256OfArray(await frozen.wte.data()) : null;
-
   let start = 0;
   if (await hasCheckpoint(spec.dir)) {
     const prev = await readCheckpointConfig(spec.dir);
@@ -236,8 +215,71 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
       );
     }
   }
-  if (start === 0) await truncateLog(logPath, -1);
-  else await truncateLog(logPath, start);
+  return { trainable, frozen, state, start, frozenSha256Before };
+}
+
+/** The config.json of a checkpoint at `step` (everything but the file hashes). */
+function checkpointConfig(
+  spec: TrainSpec,
+  step: number,
+  finished: boolean,
+  seeds: { dataSeed: number; dropSeed: number },
+  trainablePaths: string[],
+  frozenSha256: string | null,
+) {
+  const tc = spec.train;
+  return {
+    model: spec.model,
+    gpt: spec.gpt,
+    train: { ...tc },
+    step,
+    totalSteps: tc.steps,
+    fingerprint: spec.fingerprint,
+    seed: spec.seed,
+    rng: {
+      kind: "hash(seed, step)",
+      dataSeed: seeds.dataSeed,
+      dropoutSeed: seeds.dropSeed,
+      nextStep: step,
+    },
+    dataCursor: { step, tokensSeen: step * tc.batch * spec.gpt.context },
+    tokenizer: relative(spec.dir, spec.refs.tokenizer.path),
+    tokenizerSha256: spec.refs.tokenizer.sha256,
+    embedding: spec.refs.embedding && frozenSha256
+      ? {
+        path: relative(spec.dir, spec.refs.embedding.path),
+        sha256: spec.refs.embedding.sha256,
+        frozenSha256,
+      }
+      : null,
+    trainablePaths,
+    finished,
+  };
+}
+
+/** train.microBatch must be a whole number dividing train.batch (0 = the whole batch). */
+function checkMicroBatch(tc: TrainSettings): void {
+  const B = tc.batch;
+  if (!Number.isInteger(tc.microBatch) || tc.microBatch < 0 || B % (tc.microBatch || B) !== 0) {
+    throw new Error(
+      `train.microBatch ${tc.microBatch} must divide train.batch ${B} (0 runs the whole batch ` +
+        "at once)",
+    );
+  }
+}
+
+/** Train one model to `train.steps` (or resume it), writing checkpoints and logs into dir. */
+export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
+  const log = spec.log ?? ((l: string) => console.log(l));
+  const tc = spec.train, T = spec.gpt.context, B = tc.batch;
+  checkMicroBatch(tc);
+  const logPath = join(spec.dir, "log.jsonl");
+  await Deno.mkdir(spec.dir, { recursive: true });
+  const t0 = performance.now();
+
+  const opt = adamw({ beta1: tc.beta1, beta2: tc.beta2, eps: 1e-8, weightDecay: tc.weightDecay });
+  let { trainable, frozen, state, start, frozenSha256Before } = await openModel(spec, opt, log);
+  await truncateLog(logPath, start === 0 ? -1 : start);
 
   const sched = cosineSchedule({ warmup: tc.warmup, total: tc.steps, peak: tc.lr, min: tc.minLr });
   const dataSeed = mix3(spec.seed, 0xda7a, 0), dropSeed = mix3(spec.seed, 0xd20b, 0);
@@ -247,66 +289,27 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
     tty: spec.tty,
     write: spec.quiet ? () => {} : undefined,
   });
-  const loss = (p: GPTParams, x: Tensor, y: Tensor, step: number, part: number) =>
-    gptLoss(mergeParams(p, frozen), spec.gpt, x, y, {
+  /** Loss of micro-batch `part` of `step`'s batch (its own dropout masks). */
+  const partLoss = (parts: Batch[], step: number) => (p: GPTParams, part: number) => {
+    const [x, y] = batchTensors(parts[part], parts[part].x.length / T, T);
+    return gptLoss(mergeParams(p, frozen), spec.gpt, x, y, {
       train: true,
       seed: mix3(dropSeed, step, part),
     });
-  /** Loss and gradients of one step's batch, accumulated over its micro-batches. */
-  const stepGrads = (batch: Batch, step: number) => {
-    const parts = microBatches(batch, T, tc.microBatch);
-    let acc: { value: Tensor; grads: GPTParams } | undefined;
-    parts.forEach((part, i) => {
-      const r = tidy(() => {
-        const [x, y] = batchTensors(part, part.x.length / T, T);
-        return valueAndGrad((p: GPTParams) => loss(p, x, y, step, i))(trainable);
-      });
-      if (!acc) acc = r;
-      else {
-        const prev: { value: Tensor; grads: GPTParams } = acc;
-        acc = tidy(() => ({
-          value: add(prev.value, r.value),
-          grads: addTrees(prev.grads, r.grads),
-        }));
-        disposeTree([prev, r]);
-      }
-    });
-    if (parts.length === 1) return acc!;
-    const sum = acc!;
-    const mean = tidy(() => ({
-      value: scale(sum.value, 1 / parts.length),
-      grads: scaleTree(sum.grads, 1 / parts.length),
-    }));
-    disposeTree(sum);
-    return mean;
   };
 
   let lastSaved = start;
   const save = async (step: number, finished: boolean) => {
     await saveCheckpoint(
       spec.dir,
-      {
-        model: spec.model,
-        gpt: spec.gpt,
-        train: { ...tc },
+      checkpointConfig(
+        spec,
         step,
-        totalSteps: tc.steps,
-        fingerprint: spec.fingerprint,
-        seed: spec.seed,
-        rng: { kind: "hash(seed, step)", dataSeed, dropoutSeed: dropSeed, nextStep: step },
-        dataCursor: { step, tokensSeen: step * B * T },
-        tokenizer: relative(spec.dir, spec.refs.tokenizer.path),
-        tokenizerSha256: spec.refs.tokenizer.sha256,
-        embedding: spec.refs.embedding && frozenSha256Before
-          ? {
-            path: relative(spec.dir, spec.refs.embedding.path),
-            sha256: spec.refs.embedding.sha256,
-            frozenSha256: frozenSha256Before,
-          }
-          : null,
-        trainablePaths: treeFlatten(trainable).map(([p]) => p),
         finished,
-      },
+        { dataSeed, dropSeed },
+        treeFlatten(trainable).map(([p]) => p),
+        frozenSha256Before,
+      ),
       {
         ...await toDict(mergeParams(trainable, frozen)),
         ...(spec.vocabIds
@@ -319,40 +322,29 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
     lastSaved = step;
   };
 
-  let lastLoss = NaN, windowSteps = 0, tokensPerS = 0;
-  let valLoss = NaN, stepSeconds = 0, stepsRun = 0, windowStepSeconds = 0;
-  for (let step = start; step < tc.steps; step++) {
-    if (spec.stopAfter !== undefined && step - start >= spec.stopAfter) {
-      progress.done();
-      disposeTree([trainable, frozen, state.m, state.v]);
-      return {
-        model: spec.model,
-        embedding: spec.gpt.embedding,
-        seed: spec.seed,
-        steps: step,
-        finalLoss: lastLoss,
-        valLoss: NaN,
-        frozenSha256Before,
-        frozenSha256After: null,
-        seconds: (performance.now() - t0) / 1000,
-        tokensPerS,
-        interrupted: true,
-        resumedFrom: start,
-      };
-    }
+  let lastLoss = NaN, valLoss = NaN, stepSeconds = 0, stepsRun = 0;
+  let windowSteps = 0, windowStepSeconds = 0, step = start;
+  const interrupted = () => spec.stopAfter !== undefined && step - start >= spec.stopAfter;
+  for (; step < tc.steps && !interrupted(); step++) {
     const tStep = performance.now();
     const lr = sched(step);
-    const batch = trainBatch(spec.trainIds, dataSeed, step, B, T);
-    const out = tidy(() => {
-      const { value, grads } = stepGrads(batch, step);
-      const clipped = tc.clip > 0 ? clipByGlobalNorm(grads, tc.clip) : { grads, norm: value };
-      const next = opt.step(trainable, clipped.grads, state, lr);
-      return { value, norm: clipped.norm, next };
+    const parts = microBatches(trainBatch(spec.trainIds, dataSeed, step, B, T), T, tc.microBatch);
+    const out = trainStep({
+      opt,
+      params: trainable,
+      state,
+      loss: partLoss(parts, step),
+      parts: parts.length,
+      clip: tc.clip,
+      lr,
     });
-    const lossV = await out.value.item(), normV = await out.norm.item();
+    trainable = out.params;
+    state = out.state;
+    const lossV = await out.loss.item(), normV = await out.gradNorm.item();
+    disposeTree([out.loss, out.gradNorm]);
     if (!Number.isFinite(lossV) || !Number.isFinite(normV)) {
-      disposeTree(out);
       progress.done();
+      disposeTree([trainable, frozen, state.m, state.v]);
       const what = Number.isFinite(lossV) ? `gradient norm is ${normV}` : `loss is ${lossV}`;
       const kept = lastSaved > 0
         ? `the last good checkpoint (step ${lastSaved}) is kept in ${spec.dir}`
@@ -362,9 +354,6 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
           "(lower train.lr or raise train.warmup, then rerun)",
       );
     }
-    disposeTree([trainable, state.m, state.v, out.value, out.norm]);
-    trainable = out.next.params;
-    state = out.next.state;
     lastLoss = lossV;
     const done = step + 1;
     windowSteps++;
@@ -381,7 +370,7 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
       valBpc = v.bpc;
     }
     // the same definition as the result's tokensPerS, over this log window's steps
-    tokensPerS = (windowSteps * B * T) / windowStepSeconds;
+    const tokensPerS = (windowSteps * B * T) / windowStepSeconds;
     const etaS = ((tc.steps - done) * B * T) / tokensPerS;
     progress.update({
       model: spec.model,
@@ -404,28 +393,27 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
     if (done % tc.checkpointEvery === 0 || isLast) await save(done, isLast);
   }
   progress.done();
+  const stopped = step < tc.steps;
   if (start === tc.steps) { // resumed a finished model: recompute what the loop would report
     valLoss = (await validation(mergeParams(trainable, frozen), spec, vb)).loss;
     lastLoss = (await readLog(logPath)).at(-1)?.loss ?? NaN;
   }
-  let frozenSha256After: string | null = null;
-  if (spec.gpt.embedding === "frozen") {
-    const ck = await loadCheckpoint(spec.dir);
-    frozenSha256After = await sha256OfArray(ck.weights.wte.data);
-  }
+  const frozenSha256After = spec.gpt.embedding === "frozen" && !stopped
+    ? await sha256OfArray((await loadCheckpoint(spec.dir)).weights.wte.data)
+    : null;
   disposeTree([trainable, frozen, state.m, state.v]);
   return {
     model: spec.model,
     embedding: spec.gpt.embedding,
     seed: spec.seed,
-    steps: tc.steps,
+    steps: step,
     finalLoss: lastLoss,
-    valLoss,
+    valLoss: stopped ? NaN : valLoss,
     frozenSha256Before,
     frozenSha256After,
     seconds: (performance.now() - t0) / 1000,
     tokensPerS: stepsRun ? (stepsRun * B * T) / stepSeconds : NaN,
-    interrupted: false,
+    interrupted: stopped,
     resumedFrom: start,
   };
 }

@@ -39,7 +39,8 @@ export async function readTable(path: string) {
 }
 
 export interface TrainCellArgs {
-  cfg: PipelineConfig;
+  /** The model and train settings (the train stage's parameters). */
+  settings: Pick<PipelineConfig, "model" | "train">;
   runDir: string;
   cell: Cell;
   fingerprint: string;
@@ -52,7 +53,7 @@ export interface TrainCellArgs {
 
 /** Train one cell; returns its TrainResult (also written to train/<cell>/result.json). */
 export async function trainCell(a: TrainCellArgs): Promise<TrainResult> {
-  const { cfg, runDir, cell } = a;
+  const { settings: cfg, runDir, cell } = a;
   const { name: backend, paths } = await useBackend(cfg.train.backend, cfg.train.precision);
   a.log(`${cell.name}: backend ${backend}: ${paths}`);
   const { tensors } = await loadSafetensors(join(runDir, "tokenize/ids.safetensors"));
