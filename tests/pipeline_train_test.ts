@@ -6,71 +6,14 @@
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 import fc from "fast-check";
 import { join } from "node:path";
-import "../core/cpu/backend.ts";
-import { setBackend } from "../core/backend.ts";
-import type { GPTConfig } from "../core/gpt.ts";
-import { trainModel, type TrainSpec } from "../pipeline/train/loop.ts";
+import { trainModel } from "../pipeline/train/loop.ts";
 import { hasCheckpoint, loadCheckpoint } from "../pipeline/train/checkpoint.ts";
 import { readLog } from "../pipeline/train/log.ts";
 import { coverBatches, trainBatch, valBatches } from "../pipeline/train/batches.ts";
 import { bitsPerChar, unigramBitsPerChar } from "../pipeline/train/bpc.ts";
 import { formatDuration, formatProgress, progressReporter } from "../pipeline/train/progress.ts";
 
-setBackend("cpu");
-
-const V = 48, D = 16;
-const ids = Int32Array.from({ length: 3000 }, (_, i) => (i * 7 + (i >> 3)) % V);
-const table = Float32Array.from({ length: V * 8 }, (_, i) => Math.sin(i * 0.37));
-
-function spec(dir: string, embedding: "frozen" | "trainable", over: Partial<TrainSpec> = {}) {
-  const gpt: GPTConfig = {
-    vocab: V,
-    dModel: D,
-    layers: 1,
-    heads: 2,
-    context: 8,
-    embedding,
-    norm: "layernorm",
-    dropout: 0.1,
-    mlpRatio: 2,
-  };
-  const s: TrainSpec = {
-    model: `${embedding}-s0`,
-    dir,
-    gpt,
-    train: {
-      steps: 7,
-      batch: 3,
-      lr: 0.01,
-      minLr: 0.001,
-      warmup: 2,
-      weightDecay: 0.1,
-      beta1: 0.9,
-      beta2: 0.95,
-      clip: 1,
-      seed: 5,
-      valEvery: 3,
-      valBatches: 2,
-      checkpointEvery: 2,
-      logEvery: 1,
-      backend: "cpu",
-      precision: "f32",
-      microBatch: 0,
-    },
-    seed: 5,
-    trainIds: ids,
-    valIds: ids.subarray(0, 400),
-    frozenTable: embedding === "frozen" ? { data: table, rows: V, cols: 8 } : undefined,
-    charLen: new Float64Array(V).fill(1),
-    fingerprint: "fp-test",
-    resume: false,
-    refs: { tokenizer: { path: "t.json", sha256: "0" }, embedding: null },
-    log: () => {},
-    tty: false,
-    quiet: true,
-  };
-  return { ...s, ...over };
-}
+import { ids, spec } from "./train_spec_lib.ts";
 
 const bytesOf = async (dir: string, f: string) => await Deno.readFile(join(dir, f));
 
@@ -125,10 +68,10 @@ Deno.test("train: corrupt, truncated or missing checkpoint files give one clear 
   const cfgText = await Deno.readTextFile(cfgPath);
   await Deno.writeTextFile(cfgPath, cfgText.slice(0, 50));
   await assertRejects(() => loadCheckpoint(dir), /config\.json is not valid JSON/);
-  await Deno.remove(cfgPath);
+  await Deno.remove(await Deno.realPath(cfgPath)); // the file in the current step folder
   await assertRejects(() => loadCheckpoint(dir), /config\.json is missing/);
   await Deno.writeTextFile(cfgPath, cfgText);
-  await Deno.remove(join(dir, "optim.safetensors"));
+  await Deno.remove(await Deno.realPath(join(dir, "optim.safetensors")));
   await assertRejects(() => loadCheckpoint(dir), /optim\.safetensors is missing/);
   await Deno.remove(dir, { recursive: true });
 });
