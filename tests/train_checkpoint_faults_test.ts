@@ -32,3 +32,65 @@ Deno.test("checkpoint: a failure between the file writes keeps the previous chec
   }
   await Deno.remove(root, { recursive: true });
 });
+
+/** Rewrite the checkpoint's config.json with `edit` applied (through the link). */
+async function editConfig(dir: string, edit: (c: Record<string, unknown>) => void) {
+  const path = join(dir, "config.json");
+  const c = JSON.parse(await Deno.readTextFile(path));
+  edit(c);
+  await Deno.writeTextFile(path, JSON.stringify(c));
+}
+
+Deno.test('checkpoint: --resume refuses an edited step (-3, "abc", 100, 2.5, 4) in one line', async () => {
+  const dir = await Deno.makeTempDir();
+  await trainModel(spec(dir, "trainable")); // finished: step 7 of 7
+  const good = await Deno.readTextFile(join(dir, "config.json"));
+  for (const step of [-3, "abc", 100, 2.5, null]) {
+    await editConfig(dir, (c) => c.step = step);
+    await assertRejects(
+      () => trainModel(spec(dir, "trainable", { resume: true })),
+      new RegExp(
+        `config\\.json "step" is ${JSON.stringify(step)}; it must be a whole number in \\[0, 7\\]`,
+      ),
+    );
+    await Deno.writeTextFile(join(dir, "config.json"), good);
+  }
+  await editConfig(dir, (c) => c.step = 4); // in range, but not the step the weights were saved at
+  await assertRejects(
+    () => trainModel(spec(dir, "trainable", { resume: true })),
+    /config\.json says step 4 but model\.safetensors was written at step 7/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** Replace one value of one tensor of model.safetensors and record the new SHA-256. */
+async function poison(dir: string, tensorName: string, value: number) {
+  const { decodeSafetensors, encodeSafetensors } = await import("../core/safetensors.ts");
+  const { sha256Hex } = await import("../pipeline/hash.ts");
+  const path = join(dir, "model.safetensors");
+  const st = decodeSafetensors(await Deno.readFile(path), path);
+  (st.tensors[tensorName].data as Float32Array)[3] = value;
+  const bytes = encodeSafetensors(st.tensors, st.metadata);
+  await Deno.writeFile(path, bytes);
+  const sha = await sha256Hex(bytes);
+  await editConfig(dir, (c) => (c.files as Record<string, string>)["model.safetensors"] = sha);
+}
+
+Deno.test("checkpoint: --resume refuses Inf or NaN weights, naming the file and the tensor", async () => {
+  const dir = await Deno.makeTempDir();
+  await trainModel(spec(dir, "trainable"));
+  const good = await bytes(dir, "model.safetensors");
+  const cfg = await Deno.readTextFile(join(dir, "config.json"));
+  for (const [value, shown] of [[Infinity, "Infinity"], [NaN, "NaN"]] as const) {
+    await poison(dir, "head", value);
+    const e = await assertRejects(
+      () => trainModel(spec(dir, "trainable", { resume: true })),
+      new RegExp(`model\\.safetensors tensor "head" holds ${shown} at index 3`),
+    );
+    assert(e.message.includes(dir), e.message);
+    await Deno.writeFile(join(dir, "model.safetensors"), good);
+    await Deno.writeTextFile(join(dir, "config.json"), cfg);
+  }
+  assertEquals((await loadCheckpoint(dir)).config.step, 7); // restored: loads again
+  await Deno.remove(dir, { recursive: true });
+});
