@@ -49,6 +49,8 @@ export interface CheckpointConfig {
   /** Paths of the trainable leaves (the ones with optimizer state). */
   trainablePaths: string[];
   finished: boolean;
+  /** The run's first-step loss, the guard's reference (guard.ts); absent in older checkpoints. */
+  lossRef?: number;
 }
 
 export interface CheckpointData {
