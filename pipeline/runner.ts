@@ -20,6 +20,10 @@ export interface StageContext<C> {
   quiet: boolean;
   /** This stage's fingerprint (a stage may store it next to partial work, e.g. checkpoints). */
   fingerprint: string;
+  /** This stage's fingerprint under another config (same inputs and sources). */
+  fingerprintFor: (cfg: C) => Promise<string>;
+  /** Settings --resume may find changed in partial work (--allow-changed), e.g. ["train.lr"]. */
+  allowChanged: string[];
   log: (line: string) => void;
 }
 
@@ -79,6 +83,8 @@ export interface RunOptions {
   /** Rerun the target stages even when up to date. */
   force?: boolean;
   resume?: boolean;
+  /** With resume: settings that may differ from the partial work's (--allow-changed). */
+  allowChanged?: string[];
   /** Stages draw no progress bars (tests). */
   quiet?: boolean;
   log?: (line: string) => void;
@@ -378,6 +384,8 @@ export async function runPipeline<C extends { run: string }>(
       resume: !!opts.resume,
       quiet: !!opts.quiet,
       fingerprint,
+      fingerprintFor: (other) => fingerprintOf(stage, stage.params(other), inputs, sources),
+      allowChanged: opts.allowChanged ?? [],
       log: (line) => log(`[${stage.name}] ${line}`),
     };
     // Forget the old record first: an interrupted stage must never look up to date.

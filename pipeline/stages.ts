@@ -330,6 +330,8 @@ function trainStage(cell: Cell): Stage<C> {
         runDir: ctx.runDir,
         cell,
         fingerprint: ctx.fingerprint,
+        fingerprintOf: (train) => ctx.fingerprintFor({ ...ctx.cfg, train } as C),
+        allowChanged: ctx.allowChanged,
         resume: ctx.resume,
         quiet: ctx.quiet,
         log: ctx.log,

@@ -176,6 +176,14 @@ export async function saveCheckpoint(
   await commitCheckpointStep(dir, name, cfg.step);
 }
 
+/** Forget the checkpoint in dir (training from scratch): unlink `current`, then its folders. */
+export async function dropCheckpoint(dir: string): Promise<void> {
+  await Deno.remove(join(dir, CURRENT)).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  await tidyCheckpointDir(dir);
+}
+
 /**
  * Before training writes into dir: remove what an interrupted save left (*.tmp files and
  * folders, step folders that never became current), restore the links to `current`, and move

@@ -34,6 +34,7 @@ import { type Batch, mix3, trainBatch, valBatches } from "./batches.ts";
 import { bitsPerChar } from "./bpc.ts";
 import {
   commitCheckpointStep,
+  dropCheckpoint,
   hasCheckpoint,
   loadCheckpoint,
   readCheckpointConfig,
@@ -221,8 +222,11 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
 
   let start = 0, lossRef = NaN, changes: Changes = {};
   if (await hasCheckpoint(spec.dir)) {
-    const prev = await readCheckpointConfig(spec.dir);
-    if (spec.resume) {
+    const prev = await readCheckpointConfig(spec.dir).catch((e) => {
+      if (spec.resume) throw e;
+      return null; // dropped below
+    });
+    if (spec.resume && prev) {
       changes = await resumeChanges(prev, { ...spec, train: { ...tc } });
       const ck = await loadCheckpoint(spec.dir);
       if (ck.config.step > tc.steps) {
@@ -241,11 +245,14 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
       start = ck.config.step;
       lossRef = ck.config.lossRef ?? NaN;
       log(`${spec.model}: resuming from step ${start} of ${ck.config.totalSteps}`);
-    } else if (prev.step < prev.totalSteps) {
-      log(
-        `${spec.model}: found an unfinished checkpoint (step ${prev.step}); starting over ` +
-          "(pass --resume to continue it)",
-      );
+    } else {
+      if (prev && prev.step < prev.totalSteps) {
+        log(
+          `${spec.model}: found an unfinished checkpoint (step ${prev.step}); starting over ` +
+            "(pass --resume to continue it)",
+        );
+      }
+      await dropCheckpoint(spec.dir); // a later --resume must not continue the older run
     }
   }
   if (start === 0) await truncateLog(logPath, -1);
