@@ -1,0 +1,169 @@
+// Kill-and-resume (issue #16): `deno task pipeline train --config tiny` (as a subprocess) is
+// SIGKILLed inside checkpoint writes (GLYPHGRAD_KILL_IN_CHECKPOINT=<point>@<step>, the process
+// kills itself there) and at random moments of training (the parent kills it a random 0-40 ms
+// after a random step line); then the same command with --resume runs. Every trial must leave
+// each checkpoint that exists loadable right after the kill, and end bit-identical to an
+// uninterrupted run: model.safetensors, optim.safetensors, the log's step/loss lines and the
+// validation loss, with no *.tmp and one step folder left per cell. By default 4 trials (two
+// aimed, two random: about a minute); GLYPHGRAD_KILL_TRIALS=N runs N (aimed points cycle through
+// every save point and step), GLYPHGRAD_KILL_SEED=s repeats a random draw.
+
+import { assert, assertEquals } from "./assert.ts";
+import { cpSync } from "node:fs";
+import { join } from "node:path";
+import { hasCheckpoint, loadCheckpoint } from "../pipeline/train/checkpoint.ts";
+import { readLog } from "../pipeline/train/log.ts";
+import { seededRandom } from "../pipeline/eval/rng.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const CELLS = ["clean-s0", "trainable-s0"];
+const POINTS = ["model", "optim", "config", "folder", "pointer"];
+const STEPS = [4, 8, 12]; // the tiny config's checkpoints
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tasks/pipeline.ts", ...args, "--config", "tiny"],
+    cwd: root,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function finish(child: Deno.ChildProcess) {
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    signal: out.signal,
+    text: dec.decode(out.stdout) + dec.decode(out.stderr),
+  };
+}
+
+/** Start a training run and SIGKILL it `delayMs` after the line of `cell` at `step`. */
+async function killAtStep(run: string, cell: string, step: number, delayMs: number) {
+  const child = cli(["train", "--run", run]);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const want = new RegExp(`^${cell} step\\s+${step}/12 `, "m");
+  let seen = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+    if (want.test(seen)) {
+      await new Promise((r) => setTimeout(r, delayMs));
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already exited */ }
+      break;
+    }
+  }
+  reader.cancel().catch(() => {});
+  await child.stderr.cancel().catch(() => {});
+  return await child.status;
+}
+
+interface CellState {
+  model: Uint8Array;
+  optim: Uint8Array;
+  log: unknown[];
+  valLoss: number;
+}
+
+async function cellState(runDir: string, cell: string): Promise<CellState> {
+  const dir = join(runDir, "train", cell);
+  const result = JSON.parse(await Deno.readTextFile(join(dir, "result.json")));
+  return {
+    model: await Deno.readFile(join(dir, "model.safetensors")),
+    optim: await Deno.readFile(join(dir, "optim.safetensors")),
+    log: (await readLog(join(dir, "log.jsonl"))).map((l) => [l.step, l.loss, l.val_loss]),
+    valLoss: result.valLoss,
+  };
+}
+
+/** Right after a kill: every checkpoint that exists loads (the previous one is intact). */
+async function checkpointsIntact(runDir: string, why: string) {
+  for (const cell of CELLS) {
+    const dir = join(runDir, "train", cell);
+    if (await hasCheckpoint(dir)) {
+      await loadCheckpoint(dir).catch((e) => {
+        throw new Error(`${why}: ${cell}: checkpoint broken after the kill: ${e.message}`);
+      });
+    }
+  }
+}
+
+async function leftovers(runDir: string, cell: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(join(runDir, "train", cell))) names.push(e.name);
+  return names.filter((n) => n.endsWith(".tmp") || /^step-/.test(n)).sort();
+}
+
+Deno.test({
+  name:
+    "kill and resume: every SIGKILL (in checkpoint writes, at random steps) resumes bit-identically",
+  sanitizeResources: false,
+  fn: async () => {
+    const trials = Number(Deno.env.get("GLYPHGRAD_KILL_TRIALS") ?? 4);
+    const seed = Number(Deno.env.get("GLYPHGRAD_KILL_SEED") ?? Date.now() % 1e9);
+    const rand = seededRandom(seed);
+    const tag = `test-kill-${crypto.randomUUID().slice(0, 8)}`;
+    const base = join(root, "runs", tag);
+    const made: string[] = [base];
+    try {
+      const up = await finish(cli(["embed", "--run", tag])); // data .. embed, no training
+      assertEquals(up.code, 0, up.text);
+      const refDir = `${base}-ref`;
+      made.push(refDir);
+      cpSync(base, refDir, { recursive: true });
+      const ref = await finish(cli(["train", "--run", `${tag}-ref`]));
+      assertEquals(ref.code, 0, ref.text);
+      const want = Object.fromEntries(
+        await Promise.all(CELLS.map(async (c) => [c, await cellState(refDir, c)] as const)),
+      );
+      const counts = { aimed: 0, random: 0, killed: 0, finishedFirst: 0 };
+      for (let t = 0; t < trials; t++) {
+        const run = `${tag}-t${t}`, runDir = join(root, "runs", run);
+        made.push(runDir);
+        cpSync(base, runDir, { recursive: true });
+        let why: string;
+        if (t % 2 === 0) { // aimed: the process kills itself inside a save
+          const k = t / 2;
+          const at = `${POINTS[k % POINTS.length]}@${STEPS[Math.floor(k / POINTS.length) % 3]}`;
+          why = `seed ${seed} trial ${t}: kill in checkpoint at ${at}`;
+          const r = await finish(
+            cli(["train", "--run", run], { GLYPHGRAD_KILL_IN_CHECKPOINT: at }),
+          );
+          assertEquals(r.signal, "SIGKILL", `${why}: ${r.text}`);
+          counts.aimed++;
+          counts.killed++;
+        } else { // random: the parent kills it shortly after a random step line
+          const cell = CELLS[Math.floor(rand() * CELLS.length)];
+          const step = 1 + Math.floor(rand() * 12), delay = Math.floor(rand() * 40);
+          why = `seed ${seed} trial ${t}: kill ${delay} ms after ${cell} step ${step}`;
+          const status = await killAtStep(run, cell, step, delay);
+          counts.random++;
+          if (status.signal === "SIGKILL") counts.killed++;
+          else counts.finishedFirst++;
+        }
+        await checkpointsIntact(runDir, why);
+        const resumed = await finish(cli(["train", "--run", run, "--resume"]));
+        assertEquals(resumed.code, 0, `${why}: ${resumed.text}`);
+        for (const cell of CELLS) {
+          const got = await cellState(runDir, cell);
+          assertEquals(got.model, want[cell].model, `${why}: ${cell} model.safetensors`);
+          assertEquals(got.optim, want[cell].optim, `${why}: ${cell} optim.safetensors`);
+          assertEquals(got.log, want[cell].log, `${why}: ${cell} log.jsonl`);
+          assertEquals(got.valLoss, want[cell].valLoss, `${why}: ${cell} validation loss`);
+          assertEquals(await leftovers(runDir, cell), ["step-00000012"], `${why}: ${cell}`);
+        }
+        await Deno.remove(runDir, { recursive: true });
+      }
+      assertEquals(counts.aimed + counts.random, trials);
+      console.log(`kill and resume: ${JSON.stringify(counts)}, seed ${seed}`);
+      assert(counts.killed > 0);
+    } finally {
+      for (const d of made) await Deno.remove(d, { recursive: true }).catch(() => {});
+    }
+  },
+});
