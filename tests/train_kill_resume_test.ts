@@ -6,7 +6,8 @@
 // uninterrupted run: model.safetensors, optim.safetensors, the log's step/loss lines and the
 // validation loss, with no *.tmp and one step folder left per cell. By default 4 trials (two
 // aimed, two random: about a minute); GLYPHGRAD_KILL_TRIALS=N runs N (aimed points cycle through
-// every save point and step), GLYPHGRAD_KILL_SEED=s repeats a random draw.
+// every save point and step), GLYPHGRAD_KILL_SEED=s repeats a random draw. A second test follows
+// the training guard's printed advice on the command line (--resume --allow-changed train.lr).
 
 import { assert, assertEquals } from "./assert.ts";
 import { cpSync } from "node:fs";
@@ -99,71 +100,112 @@ async function leftovers(runDir: string, cell: string): Promise<string[]> {
   return names.filter((n) => n.endsWith(".tmp") || /^step-/.test(n)).sort();
 }
 
+/** The upstream stages (data .. embed) of the tiny config, built once for this file's tests. */
+let upstream: Promise<string> | undefined;
+const made: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const d of made) {
+    try {
+      Deno.removeSync(d, { recursive: true });
+    } catch { /* gone */ }
+  }
+});
+
+function baseRun(): Promise<string> {
+  upstream ??= (async () => {
+    const tag = `test-kill-${crypto.randomUUID().slice(0, 8)}`;
+    made.push(join(root, "runs", tag));
+    const up = await finish(cli(["embed", "--run", tag])); // no training
+    assertEquals(up.code, 0, up.text);
+    return tag;
+  })();
+  return upstream;
+}
+
+/** A copy of the upstream run, named after it with `-suffix`; returns the run name. */
+async function copyRun(suffix: string): Promise<string> {
+  const tag = await baseRun(), run = `${tag}-${suffix}`;
+  made.push(join(root, "runs", run));
+  cpSync(join(root, "runs", tag), join(root, "runs", run), { recursive: true });
+  return run;
+}
+
 Deno.test({
-  name:
-    "kill and resume: every SIGKILL (in checkpoint writes, at random steps) resumes bit-identically",
+  name: "kill and resume: every SIGKILL (in saves, at random steps) resumes bit-identically",
   sanitizeResources: false,
   fn: async () => {
     const trials = Number(Deno.env.get("GLYPHGRAD_KILL_TRIALS") ?? 4);
     const seed = Number(Deno.env.get("GLYPHGRAD_KILL_SEED") ?? Date.now() % 1e9);
     const rand = seededRandom(seed);
-    const tag = `test-kill-${crypto.randomUUID().slice(0, 8)}`;
-    const base = join(root, "runs", tag);
-    const made: string[] = [base];
-    try {
-      const up = await finish(cli(["embed", "--run", tag])); // data .. embed, no training
-      assertEquals(up.code, 0, up.text);
-      const refDir = `${base}-ref`;
-      made.push(refDir);
-      cpSync(base, refDir, { recursive: true });
-      const ref = await finish(cli(["train", "--run", `${tag}-ref`]));
-      assertEquals(ref.code, 0, ref.text);
-      const want = Object.fromEntries(
-        await Promise.all(CELLS.map(async (c) => [c, await cellState(refDir, c)] as const)),
-      );
-      const counts = { aimed: 0, random: 0, killed: 0, finishedFirst: 0 };
-      for (let t = 0; t < trials; t++) {
-        const run = `${tag}-t${t}`, runDir = join(root, "runs", run);
-        made.push(runDir);
-        cpSync(base, runDir, { recursive: true });
-        let why: string;
-        if (t % 2 === 0) { // aimed: the process kills itself inside a save
-          const k = t / 2;
-          const at = `${POINTS[k % POINTS.length]}@${STEPS[Math.floor(k / POINTS.length) % 3]}`;
-          why = `seed ${seed} trial ${t}: kill in checkpoint at ${at}`;
-          const r = await finish(
-            cli(["train", "--run", run], { GLYPHGRAD_KILL_IN_CHECKPOINT: at }),
-          );
-          assertEquals(r.signal, "SIGKILL", `${why}: ${r.text}`);
-          counts.aimed++;
-          counts.killed++;
-        } else { // random: the parent kills it shortly after a random step line
-          const cell = CELLS[Math.floor(rand() * CELLS.length)];
-          const step = 1 + Math.floor(rand() * 12), delay = Math.floor(rand() * 40);
-          why = `seed ${seed} trial ${t}: kill ${delay} ms after ${cell} step ${step}`;
-          const status = await killAtStep(run, cell, step, delay);
-          counts.random++;
-          if (status.signal === "SIGKILL") counts.killed++;
-          else counts.finishedFirst++;
-        }
-        await checkpointsIntact(runDir, why);
-        const resumed = await finish(cli(["train", "--run", run, "--resume"]));
-        assertEquals(resumed.code, 0, `${why}: ${resumed.text}`);
-        for (const cell of CELLS) {
-          const got = await cellState(runDir, cell);
-          assertEquals(got.model, want[cell].model, `${why}: ${cell} model.safetensors`);
-          assertEquals(got.optim, want[cell].optim, `${why}: ${cell} optim.safetensors`);
-          assertEquals(got.log, want[cell].log, `${why}: ${cell} log.jsonl`);
-          assertEquals(got.valLoss, want[cell].valLoss, `${why}: ${cell} validation loss`);
-          assertEquals(await leftovers(runDir, cell), ["step-00000012"], `${why}: ${cell}`);
-        }
-        await Deno.remove(runDir, { recursive: true });
+    const refRun = await copyRun("ref"), refDir = join(root, "runs", refRun);
+    const ref = await finish(cli(["train", "--run", refRun]));
+    assertEquals(ref.code, 0, ref.text);
+    const want = Object.fromEntries(
+      await Promise.all(CELLS.map(async (c) => [c, await cellState(refDir, c)] as const)),
+    );
+    const counts = { aimed: 0, random: 0, killed: 0, finishedFirst: 0 };
+    for (let t = 0; t < trials; t++) {
+      const run = await copyRun(`t${t}`), runDir = join(root, "runs", run);
+      let why: string;
+      if (t % 2 === 0) { // aimed: the process kills itself inside a save
+        const k = t / 2;
+        const at = `${POINTS[k % POINTS.length]}@${STEPS[Math.floor(k / POINTS.length) % 3]}`;
+        why = `seed ${seed} trial ${t}: kill in checkpoint at ${at}`;
+        const r = await finish(cli(["train", "--run", run], { GLYPHGRAD_KILL_IN_CHECKPOINT: at }));
+        assertEquals(r.signal, "SIGKILL", `${why}: ${r.text}`);
+        counts.aimed++;
+        counts.killed++;
+      } else { // random: the parent kills it shortly after a random step line
+        const cell = CELLS[Math.floor(rand() * CELLS.length)];
+        const step = 1 + Math.floor(rand() * 12), delay = Math.floor(rand() * 40);
+        why = `seed ${seed} trial ${t}: kill ${delay} ms after ${cell} step ${step}`;
+        const status = await killAtStep(run, cell, step, delay);
+        counts.random++;
+        if (status.signal === "SIGKILL") counts.killed++;
+        else counts.finishedFirst++;
       }
-      assertEquals(counts.aimed + counts.random, trials);
-      console.log(`kill and resume: ${JSON.stringify(counts)}, seed ${seed}`);
-      assert(counts.killed > 0);
-    } finally {
-      for (const d of made) await Deno.remove(d, { recursive: true }).catch(() => {});
+      await checkpointsIntact(runDir, why);
+      const resumed = await finish(cli(["train", "--run", run, "--resume"]));
+      assertEquals(resumed.code, 0, `${why}: ${resumed.text}`);
+      for (const cell of CELLS) {
+        const got = await cellState(runDir, cell);
+        assertEquals(got.model, want[cell].model, `${why}: ${cell} model.safetensors`);
+        assertEquals(got.optim, want[cell].optim, `${why}: ${cell} optim.safetensors`);
+        assertEquals(got.log, want[cell].log, `${why}: ${cell} log.jsonl`);
+        assertEquals(got.valLoss, want[cell].valLoss, `${why}: ${cell} validation loss`);
+        assertEquals(await leftovers(runDir, cell), ["step-00000012"], `${why}: ${cell}`);
+      }
+      await Deno.remove(runDir, { recursive: true });
     }
+    assertEquals(counts.aimed + counts.random, trials);
+    console.log(`kill and resume: ${JSON.stringify(counts)}, seed ${seed}`);
+    assert(counts.killed > 0);
+    await Deno.remove(refDir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "guard on the command line: the printed --resume --allow-changed advice finishes the run",
+  sanitizeResources: false,
+  fn: async () => {
+    const run = await copyRun("guard"), cell = "trainable-s0";
+    const wild = ["--set", "train.lr=1", "--set", "train.warmup=8"]; // diverges near step 6
+    const first = await finish(cli([`train/${cell}`, "--run", run, ...wild]));
+    assertEquals(first.code, 1, first.text);
+    const line = first.text.trim().split("\n").at(-1)!;
+    const m = new RegExp(
+      "checkpoint \\(step (\\d+)\\) is kept .* rerun the same command with " +
+        "(--resume --allow-changed train\\.lr --set train\\.lr=([\\d.]+))\\)$",
+    ).exec(line);
+    assert(m, line);
+    const again = await finish(cli([`train/${cell}`, "--run", run, ...wild, ...m[2].split(" ")]));
+    assertEquals(again.code, 0, again.text);
+    const dir = join(root, "runs", run, "train", cell);
+    const result = JSON.parse(await Deno.readTextFile(join(dir, "result.json")));
+    assertEquals([result.resumedFrom, result.steps], [Number(m[1]), 12]);
+    const events = (await Deno.readTextFile(join(dir, "log.jsonl"))).split("\n")
+      .filter((l) => l.includes('"event"')).map((l) => JSON.parse(l));
+    const changed = { "train.lr": { from: 1, to: Number(m[3]) } };
+    assertEquals(events, [{ step: Number(m[1]), event: "resume", changed }]);
   },
 });

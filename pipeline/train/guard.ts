@@ -1,5 +1,5 @@
 // The training guard's rule and its advice. A step is sane when its loss and gradient norm are
-// finite and the loss is at most SANE_FACTOR times the run's first-step loss (the reference: a
+// finite and the loss is at most SANE_FACTOR (2) times the run's first-step loss (the reference: a
 // fresh model predicts about uniformly, loss ~ ln V; a model that trains stays well below it, and
 // a diverging one leaves it by orders of magnitude: the audit's run had loss 7e14 with finite
 // weights). A checkpoint's weights are only shown sane by the loss computed on them, i.e. the next
@@ -10,7 +10,7 @@
 import type { PipelineConfig } from "../config.ts";
 
 /** A loss above this multiple of the first step's loss means the run diverged. */
-export const SANE_FACTOR = 3;
+export const SANE_FACTOR = 2;
 
 /** Why a step is not sane (a phrase), or null when it is. */
 export function insaneStep(loss: number, gradNorm: number, ref: number): string | null {
