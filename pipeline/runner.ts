@@ -287,6 +287,15 @@ async function staleReasons<C>(
   return { reasons, fingerprint };
 }
 
+/** Remove the temporary files an interrupted atomic write left (`<name>.<pid>.<random>.tmp`). */
+async function removeStaleTemps(dir: string): Promise<void> {
+  for await (const e of Deno.readDir(dir)) {
+    const path = join(dir, e.name);
+    if (e.isDirectory) await removeStaleTemps(path);
+    else if (e.isFile && /\.\d+\.[a-z0-9]+\.tmp$/.test(e.name)) await Deno.remove(path);
+  }
+}
+
 /** What `runPipeline` would do, stage by stage, and why; runs nothing. */
 export async function planPipeline<C extends { run: string }>(
   stages: Stage<C>[],
@@ -351,6 +360,7 @@ export async function runPipeline<C extends { run: string }>(
 ): Promise<string[]> {
   const log = opts.log ?? ((l: string) => console.log(l));
   await Deno.mkdir(runDir, { recursive: true });
+  await removeStaleTemps(runDir);
   const manifest = await readManifest(runDir, cfg.run);
   manifest.config = cfg;
   const forced = new Set(opts.force ? selectTargets(stages, opts.targets) : []);

@@ -94,6 +94,17 @@ async function checkpointsIntact(runDir: string, why: string) {
   }
 }
 
+/** Every *.tmp path under dir. */
+async function temps(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const path = join(dir, e.name);
+    if (e.name.endsWith(".tmp")) out.push(path);
+    else if (e.isDirectory) out.push(...await temps(path));
+  }
+  return out;
+}
+
 async function leftovers(runDir: string, cell: string): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(join(runDir, "train", cell))) names.push(e.name);
@@ -165,6 +176,9 @@ Deno.test({
         else counts.finishedFirst++;
       }
       await checkpointsIntact(runDir, why);
+      // what a kill inside any atomic write leaves (the runner's and the train stage's)
+      await Deno.writeTextFile(join(runDir, "manifest.json.4242.k1ll.tmp"), "{");
+      await Deno.writeTextFile(join(runDir, "tokenize", "vocab.json.4242.k1ll.tmp"), "{");
       const resumed = await finish(cli(["train", "--run", run, "--resume"]));
       assertEquals(resumed.code, 0, `${why}: ${resumed.text}`);
       for (const cell of CELLS) {
@@ -175,6 +189,7 @@ Deno.test({
         assertEquals(got.valLoss, want[cell].valLoss, `${why}: ${cell} validation loss`);
         assertEquals(await leftovers(runDir, cell), ["step-00000012"], `${why}: ${cell}`);
       }
+      assertEquals(await temps(runDir), [], why);
       await Deno.remove(runDir, { recursive: true });
     }
     assertEquals(counts.aimed + counts.random, trials);
