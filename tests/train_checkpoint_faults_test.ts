@@ -6,31 +6,68 @@
 import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { join } from "node:path";
 import { trainModel } from "../pipeline/train/loop.ts";
-import { checkpointHook, loadCheckpoint } from "../pipeline/train/checkpoint.ts";
+import { checkpointHook, loadCheckpoint, tidyCheckpointDir } from "../pipeline/train/checkpoint.ts";
 import { spec } from "./train_spec_lib.ts";
 
 const bytes = (dir: string, f: string) => Deno.readFile(join(dir, f));
 
-Deno.test("checkpoint: a failure between the file writes keeps the previous checkpoint", async () => {
+Deno.test("checkpoint: a failure at any point of a save keeps a whole checkpoint", async () => {
   const root = await Deno.makeTempDir();
   const full = join(root, "full");
   await trainModel(spec(full, "trainable"));
-  for (const point of ["model", "optim"]) {
+  // the points of a save in order; "pointer" is after the switch of `current` to step 4
+  const points = { model: 2, optim: 2, config: 2, folder: 2, pointer: 4 };
+  for (const [point, resumedFrom] of Object.entries(points)) {
     const dir = join(root, point);
     checkpointHook.at = (p, step) => {
-      if (p === point && step === 4) throw new Error(`simulated crash at ${p}`);
+      if (p === point && step === 4) throw new Error(`simulated crash (or full disk) at ${p}`);
     };
     try {
       await assertRejects(() => trainModel(spec(dir, "trainable")), /simulated crash/);
     } finally {
       checkpointHook.at = () => {};
     }
+    assertEquals((await loadCheckpoint(dir)).config.step, resumedFrom, point);
     const resumed = await trainModel(spec(dir, "trainable", { resume: true }));
-    assertEquals(resumed.resumedFrom, 2, point);
+    assertEquals(resumed.resumedFrom, resumedFrom, point);
     assertEquals(await bytes(dir, "model.safetensors"), await bytes(full, "model.safetensors"));
     assertEquals(await bytes(dir, "optim.safetensors"), await bytes(full, "optim.safetensors"));
+    const names: string[] = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assertEquals(names.sort(), [
+      "config.json",
+      "current",
+      "log.jsonl",
+      "model.safetensors",
+      "optim.safetensors",
+      "step-00000007",
+    ]);
   }
   await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("checkpoint: a checkpoint of the older layout (files in the folder) is adopted", async () => {
+  const dir = await Deno.makeTempDir();
+  await trainModel(spec(dir, "trainable", { stopAfter: 5 })); // step 4 is current
+  const model = await bytes(dir, "model.safetensors");
+  for (const f of ["config.json", "model.safetensors", "optim.safetensors"]) { // the old layout
+    const real = await Deno.readFile(join(dir, f));
+    await Deno.remove(join(dir, f));
+    await Deno.writeFile(join(dir, f), real);
+  }
+  await Deno.remove(join(dir, "current"));
+  await Deno.remove(join(dir, "step-00000004"), { recursive: true });
+  assertEquals((await loadCheckpoint(dir)).config.step, 4); // readable as it is
+  await tidyCheckpointDir(dir); // what training does first
+  assertEquals((await Deno.lstat(join(dir, "model.safetensors"))).isSymlink, true);
+  assertEquals(
+    await Deno.realPath(join(dir, "model.safetensors")),
+    join(await Deno.realPath(dir), "step-00000004", "model.safetensors"),
+  );
+  assertEquals(await bytes(dir, "model.safetensors"), model);
+  const resumed = await trainModel(spec(dir, "trainable", { resume: true }));
+  assertEquals(resumed.resumedFrom, 4);
+  await Deno.remove(dir, { recursive: true });
 });
 
 /** Rewrite the checkpoint's config.json with `edit` applied (through the link). */
