@@ -190,6 +190,7 @@ Deno.test({
         assertEquals(await leftovers(runDir, cell), ["step-00000012"], `${why}: ${cell}`);
       }
       assertEquals(await temps(runDir), [], why);
+      if (trials > 4) console.log(`${why}: resumed bit-identically`);
       await Deno.remove(runDir, { recursive: true });
     }
     assertEquals(counts.aimed + counts.random, trials);
