@@ -107,7 +107,11 @@ Deno.test("resume: changed settings need --allow-changed, and only optimizer set
       }),
     /other settings or inputs besides train\.lr \(data, model or code\)/,
   );
+  await trainModel({ ...other, allowChanged: ["train.lr"], stopAfter: 1 }); // killed again
   const r = await trainModel({ ...other, allowChanged: ["train.lr"] });
   assertEquals([r.resumedFrom, r.steps], [2, 7]);
+  assertEquals(await readLogEvents(join(dir, "log.jsonl")), [ // recorded once
+    { step: 2, event: "resume", changed: { "train.lr": { from: 0.01, to: 0.005 } } },
+  ]);
   await Deno.remove(dir, { recursive: true });
 });

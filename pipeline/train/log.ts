@@ -16,7 +16,10 @@ export interface LogLine {
   val_bpc?: number;
 }
 
-/** Keep only the lines with step <= `step` (or start empty when the log does not exist). */
+/**
+ * Keep only the lines with step <= `step` (event lines: step < `step`, so a resume that is
+ * repeated from the same checkpoint records its event once), or start empty.
+ */
 export async function truncateLog(path: string, step: number): Promise<void> {
   let text = "";
   try {
@@ -27,7 +30,8 @@ export async function truncateLog(path: string, step: number): Promise<void> {
   const kept = text.split("\n").filter((l) => {
     if (!l.trim()) return false;
     try {
-      return (JSON.parse(l) as LogLine).step <= step;
+      const o = JSON.parse(l) as LogLine | LogEvent;
+      return "event" in o ? o.step < step : o.step <= step;
     } catch {
       return false; // a line cut by an interruption
     }
