@@ -20,7 +20,8 @@ import { studyArms } from "../pipeline/study.ts";
 import { stopWatchdog } from "../core/webgpu/watchdog.ts";
 
 const USAGE = `usage: deno task pipeline full|<stage> [--config small] [--set key=value] [--force]
-       [--plan] [--resume [--allow-changed train.lr]] [--seeds N] [--corpus file...] [--backend auto|cpu|webgpu] [--run name]
+       [--plan] [--resume [--allow-changed train.lr]] [--seeds N] [--corpus file...]
+       [--backend auto|cpu|webgpu] [--run name]
 stages: full, data, tokenize, glyphs, embed, train, eval, report (embed, train and eval expand
         to one stage per study arm / cell, e.g. train/paper-s0; a group name selects them all)`;
 

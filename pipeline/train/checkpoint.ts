@@ -222,7 +222,8 @@ async function adoptOldLayout(dir: string): Promise<string | null> {
   }
   await Deno.remove(join(dir, name), { recursive: true }).catch(() => {});
   await Deno.rename(tmp, join(dir, name));
-  await swapLink(name, join(dir, CURRENT)); // each top file is then replaced by a link to the same bytes
+  // then each top file is replaced by a link to the same bytes (tidyCheckpointDir)
+  await swapLink(name, join(dir, CURRENT));
   return name;
 }
 

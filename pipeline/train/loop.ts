@@ -3,8 +3,9 @@
 // clipping, deterministic batches, validation every N steps, JSONL log, progress, atomic
 // checkpoints, bit-identical --resume (with optimizer settings changed only when allowed), and a
 // guard (guard.ts) that stops on a non-finite or diverged step and keeps the last checkpoint whose
-// weights gave a sane loss. Ends with the validation loss (bits per character are the eval stage's; the log
-// carries a bits-per-character monitor of the fixed validation windows for the curves).
+// weights gave a sane loss. Ends with the validation loss (bits per character are the eval
+// stage's; the log carries a bits-per-character monitor of the fixed validation windows for the
+// curves).
 
 import { join, relative } from "node:path";
 import {
