@@ -7,7 +7,8 @@
 // validation loss, with no *.tmp and one step folder left per cell. By default 4 trials (two
 // aimed, two random: about a minute); GLYPHGRAD_KILL_TRIALS=N runs N (aimed points cycle through
 // every save point and step), GLYPHGRAD_KILL_SEED=s repeats a random draw. A second test follows
-// the training guard's printed advice on the command line (--resume --allow-changed train.lr).
+// the training guard's printed advice on the command line (--resume --allow-changed train.lr);
+// a third checks that --allow-changed takes optimizer settings only, and only with --resume.
 
 import { assert, assertEquals } from "./assert.ts";
 import { cpSync } from "node:fs";
@@ -224,4 +225,21 @@ Deno.test({
     const changed = { "train.lr": { from: 1, to: Number(m[3]) } };
     assertEquals(events, [{ step: Number(m[1]), event: "resume", changed }]);
   },
+});
+
+Deno.test("cli: --allow-changed takes optimizer settings only, and only with --resume", async () => {
+  const bad = await finish(cli(["train", "--resume", "--allow-changed", "train.batch", "--plan"]));
+  assertEquals(bad.code, 1);
+  assertEquals(bad.text.trim().split("\n").length, 1, bad.text);
+  assert(
+    bad.text.startsWith(
+      "error: --allow-changed train.batch: not an optimizer setting --resume can change (valid: " +
+        "train.lr, train.minLr, train.warmup, train.clip, train.beta1, train.beta2, " +
+        "train.weightDecay)",
+    ),
+    bad.text,
+  );
+  const alone = await finish(cli(["train", "--allow-changed", "train.lr", "--plan"]));
+  assertEquals(alone.code, 1);
+  assert(alone.text.includes("--allow-changed only applies with --resume"), alone.text);
 });
