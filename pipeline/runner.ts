@@ -289,7 +289,7 @@ async function staleReasons<C>(
 
 /** Remove the temporary files an interrupted atomic write left (`<name>.<pid>.<random>.tmp`). */
 async function removeStaleTemps(dir: string): Promise<void> {
-  for await (const e of Deno.readDir(dir)) {
+  for (const e of await Array.fromAsync(Deno.readDir(dir))) { // listed before removing
     const path = join(dir, e.name);
     if (e.isDirectory) await removeStaleTemps(path);
     else if (e.isFile && /\.\d+\.[a-z0-9]+\.tmp$/.test(e.name)) await Deno.remove(path);

@@ -156,7 +156,7 @@ export async function commitCheckpointStep(dir: string, name: string, step: numb
   await linkTopFiles(dir); // dangling until the first `current` exists
   await swapLink(name, join(dir, CURRENT));
   checkpointHook.at("pointer", step);
-  for await (const e of Deno.readDir(dir)) {
+  for (const e of await Array.fromAsync(Deno.readDir(dir))) { // listed before removing
     if (e.isDirectory && isStepName(e.name) && e.name !== name) {
       await Deno.remove(join(dir, e.name), { recursive: true });
     }
@@ -195,7 +195,7 @@ export async function tidyCheckpointDir(dir: string): Promise<void> {
   if (cur === null && (await Deno.lstat(join(dir, CONFIG)).then((s) => s.isFile, () => false))) {
     cur = await adoptOldLayout(dir);
   }
-  for await (const e of Deno.readDir(dir)) {
+  for (const e of await Array.fromAsync(Deno.readDir(dir))) { // listed before removing
     const stale = e.name.endsWith(".tmp") || (isStepName(e.name) && e.name !== cur);
     if (stale) await Deno.remove(join(dir, e.name), { recursive: true });
   }
