@@ -99,7 +99,16 @@ export function artifactSection(m: Manifest): string[] {
 }
 
 /** What the report says of the config (the report stage's fingerprinted parameters). */
-export function runReportParams(cfg: PipelineConfig) {
+export interface RunReportParams {
+  run: string;
+  model: PipelineConfig["model"];
+  train: Pick<PipelineConfig["train"], "steps" | "batch" | "lr">;
+  seeds: number;
+  tokenizer: Pick<PipelineConfig["tokenizer"], "variant" | "layout">;
+}
+
+/** The report stage's parameters, taken from the config. */
+export function runReportParams(cfg: PipelineConfig): RunReportParams {
   const { steps, batch, lr } = cfg.train;
   return {
     run: cfg.run,
@@ -112,7 +121,7 @@ export function runReportParams(cfg: PipelineConfig) {
 
 /** Write report.md into the run folder from the outputs of the earlier stages. */
 export async function writeRunReport(
-  cfg: ReturnType<typeof runReportParams>,
+  cfg: RunReportParams,
   runDir: string,
   cells: Cell[],
 ): Promise<string> {

@@ -22,6 +22,10 @@ export interface StageContext {
   quiet: boolean;
   /** This stage's fingerprint (a stage may store it next to partial work, e.g. checkpoints). */
   fingerprint: string;
+  /** This stage's fingerprint under other parameters (same inputs and sources). */
+  fingerprintFor: (params: unknown) => Promise<string>;
+  /** Settings --resume may find changed in partial work (--allow-changed), e.g. ["train.lr"]. */
+  allowChanged: string[];
   log: (line: string) => void;
 }
 
@@ -84,6 +88,8 @@ export interface RunOptions {
   /** Rerun the target stages even when up to date. */
   force?: boolean;
   resume?: boolean;
+  /** With resume: settings that may differ from the partial work's (--allow-changed). */
+  allowChanged?: string[];
   /** Stages draw no progress bars (tests). */
   quiet?: boolean;
   log?: (line: string) => void;
@@ -286,6 +292,15 @@ async function staleReasons<C>(
   return { reasons, fingerprint, params };
 }
 
+/** Remove the temporary files an interrupted atomic write left (`<name>.<pid>.<random>.tmp`). */
+async function removeStaleTemps(dir: string): Promise<void> {
+  for (const e of await Array.fromAsync(Deno.readDir(dir))) { // listed before removing
+    const path = join(dir, e.name);
+    if (e.isDirectory) await removeStaleTemps(path);
+    else if (e.isFile && /\.\d+\.[a-z0-9]+\.tmp$/.test(e.name)) await Deno.remove(path);
+  }
+}
+
 /** What `runPipeline` would do, stage by stage, and why; runs nothing. */
 export async function planPipeline<C extends { run: string }>(
   stages: Stage<C>[],
@@ -350,6 +365,7 @@ export async function runPipeline<C extends { run: string }>(
 ): Promise<string[]> {
   const log = opts.log ?? ((l: string) => console.log(l));
   await Deno.mkdir(runDir, { recursive: true });
+  await removeStaleTemps(runDir);
   const manifest = await readManifest(runDir, cfg.run);
   manifest.config = cfg;
   const forced = new Set(opts.force ? selectTargets(stages, opts.targets) : []);
@@ -382,6 +398,8 @@ export async function runPipeline<C extends { run: string }>(
       resume: !!opts.resume,
       quiet: !!opts.quiet,
       fingerprint,
+      fingerprintFor: (other) => fingerprintOf(stage, other, inputs, sources),
+      allowChanged: opts.allowChanged ?? [],
       log: (line) => log(`[${stage.name}] ${line}`),
     };
     // Forget the old record first: an interrupted stage must never look up to date.

@@ -94,7 +94,12 @@ function trainStage(
     }),
     outputs: () => cellTrainOutputs(cell.name),
     run: async (ctx, p) => {
-      const r = await trainCell({ ...ctx, settings: p, cell });
+      const r = await trainCell({
+        ...ctx,
+        settings: p,
+        cell,
+        fingerprintOf: (train) => ctx.fingerprintFor({ ...p, train }),
+      });
       return { valLoss: r.valLoss, seconds: r.seconds, frozenSha256: r.frozenSha256After };
     },
   };

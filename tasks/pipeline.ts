@@ -5,6 +5,8 @@
 //   --set a.b=value                       override a config value (repeatable)
 //   --force   rerun the named stages      --plan   say what would run and why, run nothing
 //   --resume  continue interrupted training from its last checkpoint
+//   --allow-changed train.lr[,...]  with --resume: continue with changed optimizer settings
+//             (train.lr, minLr, warmup, clip, beta1, beta2, weightDecay; recorded in log.jsonl)
 //   --seeds N (study.seeds)  --corpus file.txt|file.jsonl (repeatable)  --backend auto|cpu|webgpu  --run name
 //   --set embed.import=table.safetensors  train the frozen twin on a [V, d_model] table made
 //                                         elsewhere (V = runs/<run>/tokenize/vocab.json)
@@ -13,11 +15,13 @@ import { join } from "node:path";
 import { applySet, loadConfig, validateConfig } from "../pipeline/config.ts";
 import { formatPlan, planPipeline, runPipeline, selectStages } from "../pipeline/runner.ts";
 import { pipelineStages } from "../pipeline/stages.ts";
+import { parseAllowChanged } from "../pipeline/train/resume.ts";
 import { studyArms } from "../pipeline/study.ts";
 import { stopWatchdog } from "../core/webgpu/watchdog.ts";
 
 const USAGE = `usage: deno task pipeline full|<stage> [--config small] [--set key=value] [--force]
-       [--plan] [--resume] [--seeds N] [--corpus file...] [--backend auto|cpu|webgpu] [--run name]
+       [--plan] [--resume [--allow-changed train.lr]] [--seeds N] [--corpus file...]
+       [--backend auto|cpu|webgpu] [--run name]
 stages: full, data, tokenize, glyphs, embed, train, eval, report (embed, train and eval expand
         to one stage per study arm / cell, e.g. train/paper-s0; a group name selects them all)`;
 
@@ -31,6 +35,7 @@ async function main(argv: string[]): Promise<void> {
       force: { type: "boolean", default: false },
       plan: { type: "boolean", default: false },
       resume: { type: "boolean", default: false },
+      "allow-changed": { type: "string", multiple: true, default: [] },
       seeds: { type: "string" },
       corpus: { type: "string", multiple: true, default: [] },
       backend: { type: "string" },
@@ -43,6 +48,10 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const targets = positionals.length ? positionals : ["full"];
+  const allowChanged = parseAllowChanged(values["allow-changed"]);
+  if (allowChanged.length && !values.resume) {
+    throw new Error("--allow-changed only applies with --resume (add --resume)");
+  }
   let cfg = await loadConfig(values.config, values.set);
   // the options are keys of the config, checked by the same schema (pipeline/config.ts)
   const options: [string, string, string | undefined][] = [
@@ -92,6 +101,7 @@ async function main(argv: string[]): Promise<void> {
     targets,
     force: values.force,
     resume: values.resume,
+    allowChanged,
   });
 }
 

@@ -25,6 +25,7 @@ export async function loadTrainLog(path: string): Promise<{ rows: LogRow[]; prob
     if (raw.trim() === "") continue;
     try {
       const o = JSON.parse(raw);
+      if (o?.event !== undefined) continue; // e.g. a --resume --allow-changed record
       if (!Number.isFinite(o.step) || !(Number.isFinite(o.loss) || Number.isFinite(o.val_loss))) {
         problems.push(`${path}:${i + 1}: needs numeric "step" and "loss" or "val_loss"`);
         continue;

@@ -1,17 +1,24 @@
-// Training checkpoints: a folder runs/<run>/train/<model>/ with model.safetensors (every
-// weight, the frozen table included), optim.safetensors (AdamW moments m.* and v.*) and
-// config.json (GPT config, train config, step, RNG and data-cursor state, tokenizer and
-// embedding paths with SHA-256, and the SHA-256 of both weight files). A compact vocabulary's
-// model-id -> tokenizer-id map is stored in model.safetensors as the I32 tensor "vocab_ids". Each file is written
-// atomically and config.json last, so a checkpoint is either complete or detected as broken.
+// Training checkpoints. The layout of runs/<run>/train/<model>/:
+//   step-00000008/        one complete checkpoint: model.safetensors (every weight, the frozen
+//                         table included), optim.safetensors (AdamW moments m.* and v.*) and
+//                         config.json (GPT config, train config, step, RNG and data-cursor state,
+//                         tokenizer and embedding paths with SHA-256, the weight files' SHA-256)
+//   current -> step-00000008            the one pointer (a relative symlink)
+//   config.json, model.safetensors, optim.safetensors -> current/<same name>   (symlinks, so
+//                         train/<model>/ reads as one checkpoint folder, as before)
+//   log.jsonl, result.json               the training log and the stage's result
+// A save writes a new step folder under a *.tmp name, renames it when complete, and switches
+// `current` by renaming a new link over it (one atomic rename); only then are older step folders
+// removed. A kill or a full disk at any point leaves either the previous or the new checkpoint
+// whole. `tidyCheckpointDir` (run when training starts) removes what an interrupted save left:
+// *.tmp files and folders and step folders never made current; it also moves a checkpoint of the
+// older layout (the three files directly in the folder) into a step folder. A compact
+// vocabulary's model-id -> tokenizer-id map is stored in model.safetensors as the I32 tensor
+// "vocab_ids". Loading checks both weight files against config.json's SHA-256, the step against
+// the weights' own record, and that every weight and moment is finite.
 
 import { join } from "node:path";
-import {
-  decodeSafetensors,
-  encodeSafetensors,
-  type StDict,
-  writeFileAtomic,
-} from "../../core/safetensors.ts";
+import { decodeSafetensors, encodeSafetensors, type StDict } from "../../core/safetensors.ts";
 import type { GPTConfig } from "../../core/gpt.ts";
 import { sha256Hex } from "../hash.ts";
 
@@ -42,6 +49,8 @@ export interface CheckpointConfig {
   /** Paths of the trainable leaves (the ones with optimizer state). */
   trainablePaths: string[];
   finished: boolean;
+  /** The run's first-step loss, the guard's reference (guard.ts); absent in older checkpoints. */
+  lossRef?: number;
 }
 
 export interface CheckpointData {
@@ -54,8 +63,107 @@ export interface CheckpointData {
 }
 
 const MODEL = "model.safetensors", OPTIM = "optim.safetensors", CONFIG = "config.json";
+const CURRENT = "current";
+/** The files of one checkpoint (links to the current step folder's files). */
+export const CHECKPOINT_FILES = [MODEL, OPTIM, CONFIG];
 
-/** Write a checkpoint folder (weights, optimizer state, then config.json). */
+/**
+ * Test seam: called at named points inside a save ("model", "optim", "config": that file is
+ * written in the *.tmp folder; "folder": the step folder is complete; "pointer": `current` was
+ * switched, older folders not yet removed). `GLYPHGRAD_KILL_IN_CHECKPOINT=<point>@<step>`
+ * SIGKILLs the process there (the kill-and-resume test).
+ */
+export const checkpointHook = { at: envKillHook() };
+
+function envKillHook(): (point: string, step: number) => void {
+  let want: string | undefined;
+  try {
+    want = Deno.env.get("GLYPHGRAD_KILL_IN_CHECKPOINT");
+  } catch { /* no env permission: no hook */ }
+  if (!want) return () => {};
+  return (point, step) => {
+    if (`${point}@${step}` === want) Deno.kill(Deno.pid, "SIGKILL");
+  };
+}
+
+const stepName = (step: number) => `step-${String(step).padStart(8, "0")}`;
+const isStepName = (name: string) => /^step-\d{8}(-[a-z0-9]+)?$/.test(name);
+
+/** The step folder `current` points at, or null (no checkpoint, or the older layout). */
+async function currentStep(dir: string): Promise<string | null> {
+  try {
+    return await Deno.readLink(join(dir, CURRENT));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+const exists = (path: string) => Deno.lstat(path).then(() => true, () => false);
+
+/** Point `link` at `target` with one rename (replacing a file or link of that name). */
+async function swapLink(target: string, link: string): Promise<void> {
+  const tmp = `${link}.${Deno.pid}.tmp`;
+  await Deno.remove(tmp).catch(() => {});
+  await Deno.symlink(target, tmp);
+  await Deno.rename(tmp, link);
+}
+
+/** Make config.json, model.safetensors and optim.safetensors links into `current`. */
+async function linkTopFiles(dir: string): Promise<void> {
+  for (const f of CHECKPOINT_FILES) {
+    const path = join(dir, f), target = join(CURRENT, f);
+    if (await Deno.readLink(path).then((t) => t === target, () => false)) continue;
+    await swapLink(target, path);
+  }
+}
+
+/** Write a complete step folder for cfg.step (not yet current); returns its name. */
+export async function writeCheckpointStep(
+  dir: string,
+  cfg: Omit<CheckpointConfig, "files" | "format">,
+  weights: StDict,
+  optim: StDict,
+  adamStep: number,
+): Promise<string> {
+  if (!Number.isInteger(cfg.step) || cfg.step < 0) {
+    throw new Error(`saveCheckpoint: step ${cfg.step} is not a whole number >= 0`);
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  const model = encodeSafetensors(weights, { format: CHECKPOINT_FORMAT, step: `${cfg.step}` });
+  const opt = encodeSafetensors(optim, { format: CHECKPOINT_FORMAT, adamStep: `${adamStep}` });
+  const files = { [MODEL]: await sha256Hex(model), [OPTIM]: await sha256Hex(opt) };
+  const full: CheckpointConfig = { format: CHECKPOINT_FORMAT, ...cfg, files };
+  let name = stepName(cfg.step);
+  if (name === await currentStep(dir)) name += `-${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = join(dir, `${name}.${Deno.pid}.tmp`);
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await Deno.mkdir(tmp);
+  await Deno.writeFile(join(tmp, MODEL), model);
+  checkpointHook.at("model", cfg.step);
+  await Deno.writeFile(join(tmp, OPTIM), opt);
+  checkpointHook.at("optim", cfg.step);
+  await Deno.writeTextFile(join(tmp, CONFIG), JSON.stringify(full, null, 2) + "\n");
+  checkpointHook.at("config", cfg.step);
+  await Deno.remove(join(dir, name), { recursive: true }).catch(() => {}); // never current
+  await Deno.rename(tmp, join(dir, name));
+  checkpointHook.at("folder", cfg.step);
+  return name;
+}
+
+/** Make a written step folder the checkpoint (one rename), then remove older step folders. */
+export async function commitCheckpointStep(dir: string, name: string, step: number) {
+  await linkTopFiles(dir); // dangling until the first `current` exists
+  await swapLink(name, join(dir, CURRENT));
+  checkpointHook.at("pointer", step);
+  for (const e of await Array.fromAsync(Deno.readDir(dir))) { // listed before removing
+    if (e.isDirectory && isStepName(e.name) && e.name !== name) {
+      await Deno.remove(join(dir, e.name), { recursive: true });
+    }
+  }
+}
+
+/** Write a checkpoint: a new step folder, then the switch of `current` to it. */
 export async function saveCheckpoint(
   dir: string,
   cfg: Omit<CheckpointConfig, "files" | "format">,
@@ -63,14 +171,60 @@ export async function saveCheckpoint(
   optim: StDict,
   adamStep: number,
 ): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  const model = encodeSafetensors(weights, { format: CHECKPOINT_FORMAT, step: `${cfg.step}` });
-  const opt = encodeSafetensors(optim, { format: CHECKPOINT_FORMAT, adamStep: `${adamStep}` });
-  const files = { [MODEL]: await sha256Hex(model), [OPTIM]: await sha256Hex(opt) };
-  await writeFileAtomic(join(dir, MODEL), model);
-  await writeFileAtomic(join(dir, OPTIM), opt);
-  const full: CheckpointConfig = { format: CHECKPOINT_FORMAT, ...cfg, files };
-  await writeFileAtomic(join(dir, CONFIG), JSON.stringify(full, null, 2) + "\n");
+  await tidyCheckpointDir(dir);
+  const name = await writeCheckpointStep(dir, cfg, weights, optim, adamStep);
+  await commitCheckpointStep(dir, name, cfg.step);
+}
+
+/** Forget the checkpoint in dir (training from scratch): unlink `current`, then its folders. */
+export async function dropCheckpoint(dir: string): Promise<void> {
+  await Deno.remove(join(dir, CURRENT)).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  await tidyCheckpointDir(dir);
+}
+
+/**
+ * Before training writes into dir: remove what an interrupted save left (*.tmp files and
+ * folders, step folders that never became current), restore the links to `current`, and move
+ * a checkpoint of the older layout (files directly in dir) into a step folder.
+ */
+export async function tidyCheckpointDir(dir: string): Promise<void> {
+  if (!(await exists(dir))) return;
+  let cur = await currentStep(dir);
+  if (cur === null && (await Deno.lstat(join(dir, CONFIG)).then((s) => s.isFile, () => false))) {
+    cur = await adoptOldLayout(dir);
+  }
+  for (const e of await Array.fromAsync(Deno.readDir(dir))) { // listed before removing
+    const stale = e.name.endsWith(".tmp") || (isStepName(e.name) && e.name !== cur);
+    if (stale) await Deno.remove(join(dir, e.name), { recursive: true });
+  }
+  if (cur !== null) await linkTopFiles(dir);
+}
+
+/** Move the older layout's files into a step folder made current; null when they are broken. */
+async function adoptOldLayout(dir: string): Promise<string | null> {
+  let step: unknown;
+  try {
+    step = JSON.parse(await Deno.readTextFile(join(dir, CONFIG)))?.step;
+  } catch {
+    return null; // loading reports it
+  }
+  if (!Number.isInteger(step) || (step as number) < 0) return null;
+  for (const f of [MODEL, OPTIM]) if (!(await exists(join(dir, f)))) return null;
+  const name = stepName(step as number), tmp = join(dir, `${name}.${Deno.pid}.tmp`);
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await Deno.mkdir(tmp);
+  for (const f of CHECKPOINT_FILES) {
+    await Deno.link(join(dir, f), join(tmp, f)).catch(() =>
+      Deno.copyFile(join(dir, f), join(tmp, f))
+    );
+  }
+  await Deno.remove(join(dir, name), { recursive: true }).catch(() => {});
+  await Deno.rename(tmp, join(dir, name));
+  // then each top file is replaced by a link to the same bytes (tidyCheckpointDir)
+  await swapLink(name, join(dir, CURRENT));
+  return name;
 }
 
 function broken(dir: string, why: string): never {
@@ -79,11 +233,21 @@ function broken(dir: string, why: string): never {
   );
 }
 
-/** Read and parse config.json only (cheap), with one-line errors. */
+/** Where the checkpoint's files are: the current step folder, or dir itself (older layout). */
+async function filesDir(dir: string): Promise<string> {
+  const cur = await currentStep(dir);
+  return cur === null ? dir : join(dir, cur);
+}
+
+/** Read and parse config.json only (cheap), with one-line errors; `step` is checked. */
 export async function readCheckpointConfig(dir: string): Promise<CheckpointConfig> {
+  return await readConfigIn(dir, await filesDir(dir));
+}
+
+async function readConfigIn(dir: string, files: string): Promise<CheckpointConfig> {
   let text: string;
   try {
-    text = await Deno.readTextFile(join(dir, CONFIG));
+    text = await Deno.readTextFile(join(files, CONFIG));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) broken(dir, `${CONFIG} is missing`);
     throw e;
@@ -97,6 +261,18 @@ export async function readCheckpointConfig(dir: string): Promise<CheckpointConfi
   if (cfg?.format !== CHECKPOINT_FORMAT) {
     broken(dir, `${CONFIG} is not a ${CHECKPOINT_FORMAT} file (format ${cfg?.format})`);
   }
+  const { step, totalSteps } = cfg;
+  if (!Number.isInteger(totalSteps) || totalSteps < 0) {
+    broken(dir, `${CONFIG} "totalSteps" is ${JSON.stringify(totalSteps)}, not a whole number`);
+  }
+  if (!Number.isInteger(step) || step < 0 || step > totalSteps) {
+    broken(
+      dir,
+      `${CONFIG} "step" is ${
+        JSON.stringify(step)
+      }; it must be a whole number in [0, ${totalSteps}]`,
+    );
+  }
   return cfg;
 }
 
@@ -105,13 +281,29 @@ export async function hasCheckpoint(dir: string): Promise<boolean> {
   return await Deno.stat(join(dir, CONFIG)).then(() => true, () => false);
 }
 
-/** Load a checkpoint, verifying both weight files against the hashes in config.json. */
+/** The first non-finite value of the F32 tensors, as "tensor "name" holds x at index i". */
+function firstNonFinite(tensors: StDict): string | null {
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== "F32") continue;
+    const d = t.data as Float32Array;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i])) return `tensor "${name}" holds ${d[i]} at index ${i}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Load a checkpoint, verifying both weight files against the hashes in config.json, config.json's
+ * step against the one model.safetensors records, and that every weight and moment is finite.
+ */
 export async function loadCheckpoint(dir: string): Promise<CheckpointData> {
-  const config = await readCheckpointConfig(dir);
+  const files = await filesDir(dir);
+  const config = await readConfigIn(dir, files);
   const read = async (name: string) => {
     let bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(join(dir, name));
+      bytes = await Deno.readFile(join(files, name));
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) broken(dir, `${name} is missing`);
       throw e;
@@ -119,14 +311,24 @@ export async function loadCheckpoint(dir: string): Promise<CheckpointData> {
     if ((await sha256Hex(bytes)) !== config.files?.[name]) {
       broken(dir, `${name} does not match the SHA-256 in ${CONFIG} (truncated or corrupt)`);
     }
-    return decodeSafetensors(bytes, join(dir, name));
+    const st = decodeSafetensors(bytes, join(dir, name));
+    const bad = firstNonFinite(st.tensors);
+    if (bad) {
+      broken(dir, `${name} ${bad} (the run diverged before this checkpoint was written)`);
+    }
+    return st;
   };
   const model = await read(MODEL);
+  if (model.metadata.step !== undefined && model.metadata.step !== `${config.step}`) {
+    broken(
+      dir,
+      `${CONFIG} says step ${config.step} but ${MODEL} was written at step ${model.metadata.step}`,
+    );
+  }
   const optim = await read(OPTIM);
-  return {
-    config,
-    weights: model.tensors,
-    optim: optim.tensors,
-    adamStep: Number(optim.metadata.adamStep ?? 0),
-  };
+  const adamStep = Number(optim.metadata.adamStep ?? 0);
+  if (!Number.isInteger(adamStep) || adamStep < 0) {
+    broken(dir, `${OPTIM} records adamStep ${optim.metadata.adamStep}, not a whole number`);
+  }
+  return { config, weights: model.tensors, optim: optim.tensors, adamStep };
 }

@@ -1,9 +1,11 @@
 // The training loop of one model: seeded init (the frozen and trainable twins share every
 // initial weight but the embedding), AdamW with warmup + cosine schedule and global-norm
 // clipping, deterministic batches, validation every N steps, JSONL log, progress, atomic
-// checkpoints, bit-identical --resume, and a NaN/Inf guard that stops and keeps the last good
-// checkpoint. Ends with the validation loss (bits per character are the eval stage's; the log
-// carries a bits-per-character monitor of the fixed validation windows for the curves).
+// checkpoints, bit-identical --resume (with optimizer settings changed only when allowed), and a
+// guard (guard.ts) that stops on a non-finite or diverged step and keeps the last checkpoint whose
+// weights gave a sane loss. Ends with the validation loss (bits per character are the eval
+// stage's; the log carries a bits-per-character monitor of the fixed validation windows for the
+// curves).
 
 import { join, relative } from "node:path";
 import {
@@ -24,12 +26,17 @@ import { sha256OfArray } from "../hash.ts";
 import { type Batch, mix3, trainBatch, valBatches } from "./batches.ts";
 import { bitsPerChar } from "./bpc.ts";
 import {
+  commitCheckpointStep,
+  dropCheckpoint,
   hasCheckpoint,
   loadCheckpoint,
   readCheckpointConfig,
-  saveCheckpoint,
+  tidyCheckpointDir,
+  writeCheckpointStep,
 } from "./checkpoint.ts";
 import { appendLog, type LogLine, readLog, truncateLog } from "./log.ts";
+import { guardAdvice, insaneStep } from "./guard.ts";
+import { type Changes, resumeChanges } from "./resume.ts";
 import { progressReporter } from "./progress.ts";
 import { trainStep } from "./step.ts";
 
@@ -51,6 +58,10 @@ export interface TrainSpec {
   charLen: Float64Array;
   fingerprint: string;
   resume: boolean;
+  /** Optimizer settings --resume may find changed (resume.ts RESUMABLE), e.g. ["train.lr"]. */
+  allowChanged?: string[];
+  /** The fingerprint this run would have with other train settings (checks --allow-changed). */
+  fingerprintOf?: (train: Record<string, unknown>) => Promise<string>;
   /** Files the model depends on (absolute or cwd-relative paths) with their SHA-256. */
   refs: {
     tokenizer: { path: string; sha256: string };
@@ -185,20 +196,25 @@ async function validation(params: GPTParams, spec: TrainSpec, batches: Batch[]) 
 
 /** Parameters, optimiser state and the step to continue from: fresh, or read from --resume. */
 async function openModel(spec: TrainSpec, opt: Optimizer, log: (l: string) => void) {
+  const tc = spec.train;
   let { trainable, frozen } = initTwin(spec.gpt, spec.seed, spec.frozenTable);
   let state: AdamState<GPTParams> = opt.init(trainable);
   const frozenSha256Before = frozen.wte ? await sha256OfArray(await frozen.wte.data()) : null;
-  let start = 0;
+  let start = 0, lossRef = NaN, changes: Changes = {};
   if (await hasCheckpoint(spec.dir)) {
-    const prev = await readCheckpointConfig(spec.dir);
-    if (spec.resume) {
-      if (prev.fingerprint !== spec.fingerprint) {
+    const prev = await readCheckpointConfig(spec.dir).catch((e) => {
+      if (spec.resume) throw e;
+      return null; // dropped below
+    });
+    if (spec.resume && prev) {
+      changes = await resumeChanges(prev, { ...spec, train: { ...tc } });
+      const ck = await loadCheckpoint(spec.dir);
+      if (ck.config.step > tc.steps) {
         throw new Error(
-          `checkpoint ${spec.dir} was written with other settings or inputs; ` +
+          `checkpoint ${spec.dir}: step ${ck.config.step} is past train.steps ${tc.steps}; ` +
             "rerun without --resume to train from scratch",
         );
       }
-      const ck = await loadCheckpoint(spec.dir);
       trainable = fromDict(trainable, ck.weights, "", spec.dir);
       frozen = fromDict(frozen, ck.weights, "", spec.dir);
       state = {
@@ -207,15 +223,19 @@ async function openModel(spec: TrainSpec, opt: Optimizer, log: (l: string) => vo
         v: fromDict(state.v, ck.optim, "v.", spec.dir),
       };
       start = ck.config.step;
+      lossRef = ck.config.lossRef ?? NaN;
       log(`${spec.model}: resuming from step ${start} of ${ck.config.totalSteps}`);
-    } else if (prev.step < prev.totalSteps) {
-      log(
-        `${spec.model}: found an unfinished checkpoint (step ${prev.step}); starting over ` +
-          "(pass --resume to continue it)",
-      );
+    } else {
+      if (prev && prev.step < prev.totalSteps) {
+        log(
+          `${spec.model}: found an unfinished checkpoint (step ${prev.step}); starting over ` +
+            "(pass --resume to continue it)",
+        );
+      }
+      await dropCheckpoint(spec.dir); // a later --resume must not continue the older run
     }
   }
-  return { trainable, frozen, state, start, frozenSha256Before };
+  return { trainable, frozen, state, start, frozenSha256Before, lossRef, changes };
 }
 
 /** The config.json of a checkpoint at `step` (everything but the file hashes). */
@@ -226,6 +246,7 @@ function checkpointConfig(
   seeds: { dataSeed: number; dropSeed: number },
   trainablePaths: string[],
   frozenSha256: string | null,
+  lossRef: number,
 ) {
   const tc = spec.train;
   return {
@@ -254,6 +275,7 @@ function checkpointConfig(
       : null,
     trainablePaths,
     finished,
+    lossRef: Number.isFinite(lossRef) ? lossRef : undefined,
   };
 }
 
@@ -275,11 +297,20 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
   checkMicroBatch(tc);
   const logPath = join(spec.dir, "log.jsonl");
   await Deno.mkdir(spec.dir, { recursive: true });
+  await tidyCheckpointDir(spec.dir); // what a kill inside a save left behind
   const t0 = performance.now();
 
   const opt = adamw({ beta1: tc.beta1, beta2: tc.beta2, eps: 1e-8, weightDecay: tc.weightDecay });
-  let { trainable, frozen, state, start, frozenSha256Before } = await openModel(spec, opt, log);
+  const opened = await openModel(spec, opt, log);
+  let { trainable, frozen, state, lossRef } = opened;
+  const { start, frozenSha256Before, changes } = opened;
   await truncateLog(logPath, start === 0 ? -1 : start);
+  if (Object.keys(changes).length) {
+    await appendLog(logPath, [{ step: start, event: "resume", changed: changes }]);
+    log(
+      `${spec.model}: resuming with changed ${Object.keys(changes).join(", ")} (--allow-changed)`,
+    );
+  }
 
   const sched = cosineSchedule({ warmup: tc.warmup, total: tc.steps, peak: tc.lr, min: tc.minLr });
   const dataSeed = mix3(spec.seed, 0xda7a, 0), dropSeed = mix3(spec.seed, 0xd20b, 0);
@@ -299,8 +330,16 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
   };
 
   let lastSaved = start;
+  /** A written checkpoint waiting for a sane loss on its weights before it becomes current. */
+  let pending: { name: string; step: number } | null = null;
+  const commit = async () => {
+    if (!pending) return;
+    await commitCheckpointStep(spec.dir, pending.name, pending.step);
+    lastSaved = pending.step;
+    pending = null;
+  };
   const save = async (step: number, finished: boolean) => {
-    await saveCheckpoint(
+    const name = await writeCheckpointStep(
       spec.dir,
       checkpointConfig(
         spec,
@@ -309,6 +348,7 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
         { dataSeed, dropSeed },
         treeFlatten(trainable).map(([p]) => p),
         frozenSha256Before,
+        lossRef,
       ),
       {
         ...await toDict(mergeParams(trainable, frozen)),
@@ -319,7 +359,18 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
       { ...await toDict(state.m, "m."), ...await toDict(state.v, "v.") },
       state.step,
     );
-    lastSaved = step;
+    pending = { name, step };
+  };
+  const stop = (what: string, step: number): never => {
+    progress.done();
+    const kept = lastSaved > 0
+      ? `the last good checkpoint (step ${lastSaved}) is kept in ${spec.dir}`
+      : "no checkpoint was written";
+    throw new Error(
+      `train ${spec.model}: ${what} at step ${step}; stopped, ${kept} (${
+        guardAdvice(tc, lastSaved)
+      })`,
+    );
   };
 
   let lastLoss = NaN, valLoss = NaN, stepSeconds = 0, stepsRun = 0;
@@ -342,18 +393,13 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
     state = out.state;
     const lossV = await out.loss.item(), normV = await out.gradNorm.item();
     disposeTree([out.loss, out.gradNorm]);
-    if (!Number.isFinite(lossV) || !Number.isFinite(normV)) {
-      progress.done();
+    if (step === 0 && Number.isFinite(lossV)) lossRef = lossV;
+    const insane = insaneStep(lossV, normV, lossRef);
+    if (insane) {
       disposeTree([trainable, frozen, state.m, state.v]);
-      const what = Number.isFinite(lossV) ? `gradient norm is ${normV}` : `loss is ${lossV}`;
-      const kept = lastSaved > 0
-        ? `the last good checkpoint (step ${lastSaved}) is kept in ${spec.dir}`
-        : "no checkpoint was written";
-      throw new Error(
-        `train ${spec.model}: ${what} at step ${step + 1}; stopped, ${kept} ` +
-          "(lower train.lr or raise train.warmup, then rerun)",
-      );
+      stop(insane, step + 1);
     }
+    await commit(); // this loss was computed on the pending checkpoint's weights: they are sane
     lastLoss = lossV;
     const done = step + 1;
     windowSteps++;
@@ -391,6 +437,11 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
       windowStepSeconds = 0;
     }
     if (done % tc.checkpointEvery === 0 || isLast) await save(done, isLast);
+    if (isLast) {
+      const insaneVal = insaneStep(valLoss, 0, lossRef);
+      if (insaneVal) stop(`validation ${insaneVal}`, done);
+      await commit();
+    }
   }
   progress.done();
   const stopped = step < tc.steps;

@@ -44,6 +44,10 @@ export interface TrainCellArgs {
   runDir: string;
   cell: Cell;
   fingerprint: string;
+  /** The fingerprint under other train settings (checks --allow-changed on resume). */
+  fingerprintOf?: (train: Record<string, unknown>) => Promise<string>;
+  /** Optimizer settings --resume may find changed (--allow-changed). */
+  allowChanged?: string[];
   resume: boolean;
   log: (line: string) => void;
   quiet?: boolean;
@@ -93,6 +97,8 @@ export async function trainCell(a: TrainCellArgs): Promise<TrainResult> {
     frozenTable: table,
     charLen,
     fingerprint: a.fingerprint,
+    fingerprintOf: a.fingerprintOf,
+    allowChanged: a.allowChanged,
     resume: a.resume,
     refs: {
       tokenizer: { path: tokPath, sha256: await sha256File(tokPath) },
