@@ -99,7 +99,7 @@ export function decodeSafetensors(
       new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + hlen)),
     );
   } catch (e) {
-    return fail(`header is not valid JSON (${(e as Error).message})`);
+    return fail(`header is not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
   }
   if (!isObject(header)) return fail("header is not a JSON object");
   const base = 8 + hlen, dataLen = bytes.length - base;

@@ -87,6 +87,9 @@ Deno.test("safetensors: what the format forbids is refused, not loaded", () => {
   refuses(file({ __metadata__: { step: 3 } }, 0), /__metadata__ is not a map of strings/);
   refuses(file({ __metadata__: null }, 0), /__metadata__ is not a map of strings/);
   refuses(new Uint8Array(5), /shorter than the 8-byte/);
+  const broken = file({ a: t("F32", [1], [0, 4]) }, 4);
+  broken[12] = 0x0a; // a newline inside the header's JSON: the parser's message spans lines
+  refuses(broken, /header is not valid JSON/); // refuses() checks the message is one line
   const huge = new Uint8Array(16);
   new DataView(huge.buffer).setBigUint64(0, 1n << 63n, true);
   refuses(huge, /header length 9223372036854775808 exceeds file size 16/);

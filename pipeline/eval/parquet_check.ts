@@ -24,7 +24,7 @@ export function parquetProblem(bytes: Uint8Array): string | null {
   try {
     md = parquetMetadata(bytes);
   } catch (e) {
-    return `footer unreadable (${(e as Error).message})`;
+    return `footer unreadable (${(e as Error).message.replace(/\s+/g, " ")})`;
   }
   const dataEnd = bytes.length - 8 - int(md.metadata_length);
   const rows = int(md.num_rows);
@@ -71,7 +71,9 @@ function pagesProblem(
     try {
       h = parquetHeader(reader);
     } catch (e) {
-      return `page header at chunk byte ${at} unreadable (${(e as Error).message})`;
+      return `page header at chunk byte ${at} unreadable (${
+        (e as Error).message.replace(/\s+/g, " ")
+      })`;
     }
     const csize = int(h.compressed_page_size);
     if (!count(csize, chunk.length - reader.offset) || !count(h.uncompressed_page_size, maxUnc)) {
