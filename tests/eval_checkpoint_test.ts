@@ -114,6 +114,12 @@ Deno.test("eval checkpoints: null config, missing or extra tensors, bad values a
     }
     await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: null }));
     await plain("lacks a positive integer gpt.vocab");
+    // a huge integer "layers" (a fuzzed config): refused by the block count, not looped over
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      JSON.stringify({ gpt: { ...cfg, layers: 1e308 } }),
+    );
+    await plain("2 blocks saved, config says 1e+308");
     await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: { ...cfg, heads: 3 } }));
     await plain("not divisible by heads 3");
     await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: cfg, tokenizer: "none" }));

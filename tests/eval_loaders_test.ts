@@ -212,3 +212,12 @@ Deno.test("empty benchmark files and repeated ARC labels never pass silently", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("parquet files the fuzzer damaged are one line, not an unhandled rejection", async () => {
+  for (const [kind, file] of [["mmlu", "mmlu_hf_case1710"], ["arc", "arc_hf_case409"]]) {
+    await assertRejects(
+      () => loadBench(`${kind}:${F}/fuzzed/${file}.parquet`),
+      new RegExp(`fuzzed/${file}\\.parquet is not a readable parquet file \\(`),
+    );
+  }
+});

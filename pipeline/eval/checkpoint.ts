@@ -215,13 +215,13 @@ export function expectedParamShapes(cfg: GPTConfig): Map<string, number[]> {
  * none missing (MLP and norm biases included), none unknown, none NaN or infinite.
  */
 function checkTensors(named: Record<string, StTensor>, cfg: GPTConfig, where: string) {
-  const want = expectedParamShapes(cfg);
   const blocks = Object.keys(named).filter((n) => /^blocks\.\d+\./.test(n))
     .map((n) => Number(n.split(".")[1]));
   const saved = blocks.length ? Math.max(...blocks) + 1 : 0;
   if (saved !== cfg.layers) {
     throw new Error(`${where}: ${saved} blocks saved, config says ${cfg.layers}`);
   }
+  const want = expectedParamShapes(cfg); // after the block count: a damaged "layers" is no loop
   for (const [name, shape] of want) {
     const t = named[name];
     if (!t) throw new Error(`${where}: tensor "${name}" missing; was it saved from mergeParams?`);

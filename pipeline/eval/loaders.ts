@@ -284,6 +284,23 @@ function jsonFromBytes(bytes: Uint8Array | undefined): unknown {
   }
 }
 
+/**
+ * Errors hyparquet raised in a column promise that nothing awaited (a damaged page: the read's
+ * own promise rejects too, but the sibling's unhandled rejection ended the process). Counted
+ * here, never dropped: a read during which one was raised fails.
+ */
+const hyparquet = { stray: [] as string[], guarded: false };
+function guardHyparquet() {
+  if (hyparquet.guarded) return;
+  hyparquet.guarded = true;
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    const err = e.reason as Error | undefined;
+    if (!err?.stack?.includes("/hyparquet")) return;
+    e.preventDefault();
+    hyparquet.stray.push(err.message.replace(/\s+/g, " "));
+  });
+}
+
 /** Rows of a parquet file as plain objects; one-line error if it is not parquet. */
 async function readParquet(path: string): Promise<Record<string, unknown>[]> {
   let bytes: Uint8Array;
@@ -297,12 +314,17 @@ async function readParquet(path: string): Promise<Record<string, unknown>[]> {
   const why = parquetProblem(bytes); // sizes and counts checked first: decoding is then bounded
   if (why) throw unreadable(why);
   let rows: Record<string, unknown>[];
+  guardHyparquet();
+  const stray = hyparquet.stray.length;
   try {
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     rows = await parquetReadObjects({ file: file as ArrayBuffer, parsers: { jsonFromBytes } });
   } catch (e) {
     throw unreadable((e as Error).message.replace(/\s+/g, " "));
+  } finally {
+    await new Promise((r) => setTimeout(r, 0)); // let stray rejections be reported first
   }
+  if (hyparquet.stray.length > stray) throw unreadable(hyparquet.stray.splice(stray)[0]);
   const want = Number(parquetMetadata(bytes).num_rows);
   if (rows.length !== want) {
     throw unreadable(`${rows.length} rows decoded, the footer says ${want}`);
