@@ -28,6 +28,7 @@ import {
   tokenizerHash,
   tokenizerToJson,
 } from "../pipeline/tokenizer/mod.ts";
+import { seededRandom } from "../pipeline/eval/rng.ts";
 import { asciiCodec } from "./eval_fakes.ts";
 
 export type Outcome = "ok" | "refused" | "crash" | "silent";
@@ -36,17 +37,8 @@ export interface CaseResult {
   detail: string;
 }
 
-/** mulberry32: a small seeded generator, so that a failing case is rerun by its number. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The case's random source: seeded, so that a failing case is rerun by its number. */
+export const rng = seededRandom;
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
@@ -177,6 +169,21 @@ async function mutateOne(files: Record<string, string>, keys: string[], r: Rand)
   return { key, path, orig, next, restore: () => Deno.writeFile(path, orig) };
 }
 
+/** Mutate one of `files`, judge it with `fn`, and restore the original whatever happens. */
+async function withMutation(
+  files: Record<string, string>,
+  keys: string[],
+  r: Rand,
+  fn: (m: Awaited<ReturnType<typeof mutateOne>>) => CaseResult | Promise<CaseResult>,
+): Promise<CaseResult> {
+  const m = await mutateOne(files, keys, r);
+  try {
+    return await fn(m);
+  } finally {
+    await m.restore();
+  }
+}
+
 const sameBytes = (a: Uint8Array, b: Uint8Array) =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -196,8 +203,7 @@ const safetensors: Target = {
     return { st: path };
   },
   async run(_dir, files, r) {
-    const m = await mutateOne(files, ["st"], r);
-    try {
+    return await withMutation(files, ["st"], r, (m) => {
       let res;
       try {
         res = decodeSafetensors(m.next, m.path);
@@ -218,9 +224,7 @@ const safetensors: Target = {
         return silent(`tensors hold ${bytes} bytes of ${m.next.length - 8 - hlen}`);
       }
       return ok();
-    } finally {
-      await m.restore();
-    }
+    });
   },
 };
 
@@ -259,8 +263,7 @@ const checkpoint: Target = {
     return { model: `${dir}/ckpt/model.safetensors`, config: `${dir}/ckpt/config.json` };
   },
   async run(dir, files, r) {
-    const m = await mutateOne(files, ["model", "config"], r);
-    try {
+    return await withMutation(files, ["model", "config"], r, async (m) => {
       try {
         await loadCheckpointModel(`${dir}/ckpt`, { codec: asciiCodec });
       } catch (e) {
@@ -269,9 +272,7 @@ const checkpoint: Target = {
       // the weights are hash-checked: any change to their bytes must have been refused
       if (m.key === "model" && !sameBytes(m.orig, m.next)) return silent("changed weights loaded");
       return ok();
-    } finally {
-      await m.restore();
-    }
+    });
   },
 };
 
@@ -286,8 +287,7 @@ const tokenizer: Target = {
     return { tok: `${dir}/t.json` };
   },
   async run(_dir, files, r) {
-    const m = await mutateOne(files, ["tok"], r);
-    try {
+    return await withMutation(files, ["tok"], r, (m) => {
       const orig = tokenizerFromJson(new TextDecoder().decode(m.orig), m.path);
       let got;
       try {
@@ -298,9 +298,7 @@ const tokenizer: Target = {
       // accepted: the content (tokens, ids, merges, variant, layout) is the original's
       if (tokenizerHash(got) !== tokenizerHash(orig)) return silent("changed tokenizer accepted");
       return ok();
-    } finally {
-      await m.restore();
-    }
+    });
   },
 };
 
@@ -314,15 +312,14 @@ const config: Target = {
     return { cfg: `${dir}/cfg.json` };
   },
   async run(_dir, files, r) {
-    const m = await mutateOne(files, ["cfg"], r);
-    try {
-      await loadConfig(m.path);
-      return ok(); // value ranges are pipeline/config.ts's own (issue 16, another part)
-    } catch (e) {
-      return judgeError(e, m.path);
-    } finally {
-      await m.restore();
-    }
+    return await withMutation(files, ["cfg"], r, async (m) => {
+      try {
+        await loadConfig(m.path);
+        return ok(); // value ranges are pipeline/config.ts's own (issue 16, another part)
+      } catch (e) {
+        return judgeError(e, m.path);
+      }
+    });
   },
 };
 
@@ -338,8 +335,7 @@ const corpus: Target = {
     return { txt: `${dir}/c.txt`, jsonl: `${dir}/c.jsonl` };
   },
   async run(_dir, files, r) {
-    const m = await mutateOne(files, ["txt", "jsonl"], r);
-    try {
+    return await withMutation(files, ["txt", "jsonl"], r, async (m) => {
       let docs;
       try {
         docs = await readCorpusFile(m.path);
@@ -355,15 +351,23 @@ const corpus: Target = {
         }
       }
       return ok();
-    } finally {
-      await m.restore();
-    }
+    });
   },
 };
 
 // ---- benchmarks ---------------------------------------------------------------------------
 
 const FIX = new URL("../fixtures/eval/", import.meta.url);
+
+/** Copy fixtures/eval files into `dir`; their paths by name. */
+async function copyFixtures(dir: string, names: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of names) {
+    out[f] = `${dir}/${f}`;
+    await Deno.copyFile(new URL(f, FIX), out[f]);
+  }
+  return out;
+}
 
 /** The loaded benchmark must hold valid items, and account for every row it read. */
 function judgeBench(
@@ -383,19 +387,15 @@ function judgeBench(
 
 const benchJsonl: Target = {
   name: "benchmark JSONL",
-  async setup(dir) {
-    const out: Record<string, string> = {};
-    for (const f of ["arc.jsonl", "boolq.jsonl", "generic.jsonl", "mmlu_hf.jsonl"]) {
-      out[f] = `${dir}/${f}`;
-      await Deno.copyFile(new URL(f, FIX), out[f]);
-    }
-    return out;
-  },
+  setup: (dir) => copyFixtures(dir, ["arc.jsonl", "boolq.jsonl", "generic.jsonl", "mmlu_hf.jsonl"]),
   async run(_dir, files, r) {
-    const m = await mutateOne(files, Object.keys(files), r);
-    const kind = { "arc.jsonl": "arc", "boolq.jsonl": "boolq", "generic.jsonl": "jsonl" }[m.key] ??
-      "mmlu";
-    try {
+    return await withMutation(files, Object.keys(files), r, async (m) => {
+      const kinds: Record<string, string> = {
+        "arc.jsonl": "arc",
+        "boolq.jsonl": "boolq",
+        "generic.jsonl": "jsonl",
+      };
+      const kind = kinds[m.key] ?? "mmlu";
       let b;
       try {
         b = await loadBench(`${kind}:${m.path}`);
@@ -404,9 +404,7 @@ const benchJsonl: Target = {
       }
       const rows = new TextDecoder().decode(m.next).split("\n").filter((l) => l.trim()).length;
       return judgeBench(b, rows);
-    } finally {
-      await m.restore();
-    }
+    });
   },
 };
 
@@ -427,8 +425,7 @@ const benchCsv: Target = {
     return out;
   },
   async run(dir, files, r) {
-    const m = await mutateOne(files, Object.keys(files), r);
-    try {
+    return await withMutation(files, Object.keys(files), r, async (m) => {
       let b;
       try {
         b = await loadBench(`mmlu:${dir}/mmlu`);
@@ -441,25 +438,15 @@ const benchCsv: Target = {
         b.problems.filter((p) => p.startsWith(`${m.path}:`)).length;
       if (fromFile < rows) return silent(`${m.path}: ${rows} rows, ${fromFile} accounted for`);
       return judgeBench(b, undefined);
-    } finally {
-      await m.restore();
-    }
+    });
   },
 };
 
 const benchParquet: Target = {
   name: "benchmark parquet",
-  async setup(dir) {
-    const out: Record<string, string> = {};
-    for (const f of ["arc_hf.parquet", "mmlu_hf.parquet"]) {
-      out[f] = `${dir}/${f}`;
-      await Deno.copyFile(new URL(f, FIX), out[f]);
-    }
-    return out;
-  },
+  setup: (dir) => copyFixtures(dir, ["arc_hf.parquet", "mmlu_hf.parquet"]),
   async run(_dir, files, r) {
-    const m = await mutateOne(files, Object.keys(files), r);
-    try {
+    return await withMutation(files, Object.keys(files), r, async (m) => {
       let b;
       try {
         b = await loadBench(`${m.key.startsWith("arc") ? "arc" : "mmlu"}:${m.path}`);
@@ -468,9 +455,7 @@ const benchParquet: Target = {
         return judgeError(e, m.path);
       }
       return judgeBench(b, undefined); // readParquet checks rows decoded = rows in the footer
-    } finally {
-      await m.restore();
-    }
+    });
   },
 };
 
