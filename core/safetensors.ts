@@ -1,7 +1,8 @@
 // safetensors read/write (https://github.com/huggingface/safetensors format): an 8-byte
 // little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, then raw
-// little-endian bytes. Writes are atomic (temp file + rename); reads validate every offset so a
-// truncated or corrupt file fails with one clear line instead of garbage weights.
+// little-endian bytes. Writes are atomic (temp file + rename); reads validate the header as the
+// format specifies (types, shapes, offsets tiling the data exactly) so a truncated, corrupt or
+// edited file fails with one clear line instead of garbage weights or a TypeError.
 
 export type StDtype = "F32" | "I32" | "F64" | "U8" | "I64" | "F16";
 export interface StTensor {
@@ -49,7 +50,32 @@ export function encodeSafetensors(
   return out;
 }
 
-/** Parse safetensors bytes; `what` names the file in error messages. */
+const CTORS = {
+  F32: Float32Array,
+  I32: Int32Array,
+  F64: Float64Array,
+  U8: Uint8Array,
+  I64: BigInt64Array,
+  F16: Uint16Array,
+} as const;
+
+/** The format's own header limit (the Rust reference refuses headers over 100 MB). */
+const MAX_HEADER = 100_000_000;
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
+
+const isCount = (x: unknown): x is number =>
+  typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+
+/**
+ * Parse safetensors bytes; `what` names the file in error messages. Validates as the format
+ * specifies (github.com/huggingface/safetensors, "Format" and the Rust `validate`): the header
+ * is a JSON object of tensors plus an optional `__metadata__` map of strings; each tensor has a
+ * known dtype, a shape of non-negative integers and `data_offsets` [begin, end] whose length is
+ * the shape's product times the dtype's size; sorted by offset the tensors tile the data section
+ * exactly (no gap, no overlap, no trailing byte). Anything else is one line naming the problem.
+ */
 export function decodeSafetensors(
   bytes: Uint8Array,
   what = "safetensors data",
@@ -60,45 +86,77 @@ export function decodeSafetensors(
     );
   };
   if (bytes.length < 8) fail("shorter than the 8-byte header length");
-  const hlen = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (hlen > bytes.length - 8) fail(`header length ${hlen} exceeds file size ${bytes.length}`);
-  let header: Record<string, { dtype: StDtype; shape: number[]; data_offsets: [number, number] }>;
+  const hlen64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (hlen64 > BigInt(bytes.length - 8)) {
+    fail(`header length ${hlen64} exceeds file size ${bytes.length}`);
+  }
+  const hlen = Number(hlen64);
+  if (hlen > MAX_HEADER) fail(`header length ${hlen} is over the format's ${MAX_HEADER} bytes`);
+  if (hlen < 2 || bytes[8] !== 0x7b) fail("header does not start with '{' (not safetensors)");
+  let header: unknown;
   try {
     header = JSON.parse(
       new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + hlen)),
     );
   } catch (e) {
-    return fail(`header is not valid JSON (${(e as Error).message})`);
+    return fail(`header is not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
   }
-  const base = 8 + hlen;
-  const tensors: StDict = {};
+  if (!isObject(header)) return fail("header is not a JSON object");
+  const base = 8 + hlen, dataLen = bytes.length - base;
   let metadata: Record<string, string> = {};
+  const entries: { name: string; dtype: StDtype; shape: number[]; a: number; b: number }[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === "__metadata__") {
-      metadata = info as unknown as Record<string, string>;
+      if (!isObject(info) || !Object.values(info).every((v) => typeof v === "string")) {
+        fail("__metadata__ is not a map of strings");
+      }
+      metadata = info as Record<string, string>;
       continue;
     }
-    const size = BYTES[info.dtype];
-    if (!size) fail(`tensor "${name}" has unsupported dtype ${info.dtype}`);
-    const [a, b] = info.data_offsets;
-    const n = info.shape.reduce((x, y) => x * y, 1);
-    if (b - a !== n * size || base + b > bytes.length || a < 0) {
+    const t = `tensor ${JSON.stringify(name)}`;
+    if (!isObject(info)) return fail(`${t} is not an object {dtype, shape, data_offsets}`);
+    const dtype = info.dtype as StDtype;
+    if (typeof dtype !== "string" || !Object.hasOwn(BYTES, dtype)) {
+      fail(`${t} has unsupported dtype ${JSON.stringify(info.dtype)} (${Object.keys(BYTES)})`);
+    }
+    const shape = info.shape;
+    if (!Array.isArray(shape) || !shape.every(isCount)) {
+      return fail(`${t} shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    }
+    const off = info.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount) || off[0] > off[1]) {
+      return fail(`${t} data_offsets ${JSON.stringify(off)} is not [begin, end] with begin <= end`);
+    }
+    let n = 1;
+    for (const d of shape) n *= d;
+    const [a, b] = off as number[];
+    if (!Number.isSafeInteger(n * BYTES[dtype]) || b - a !== n * BYTES[dtype]) {
       fail(
-        `tensor "${name}" offsets [${a}, ${b}] do not fit shape [${info.shape}] in ${bytes.length} bytes`,
+        `${t} offsets [${a}, ${b}] hold ${b - a} bytes, shape [${shape}] ${dtype} needs ${
+          n * BYTES[dtype]
+        }`,
       );
     }
+    entries.push({ name, dtype, shape, a, b });
+  }
+  entries.sort((x, y) => x.a - y.a || x.b - y.b);
+  let end = 0;
+  for (const e of entries) {
+    if (e.a !== end) {
+      fail(
+        `tensor ${JSON.stringify(e.name)} starts at byte ${e.a}, expected ${end} ` +
+          `(${e.a < end ? "overlaps the tensor before it" : "a gap before it"})`,
+      );
+    }
+    end = e.b;
+  }
+  if (end !== dataLen) {
+    fail(`the tensors cover ${end} bytes of a ${dataLen}-byte data section`);
+  }
+  const tensors: StDict = {};
+  for (const { name, dtype, shape, a, b } of entries) {
     const raw = bytes.slice(base + a, base + b); // copy: aligned and independent of the file buffer
-    const ctor = {
-      F32: Float32Array,
-      I32: Int32Array,
-      F64: Float64Array,
-      U8: Uint8Array,
-      I64: BigInt64Array,
-      F16: Uint16Array,
-    }[
-      info.dtype
-    ];
-    tensors[name] = { dtype: info.dtype, shape: info.shape, data: new ctor(raw.buffer, 0, n) };
+    tensors[name] = { dtype, shape, data: new CTORS[dtype](raw.buffer, 0, (b - a) / BYTES[dtype]) };
   }
   return { tensors, metadata };
 }

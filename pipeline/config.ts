@@ -403,7 +403,7 @@ async function readJson(path: string | URL): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`config ${path}: invalid JSON (${(e as Error).message})`);
+    throw new Error(`config ${path}: invalid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
   }
 }
 

@@ -10,6 +10,7 @@ import { generate } from "../pipeline/eval/generate.ts";
 import { runEval } from "../pipeline/eval/run.ts";
 import { type Protocol, PROTOCOLS } from "../pipeline/eval/evaluate.ts";
 import { formatPeakMemory, peakMemory } from "../pipeline/eval/peak_memory.ts";
+import { type FlagRange, numberFlag } from "../pipeline/eval/flags.ts";
 
 const USAGE = `usage: deno task eval --checkpoint <dir> [--checkpoint <dir2>]
   [--bench mmlu:<dir|file.jsonl|file.parquet>] [--bench arc:<file>] [--bench csqa:<file>]
@@ -27,12 +28,16 @@ function fail(msg: string): never {
   Deno.exit(2);
 }
 
-function num(v: string | undefined, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  const x = Number(v);
-  if (!Number.isFinite(x)) fail(`--${name} must be a number, got "${v}"`);
-  return x;
+/** A numeric flag (pipeline/eval/flags.ts); a bad value exits with the usage. */
+function num(v: string | undefined, name: string, dflt: number, range: FlagRange): number {
+  try {
+    return numberFlag(v, name, dflt, range);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
 }
+
+const COUNT = { min: 0, whole: true }, POSITIVE = { min: 1, whole: true };
 
 async function main() {
   let args;
@@ -81,14 +86,14 @@ async function main() {
   }
   const checkpoints = args.checkpoint ?? [];
   if (checkpoints.length === 0) fail("give at least one --checkpoint <dir>");
-  const seed = num(args.seed, "seed", 0);
+  const seed = num(args.seed, "seed", 0, { min: 0, max: 2 ** 32 - 1, whole: true });
 
   if (args.generate !== undefined) {
     const m = await loadCheckpointModel(checkpoints[0]);
     const text = await generate(m.model, m.codec, args.generate, {
-      maxNew: num(args["max-new"], "max-new", 200),
-      temperature: num(args.temperature, "temperature", 0),
-      topK: num(args["top-k"], "top-k", 0),
+      maxNew: num(args["max-new"], "max-new", 200, POSITIVE),
+      temperature: num(args.temperature, "temperature", 0, { min: 0 }),
+      topK: num(args["top-k"], "top-k", 0, COUNT),
       seed,
       stop: (args.stop ?? []).map((s) => s.replaceAll("\\n", "\n")),
       stopId: m.stopId,
@@ -101,11 +106,6 @@ async function main() {
   for (const p of protocols) {
     if (!PROTOCOLS.includes(p)) fail(`unknown protocol "${p}"; use ${PROTOCOLS.join(", ")}`);
   }
-  const whole = (v: string | undefined, name: string, dflt: number, min: number) => {
-    const x = num(v, name, dflt);
-    if (!Number.isInteger(x) || x < min) fail(`--${name} must be a whole number >= ${min}`);
-    return x;
-  };
   const name = args.name ?? "eval";
   const t0 = performance.now();
   const { reportPath, resultsPath } = await runEval({
@@ -116,14 +116,14 @@ async function main() {
     out: args.out ?? `runs/${name}`,
     name,
     builtin: !args["no-builtin"],
-    items: num(args.items, "items", 1000),
-    limit: num(args.limit, "limit", 0),
-    probe: num(args.probe, "probe", 200),
+    items: num(args.items, "items", 1000, POSITIVE),
+    limit: num(args.limit, "limit", 0, COUNT),
+    probe: num(args.probe, "probe", 200, COUNT),
     protocols,
-    shots: whole(args.shots, "shots", 0, 0),
-    genTokens: whole(args["gen-tokens"], "gen-tokens", 3, 1),
-    paperRuns: whole(args["paper-runs"], "paper-runs", 10, 1),
-    paperTemperature: num(args["paper-temperature"], "paper-temperature", 1),
+    shots: num(args.shots, "shots", 0, COUNT),
+    genTokens: num(args["gen-tokens"], "gen-tokens", 3, POSITIVE),
+    paperRuns: num(args["paper-runs"], "paper-runs", 10, POSITIVE),
+    paperTemperature: num(args["paper-temperature"], "paper-temperature", 1, { min: 0 }),
     atlas: args.atlas,
     seed,
   });

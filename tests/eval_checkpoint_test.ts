@@ -9,7 +9,14 @@ import { setBackend } from "../core/registry.ts";
 import { type GPTConfig, gptHidden, gptLogits, initGPT, mergeParams } from "../core/gpt.ts";
 import { treeFlatten } from "../core/autodiff.ts";
 import { tensor } from "../core/tensor.ts";
-import { saveSafetensors } from "../core/safetensors.ts";
+import {
+  decodeSafetensors,
+  loadSafetensors,
+  saveSafetensors,
+  type StDict,
+} from "../core/safetensors.ts";
+import { sha256Hex } from "../pipeline/hash.ts";
+import { CHECKPOINT_FORMAT } from "../pipeline/train/checkpoint.ts";
 import { loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
 import { logSoftmaxRow } from "../pipeline/eval/model.ts";
 import { optionLogLiks, scoreLoglik } from "../pipeline/eval/protocols.ts";
@@ -89,6 +96,81 @@ Deno.test("bad checkpoints fail with one clear line", async () => {
   await Deno.writeTextFile(`${dir}/config.json`, "{not json");
   await assertRejects(() => loadCheckpointModel(dir), "not valid JSON");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("eval checkpoints: null config, missing or extra tensors, bad values are one line", async () => {
+  const dir = await saveCheckpoint(cfg, 1);
+  const load = () => loadCheckpointModel(dir, { codec: asciiCodec });
+  const good = (await loadSafetensors(`${dir}/model.safetensors`)).tensors;
+  const withTensors = async (t: StDict) => await saveSafetensors(`${dir}/model.safetensors`, t);
+  const plain = async (re: string) => {
+    const e = await assertRejects(load, re);
+    assert(e.constructor === Error, `${e.constructor.name}: ${e.message}`);
+  };
+  try {
+    for (const text of ["null", "3", "[]", '"s"']) {
+      await Deno.writeTextFile(`${dir}/config.json`, text);
+      await plain("config.json is not a JSON object");
+    }
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: null }));
+    await plain("lacks a positive integer gpt.vocab");
+    // a huge integer "layers" (a fuzzed config): refused by the block count, not looped over
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      JSON.stringify({ gpt: { ...cfg, layers: 1e308 } }),
+    );
+    await plain("2 blocks saved, config says 1e+308");
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: { ...cfg, heads: 3 } }));
+    await plain("not divisible by heads 3");
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ gpt: cfg, tokenizer: "none" }));
+    for (const name of ["blocks.0.mlp.w1", "blocks.1.mlp.w2", "blocks.0.ln1.b", "lnf.b"]) {
+      const { [name]: _, ...rest } = good;
+      await withTensors(rest);
+      await plain(`tensor "${name}" missing`);
+    }
+    await withTensors({ ...good, "blocks.0.mlp.w1": { ...good["blocks.0.mlp.w2"] } });
+    await plain('"blocks.0.mlp.w1" has shape [64,16], config needs [16,64]');
+    await withTensors({ ...good, "blocks.0.mlp.w3": good["blocks.0.mlp.w2"] });
+    await plain('unexpected tensor "blocks.0.mlp.w3"');
+    const inf = Float32Array.from(good.head.data as Float32Array);
+    inf[5] = Infinity;
+    await withTensors({ ...good, head: { ...good.head, data: inf } });
+    await plain('"head" holds Infinity at index 5');
+    await withTensors(good);
+    await load(); // the untouched weights load again
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("eval checkpoints: weights that differ from the SHA-256 in config.json are refused", async () => {
+  const dir = await saveCheckpoint(cfg, 1);
+  try {
+    const bytes = await Deno.readFile(`${dir}/model.safetensors`);
+    const meta = { format: CHECKPOINT_FORMAT, gpt: cfg, tokenizer: "none" };
+    const files = { "model.safetensors": await sha256Hex(bytes) };
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ ...meta, files }));
+    const ok = await loadCheckpointModel(dir, { codec: asciiCodec });
+    assertEquals(ok.cfg.vocab, cfg.vocab);
+    // the audit's edit: exponent bits of one value of "head" flipped (a finite, huge weight)
+    const { tensors } = decodeSafetensors(bytes);
+    const h = tensors.head.data as Float32Array;
+    new DataView(h.buffer, h.byteOffset).setUint8(3, 0x7e);
+    assert(Number.isFinite(h[0]) && Math.abs(h[0]) > 1e30);
+    await saveSafetensors(`${dir}/model.safetensors`, tensors);
+    const e = await assertRejects(
+      () => loadCheckpointModel(dir, { codec: asciiCodec }),
+      `${dir}/model.safetensors does not match the SHA-256 in config.json`,
+    );
+    assert(e.constructor === Error);
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(meta));
+    await assertRejects(
+      () => loadCheckpointModel(dir, { codec: asciiCodec }),
+      "records no SHA-256 for model.safetensors",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("shared-prefix (tree) scoring equals scoring each option on its own", async () => {

@@ -109,10 +109,11 @@ Deno.test("MMLU dev split, BoolQ and CommonsenseQA (ARC layout) loaders", async 
     ["False", "F"],
   ]);
   assertEquals(q.items[0].passage, "The Sun is the star at the centre of the Solar System.");
-  const bad = await loadBench(`boolq:${F}/boolq_bad.jsonl`);
-  assertEquals(bad.items.length, 0);
-  assertMatch(bad.problems[0], /boolq_bad\.jsonl:1: needs "question" \(string\), "passage"/);
-  assertEquals(bad.problems.length, 2);
+  // no usable row: one line with the count and the first problem (loadBench refuses it)
+  await assertRejects(
+    () => loadBench(`boolq:${F}/boolq_bad.jsonl`),
+    /no usable item \(2 malformed; first: \S+boolq_bad\.jsonl:1: needs "question" \(string\), "passage"/,
+  );
   const c = await loadBench(`csqa:${F}/arc.jsonl`);
   assertEquals([c.name, c.style], ["csqa-arc", "arc"]);
   assertEquals(c.items[1].labels, ["1", "2", "3", "4"]);
@@ -155,4 +156,68 @@ Deno.test("a benchmark file with no usable row fails the run in one line, writin
   );
   assertEquals([...Deno.readDirSync(out)], []);
   await Deno.remove(out);
+});
+
+Deno.test("a flipped bit in a parquet page header is one line, not a hang (issue 16)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bytes = await Deno.readFile(`${F}/arc_hf.parquet`);
+    assertEquals(bytes[366], 0x5c);
+    bytes[366] = 0x54; // the audit's flip: data_page_header_v2 of "answerKey" loses its counts
+    await Deno.writeFile(`${dir}/arc.parquet`, bytes);
+    await assertRejects(
+      () => loadBench(`arc:${dir}/arc.parquet`),
+      /arc\.parquet is not a readable parquet file \(column answerKey in row group 0: data page v2 at chunk byte 0 lacks a valid num_values\)/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("empty benchmark files and repeated ARC labels never pass silently", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/empty.jsonl`, "");
+    await Deno.writeTextFile(`${dir}/blank.jsonl`, "\n\n  \n");
+    for (const spec of [`jsonl:${dir}/empty.jsonl`, `arc:${dir}/blank.jsonl`]) {
+      await assertRejects(
+        () => loadBench(spec),
+        `--bench ${spec} has no usable item; fix the file`,
+      );
+    }
+    // an empty subject file beside good ones: an error naming it, not a subject that vanishes
+    await Deno.mkdir(`${dir}/mmlu/test`, { recursive: true });
+    await Deno.copyFile(
+      `${F}/mmlu/data/test/astronomy_test.csv`,
+      `${dir}/mmlu/test/astronomy_test.csv`,
+    );
+    await Deno.writeTextFile(`${dir}/mmlu/test/biology_test.csv`, "");
+    await assertRejects(
+      () => loadBench(`mmlu:${dir}/mmlu`),
+      `eval: ${dir}/mmlu/test/biology_test.csv holds no rows`,
+    );
+    const row = (labels: string[]) =>
+      JSON.stringify({
+        id: "q",
+        question: { stem: "s", choices: labels.map((label, i) => ({ text: `t${i}`, label })) },
+        answerKey: "A",
+      });
+    await Deno.writeTextFile(`${dir}/arc.jsonl`, row(["A", "B"]) + "\n" + row(["A", "A"]) + "\n");
+    const b = await loadBench(`arc:${dir}/arc.jsonl`);
+    assertEquals(b.items.length, 1);
+    assertEquals(b.problems, [
+      `${dir}/arc.jsonl:2: choice labels repeat (A,A); each label must be unique`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parquet files the fuzzer damaged are one line, not an unhandled rejection", async () => {
+  for (const [kind, file] of [["mmlu", "mmlu_hf_case1710"], ["arc", "arc_hf_case409"]]) {
+    await assertRejects(
+      () => loadBench(`${kind}:${F}/fuzzed/${file}.parquet`),
+      new RegExp(`fuzzed/${file}\\.parquet is not a readable parquet file \\(`),
+    );
+  }
 });

@@ -176,7 +176,7 @@ Deno.test("eval run: two twins, every bench format, report with plots", async ()
   }
   const bad = await cli("--checkpoint", ckpts[0], "--items", "many");
   assertEquals(bad.code, 2);
-  assert(bad.err.startsWith("eval: --items must be a number"), bad.err);
+  assert(bad.err.startsWith("eval: --items must be a whole number from 1 up"), bad.err);
   await Deno.remove(dir, { recursive: true });
 });
 

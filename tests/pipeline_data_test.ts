@@ -48,6 +48,25 @@ Deno.test("data: cleaning gives NFC, Unix newlines, no escapes or control charac
   }));
 });
 
+Deno.test("data: cleaning is linear on a million spaces with no newline (issue 16 hang)", () => {
+  const spaces = " ".repeat(1_000_000);
+  assertEquals(cleanText(`a${spaces}b${spaces}\n${spaces}c\u00a0${spaces}`), "a b\n c");
+  assertEquals(cleanText(`x${"\u00a0 ".repeat(500_000)}\ny`), "x\ny");
+});
+
+Deno.test("data: trailing spaces go before every newline, as /[ \\u00a0]+\\n/ did (property)", () => {
+  const old = (s: string) => s.replace(/[ \u00a0]+\n/g, "\n").replace(/ {2,}/g, " ").trim();
+  const text = fc.array(fc.constantFrom(" ", "\u00a0", "\n", "a", "\r", "\t"), { maxLength: 40 })
+    .map((a) => a.join(""));
+  fc.assert(
+    fc.property(text, (s) => {
+      const unix = s.replace(/\r\n?/g, "\n").replace(/\t/g, " ");
+      assertEquals(cleanText(s), old(unix).replace(/\n{3,}/g, "\n\n").trim());
+    }),
+    { numRuns: 500 },
+  );
+});
+
 Deno.test("data: the split is deterministic, disjoint, complete, and by document (property)", () => {
   const docArb = fc.uniqueArray(
     fc.record({ source: fc.constantFrom("a", "b"), id: fc.string(), text: fc.string() }),

@@ -67,6 +67,43 @@ Deno.test("io: missing, corrupt and edited files give one-line errors", async ()
   assert.throws(() => tokenizerFromJson(JSON.stringify(j)), oneLine(/unknown variant/));
 });
 
+Deno.test("io: null, wrong vocabSize or meta, and a 1,000,000-character token are one line", () => {
+  const oneLine = (re: RegExp) => (e: unknown) => {
+    const m = (e as Error).message;
+    return e?.constructor === Error && re.test(m) && !m.includes("\n") && m.includes("t.json");
+  };
+  const from = (x: unknown) => () => tokenizerFromJson(JSON.stringify(x), "t.json");
+  for (const x of [null, 3, "s", [1]]) assert.throws(from(x), oneLine(/not a JSON object/));
+  const j = JSON.parse(tokenizerToJson(toks[0]));
+  assert.throws(
+    from({ ...j, vocabSize: 65535 }),
+    oneLine(/vocabSize 65535; variant "2-3" has 65536/),
+  );
+  assert.throws(from({ ...j, vocabSize: "65536" }), oneLine(/vocabSize/));
+  for (const meta of [3, [1], { a: null }, { a: { b: 1 } }]) {
+    assert.throws(from({ ...j, meta }), oneLine(/"meta" that is not a map/));
+  }
+  assert.throws(from({ ...j, tokens: [null] }), oneLine(/malformed token entry/));
+  assert.throws(from({ ...j, tokens: [["55296", "ab"]] }), oneLine(/malformed token entry/));
+  assert.throws(from({ ...j, merges: [[1, 2]] }), oneLine(/malformed merge/));
+  // a 1,000,000-character token: the hash fails first, with no merge synthesised
+  const long = "ab".repeat(500_000);
+  const edited = { ...j, tokens: [[0xD800, long], ...j.tokens.slice(1)] };
+  assert.throws(from(edited), oneLine(/content hash/));
+  // the same token with a matching hash (a deliberate edit): the length limit refuses it
+  const ids = Int32Array.from(edited.tokens, (t: [number, string]) => t[0]);
+  const forged = tokenizerHash({
+    ...toks[0],
+    tokens: edited.tokens.map((t: [number, string]) => t[1]),
+    ids,
+    merges: Int32Array.from(j.merges.flat()),
+  });
+  assert.throws(
+    from({ ...edited, hash: forged }),
+    oneLine(/1000000 characters long, over the limit of 64/),
+  );
+});
+
 /** Independent BPE over the exported Hugging Face JSON (what `tokenizers` does for us). */
 function hfEncode(hf: Record<string, unknown>, text: string): number[] {
   const model = hf.model as { vocab: Record<string, number>; merges: string[] };

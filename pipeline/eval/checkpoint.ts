@@ -17,8 +17,21 @@
 // tokenizer and compact vocabulary.
 
 import { dirname, join } from "node:path";
-import { loadSafetensors } from "../../core/safetensors.ts";
-import { type GPTConfig, gptHead, gptHidden, gptLogits, type GPTParams } from "../../core/gpt.ts";
+import {
+  decodeSafetensors,
+  readFileOrExplain,
+  type StTensor,
+} from "../../core/safetensors.ts";
+import {
+  type GPTConfig,
+  gptHead,
+  gptHidden,
+  gptLogits,
+  type GPTParams,
+  validateConfig,
+} from "../../core/gpt.ts";
+import { sha256Hex } from "../hash.ts";
+import { CHECKPOINT_FORMAT } from "../train/checkpoint.ts";
 import { gather, reshape } from "../../core/ops.ts";
 import { type Tensor, tensor, tidy } from "../../core/tensor.ts";
 import { decode, encode, EOS, loadTokenizer } from "../tokenizer/mod.ts";
@@ -148,42 +161,77 @@ export function unflattenParams(named: Record<string, Tensor>): GPTParams {
   return root as GPTParams;
 }
 
-function checkParams(p: GPTParams, cfg: GPTConfig, where: string) {
-  const want = (t: Tensor | undefined, name: string, shape: number[]) => {
+/** Every tensor the model reads, by dotted name, with its shape (core/gpt.ts initGPT's tree). */
+export function expectedParamShapes(cfg: GPTConfig): Map<string, number[]> {
+  const [V, D] = [cfg.vocab, cfg.dModel];
+  const H = Math.round(D * (cfg.mlpRatio ?? 4)); // core/gpt.ts hidden()
+  const out = new Map<string, number[]>([["wte", [V, D]], ["head", [D, V]]]);
+  const norm = (name: string) => {
+    out.set(`${name}.w`, [D]);
+    if (cfg.norm !== "rmsnorm") out.set(`${name}.b`, [D]);
+  };
+  norm("lnf");
+  for (let i = 0; i < cfg.layers; i++) {
+    norm(`blocks.${i}.ln1`);
+    norm(`blocks.${i}.ln2`);
+    for (const k of ["wq", "wk", "wv", "wo"]) out.set(`blocks.${i}.attn.${k}`, [D, D]);
+    out.set(`blocks.${i}.mlp.w1`, [D, H]);
+    out.set(`blocks.${i}.mlp.w2`, [H, D]);
+  }
+  return out;
+}
+
+/**
+ * The saved tensors are exactly the ones the model reads, each with its shape and finite values:
+ * none missing (MLP and norm biases included), none unknown, none NaN or infinite.
+ */
+function checkTensors(named: Record<string, StTensor>, cfg: GPTConfig, where: string) {
+  const blocks = Object.keys(named).filter((n) => /^blocks\.\d+\./.test(n))
+    .map((n) => Number(n.split(".")[1]));
+  const saved = blocks.length ? Math.max(...blocks) + 1 : 0;
+  if (saved !== cfg.layers) {
+    throw new Error(`${where}: ${saved} blocks saved, config says ${cfg.layers}`);
+  }
+  const want = expectedParamShapes(cfg); // after the block count: a damaged "layers" is no loop
+  for (const [name, shape] of want) {
+    const t = named[name];
     if (!t) throw new Error(`${where}: tensor "${name}" missing; was it saved from mergeParams?`);
     if (t.shape.join() !== shape.join()) {
       throw new Error(`${where}: "${name}" has shape [${t.shape}], config needs [${shape}]`);
     }
-  };
-  const [V, D] = [cfg.vocab, cfg.dModel];
-  want(p.wte, "wte", [V, D]);
-  want(p.head, "head", [D, V]);
-  want(p.lnf?.w, "lnf.w", [D]);
-  if ((p.blocks?.length ?? 0) !== cfg.layers) {
-    throw new Error(`${where}: ${p.blocks?.length ?? 0} blocks saved, config says ${cfg.layers}`);
-  }
-  p.blocks!.forEach((b, i) => {
-    for (const k of ["wq", "wk", "wv", "wo"] as const) {
-      want(b.attn?.[k], `blocks.${i}.attn.${k}`, [D, D]);
+    const bad = (t.data as Float32Array).findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new Error(
+        `${where}: "${name}" holds ${t.data[bad]} at index ${bad}; restore a good copy`,
+      );
     }
-    want(b.ln1?.w, `blocks.${i}.ln1.w`, [D]);
-    want(b.ln2?.w, `blocks.${i}.ln2.w`, [D]);
-  });
+  }
+  const extra = Object.keys(named).find((n) => !want.has(n));
+  if (extra) {
+    throw new Error(
+      `${where}: unexpected tensor "${extra}" (not part of a ${cfg.layers}-layer model)`,
+    );
+  }
 }
 
-async function readJson(path: string): Promise<Record<string, unknown>> {
+async function readJson(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch {
     throw new Error(`eval: cannot read ${path}; is this a checkpoint folder from the train stage?`);
   }
+  let j: unknown;
   try {
-    return JSON.parse(text);
+    j = JSON.parse(text);
   } catch {
     throw new Error(`eval: ${path} is not valid JSON; re-save the checkpoint`);
   }
+  return j;
 }
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
 
 async function exists(p: string) {
   try {
@@ -200,11 +248,31 @@ export async function loadCheckpointModel(
   opts: GptModelOptions & { codec?: TextCodec } = {},
 ): Promise<CheckpointModel> {
   const meta = await readJson(join(dir, "config.json"));
+  if (!isObject(meta)) {
+    throw new Error(`eval: ${dir}/config.json is not a JSON object; re-save the checkpoint`);
+  }
   // an exported GPT-NeoX folder (pipeline/export): its "glyphgrad" block names the tokenizer
   const neox = (meta.architectures as unknown[] | undefined)?.includes(NEOX_ARCH) ?? false;
   const info = (neox ? meta.glyphgrad ?? {} : meta) as Record<string, unknown>;
-  let { tensors } = await loadSafetensors(join(dir, "model.safetensors"));
+  const modelPath = join(dir, "model.safetensors");
+  const bytes = await readFileOrExplain(modelPath);
+  // a train-stage checkpoint records the weights' SHA-256: a changed byte is refused, not scored
+  const files = meta.files as Record<string, unknown> | undefined;
+  const recorded = isObject(files) ? files["model.safetensors"] : undefined;
+  if (recorded !== undefined || meta.format === CHECKPOINT_FORMAT) {
+    if (typeof recorded !== "string") {
+      throw new Error(`eval: ${dir}/config.json records no SHA-256 for model.safetensors`);
+    }
+    if ((await sha256Hex(bytes)) !== recorded) {
+      throw new Error(
+        `eval: ${modelPath} does not match the SHA-256 in config.json (corrupt or edited); ` +
+          "restore a good copy or train again",
+      );
+    }
+  }
+  let { tensors } = decodeSafetensors(bytes, modelPath);
   let cfg = (meta.gpt ?? meta.model ?? meta) as GPTConfig;
+  if (!isObject(cfg)) throw new Error(`eval: ${dir}/config.json "gpt" is not an object`);
   if (neox) {
     const embedding = info.embedding === "frozen" ? "frozen" : "trainable";
     ({ cfg, weights: tensors } = fromNeox(meta, tensors, embedding, `eval: ${dir}`));
@@ -214,20 +282,34 @@ export async function loadCheckpointModel(
       throw new Error(`eval: ${dir}/config.json lacks a positive integer gpt.${k}`);
     }
   }
-  const named: Record<string, Tensor> = {};
+  try {
+    validateConfig(cfg);
+  } catch (e) {
+    throw new Error(`eval: ${dir}/config.json: ${(e as Error).message}`);
+  }
+  const weights: Record<string, StTensor> = {};
   let vocabIds: ArrayLike<number> | undefined;
   for (const [name, t] of Object.entries(tensors)) {
     if (name === "vocab_ids") {
+      if (t.dtype !== "I32" || t.shape.join() !== `${cfg.vocab}`) {
+        throw new Error(
+          `eval: ${modelPath} "vocab_ids" is ${t.dtype} [${t.shape}]; expected I32 [${cfg.vocab}]`,
+        );
+      }
       vocabIds = t.data as Int32Array;
       continue;
     }
     if (t.dtype !== "F32") {
       throw new Error(`eval: ${dir}/model.safetensors "${name}" is ${t.dtype}; expected F32`);
     }
+    weights[name] = t;
+  }
+  checkTensors(weights, cfg, `eval: ${modelPath}`);
+  const named: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(weights)) {
     named[name] = tensor(t.data as Float32Array, t.shape, "f32");
   }
   const params = unflattenParams(named);
-  checkParams(params, cfg, `eval: ${dir}/model.safetensors`);
   let codec = opts.codec;
   let stopId: number | undefined; // the model id of </s>, where the vocabulary has it
   if (!codec) {
@@ -247,6 +329,11 @@ export async function loadCheckpointModel(
       vocabIds = typeof info.vocabIds === "string"
         ? (await readJson(join(dir, info.vocabIds))) as unknown as number[]
         : info.vocabIds as number[];
+      if (!Array.isArray(vocabIds) || vocabIds.length !== cfg.vocab) {
+        throw new Error(
+          `eval: ${dir}/config.json "vocabIds" is not a list of ${cfg.vocab} tokenizer ids`,
+        );
+      }
     }
     if (vocabIds) {
       // a compact vocabulary: the tokenizer restricted to the model's rows (tokenizer/compact.ts,

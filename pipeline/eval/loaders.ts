@@ -13,7 +13,8 @@
 import { basename, dirname, join } from "node:path";
 import { type Bench, itemProblem, LETTERS, type McItem } from "./items.ts";
 import { parseCsv } from "./csv.ts";
-import { parquetReadObjects } from "hyparquet";
+import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import { parquetProblem } from "./parquet_check.ts";
 
 /** Read a file as strict UTF-8 with one-line errors. */
 export async function readText(path: string): Promise<string> {
@@ -60,6 +61,9 @@ export async function loadMmluCsvFile(
   const subject = basename(path).replace(/_(test|val|dev)\.csv$/, "").replace(/\.csv$/, "");
   const split = /_dev\.csv$/.test(path) ? "dev/" : "";
   const records = parseCsv(await readText(path), path);
+  if (records.length === 0) {
+    throw new Error(`eval: ${path} holds no rows; remove the empty file or restore its rows`);
+  }
   for (const [k, r] of records.entries()) {
     const source = `${path}:${r.line}`;
     if (r.fields.length !== 6) {
@@ -197,6 +201,10 @@ export async function loadArcJsonl(path: string): Promise<Bench> {
       return;
     }
     const labels = raw.map((c) => c.label as string);
+    if (new Set(labels).size !== labels.length) {
+      bench.problems.push(`${source}: choice labels repeat (${labels}); each label must be unique`);
+      return;
+    }
     const answer = labels.indexOf(String(o.answerKey));
     if (answer < 0) {
       bench.problems.push(`${source}: answerKey "${o.answerKey}" is not a label (${labels})`);
@@ -262,6 +270,37 @@ export async function loadBoolqJsonl(path: string): Promise<Bench> {
   return bench;
 }
 
+/**
+ * A JSON column value, or undefined when it is not JSON (the row is then reported as malformed):
+ * hyparquet's own parser throws inside a column promise that nothing awaits, and the unhandled
+ * rejection ended the process (a fuzzed arc_hf.parquet).
+ */
+function jsonFromBytes(bytes: Uint8Array | undefined): unknown {
+  if (!bytes) return bytes;
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Errors hyparquet raised in a column promise that nothing awaited (a damaged page: the read's
+ * own promise rejects too, but the sibling's unhandled rejection ended the process). Counted
+ * here, never dropped: a read during which one was raised fails.
+ */
+const hyparquet = { stray: [] as string[], guarded: false };
+function guardHyparquet() {
+  if (hyparquet.guarded) return;
+  hyparquet.guarded = true;
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    const err = e.reason as Error | undefined;
+    if (!err?.stack?.includes("/hyparquet")) return;
+    e.preventDefault();
+    hyparquet.stray.push(err.message.replace(/\s+/g, " "));
+  });
+}
+
 /** Rows of a parquet file as plain objects; one-line error if it is not parquet. */
 async function readParquet(path: string): Promise<Record<string, unknown>[]> {
   let bytes: Uint8Array;
@@ -270,12 +309,27 @@ async function readParquet(path: string): Promise<Record<string, unknown>[]> {
   } catch {
     throw new Error(`eval: file not found: ${path}; check the path`);
   }
+  const unreadable = (why: string) =>
+    new Error(`eval: ${path} is not a readable parquet file (${why}); restore or re-export it`);
+  const why = parquetProblem(bytes); // sizes and counts checked first: decoding is then bounded
+  if (why) throw unreadable(why);
+  let rows: Record<string, unknown>[];
+  guardHyparquet();
+  const stray = hyparquet.stray.length;
   try {
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    return await parquetReadObjects({ file: file as ArrayBuffer });
+    rows = await parquetReadObjects({ file: file as ArrayBuffer, parsers: { jsonFromBytes } });
   } catch (e) {
-    throw new Error(`eval: ${path} is not a readable parquet file (${(e as Error).message})`);
+    throw unreadable((e as Error).message.replace(/\s+/g, " "));
+  } finally {
+    await new Promise((r) => setTimeout(r, 0)); // let stray rejections be reported first
   }
+  if (hyparquet.stray.length > stray) throw unreadable(hyparquet.stray.splice(stray)[0]);
+  const want = Number(parquetMetadata(bytes).num_rows);
+  if (rows.length !== want) {
+    throw unreadable(`${rows.length} rows decoded, the footer says ${want}`);
+  }
+  return rows;
 }
 
 const toNumber = (x: unknown) => (typeof x === "bigint" ? Number(x) : x);
@@ -321,6 +375,10 @@ export async function loadArcParquet(path: string): Promise<Bench> {
       );
       continue;
     }
+    if (new Set(labels).size !== labels.length) {
+      bench.problems.push(`${source}: choice labels repeat (${labels}); each label must be unique`);
+      continue;
+    }
     const answer = labels.indexOf(String(o.answerKey));
     if (answer < 0) {
       bench.problems.push(`${source}: answerKey "${o.answerKey}" is not a label (${labels})`);
@@ -338,8 +396,24 @@ export async function loadArcParquet(path: string): Promise<Bench> {
   return bench;
 }
 
-/** Load a "kind:path" benchmark spec (mmlu:, arc:, csqa:, boolq:, jsonl:). */
+/**
+ * Load a "kind:path" benchmark spec (mmlu:, arc:, csqa:, boolq:, jsonl:). A benchmark with no
+ * usable item (an empty file, a zero-row parquet, every row malformed) is a one-line error, not
+ * a benchmark that silently drops out of the results or of the training set's decontamination.
+ */
 export async function loadBench(spec: string): Promise<Bench> {
+  const b = await loadBenchAsIs(spec);
+  if (b.items.length === 0) {
+    throw new Error(
+      `eval: --bench ${spec} has no usable item` +
+        (b.problems.length ? ` (${b.problems.length} malformed; first: ${b.problems[0]})` : "") +
+        "; fix the file",
+    );
+  }
+  return b;
+}
+
+async function loadBenchAsIs(spec: string): Promise<Bench> {
   const m = /^(mmlu|arc|csqa|boolq|jsonl):(.+)$/.exec(spec);
   if (!m) {
     throw new Error(

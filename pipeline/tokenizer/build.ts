@@ -61,13 +61,22 @@ function checkToken(t: string): void {
   }
 }
 
+/**
+ * Longest multi-character token accepted, in UTF-16 units: the builder's longest are 5-grams and
+ * production strings of at most `maxProductionChars` (10); the bound keeps merge synthesis cheap
+ * on a damaged or hand-edited file (a 1,000,000-character token took minutes).
+ */
+export const MAX_TOKEN_CHARS = 64;
+
 /** Synthesise merges (rank order) for tokens given in id order. */
 export function synthesiseMerges(tokens: readonly string[], ids: Int32Array): Int32Array {
   const multi = new Map<string, number>();
   tokens.forEach((t, k) => multi.set(t, ids[k]));
+  const lengths = new Set(tokens.map((t) => t.length)).add(1); // a half of another length is no id
   const out: number[] = [];
   tokens.forEach((t, k) => {
     for (let i = 1; i < t.length; i++) {
+      if (!lengths.has(i) || !lengths.has(t.length - i)) continue;
       const l = idOf(t.slice(0, i), multi), r = idOf(t.slice(i), multi);
       if (l >= 0 && r >= 0) out.push(l, r, ids[k]);
     }
@@ -92,6 +101,13 @@ export function makeTokenizer(
       `tokenizer: ${tokens.length} multi-character tokens exceed the ${slots.length} slots of ` +
         `layout ${layoutName} variant "${variant}"; lower perScript` +
         (variant === "max" ? "" : ' or use variant "max"'),
+    );
+  }
+  const long = tokens.findIndex((t) => typeof t === "string" && t.length > MAX_TOKEN_CHARS);
+  if (long >= 0) {
+    throw new Error(
+      `tokenizer: token ${long} is ${tokens[long].length} characters long, over the limit of ` +
+        `${MAX_TOKEN_CHARS}; use shorter n-grams or production strings`,
     );
   }
   if (layoutName === "bvv241") checkAuthorTokens(tokens, layout);

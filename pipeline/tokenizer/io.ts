@@ -15,6 +15,7 @@ import {
   SPECIAL_FIRST,
   SPECIAL_LAST,
   type Variant,
+  vocabSizeOf,
 } from "./layout.ts";
 import { vocabStrings } from "./vocab.ts";
 
@@ -53,41 +54,77 @@ export function tokenizerToJson(tok: Tokenizer): string {
   return `{\n${lines.join(",\n")}\n}\n`;
 }
 
-/** Parse tokenizer JSON text, checking merges and hash; `where` names the source in errors. */
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
+
+/**
+ * Parse tokenizer JSON text, checking it all: the fields' types, vocabSize against the variant,
+ * "meta" as a map of strings / finite numbers / booleans, the content hash over the stored
+ * tokens, ids and merges (before any merge is synthesised: a damaged file costs no more than its
+ * size), then the tokens' rules and merges re-synthesised from them. `where` names the source.
+ */
 export function tokenizerFromJson(text: string, where = "tokenizer JSON"): Tokenizer {
   const bad = (why: string) => new Error(`loadTokenizer: ${where} ${why}; rebuild or re-save it`);
-  let j: Record<string, unknown>;
+  let j: unknown;
   try {
     j = JSON.parse(text);
   } catch {
     throw bad("is not valid JSON");
   }
+  if (!isObject(j)) throw bad("is not a JSON object");
   if (j.format !== FORMAT || j.version !== VERSION) {
     throw bad(`is not a ${FORMAT} v${VERSION} file`);
   }
   if (j.variant !== "2-3" && j.variant !== "max") throw bad(`has unknown variant ${j.variant}`);
+  const variant = j.variant as Variant;
   const layout = (j.layout ?? "glyphgrad") as LayoutName;
   if (!LAYOUT_NAMES.includes(layout)) throw bad(`has unknown layout ${j.layout}`);
+  if (j.vocabSize !== vocabSizeOf(variant)) {
+    throw bad(`has vocabSize ${j.vocabSize}; variant "${variant}" has ${vocabSizeOf(variant)}`);
+  }
+  const meta = j.meta ?? {};
+  const scalar = (v: unknown) =>
+    typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && isFinite(v));
+  if (!isObject(meta) || !Object.values(meta).every(scalar)) {
+    throw bad('has a "meta" that is not a map of strings, finite numbers and booleans');
+  }
   if (!Array.isArray(j.tokens) || !Array.isArray(j.merges)) throw bad("lacks tokens or merges");
   const tokens = (j.tokens as unknown[]).map((t) => {
-    if (!Array.isArray(t) || typeof t[1] !== "string") throw bad("has a malformed token entry");
+    if (
+      !Array.isArray(t) || t.length !== 2 || !Number.isSafeInteger(t[0]) || typeof t[1] !== "string"
+    ) throw bad("has a malformed token entry (not [id, string])");
     return t as [number, string];
   });
+  const stored = (j.merges as unknown[]).map((m) => {
+    if (!Array.isArray(m) || m.length !== 3 || !m.every((v) => Number.isSafeInteger(v))) {
+      throw bad("has a malformed merge (not [left, right, result] ids)");
+    }
+    return m as number[];
+  }).flat();
+  const asStored: Tokenizer = {
+    variant,
+    layout,
+    vocabSize: j.vocabSize as number,
+    tokens: tokens.map((t) => t[1]),
+    ids: Int32Array.from(tokens, (t) => t[0]),
+    merges: Int32Array.from(stored),
+    meta: {},
+  };
+  if (j.hash !== tokenizerHash(asStored)) {
+    throw bad("fails its content hash check (corrupt or edited)");
+  }
   let tok: Tokenizer;
   try {
-    const meta = j.meta as never ?? {};
-    tok = makeTokenizer(j.variant as Variant, tokens.map((t) => t[1]), meta, layout);
+    tok = makeTokenizer(variant, asStored.tokens, meta as Tokenizer["meta"], layout);
   } catch (e) {
     throw bad(`holds invalid tokens (${(e as Error).message})`);
   }
   tokens.forEach((t, k) => {
     if (t[0] !== tok.ids[k]) throw bad(`gives token ${JSON.stringify(t[1])} the wrong id ${t[0]}`);
   });
-  const stored = (j.merges as unknown[]).flat();
   if (stored.length !== tok.merges.length || stored.some((v, i) => v !== tok.merges[i])) {
     throw bad("has merges that do not match its tokens");
   }
-  if (j.hash !== tokenizerHash(tok)) throw bad("fails its content hash check (corrupt or edited)");
   return tok;
 }
 
