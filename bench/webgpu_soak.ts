@@ -2,7 +2,7 @@
 // (`deno run -A tasks/pipeline.ts train --config tiny --backend webgpu --run <run> --force`),
 // timed, with the longest silence in each run's output, the 1-minute load average and the number of
 // real-time (SCHED_FIFO/RR) user processes beside it, and the validation losses checked equal across
-// runs. A run over --limit seconds counts as a stall; one still going at --kill seconds is ended.
+// runs. A run over --limit seconds fails the soak; one still going at --kill seconds is ended.
 // Not part of the test suite (minutes of device time):
 //   deno run -A bench/webgpu_soak.ts [--runs 20] [--limit 120] [--kill 600] [--run soak]
 //                                    [--poll paced|spin] [--json] [--out soak.json]
@@ -50,15 +50,16 @@ function realtimeProcesses(): number {
   return n;
 }
 
-/** A verdict line over the runs: stalls (over the limit), the slowest, equal losses or not. */
+/** A verdict line over the runs: how many failed, went over the limit, the slowest, the losses. */
 export function verdict(runs: SoakRun[], limitS: number): string {
-  const stalls = runs.filter((r) => r.exitCode !== 0 || r.seconds > limitS).length;
+  const failed = runs.filter((r) => r.exitCode !== 0).length;
+  const over = runs.filter((r) => r.exitCode === 0 && r.seconds > limitS).length;
   const first = JSON.stringify(runs[0]?.valLosses ?? {});
   const differ = runs.filter((r) => JSON.stringify(r.valLosses) !== first).length;
   const secs = runs.map((r) => r.seconds);
-  return `${runs.length - stalls} of ${runs.length} runs finished within ${limitS} s ` +
-    `(${stalls} stalls); seconds min ${Math.min(...secs).toFixed(1)} max ` +
-    `${Math.max(...secs).toFixed(1)}; validation losses ` +
+  return `${runs.length - failed - over} of ${runs.length} runs finished within ${limitS} s ` +
+    `(${over} finished later, ${failed} failed or killed); seconds min ` +
+    `${Math.min(...secs).toFixed(1)} max ${Math.max(...secs).toFixed(1)}; validation losses ` +
     (differ ? `differ in ${differ} runs` : `equal in every run ${first}`);
 }
 
