@@ -2,6 +2,7 @@
 // backend, software or hardware), request the optional features glyphgrad can use (shader-f16,
 // subgroups, chromium-experimental-subgroup-matrix) and the adapter's largest limits.
 import { create, globals } from "webgpu";
+import { paceDawnEvents } from "./pump.ts";
 
 /** What the adapter is, in words a report can print. */
 export interface AdapterInfo {
@@ -41,6 +42,7 @@ function getGPU(): GPU {
     Deno.env.set("XDG_RUNTIME_DIR", dir);
   }
   if (!gpuSingleton) {
+    paceDawnEvents(); // before Dawn exists: its event pump must not spin on the main thread
     Object.assign(globalThis, globals);
     gpuSingleton = create([
       "enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia",

@@ -5,6 +5,7 @@
 import type { DType, Storage } from "../backend.ts";
 import { BufferPool } from "./pool.ts";
 import { markBusy, markIdle } from "./watchdog.ts";
+import { busyThreads, threadTicks } from "./threads.ts";
 import type { GpuContext } from "./device.ts";
 
 /** A storage on the device. `needsZero`: the buffer came from the pool and still holds garbage. */
@@ -312,14 +313,20 @@ export class Runtime {
     let done = false;
     const q = p.finally(() => done = true);
     const t0 = performance.now();
-    let warned = false;
+    let nextReport = 5000;
+    let ticks = DEBUG ? threadTicks() : null;
     for (let wait = 0.5; !done; wait = Math.min(wait * 2, 8)) {
       await Promise.race([q, new Promise((r) => setTimeout(r, wait))]);
       if (!done) this.device.queue.submit([]);
       const waited = performance.now() - t0;
-      if (!done && !warned && DEBUG && waited > 5000) {
-        warned = true;
-        console.error(`webgpu: a readback has waited ${waited | 0} ms`);
+      if (!done && DEBUG && waited > nextReport) {
+        nextReport += 10000;
+        const now = threadTicks();
+        console.error(
+          `webgpu: a readback has waited ${waited | 0} ms; CPU since the last ` +
+            `report: ${busyThreads(ticks!, now)}`,
+        );
+        ticks = now;
       }
       if (!done && waited > READ_TIMEOUT_MS) {
         throw new Error(
