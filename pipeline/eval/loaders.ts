@@ -155,25 +155,30 @@ function stringArray(x: unknown): string[] | null {
   return Array.isArray(x) && x.every((s) => typeof s === "string") ? x as string[] : null;
 }
 
+const toNumber = (x: unknown) => (typeof x === "bigint" ? Number(x) : x);
+
+/** One Hugging Face MMLU row {question, subject, choices, answer}: a JSONL object or parquet row. */
+function mmluRow(bench: Bench, o: Record<string, unknown>, source: string, k: number) {
+  const choices = stringArray(o.choices);
+  if (typeof o.question !== "string" || !choices) {
+    bench.problems.push(`${source}: needs "question" (string) and "choices" (string[])`);
+    return;
+  }
+  const subject = typeof o.subject === "string" ? o.subject : "unknown";
+  accept(bench, {
+    id: `mmlu/${subject}/${k}`,
+    question: o.question,
+    choices,
+    answer: letterIndex(toNumber(o.answer), choices.length),
+    subject,
+    source,
+  });
+}
+
 /** Hugging Face-style MMLU JSONL: {question, subject, choices, answer: 0-3}. */
 export async function loadMmluJsonl(path: string): Promise<Bench> {
   const bench: Bench = { name: "mmlu", items: [], problems: [], style: "mmlu" };
-  await eachJsonl(path, bench, (o, source, k) => {
-    const choices = stringArray(o.choices);
-    if (typeof o.question !== "string" || !choices) {
-      bench.problems.push(`${source}: needs "question" (string) and "choices" (string[])`);
-      return;
-    }
-    const subject = typeof o.subject === "string" ? o.subject : "unknown";
-    accept(bench, {
-      id: `mmlu/${subject}/${k}`,
-      question: o.question,
-      choices,
-      answer: letterIndex(o.answer, choices.length),
-      subject,
-      source,
-    });
-  });
+  await eachJsonl(path, bench, (o, source, k) => mmluRow(bench, o, source, k));
   return bench;
 }
 
@@ -278,27 +283,11 @@ async function readParquet(path: string): Promise<Record<string, unknown>[]> {
   }
 }
 
-const toNumber = (x: unknown) => (typeof x === "bigint" ? Number(x) : x);
-
 /** Hugging Face MMLU parquet (cais/mmlu): question, subject, choices, answer (int). */
 export async function loadMmluParquet(path: string): Promise<Bench> {
   const bench: Bench = { name: "mmlu", items: [], problems: [], style: "mmlu" };
   for (const [k, o] of (await readParquet(path)).entries()) {
-    const source = `${path}:row ${k + 1}`;
-    const choices = stringArray(o.choices);
-    if (typeof o.question !== "string" || !choices) {
-      bench.problems.push(`${source}: needs "question" (string) and "choices" (string[])`);
-      continue;
-    }
-    const subject = typeof o.subject === "string" ? o.subject : "unknown";
-    accept(bench, {
-      id: `mmlu/${subject}/${k}`,
-      question: o.question,
-      choices,
-      answer: letterIndex(toNumber(o.answer), choices.length),
-      subject,
-      source,
-    });
+    mmluRow(bench, o, `${path}:row ${k + 1}`, k);
   }
   return bench;
 }
