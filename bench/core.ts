@@ -12,6 +12,7 @@ import { setBackend } from "../core/backend.ts";
 import { hasWasmMatmul, warmupCpu } from "../core/cpu/backend.ts";
 import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";
+import { BENCH_GPT } from "./lib/gpt_config.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -36,14 +37,7 @@ const log = (s: string) => {
   if (!args.json) console.log(s);
 };
 
-const cfg: GPTConfig = {
-  vocab: 4096,
-  dModel: 128,
-  layers: 4,
-  heads: 4,
-  context: 128,
-  embedding: "trainable",
-};
+const cfg: GPTConfig = BENCH_GPT;
 const batch = 16;
 
 async function measureMatmul(n: number): Promise<number> {

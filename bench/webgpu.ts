@@ -12,6 +12,7 @@ import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";
 import { describePaths, initWebGPU, NO_ADAPTER_HELP, webgpuAvailable } from "../core/webgpu/mod.ts";
 import { createWebGPUBackend } from "../core/webgpu/backend.ts";
+import { BENCH_GPT } from "./lib/gpt_config.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -109,14 +110,7 @@ for (const path of Object.keys(PATHS) as PathName[]) {
 
 // ---- training ----------------------------------------------------------------------------
 
-const benchCfg: GPTConfig = {
-  vocab: 4096,
-  dModel: 128,
-  layers: 4,
-  heads: 4,
-  context: 128,
-  embedding: "trainable",
-};
+const benchCfg: GPTConfig = BENCH_GPT;
 const paperCfg: GPTConfig = {
   vocab: 65536,
   dModel: 1024,
