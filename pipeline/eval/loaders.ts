@@ -182,6 +182,22 @@ export async function loadMmluJsonl(path: string): Promise<Bench> {
   return bench;
 }
 
+/** An ARC item once its question, choice texts and labels are read: the answer is answerKey's label. */
+function arcItem(
+  bench: Bench,
+  o: Record<string, unknown>,
+  k: number,
+  source: string,
+  item: { question: string; choices: string[]; labels: string[] },
+) {
+  const answer = item.labels.indexOf(String(o.answerKey));
+  if (answer < 0) {
+    bench.problems.push(`${source}: answerKey "${o.answerKey}" is not a label (${item.labels})`);
+    return;
+  }
+  accept(bench, { id: typeof o.id === "string" ? o.id : `arc/${k}`, ...item, answer, source });
+}
+
 /** ARC JSONL: {id, question: {stem, choices: [{text, label}]}, answerKey}. */
 export async function loadArcJsonl(path: string): Promise<Bench> {
   const bench: Bench = {
@@ -201,20 +217,8 @@ export async function loadArcJsonl(path: string): Promise<Bench> {
       bench.problems.push(`${source}: every choice needs "text" and "label" strings`);
       return;
     }
-    const labels = raw.map((c) => c.label as string);
-    const answer = labels.indexOf(String(o.answerKey));
-    if (answer < 0) {
-      bench.problems.push(`${source}: answerKey "${o.answerKey}" is not a label (${labels})`);
-      return;
-    }
-    accept(bench, {
-      id: typeof o.id === "string" ? o.id : `arc/${k}`,
-      question: q.stem,
-      choices: raw.map((c) => c.text as string),
-      labels,
-      answer,
-      source,
-    });
+    const labels = raw.map((c) => c.label as string), choices = raw.map((c) => c.text as string);
+    arcItem(bench, o, k, source, { question: q.stem, choices, labels });
   });
   return bench;
 }
@@ -310,19 +314,7 @@ export async function loadArcParquet(path: string): Promise<Bench> {
       );
       continue;
     }
-    const answer = labels.indexOf(String(o.answerKey));
-    if (answer < 0) {
-      bench.problems.push(`${source}: answerKey "${o.answerKey}" is not a label (${labels})`);
-      continue;
-    }
-    accept(bench, {
-      id: typeof o.id === "string" ? o.id : `arc/${k}`,
-      question: o.question,
-      choices: text,
-      labels,
-      answer,
-      source,
-    });
+    arcItem(bench, o, k, source, { question: o.question, choices: text, labels });
   }
   return bench;
 }
