@@ -13,15 +13,10 @@ import {
   ropeF32,
   shutdownFast,
 } from "../core/cpu/fast/mod.ts";
+import { xorshiftUniform } from "./xorshift.ts";
 
 function randomArray(n: number, seed: number, lo: number, hi: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13, s ^= s >>> 17, s ^= s << 5;
-    out[i] = lo + ((s >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
+  return Float32Array.from(xorshiftUniform(n, seed), (u) => lo + u * (hi - lo));
 }
 
 function near(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: number) {
