@@ -158,6 +158,12 @@ async function check(backend: string, embedding: "frozen" | "trainable"): Promis
     closeScaled(g, get(k).data as Float32Array, TOL.grad, `${backend} ${embedding} grad ${path}`);
   }
   assert(embedding === "trainable" || !r.grads.has("wte"), "a frozen table got a gradient");
+  const afterCount = Object.keys(dump).filter((k) => k.startsWith(`${embedding}.after.`)).length +
+    (embedding === "frozen" ? 1 : 0); // the frozen table is init.wte
+  assert(
+    r.after.size === afterCount,
+    `${backend}: ${r.after.size} parameters, torch ${afterCount}`,
+  );
   for (const [path, p] of r.after) {
     const name = embedding === "frozen" && path === "wte"
       ? "init.wte"
