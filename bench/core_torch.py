@@ -1,6 +1,7 @@
 # PyTorch (CPU) peer for bench/core.ts: matmul GFLOP/s at 256^3, 512^3, 1024^3 and training
 # tokens/s of the same GPT (pre-LayerNorm, RoPE rotate-half, 4x GELU-tanh MLP, no linear biases,
 # untied head, AdamW + global-norm clipping). Best of 1 and 2 threads. Prints one JSON object.
+# The model (GPT, Block, rope) is also the outside reference of fixtures/torch_ref/make_dump.py.
 import json
 import math
 import sys
@@ -105,4 +106,5 @@ def main():
     print(json.dumps(out))
 
 
-main()
+if __name__ == "__main__":
+    main()

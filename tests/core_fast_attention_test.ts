@@ -12,6 +12,7 @@ import {
   shutdownFast,
   warmupFast,
 } from "../core/cpu/fast/mod.ts";
+import { xorshiftUniform } from "./xorshift.ts";
 
 interface Shape {
   B: number;
@@ -23,13 +24,7 @@ interface Shape {
 }
 
 function randomArray(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13, s ^= s >>> 17, s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 4 - 2;
-  }
-  return out;
+  return Float32Array.from(xorshiftUniform(n, seed), (u) => u * 4 - 2);
 }
 
 /** Float64 forward: out [B,T,H,D] and lse [B,H,T]. */

@@ -16,15 +16,10 @@ import {
   softmaxF32,
   warmupFast,
 } from "../core/cpu/fast/mod.ts";
+import { xorshiftUniform } from "./xorshift.ts";
 
 function randomArray(n: number, seed: number, range: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13, s ^= s >>> 17, s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296 * 2 - 1) * range;
-  }
-  return out;
+  return Float32Array.from(xorshiftUniform(n, seed), (u) => (u * 2 - 1) * range);
 }
 
 function refCrossEntropy(x: Float32Array, t: Int32Array, N: number, V: number, ignore: number) {

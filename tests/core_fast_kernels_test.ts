@@ -14,6 +14,7 @@ import {
   warmupFast,
 } from "../core/cpu/fast/mod.ts";
 import { runJob } from "../core/cpu/fast/pool.ts";
+import { xorshiftUniform } from "./xorshift.ts";
 
 interface Case {
   batch: number;
@@ -26,13 +27,7 @@ interface Case {
 }
 
 function randomArray(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13, s ^= s >>> 17, s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  return Float32Array.from(xorshiftUniform(n, seed), (u) => u * 2 - 1);
 }
 
 /** Reference in float64: value and sum of |products| (for the error bound) per element. */

@@ -13,15 +13,10 @@ import {
   ropeF32,
   shutdownFast,
 } from "../core/cpu/fast/mod.ts";
+import { xorshiftUniform } from "./xorshift.ts";
 
 function randomArray(n: number, seed: number, lo: number, hi: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13, s ^= s >>> 17, s ^= s << 5;
-    out[i] = lo + ((s >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
+  return Float32Array.from(xorshiftUniform(n, seed), (u) => lo + u * (hi - lo));
 }
 
 function near(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: number) {
@@ -32,15 +27,26 @@ function near(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol
   }
 }
 
-/** Arrays in shared memory (freed by the caller) or ordinary ones. */
-function maker(shared: boolean, owned: Float32Array[]) {
-  return (src: Float32Array | number) => {
-    const n = typeof src === "number" ? src : src.length;
-    const a = shared ? allocF32(n).fill(Number.NaN) : new Float32Array(n).fill(Number.NaN);
-    if (typeof src !== "number") a.set(src);
-    if (shared) owned.push(a);
-    return a;
-  };
+/**
+ * Run `fn` with `mk`, which makes arrays (a copy of `src`, or `src` NaNs when it is a number) in
+ * shared memory or ordinary ones; the shared ones are freed when fn ends, even by a throw.
+ */
+function withArrays(
+  shared: boolean,
+  fn: (mk: (src: Float32Array | number) => Float32Array) => void,
+) {
+  const owned: Float32Array[] = [];
+  try {
+    fn((src) => {
+      const n = typeof src === "number" ? src : src.length;
+      const a = shared ? allocF32(n).fill(Number.NaN) : new Float32Array(n).fill(Number.NaN);
+      if (typeof src !== "number") a.set(src);
+      if (shared) owned.push(a);
+      return a;
+    });
+  } finally {
+    owned.forEach(freeF32);
+  }
 }
 
 const lnCase = fc.record({
@@ -53,9 +59,7 @@ const lnCase = fc.record({
 Deno.test("fast LayerNorm forward and backward match the float64 reference", () => {
   fc.assert(
     fc.property(lnCase, ({ N, C, seed, shared }) => {
-      const owned: Float32Array[] = [];
-      const mk = maker(shared, owned);
-      try {
+      withArrays(shared, (mk) => {
         const x0 = randomArray(N * C, seed, -3, 5), w0 = randomArray(C, seed + 1, -2, 2);
         const b0 = randomArray(C, seed + 2, -1, 1), g0 = randomArray(N * C, seed + 3, -1, 1);
         const x = mk(x0), w = mk(w0), b = mk(b0), g = mk(g0);
@@ -100,9 +104,7 @@ Deno.test("fast LayerNorm forward and backward match the float64 reference", () 
         near("dw", dwo, dw, 2e-4 * kappa);
         near("db", dbo, db, 2e-5);
         if (x.some((v, i) => !Object.is(v, x0[i]))) throw new Error("x was mutated");
-      } finally {
-        owned.forEach(freeF32);
-      }
+      });
     }),
     { numRuns: 80 },
   );
@@ -121,9 +123,7 @@ Deno.test("fast RoPE matches the float64 rotation and its inverse undoes it", ()
         shared: fc.boolean(),
       }),
       ({ B, T, H, D, base, seed, shared }) => {
-        const owned: Float32Array[] = [];
-        const mk = maker(shared, owned);
-        try {
+        withArrays(shared, (mk) => {
           const n = B * T * H * D, half = D / 2;
           const x0 = randomArray(n, seed, -2, 2), x = mk(x0), out = mk(n), back = mk(n);
           ropeF32(x, out, B, T, H, D, base, false);
@@ -141,9 +141,7 @@ Deno.test("fast RoPE matches the float64 rotation and its inverse undoes it", ()
           ropeF32(out, back, B, T, H, D, base, true);
           near("inverse rope", back, x0, 1e-5);
           if (x.some((v, i) => !Object.is(v, x0[i]))) throw new Error("x was mutated");
-        } finally {
-          owned.forEach(freeF32);
-        }
+        });
       },
     ),
     { numRuns: 60 },
@@ -158,9 +156,7 @@ Deno.test("fast AdamW matches the float64 update and leaves inputs alone", () =>
       fc.integer({ min: 1, max: 1000 }),
       fc.boolean(),
       (n, seed, step, shared) => {
-        const owned: Float32Array[] = [];
-        const mk = maker(shared, owned);
-        try {
+        withArrays(shared, (mk) => {
           const p0 = randomArray(n, seed, -1, 1), g0 = randomArray(n, seed + 1, -1, 1);
           const m0 = randomArray(n, seed + 2, -0.1, 0.1), v0 = randomArray(n, seed + 3, 0, 0.01);
           const p = mk(p0), g = mk(g0), m = mk(m0), v = mk(v0);
@@ -179,9 +175,7 @@ Deno.test("fast AdamW matches the float64 update and leaves inputs alone", () =>
           for (const [a, a0] of [[p, p0], [g, g0], [m, m0], [v, v0]]) {
             if (a.some((x, i) => !Object.is(x, a0[i]))) throw new Error("an input was mutated");
           }
-        } finally {
-          owned.forEach(freeF32);
-        }
+        });
       },
     ),
     { numRuns: 60 },
@@ -198,9 +192,7 @@ Deno.test("fast binary ops with a periodic (broadcast) operand match plain math"
       fc.integer({ min: 1, max: 2 ** 31 - 1 }),
       fc.boolean(),
       (op, rows, period, seed, shared) => {
-        const owned: Float32Array[] = [];
-        const mk = maker(shared, owned);
-        try {
+        withArrays(shared, (mk) => {
           const n = rows * period;
           const a0 = randomArray(n, seed, -3, 3), b0 = randomArray(period, seed + 1, 0.5, 2);
           const a = mk(a0), b = mk(b0), out = mk(n);
@@ -210,9 +202,7 @@ Deno.test("fast binary ops with a periodic (broadcast) operand match plain math"
             const want = op === "add" ? x + y : op === "sub" ? x - y : op === "mul" ? x * y : x / y;
             if (out[i] !== Math.fround(want)) throw new Error(`${op}[${i}] ${out[i]} != ${want}`);
           }
-        } finally {
-          owned.forEach(freeF32);
-        }
+        });
       },
     ),
     { numRuns: 80 },

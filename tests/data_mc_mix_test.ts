@@ -8,12 +8,13 @@ import { buildMcMix, mcTrainingText } from "../pipeline/data/mc_mix.ts";
 import { buildDefinitionBench, lemmaHalf, loadWordnet } from "../pipeline/eval/wordnet.ts";
 import { buildClozeBench, makeTrainIndex, occursIn, sentencesOf } from "../pipeline/eval/cloze.ts";
 import { generativePrompt } from "../pipeline/eval/protocols.ts";
-import { type Doc, parseFortunes, parseKjv, parseSblgnt } from "../pipeline/data/sources.ts";
+import { type Doc, parseFortunes, parseSblgnt } from "../pipeline/data/sources.ts";
 import { splitDocs } from "../pipeline/data/split.ts";
+import { kjvDocs } from "./kjv.ts";
 
 const synsets = await loadWordnet();
 const docs: Doc[] = [
-  ...parseKjv(await Deno.readTextFile("/usr/share/bibledit/sources/kjv.xml")).slice(0, 300),
+  ...(await kjvDocs()).slice(0, 300),
   ...parseSblgnt(await Deno.readTextFile("/usr/share/bibledit/sources/sblgnt/sblgnt.xml"))
     .slice(0, 100),
   ...parseFortunes(

@@ -19,11 +19,11 @@ import {
   overlapReport,
 } from "../pipeline/eval/cloze.ts";
 import { itemProblem } from "../pipeline/eval/items.ts";
-import { parseKjv } from "../pipeline/data/sources.ts";
 import { splitDocs } from "../pipeline/data/split.ts";
+import { kjvDocs } from "./kjv.ts";
 
 const synsets = await loadWordnet();
-const kjv = parseKjv(await Deno.readTextFile("/usr/share/bibledit/sources/kjv.xml"));
+const kjv = await kjvDocs();
 const { train, val } = splitDocs(kjv, 0.1, 1);
 const trainText = makeTrainIndex(train.map((d) => d.text).join("\n\n"));
 

@@ -21,10 +21,10 @@ import {
   loglikContext,
 } from "../pipeline/eval/protocols.ts";
 import { buildTokenizer, encode } from "../pipeline/tokenizer/mod.ts";
-import { parseKjv } from "../pipeline/data/sources.ts";
+import { kjvDocs } from "./kjv.ts";
 
 const synsets = await loadWordnet();
-const kjv = parseKjv(await Deno.readTextFile("/usr/share/bibledit/sources/kjv.xml"));
+const kjv = await kjvDocs();
 const text = kjv.slice(0, 200).map((d) => d.text).join("\n\n");
 const counts = wordCounts(text);
 const posOf = new Map<string, Set<string>>();

@@ -5,20 +5,24 @@
 
 import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
 import { asciiCodec, ruleModel } from "./eval_fakes.ts";
-import { loadBench } from "../pipeline/eval/loaders.ts";
 import {
   fitShots,
   formatBoolqPrompt,
   formatMcPrompt,
   formatMcPromptLines,
   harnessLetterPrompt,
+  loadBench,
+  type McItem,
+  paperAnswer,
   paperPrompt,
+  runInterval,
+  scoreGenerative,
+  scoreLoglik,
+  scoreLoglikLetter,
+  scorePaper,
+  type ScoringModel,
   subjectHeader,
-} from "../pipeline/eval/prompts.ts";
-import { paperAnswer, runInterval, scorePaper } from "../pipeline/eval/paper.ts";
-import { scoreGenerative, scoreLoglik, scoreLoglikLetter } from "../pipeline/eval/protocols.ts";
-import type { McItem } from "../pipeline/eval/items.ts";
-import type { ScoringModel } from "../pipeline/eval/model.ts";
+} from "../pipeline/eval/mod.ts";
 
 const F = "fixtures/eval";
 const item = (question: string, choices: string[], answer: number, extra = {}): McItem => ({

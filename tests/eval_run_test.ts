@@ -12,15 +12,15 @@ import { saveSafetensors } from "../core/safetensors.ts";
 import { buildTokenizer, encode, saveTokenizer, UNK } from "../pipeline/tokenizer/mod.ts";
 import { runEval, seededSubset } from "../pipeline/eval/run.ts";
 import fc from "fast-check";
-import { parseKjv } from "../pipeline/data/sources.ts";
 import { splitDocs } from "../pipeline/data/split.ts";
 import { webgpuAvailable } from "../core/webgpu/device.ts";
+import { kjvDocs } from "./kjv.ts";
 
 setBackend("cpu-ref");
 
 Deno.test("eval run: two twins, every bench format, report with plots", async () => {
   const dir = await Deno.makeTempDir();
-  const kjv = parseKjv(await Deno.readTextFile("/usr/share/bibledit/sources/kjv.xml"));
+  const kjv = await kjvDocs();
   const { train, val } = splitDocs(kjv, 0.1, 1);
   const heldOut = val.slice(0, 12).map((d) => d.text.slice(0, 1500));
   await Deno.writeTextFile(`${dir}/heldout.txt`, heldOut.join("\n\n"));

@@ -16,7 +16,27 @@ import { binaryIdVectors, randomVectors } from "../pipeline/glyphs/recipes.ts";
 import { sha256Hex } from "../pipeline/hash.ts";
 import { saveSafetensors } from "../core/safetensors.ts";
 
-const opts = { sanitizeOps: false, sanitizeResources: false }; // render workers, wasm matmul pool
+/**
+ * A test that may start render workers and the wasm matmul pool (so no op/resource sanitizers),
+ * given a fresh temporary folder; the folder and the pool are released when it ends, even by a
+ * throw.
+ */
+function embedTest(name: string, fn: (dir: string) => Promise<void>): void {
+  Deno.test({
+    sanitizeOps: false,
+    sanitizeResources: false,
+    name,
+    fn: async () => {
+      const dir = await Deno.makeTempDir();
+      try {
+        await fn(dir);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+        await releaseFastKernels();
+      }
+    },
+  });
+}
 
 // A small vocabulary: ASCII, some Cyrillic/CJK/Hebrew/marks, specials, multi-character tokens.
 const SMALL = [
@@ -32,10 +52,9 @@ const SMALL = [
 
 const bytesOf = (m: Float32Array) => new Uint8Array(m.buffer, m.byteOffset, m.byteLength);
 
-Deno.test({
-  ...opts,
-  name: "embed: same input gives the same SHA-256 (paper and clean), rows unit length",
-  fn: async () => {
+embedTest(
+  "embed: same input gives the same SHA-256 (paper and clean), rows unit length",
+  async () => {
     for (const recipe of ["paper", "clean"]) {
       const a = await buildEmbedding(SMALL, recipe, { cacheDir: null, workers: 1 });
       const b = await buildEmbedding(SMALL, recipe, { cacheDir: null, workers: 1 });
@@ -48,31 +67,22 @@ Deno.test({
         assert(Math.abs(s - 1) < 1e-4, `${recipe} row ${r} norm^2 ${s}`);
       }
     }
-    await releaseFastKernels();
   },
+);
+
+embedTest("embed: the second build is served from the content-hash cache", async (dir) => {
+  const first = await buildEmbedding(SMALL, "clean", { cacheDir: dir });
+  const second = await buildEmbedding(SMALL, "clean", { cacheDir: dir });
+  assertEquals([first.meta.fromCache, second.meta.fromCache], [false, true]);
+  assertEquals(second.meta.contentHash, first.meta.contentHash);
+  assertEquals(await sha256Hex(bytesOf(second.matrix)), first.meta.contentHash);
+  const other = await buildEmbedding([...SMALL, "x!"], "clean", { cacheDir: dir });
+  assertEquals(other.meta.fromCache, false);
 });
 
-Deno.test({
-  ...opts,
-  name: "embed: the second build is served from the content-hash cache",
-  fn: async () => {
-    const dir = await Deno.makeTempDir();
-    const first = await buildEmbedding(SMALL, "clean", { cacheDir: dir });
-    const second = await buildEmbedding(SMALL, "clean", { cacheDir: dir });
-    assertEquals([first.meta.fromCache, second.meta.fromCache], [false, true]);
-    assertEquals(second.meta.contentHash, first.meta.contentHash);
-    assertEquals(await sha256Hex(bytesOf(second.matrix)), first.meta.contentHash);
-    const other = await buildEmbedding([...SMALL, "x!"], "clean", { cacheDir: dir });
-    assertEquals(other.meta.fromCache, false);
-    await Deno.remove(dir, { recursive: true });
-    await releaseFastKernels();
-  },
-});
-
-Deno.test({
-  ...opts,
-  name: "embed: whole BMP: clean has zero collisions, paper's collision count is reported",
-  fn: async () => {
+embedTest(
+  "embed: whole BMP: clean has zero collisions, paper's collision count is reported",
+  async () => {
     const bmp = Array.from({ length: 0x10000 }, (_, i) => String.fromCharCode(i));
     const clean = await buildEmbedding(bmp, "clean"); // default cache: .cache/glyphs
     assertEquals(duplicateRowCount(clean.matrix, clean.rows, clean.cols), 0);
@@ -82,14 +92,12 @@ Deno.test({
     assertEquals(paper.meta.duplicateRows, collisions);
     assert(collisions > 1000, `paper collisions ${collisions}: blanks and homoglyphs collide`);
     console.log(`paper recipe, whole BMP: ${collisions} rows collide with an earlier row`);
-    await releaseFastKernels();
   },
-});
+);
 
-Deno.test({
-  ...opts,
-  name: "embed: larger dModel widens by repeat-interleave, smaller keeps top-k components",
-  fn: async () => {
+embedTest(
+  "embed: larger dModel widens by repeat-interleave, smaller keeps top-k components",
+  async () => {
     const full = await buildEmbedding(SMALL, "clean", { cacheDir: null });
     const wide = await buildEmbedding(SMALL, "clean", { cacheDir: null, dModel: 2048 });
     const r = 3;
@@ -100,15 +108,12 @@ Deno.test({
     const slim = await buildEmbedding(SMALL, "clean", { cacheDir: null, dim: 64 });
     assertEquals(slim.cols, 64);
     assert(slim.meta.explainedVariance! < 1 && slim.meta.explainedVariance! > 0.3);
-    await releaseFastKernels();
   },
-});
+);
 
-Deno.test({
-  ...opts,
-  name: "embed: the covariance route (V > 1024) caches its PCA; a top-k rebuild reuses it exactly",
-  fn: async () => {
-    const dir = await Deno.makeTempDir();
+embedTest(
+  "embed: the covariance route (V > 1024) caches its PCA; a top-k rebuild reuses it exactly",
+  async (dir) => {
     const tokens = Array.from({ length: 1100 }, (_, i) => String.fromCharCode(0x4e00 + i));
     const full = await buildEmbedding(tokens, "paper", { cacheDir: dir });
     assertEquals([full.cols, full.meta.linalg !== "gram"], [1024, true]);
@@ -116,10 +121,8 @@ Deno.test({
     const fresh = await buildEmbedding(tokens, "paper", { cacheDir: null, dModel: 64 });
     assertEquals(reused.meta.contentHash, fresh.meta.contentHash);
     assert([...Deno.readDirSync(dir)].some((e) => e.name.startsWith("pca-")), "pca cached");
-    await Deno.remove(dir, { recursive: true });
-    await releaseFastKernels();
   },
-});
+);
 
 Deno.test("widen: each column repeated, property over shapes", () => {
   fc.assert(
@@ -155,11 +158,9 @@ Deno.test("vector recipes: random is seeded and distinct, binary-id is distinct 
   assert(Math.abs(s - 1) < 1e-6);
 });
 
-Deno.test({
-  ...opts,
-  name: "save / load round trip; import of an external [V, D] table; bad inputs fail clearly",
-  fn: async () => {
-    const dir = await Deno.makeTempDir();
+embedTest(
+  "save / load round trip; import of an external [V, D] table; bad inputs fail clearly",
+  async (dir) => {
     const emb = await buildEmbedding(SMALL, "random", { cacheDir: null, dModel: 32 });
     const { safetensors, json } = await saveEmbedding(`${dir}/t.safetensors`, emb);
     const back = await loadEmbedding(safetensors, SMALL.length);
@@ -190,6 +191,5 @@ Deno.test({
       () => buildEmbedding(SMALL, "clean", { fontFiles: ["/nope.otf"], cacheDir: null }),
       /nope.otf not found/,
     );
-    await Deno.remove(dir, { recursive: true });
   },
-});
+);

@@ -15,6 +15,7 @@ import {
 } from "../pipeline/data/sources.ts";
 import { jsonlDocs, readCorpusFile, txtDocs } from "../pipeline/data/corpus.ts";
 import { buildData, dataSourceFiles } from "../pipeline/data/build.ts";
+import { haveKjv } from "./kjv.ts";
 
 Deno.test("data: invalid UTF-8 gives one line naming the file and byte", () => {
   const bytes = new Uint8Array([0x61, 0x62, 0xc3, 0x28, 0x63]);
@@ -124,6 +125,12 @@ note</note><verse eID="Gen.1.1"/>
   ]);
 });
 
+/** Data settings for one user corpus, `paras` written to dir/mine.txt, and no packaged source. */
+async function userCorpus(dir: string, paras: string[], valFraction: number, splitSeed: number) {
+  await Deno.writeTextFile(`${dir}/mine.txt`, paras.join("\n\n"));
+  return { sources: [], corpus: [`${dir}/mine.txt`], maxCharsPerSource: 0, valFraction, splitSeed };
+}
+
 Deno.test("data: user corpora (.txt paragraphs, .jsonl lines) and their errors", async () => {
   assertEquals(txtDocs("t", "a\n\nb\n\nc", 3).map((d) => d.text), ["a\n\nb", "c"]);
   assertEquals(jsonlDocs("j", '{"text":"hi"}\n\n{"text":"yo"}\n', "j.jsonl").length, 2);
@@ -137,14 +144,7 @@ Deno.test("data: user corpora (.txt paragraphs, .jsonl lines) and their errors",
   await assertRejects(() => readCorpusFile(`${dir}/bad.txt`), /bad\.txt: invalid UTF-8 at byte 1/);
   await assertRejects(() => readCorpusFile(`${dir}/x.csv`), /file not found/);
   const paras = Array.from({ length: 40 }, (_, i) => `Paragraph ${i} about cafe\u0301s.`);
-  await Deno.writeTextFile(`${dir}/mine.txt`, paras.join("\n\n"));
-  const p = {
-    sources: [],
-    corpus: [`${dir}/mine.txt`],
-    maxCharsPerSource: 0,
-    valFraction: 0.2,
-    splitSeed: 3,
-  };
+  const p = await userCorpus(dir, paras, 0.2, 3);
   const r = await buildData(p, `${dir}/out`);
   assertEquals(r.sources[0].package, null);
   const train = await Deno.readTextFile(`${dir}/out/train.txt`);
@@ -152,15 +152,10 @@ Deno.test("data: user corpora (.txt paragraphs, .jsonl lines) and their errors",
   await Deno.remove(dir, { recursive: true });
 });
 
-const haveBibledit = await Deno.stat("/usr/share/bibledit/sources/kjv.xml").then(
-  () => true,
-  () => false,
-);
-
 Deno.test({
   name: "data: real corpus build is deterministic and records package versions" +
-    (haveBibledit ? "" : " (skipped: bibledit-data not installed)"),
-  ignore: !haveBibledit,
+    (haveKjv ? "" : " (skipped: bibledit-data not installed)"),
+  ignore: !haveKjv,
   fn: async () => {
     const dir = await Deno.makeTempDir();
     const p = {
@@ -189,16 +184,8 @@ Deno.test("data: training documents that contain a benchmark item are dropped", 
   const dir = await Deno.makeTempDir();
   const paras = Array.from({ length: 30 }, (_, i) => `Paragraph number ${i} of my text.`);
   paras[7] = "Someone wrote: Pick   one\naaaa and more.";
-  await Deno.writeTextFile(`${dir}/mine.txt`, paras.join("\n\n"));
   const bench = new URL("../fixtures/eval/generic.jsonl", import.meta.url).pathname;
-  const p = {
-    sources: [],
-    corpus: [`${dir}/mine.txt`],
-    maxCharsPerSource: 0,
-    valFraction: 0.01,
-    splitSeed: 1,
-    benchmarks: [`jsonl:${bench}`],
-  };
+  const p = { ...await userCorpus(dir, paras, 0.01, 1), benchmarks: [`jsonl:${bench}`] };
   const r = await buildData(p, `${dir}/out`);
   const train = await Deno.readTextFile(`${dir}/out/train.txt`);
   const val = await Deno.readTextFile(`${dir}/out/val.txt`);

@@ -16,10 +16,11 @@ import {
   tokenizerHash,
   tokenizerToJson,
 } from "../pipeline/tokenizer/mod.ts";
-
-const sample = Deno.readTextFileSync(new URL("../fixtures/tokenizer/sample.txt", import.meta.url));
-const docs = sample.split("\n");
-const toks = [buildTokenizer(docs, { variant: "2-3" }), buildTokenizer(docs, { variant: "max" })];
+import {
+  sampleDocs as docs,
+  sampleText as sample,
+  sampleTokenizers as toks,
+} from "./tokenizer_sample.ts";
 
 Deno.test("io: building twice gives the same hash; different settings a different one", () => {
   assert.equal(tokenizerHash(buildTokenizer(docs, { variant: "2-3" })), tokenizerHash(toks[0]));

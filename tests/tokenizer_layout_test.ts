@@ -16,11 +16,9 @@ import {
   UNK,
   vocabStrings,
 } from "../pipeline/tokenizer/mod.ts";
+import { sampleDocs as docs, sampleTokenizers } from "./tokenizer_sample.ts";
 
-const sample = Deno.readTextFileSync(new URL("../fixtures/tokenizer/sample.txt", import.meta.url));
-const docs = sample.split("\n");
-const small = buildTokenizer(docs, { variant: "2-3" });
-const large = buildTokenizer(docs, { variant: "max" });
+const [small, large] = sampleTokenizers;
 
 Deno.test("layout: special ids are the paper's", () => {
   assert.deepStrictEqual([PAD, BOS, EOS, UNK], [57344, 57345, 57346, 57347]);

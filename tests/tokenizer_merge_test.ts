@@ -6,17 +6,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  buildTokenizer,
   BYTE_FIRST,
   encode,
   isSingleCharId,
   type Tokenizer,
   vocabStrings,
 } from "../pipeline/tokenizer/mod.ts";
-
-const sample = Deno.readTextFileSync(new URL("../fixtures/tokenizer/sample.txt", import.meta.url));
-const docs = sample.split("\n");
-const toks = [buildTokenizer(docs, { variant: "2-3" }), buildTokenizer(docs, { variant: "max" })];
+import { sampleTokenizers as toks } from "./tokenizer_sample.ts";
 
 /** The naive reference: no segmentation, no cache, no heap, a linear search per merge. */
 const rankMaps = new Map<Tokenizer, Map<string, [number, number]>>();

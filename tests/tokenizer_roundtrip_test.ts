@@ -4,12 +4,10 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { buildTokenizer, BYTE_FIRST, decode, encode } from "../pipeline/tokenizer/mod.ts";
+import { BYTE_FIRST, decode, encode } from "../pipeline/tokenizer/mod.ts";
 import { encodeBytes } from "../pipeline/tokenizer/encode.ts";
+import { sampleText as sample, sampleTokenizers as toks } from "./tokenizer_sample.ts";
 
-const sample = Deno.readTextFileSync(new URL("../fixtures/tokenizer/sample.txt", import.meta.url));
-const docs = sample.split("\n");
-const toks = [buildTokenizer(docs, { variant: "2-3" }), buildTokenizer(docs, { variant: "max" })];
 const pieces = [...new Set([...toks[1].tokens.slice(0, 3000), ...toks[0].tokens])];
 
 Deno.test("roundtrip: U+FEFF is text, never stripped as a byte-order mark", () => {

@@ -159,26 +159,53 @@ function stringArray(x: unknown): string[] | null {
   return Array.isArray(x) && x.every((s) => typeof s === "string") ? x as string[] : null;
 }
 
+const toNumber = (x: unknown) => (typeof x === "bigint" ? Number(x) : x);
+
+/** One Hugging Face MMLU row {question, subject, choices, answer}: a JSONL object or parquet row. */
+function mmluRow(bench: Bench, o: Record<string, unknown>, source: string, k: number) {
+  const choices = stringArray(o.choices);
+  if (typeof o.question !== "string" || !choices) {
+    bench.problems.push(`${source}: needs "question" (string) and "choices" (string[])`);
+    return;
+  }
+  const subject = typeof o.subject === "string" ? o.subject : "unknown";
+  accept(bench, {
+    id: `mmlu/${subject}/${k}`,
+    question: o.question,
+    choices,
+    answer: letterIndex(toNumber(o.answer), choices.length),
+    subject,
+    source,
+  });
+}
+
 /** Hugging Face-style MMLU JSONL: {question, subject, choices, answer: 0-3}. */
 export async function loadMmluJsonl(path: string): Promise<Bench> {
   const bench: Bench = { name: "mmlu", items: [], problems: [], style: "mmlu" };
-  await eachJsonl(path, bench, (o, source, k) => {
-    const choices = stringArray(o.choices);
-    if (typeof o.question !== "string" || !choices) {
-      bench.problems.push(`${source}: needs "question" (string) and "choices" (string[])`);
-      return;
-    }
-    const subject = typeof o.subject === "string" ? o.subject : "unknown";
-    accept(bench, {
-      id: `mmlu/${subject}/${k}`,
-      question: o.question,
-      choices,
-      answer: letterIndex(o.answer, choices.length),
-      subject,
-      source,
-    });
-  });
+  await eachJsonl(path, bench, (o, source, k) => mmluRow(bench, o, source, k));
   return bench;
+}
+
+/** An ARC item once its question, choice texts and labels are read: the answer is answerKey's label. */
+function arcItem(
+  bench: Bench,
+  o: Record<string, unknown>,
+  k: number,
+  source: string,
+  item: { question: string; choices: string[]; labels: string[] },
+) {
+  if (new Set(item.labels).size !== item.labels.length) {
+    bench.problems.push(
+      `${source}: choice labels repeat (${item.labels}); each label must be unique`,
+    );
+    return;
+  }
+  const answer = item.labels.indexOf(String(o.answerKey));
+  if (answer < 0) {
+    bench.problems.push(`${source}: answerKey "${o.answerKey}" is not a label (${item.labels})`);
+    return;
+  }
+  accept(bench, { id: typeof o.id === "string" ? o.id : `arc/${k}`, ...item, answer, source });
 }
 
 /** ARC JSONL: {id, question: {stem, choices: [{text, label}]}, answerKey}. */
@@ -200,24 +227,8 @@ export async function loadArcJsonl(path: string): Promise<Bench> {
       bench.problems.push(`${source}: every choice needs "text" and "label" strings`);
       return;
     }
-    const labels = raw.map((c) => c.label as string);
-    if (new Set(labels).size !== labels.length) {
-      bench.problems.push(`${source}: choice labels repeat (${labels}); each label must be unique`);
-      return;
-    }
-    const answer = labels.indexOf(String(o.answerKey));
-    if (answer < 0) {
-      bench.problems.push(`${source}: answerKey "${o.answerKey}" is not a label (${labels})`);
-      return;
-    }
-    accept(bench, {
-      id: typeof o.id === "string" ? o.id : `arc/${k}`,
-      question: q.stem,
-      choices: raw.map((c) => c.text as string),
-      labels,
-      answer,
-      source,
-    });
+    const labels = raw.map((c) => c.label as string), choices = raw.map((c) => c.text as string);
+    arcItem(bench, o, k, source, { question: q.stem, choices, labels });
   });
   return bench;
 }
@@ -332,27 +343,11 @@ async function readParquet(path: string): Promise<Record<string, unknown>[]> {
   return rows;
 }
 
-const toNumber = (x: unknown) => (typeof x === "bigint" ? Number(x) : x);
-
 /** Hugging Face MMLU parquet (cais/mmlu): question, subject, choices, answer (int). */
 export async function loadMmluParquet(path: string): Promise<Bench> {
   const bench: Bench = { name: "mmlu", items: [], problems: [], style: "mmlu" };
   for (const [k, o] of (await readParquet(path)).entries()) {
-    const source = `${path}:row ${k + 1}`;
-    const choices = stringArray(o.choices);
-    if (typeof o.question !== "string" || !choices) {
-      bench.problems.push(`${source}: needs "question" (string) and "choices" (string[])`);
-      continue;
-    }
-    const subject = typeof o.subject === "string" ? o.subject : "unknown";
-    accept(bench, {
-      id: `mmlu/${subject}/${k}`,
-      question: o.question,
-      choices,
-      answer: letterIndex(toNumber(o.answer), choices.length),
-      subject,
-      source,
-    });
+    mmluRow(bench, o, `${path}:row ${k + 1}`, k);
   }
   return bench;
 }
@@ -375,23 +370,7 @@ export async function loadArcParquet(path: string): Promise<Bench> {
       );
       continue;
     }
-    if (new Set(labels).size !== labels.length) {
-      bench.problems.push(`${source}: choice labels repeat (${labels}); each label must be unique`);
-      continue;
-    }
-    const answer = labels.indexOf(String(o.answerKey));
-    if (answer < 0) {
-      bench.problems.push(`${source}: answerKey "${o.answerKey}" is not a label (${labels})`);
-      continue;
-    }
-    accept(bench, {
-      id: typeof o.id === "string" ? o.id : `arc/${k}`,
-      question: o.question,
-      choices: text,
-      labels,
-      answer,
-      source,
-    });
+    arcItem(bench, o, k, source, { question: o.question, choices: text, labels });
   }
   return bench;
 }
