@@ -6,13 +6,15 @@ import { parseArgs } from "node:util";
 import "../core/cpu/backend.ts";
 import { setBackend } from "../core/backend.ts";
 import { startWatchdog, stopWatchdog } from "../core/webgpu/watchdog.ts";
-import { loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
+import { loadEvalModel } from "../pipeline/merge/load.ts";
 import { generate } from "../pipeline/eval/generate.ts";
 import { runEval } from "../pipeline/eval/run.ts";
 import { type Protocol, PROTOCOLS } from "../pipeline/eval/evaluate.ts";
 import { formatPeakMemory, peakMemory } from "../pipeline/eval/peak_memory.ts";
 
 const USAGE = `usage: deno task eval --checkpoint <dir> [--checkpoint <dir2>]
+  [--checkpoint a,b [--weights 0.5,0.5] [--merge-mode logits|logprobs|probs]] (a merge; or
+  --checkpoint merge.json) [--allow-trainable-merge] (merge trainable-embedding experts anyway)
   [--bench mmlu:<dir|file.jsonl|file.parquet>] [--bench arc:<file>] [--bench csqa:<file>]
   [--bench boolq:<file.jsonl>] [--bench jsonl:<file>]
   [--heldout <file.txt|file.jsonl>] [--train-text <file>] [--out <dir>] [--name <run>]
@@ -64,6 +66,9 @@ async function main() {
         temperature: { type: "string" },
         "top-k": { type: "string" },
         stop: { type: "string", multiple: true },
+        weights: { type: "string" },
+        "merge-mode": { type: "string" },
+        "allow-trainable-merge": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -83,9 +88,16 @@ async function main() {
   const checkpoints = args.checkpoint ?? [];
   if (checkpoints.length === 0) fail("give at least one --checkpoint <dir>");
   const seed = num(args.seed, "seed", 0);
+  const merge = {
+    mergeWeights: args.weights === undefined
+      ? []
+      : args.weights.split(",").map((w) => num(w.trim(), "weights", NaN)),
+    mergeMode: args["merge-mode"] ?? "logits",
+    allowTrainableMerge: args["allow-trainable-merge"] ?? false,
+  };
 
   if (args.generate !== undefined) {
-    const m = await loadCheckpointModel(checkpoints[0]);
+    const m = await loadEvalModel(checkpoints[0], merge);
     const text = await generate(m.model, m.codec, args.generate, {
       maxNew: num(args["max-new"], "max-new", 200),
       temperature: num(args.temperature, "temperature", 0),
@@ -127,6 +139,7 @@ async function main() {
     paperTemperature: num(args["paper-temperature"], "paper-temperature", 1),
     atlas: args.atlas,
     seed,
+    merge,
   });
   console.log(
     `eval: wrote ${resultsPath} and ${reportPath} ` +

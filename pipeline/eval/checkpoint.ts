@@ -54,7 +54,8 @@ export interface CheckpointModel {
   /** The model id of `</s>` (generation stops there), when the vocabulary has it. */
   stopId?: number;
   model: ScoringModel;
-  hidden: HiddenFn;
+  /** Per-layer hidden states for the probe (absent for a merge of several models). */
+  hidden?: HiddenFn;
   /** The raw config.json. */
   meta: Record<string, unknown>;
 }
@@ -85,6 +86,19 @@ export function gptHiddenStates(params: GPTParams, cfg: GPTConfig, ids: Tensor):
   return out;
 }
 
+/** Logits [rows.length, V] at the flat positions `rows` (b*T + t) of ids [B, T]. */
+export function gptRowLogits(
+  params: GPTParams,
+  cfg: GPTConfig,
+  ids: Tensor,
+  rows: Tensor,
+): Tensor {
+  const [B, T] = ids.shape;
+  const hs = gptHiddenStates(params, cfg, ids);
+  const last = reshape(hs[hs.length - 1], [B * T, cfg.dModel]);
+  return matmul(normFwd(cfg, gather(last, rows), params.lnf!), params.head!);
+}
+
 export interface GptModelOptions {
   tokenBudget?: number;
   /** "rows" (default): head only where scored; "full": core gptLogits on every position. */
@@ -109,12 +123,9 @@ export function gptScoringModel(
     }, { ...base, logitBudget: 64 * 1024 * 1024 });
   }
   const model = batchedRowsModel(async (ids, B, T, rows) => {
-    const logits = tidy(() => {
-      const hs = gptHiddenStates(params, cfg, tensor(ids, [B, T], "i32"));
-      const last = reshape(hs[hs.length - 1], [B * T, cfg.dModel]);
-      const picked = gather(last, tensor(rows, [rows.length], "i32"));
-      return matmul(normFwd(cfg, picked, params.lnf!), params.head!);
-    });
+    const logits = tidy(() =>
+      gptRowLogits(params, cfg, tensor(ids, [B, T], "i32"), tensor(rows, [rows.length], "i32"))
+    );
     const data = await logits.data() as Float32Array;
     logits.dispose();
     return data;
@@ -137,10 +148,12 @@ export function gptScoringModel(
       });
       if (rows.length === 0) continue;
       const nll = tidy(() => {
-        const hs = gptHiddenStates(params, cfg, tensor(ids, [group.length, T], "i32"));
-        const last = reshape(hs[hs.length - 1], [group.length * T, cfg.dModel]);
-        const picked = gather(last, tensor(Int32Array.from(rows), [rows.length], "i32"));
-        const logits = matmul(normFwd(cfg, picked, params.lnf!), params.head!);
+        const logits = gptRowLogits(
+          params,
+          cfg,
+          tensor(ids, [group.length, T], "i32"),
+          tensor(Int32Array.from(rows), [rows.length], "i32"),
+        );
         return spanNll(logits, Int32Array.from(targets), [[0, rows.length]]);
       });
       sum -= (await nll.data())[0] * rows.length;

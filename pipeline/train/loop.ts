@@ -33,6 +33,7 @@ import { type Batch, mix3, trainBatch, valBatches } from "./batches.ts";
 import { bitsPerChar } from "./bpc.ts";
 import {
   hasCheckpoint,
+  type Lineage,
   loadCheckpoint,
   readCheckpointConfig,
   saveCheckpoint,
@@ -72,6 +73,13 @@ export interface TrainSpec {
   quiet?: boolean;
   /** Tests: stop after this many steps without a final checkpoint, as a kill would. */
   stopAfter?: number;
+  /**
+   * Initial parameters instead of the seeded init (pipeline/grow: a parent's frozen blocks plus
+   * a new trainable block); only `trainable` gets gradients and optimizer state.
+   */
+  init?: { trainable: GPTParams; frozen: GPTParams };
+  /** Where the initial weights came from (recorded in config.json; pipeline/grow). */
+  lineage?: Lineage;
 }
 
 export interface TrainResult {
@@ -204,7 +212,7 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
   await Deno.mkdir(spec.dir, { recursive: true });
   const t0 = performance.now();
 
-  let { trainable, frozen } = initTwin(spec.gpt, spec.seed, spec.frozenTable);
+  let { trainable, frozen } = spec.init ?? initTwin(spec.gpt, spec.seed, spec.frozenTable);
   const opt = adamw({ beta1: tc.beta1, beta2: tc.beta2, eps: 1e-8, weightDecay: tc.weightDecay });
   let state: AdamState<GPTParams> = opt.init(trainable);
   const frozenSha256Before = frozen.wte ? await sha256OfArray(await frozen.wte.data()) : null;
@@ -305,6 +313,7 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
           }
           : null,
         trainablePaths: treeFlatten(trainable).map(([p]) => p),
+        ...(spec.lineage ? { lineage: spec.lineage } : {}),
         finished,
       },
       {
