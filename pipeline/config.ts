@@ -95,6 +95,26 @@ export interface PipelineConfig {
     arms: string[];
     seeds: number;
   };
+  /**
+   * Merging experts on the shared substrate (pipeline/merge): [] = off. Each expert is a
+   * "+"-joined list of data.sources it trains on; the study cells are the joint models.
+   */
+  merge: {
+    experts: string[];
+    /** One weight per expert ([] = equal); numbers or numeric strings. */
+    weights: (number | string)[];
+    /** Optimiser steps of each expert. */
+    expertSteps: number;
+    /** Steps of fine-tuning the merge on all the training data (0 = none). */
+    finetuneSteps: number;
+    finetuneLr: number;
+  };
+  /**
+   * Layer-wise growth (pipeline/grow): 0 = off; N trains 1, 2, ..., N blocks, each new block on
+   * a frozen parent for train.steps / N steps; the study cells (model.layers = N) are the
+   * jointly trained models.
+   */
+  grow: { blocks: number };
   eval: {
     /** Benchmark files given by path (MMLU CSV folders, ARC / generic JSONL). */
     benchmarks: string[];
@@ -121,7 +141,14 @@ export const CHOICES: Record<string, readonly string[]> = {
 const CONFIG_DIR = new URL("./configs/", import.meta.url);
 
 /** Names of the shipped configs (pipeline/configs/*.json). */
-export const CONFIG_NAMES = ["tiny", "small", "study", "paper"] as const;
+export const CONFIG_NAMES = [
+  "tiny",
+  "small",
+  "study",
+  "paper",
+  "merge-small",
+  "grow-small",
+] as const;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

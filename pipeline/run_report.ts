@@ -116,6 +116,11 @@ export async function writeRunReport(
   const manifest: Manifest = JSON.parse(await read("manifest.json"));
   const evalMd = await read("eval/report.md").catch(() => "");
   const studyMd = await read("eval/study.md").catch(() => "");
+  // the grow and merge sections (pipeline/grow, pipeline/merge), when the config has them
+  const composeMd = [
+    ...(cfg.grow?.blocks ? [await read("grow/report.md")] : []),
+    ...(cfg.merge?.experts.length ? [await read("merge/report.md")] : []),
+  ];
   const vocab = JSON.parse(await read("tokenize/vocab.json"));
   const m = cfg.model;
   const md = [
@@ -130,6 +135,7 @@ export async function writeRunReport(
     (cfg.tokenizer.layout === "bvv241" ? ` (the author's bvv241 ids).` : "."),
     "",
     ...(studyMd ? [...pointIntoEval(studyMd), ""] : []),
+    ...composeMd.flatMap((m) => [m, ""]),
     ...trainSection(rows, unigramBpc, rows[0]?.cell.backend ?? "n/a"),
     ...dataSection(sources),
     ...(evalMd ? [...embedEvalReport(evalMd), ""] : []),

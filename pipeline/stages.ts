@@ -20,6 +20,8 @@ import { writeStudy } from "./study_stage.ts";
 import { sha256File } from "./hash.ts";
 import { atlasSelection } from "./glyphs/atlas_select.ts";
 import { isPictureRecipe, type RecipeName } from "./glyphs/recipes.ts";
+import { growStages } from "./grow/stages.ts";
+import { mergeStages } from "./merge/stages.ts";
 
 type C = PipelineConfig;
 type Ctx = StageContext<C>;
@@ -347,30 +349,41 @@ function evalStage(cell: Cell): Stage<C> {
     inputs: ["data", `train/${cell.name}`],
     params: (cfg) => ({ ...cfg.eval, seed: cfg.train.seed }),
     outputs: () => [`eval/${cell.name}/results.json`, `eval/${cell.name}/report.md`],
-    run: async (ctx) => {
-      const e = await optionalModule("./eval/run.ts", "eval", ["runEval"]);
-      await (e.runEval as (o: Record<string, unknown>) => Promise<unknown>)({
-        checkpoints: [ctx.path(`train/${cell.name}`)],
-        benches: ctx.cfg.eval.benchmarks,
-        out: ctx.path(`eval/${cell.name}`),
-        name: cell.name,
-        heldOut: [ctx.path("data/val.txt")],
-        clozeFrom: [ctx.path("data/val.jsonl")],
-        trainText: [ctx.path("data/train.txt")],
-        items: ctx.cfg.eval.items,
-        limit: ctx.cfg.eval.limit,
-        probe: ctx.cfg.eval.probe,
-        seed: ctx.cfg.train.seed,
-        log: ctx.log,
-      });
-    },
+    run: (ctx) => evalCheckpoints(ctx, [`train/${cell.name}`], `eval/${cell.name}`, cell.name),
   };
+}
+
+/** The eval stage's work on checkpoints (run-relative) side by side, into `out`. */
+export async function evalCheckpoints(
+  ctx: Ctx,
+  checkpoints: string[],
+  out: string,
+  name: string,
+): Promise<void> {
+  const e = await optionalModule("./eval/run.ts", "eval", ["runEval"]);
+  await (e.runEval as (o: Record<string, unknown>) => Promise<unknown>)({
+    checkpoints: checkpoints.map((c) => ctx.path(c)),
+    benches: ctx.cfg.eval.benchmarks,
+    out: ctx.path(out),
+    name,
+    heldOut: [ctx.path("data/val.txt")],
+    clozeFrom: [ctx.path("data/val.jsonl")],
+    trainText: [ctx.path("data/train.txt")],
+    items: ctx.cfg.eval.items,
+    limit: ctx.cfg.eval.limit,
+    probe: ctx.cfg.eval.probe,
+    seed: ctx.cfg.train.seed,
+    log: ctx.log,
+  });
 }
 
 /** Every stage of a config's run, the study matrix expanded; validates the arms and seeds. */
 export function pipelineStages(cfg: C): Stage<C>[] {
   const cells = studyCells(cfg);
   const arms = studyArms(cfg);
+  // growing and merging (pipeline/grow, pipeline/merge): their stages and report inputs
+  const compose = [...growStages(cfg, cells), ...mergeStages(cfg, cells)];
+  const composeReports = compose.filter((s) => s.name.endsWith("/report")).map((s) => s.name);
   return [
     ...BASE_STAGES,
     ...frozenArms(cfg).map(embedStage),
@@ -398,10 +411,11 @@ export function pipelineStages(cfg: C): Stage<C>[] {
         ctx.log(`wrote ${ctx.path("eval/study.md")}`);
       },
     },
+    ...compose,
     {
       name: "report",
       version: 3,
-      inputs: ["data", "tokenize", "eval"],
+      inputs: ["data", "tokenize", "eval", ...composeReports],
       params: () => ({}),
       outputs: () => ["report.md"],
       run: async (ctx) => {
