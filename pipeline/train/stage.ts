@@ -61,6 +61,8 @@ export interface CellVariant {
   trainIds?: Int32Array;
   /** Train settings replaced (e.g. steps). */
   train?: Partial<PipelineConfig["train"]>;
+  /** Training seed (default the cell's): init and data order. */
+  seed?: number;
   /** Number of blocks (default model.layers). */
   layers?: number;
   /** Initial weights and their lineage (a grown model), given the GPT config and the table. */
@@ -107,7 +109,7 @@ export async function trainCell(a: TrainCellArgs): Promise<TrainResult> {
     gpt,
     train: { ...cfg.train, ...v?.train },
     ...(v?.init ? await v.init(gpt, table) : {}),
-    seed: cellSeed(cfg.train.seed, cell),
+    seed: v?.seed ?? cellSeed(cfg.train.seed, cell),
     trainIds,
     valIds,
     frozenTable: table,
