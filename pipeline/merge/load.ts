@@ -107,7 +107,8 @@ export function checkMergeable(experts: ExpertInfo[], allowTrainable = false): s
     } learned ${
       trainable.length > 1 ? "their own input embeddings" : "its own input embedding"
     }, so the experts read different vectors for the same token and their logits come from ` +
-      "unrelated input spaces (merge experts trained on one frozen table)";
+      "unrelated input spaces (merge experts trained on one frozen table; " +
+      "--allow-trainable-merge merges them anyway, as a control)";
     if (!allowTrainable) throw new Error(msg);
     return `warning: ${msg}`;
   }
