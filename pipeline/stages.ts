@@ -13,7 +13,7 @@ import type { PipelineConfig } from "./config.ts";
 import type { Stage, StageContext } from "./runner.ts";
 import { buildData, dataSourceFiles } from "./data/build.ts";
 import { tokenizeCorpus } from "./data/encode.ts";
-import { armTablePath, cellTrainOutputs, trainCell } from "./train/stage.ts";
+import { armTablePath, cellTrainOutputs, type CellVariant, trainCell } from "./train/stage.ts";
 import { writeRunReport } from "./run_report.ts";
 import { type Arm, type Cell, frozenArms, studyArms, studyCells } from "./study.ts";
 import { writeStudy } from "./study_stage.ts";
@@ -327,18 +327,24 @@ function trainStage(cell: Cell): Stage<C> {
     }),
     outputs: () => cellTrainOutputs(cell.name),
     run: async (ctx) => {
-      const r = await trainCell({
-        cfg: ctx.cfg,
-        runDir: ctx.runDir,
-        cell,
-        fingerprint: ctx.fingerprint,
-        resume: ctx.resume,
-        quiet: ctx.quiet,
-        log: ctx.log,
-      });
+      const r = await trainInStage(ctx, cell);
       return { valLoss: r.valLoss, seconds: r.seconds, frozenSha256: r.frozenSha256After };
     },
   };
+}
+
+/** Train a cell, or a variant of it (pipeline/grow, pipeline/merge), inside a stage. */
+export function trainInStage(ctx: Ctx, cell: Cell, variant?: CellVariant) {
+  return trainCell({
+    cfg: ctx.cfg,
+    runDir: ctx.runDir,
+    cell,
+    fingerprint: ctx.fingerprint,
+    resume: ctx.resume,
+    quiet: ctx.quiet,
+    log: ctx.log,
+    variant,
+  });
 }
 
 /** Evaluation of one cell into eval/<cell>/ (the same items for every cell). */

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../../core/safetensors.ts";
 import type { PipelineConfig } from "../config.ts";
 import type { Stage, StageContext } from "../runner.ts";
-import { evalCheckpoints } from "../stages.ts";
+import { evalCheckpoints, trainInStage } from "../stages.ts";
 import type { Cell } from "../study.ts";
-import { cellTrainOutputs, trainCell } from "../train/stage.ts";
+import { cellTrainOutputs } from "../train/stage.ts";
 import { frozenBlocksIdentical, growFromParent } from "./init.ts";
 import { growReport } from "./report.ts";
 
@@ -67,32 +67,23 @@ function growTrainStage(cell: Cell, k: number, steps: number): Stage<C> {
       grow: { block: k, parentInit: "frozen blocks + table, parent's lnf and head" },
     }),
     outputs: () => [
-      ...cellTrainOutputs(cell.name).map((f) => f.replace(`train/${cell.name}/`, `${dir}/`)),
+      ...cellTrainOutputs(cell.name, dir),
       ...(k > 1 ? [`${dir}/frozen_check.json`] : []),
     ],
     run: async (ctx) => {
-      const r = await trainCell({
-        cfg: ctx.cfg,
-        runDir: ctx.runDir,
-        cell,
-        fingerprint: ctx.fingerprint,
-        resume: ctx.resume,
-        quiet: ctx.quiet,
-        log: ctx.log,
-        variant: {
-          name: `${cell.name}-b${k}`,
-          dir,
-          layers: k,
-          train: { steps },
-          init: k === 1 ? undefined : (gpt, table) =>
-            growFromParent(
-              ctx.path(dirOf(cell.name, k - 1)),
-              ctx.path(dir),
-              gpt,
-              ctx.cfg.train.seed + cell.seedIndex,
-              table,
-            ),
-        },
+      const r = await trainInStage(ctx, cell, {
+        name: `${cell.name}-b${k}`,
+        dir,
+        layers: k,
+        train: { steps },
+        init: k === 1 ? undefined : (gpt, table) =>
+          growFromParent(
+            ctx.path(dirOf(cell.name, k - 1)),
+            ctx.path(dir),
+            gpt,
+            ctx.cfg.train.seed + cell.seedIndex,
+            table,
+          ),
       });
       if (k === 1) return { valLoss: r.valLoss, seconds: r.seconds };
       const check = await frozenBlocksIdentical(ctx.path(dir), ctx.path(dirOf(cell.name, k - 1)));

@@ -19,7 +19,8 @@ import type { Stage, StageContext } from "../runner.ts";
 import { type Cell, cellSeed } from "../study.ts";
 import { mix3 } from "../train/batches.ts";
 import { encode, loadTokenizer } from "../tokenizer/mod.ts";
-import { cellTrainOutputs, trainCell } from "../train/stage.ts";
+import { cellTrainOutputs } from "../train/stage.ts";
+import { trainInStage } from "../stages.ts";
 import { finetuneMerge } from "./finetune.ts";
 import {
   groupDocs,
@@ -162,25 +163,15 @@ function expertStage(cell: Cell, i: number): Stage<C> {
       expertSeed: expertSeed(cfg, cell, i),
       expert: expertSources(cfg)[i],
     }),
-    outputs: () =>
-      cellTrainOutputs(cell.name).map((f) => f.replace(`train/${cell.name}/`, `${dir}/`)),
+    outputs: () => cellTrainOutputs(cell.name, dir),
     run: async (ctx) => {
       const { tensors } = await loadSafetensors(ctx.path(`${dataOut(i)}/ids.safetensors`));
-      const r = await trainCell({
-        cfg: ctx.cfg,
-        runDir: ctx.runDir,
-        cell,
-        fingerprint: ctx.fingerprint,
-        resume: ctx.resume,
-        quiet: ctx.quiet,
-        log: ctx.log,
-        variant: {
-          name: `${cell.name}-x${i}`,
-          dir,
-          trainIds: tensors.train.data as Int32Array,
-          train: { steps: ctx.cfg.merge.expertSteps },
-          seed: expertSeed(ctx.cfg, cell, i),
-        },
+      const r = await trainInStage(ctx, cell, {
+        name: `${cell.name}-x${i}`,
+        dir,
+        trainIds: tensors.train.data as Int32Array,
+        train: { steps: ctx.cfg.merge.expertSteps },
+        seed: expertSeed(ctx.cfg, cell, i),
       });
       return { valLoss: r.valLoss, seconds: r.seconds };
     },

@@ -17,9 +17,9 @@ import { trainModel, type TrainResult, type TrainSpec } from "./loop.ts";
 
 const CELL_FILES = ["model.safetensors", "optim.safetensors", "config.json", "log.jsonl"];
 
-/** Files one cell's train stage writes, relative to the run folder. */
-export function cellTrainOutputs(cell: string): string[] {
-  return [...CELL_FILES, "result.json"].map((f) => `train/${cell}/${f}`);
+/** Files one cell's train stage (or a variant of it in `dir`) writes, relative to the run folder. */
+export function cellTrainOutputs(cell: string, dir = `train/${cell}`): string[] {
+  return [...CELL_FILES, "result.json"].map((f) => `${dir}/${f}`);
 }
 
 /** The frozen table file of an arm, relative to the run folder. */
