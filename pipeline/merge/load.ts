@@ -203,7 +203,8 @@ export async function loadEvalModel(
   spec: string,
   opts: EvalModelOptions = {},
 ): Promise<CheckpointModel> {
-  if (!isMergeSpec(spec)) {
+  const isDir = await Deno.stat(spec).then((st) => st.isDirectory, () => false);
+  if (isDir || !isMergeSpec(spec)) {
     return await loadCheckpointModel(spec, { codec: opts.codec, tokenBudget: opts.tokenBudget });
   }
   const merge = await parseMergeSpec(spec, opts.mergeWeights, opts.mergeMode);
