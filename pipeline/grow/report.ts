@@ -132,6 +132,22 @@ export async function growReport(
     );
     table[d.key] = { models: names, intervals: cis, lastMinusJoint: diff };
   }
+  // the generative protocol's share of answers with no choice letter, mean over seeds
+  for (const bench of [...new Set(results.flat().flatMap((r) => r.benches.map((b) => b.name)))]) {
+    const shares = perModel.map((rs) => {
+      const v = rs.map((r) => r.benches.find((b) => b.name === bench)?.generative?.noLetter);
+      return v.some((x) => x === undefined)
+        ? NaN
+        : v.reduce((a: number, x) => a + (x ?? 0), 0) / v.length;
+    });
+    if (shares.every((x) => Number.isNaN(x))) continue;
+    md.push(
+      `| ${bench}, generative: no letter | ${
+        shares.map((x) => (Number.isNaN(x) ? "n/a" : `${(100 * x).toFixed(1)}%`)).join(" | ")
+      } | |`,
+    );
+    table[`${bench}/generative/noLetter`] = { models: names, shares };
+  }
   json.metrics = table;
   md.push(
     "",

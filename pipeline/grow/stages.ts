@@ -127,7 +127,7 @@ export function growStages(cfg: C, cells: Cell[]): Stage<C>[] {
     ...grown.map((c) => growEvalStage(c, n)),
     {
       name: "grow/report",
-      version: 1,
+      version: 2, // 2: the generative protocol's no-letter shares
       inputs: grown.map((c) => `grow/${c.name}/eval`),
       params: () => ({ blocks: n, steps, cells: grown.map((c) => c.name) }),
       outputs: () => ["grow/report.md", "grow/report.json"],
