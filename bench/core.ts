@@ -12,7 +12,6 @@ import { setBackend } from "../core/registry.ts";
 import { hasWasmMatmul, warmupCpu } from "../core/cpu/backend.ts";
 import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";
-import { BENCH_GPT } from "./lib/gpt_config.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,

@@ -12,7 +12,6 @@ import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";
 import { describePaths, initWebGPU, NO_ADAPTER_HELP, webgpuAvailable } from "../core/webgpu/mod.ts";
 import { createWebGPUBackend } from "../core/webgpu/backend.ts";
-import { BENCH_GPT } from "./lib/gpt_config.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,

@@ -165,9 +165,18 @@ export function initGPT(
   return { trainable: { wte, ...trainable }, frozen: {} };
 }
 
-/** The full parameter tree (trainable leaves plus frozen ones). */
+/**
+ * The full parameter tree (trainable leaves plus frozen ones). Blocks merge index by index, so
+ * a grown model keeps its lower blocks frozen (`frozen.blocks[i]`) and trains the top ones
+ * (`trainable.blocks[j]`, the others null).
+ */
 export function mergeParams(trainable: GPTParams, frozen: GPTParams): GPTParams {
-  return { ...frozen, ...trainable };
+  const out = { ...frozen, ...trainable };
+  if (trainable.blocks && frozen.blocks) {
+    const n = Math.max(trainable.blocks.length, frozen.blocks.length);
+    out.blocks = Array.from({ length: n }, (_, i) => trainable.blocks![i] ?? frozen.blocks![i]);
+  }
+  return out;
 }
 
 /** The final norm's (or a block's) LayerNorm / RMSNorm of x, as cfg.norm says. */

@@ -103,6 +103,26 @@ export interface PipelineConfig {
     arms: string[];
     seeds: number;
   };
+  /**
+   * Merging experts on the shared substrate (pipeline/merge): [] = off. Each expert is a
+   * "+"-joined list of data.sources it trains on; the study cells are the joint models.
+   */
+  merge: {
+    experts: string[];
+    /** One weight per expert ([] = equal); numbers or numeric strings. */
+    weights: (number | string)[];
+    /** Optimiser steps of each expert. */
+    expertSteps: number;
+    /** Steps of fine-tuning the merge on all the training data (0 = none). */
+    finetuneSteps: number;
+    finetuneLr: number;
+  };
+  /**
+   * Layer-wise growth (pipeline/grow): 0 = off; N trains 1, 2, ..., N blocks, each new block on
+   * a frozen parent for train.steps / N steps; the study cells (model.layers = N) are the
+   * jointly trained models.
+   */
+  grow: { blocks: number };
   eval: {
     /** Benchmark files given by path (MMLU CSV folders, ARC / generic JSONL). */
     benchmarks: string[];
@@ -190,6 +210,14 @@ export const SCHEMA: { [K in LeafKey<PipelineConfig>]: Rule } = {
   "eval.benchmarks": list(),
   "eval.items": int(0),
   "eval.limit": int(0),
+  "merge.experts": list(),
+  "merge.weights": list((v) =>
+    /^\d+(\.\d+)?$/.test(String(v)) ? undefined : `has ${JSON.stringify(v)} (use weights >= 0)`
+  ),
+  "merge.expertSteps": int(1),
+  "merge.finetuneSteps": int(0),
+  "merge.finetuneLr": num({ gt: 0 }),
+  "grow.blocks": int(0),
   "eval.probe": int(0),
 };
 
@@ -242,7 +270,14 @@ export function checkValue(key: string, v: unknown): string | undefined {
 const CONFIG_DIR = new URL("./configs/", import.meta.url);
 
 /** Names of the shipped configs (pipeline/configs/*.json). */
-export const CONFIG_NAMES = ["tiny", "small", "study", "paper"] as const;
+export const CONFIG_NAMES = [
+  "tiny",
+  "small",
+  "study",
+  "paper",
+  "merge-small",
+  "grow-small",
+] as const;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

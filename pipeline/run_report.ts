@@ -105,6 +105,9 @@ export interface RunReportParams {
   train: Pick<PipelineConfig["train"], "steps" | "batch" | "lr">;
   seeds: number;
   tokenizer: Pick<PipelineConfig["tokenizer"], "variant" | "layout">;
+  /** Which composition sections the report includes (pipeline/grow, pipeline/merge). */
+  grow: { blocks: number };
+  merge: { experts: string[] };
 }
 
 /** The report stage's parameters, taken from the config. */
@@ -116,6 +119,8 @@ export function runReportParams(cfg: PipelineConfig): RunReportParams {
     train: { steps, batch, lr },
     seeds: cfg.study.seeds,
     tokenizer: { variant: cfg.tokenizer.variant, layout: cfg.tokenizer.layout },
+    grow: { blocks: cfg.grow.blocks },
+    merge: { experts: cfg.merge.experts },
   };
 }
 
@@ -137,6 +142,11 @@ export async function writeRunReport(
   const manifest: Manifest = JSON.parse(await read("manifest.json"));
   const evalMd = await read("eval/report.md").catch(() => "");
   const studyMd = await read("eval/study.md").catch(() => "");
+  // the grow and merge sections (pipeline/grow, pipeline/merge), when the config has them
+  const composeMd = [
+    ...(cfg.grow?.blocks ? [await read("grow/report.md")] : []),
+    ...(cfg.merge?.experts.length ? [await read("merge/report.md")] : []),
+  ];
   const vocab = JSON.parse(await read("tokenize/vocab.json"));
   const m = cfg.model;
   const md = [
@@ -151,6 +161,7 @@ export async function writeRunReport(
     (cfg.tokenizer.layout === "bvv241" ? ` (the author's bvv241 ids).` : "."),
     "",
     ...(studyMd ? [...pointIntoEval(studyMd), ""] : []),
+    ...composeMd.flatMap((m) => [m, ""]),
     ...trainSection(rows, unigramBpc, rows[0]?.cell.backend ?? "n/a"),
     ...dataSection(sources),
     ...(evalMd ? [...embedEvalReport(evalMd), ""] : []),

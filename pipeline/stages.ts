@@ -14,7 +14,7 @@
 // finished cell never reruns). `pipelineStages(cfg)` builds the graph of a config.
 
 import type { PipelineConfig } from "./config.ts";
-import type { Stage } from "./runner.ts";
+import type { Stage, StageContext } from "./runner.ts";
 import { buildData, dataSourceFiles } from "./data/build.ts";
 import { tokenizeCorpus, type TokenizeParams } from "./data/encode.ts";
 import { cellTrainOutputs, trainCell } from "./train/stage.ts";
@@ -23,6 +23,9 @@ import { runReportParams, writeRunReport } from "./run_report.ts";
 import { type Cell, frozenArms, studyArms, studyCells } from "./study.ts";
 import { studyParams, writeStudy } from "./study_stage.ts";
 import { embedStage, glyphsStage } from "./glyphs/stage.ts";
+import type { CellVariant } from "./train/stage.ts";
+import { growStages } from "./grow/stages.ts";
+import { mergeStages } from "./merge/stages.ts";
 
 type C = PipelineConfig;
 export { checkImportedTable } from "./glyphs/stage.ts";
@@ -105,6 +108,60 @@ function trainStage(
   };
 }
 
+/**
+ * The context of a stage written against the whole config (pipeline/grow, pipeline/merge): it
+ * fingerprints all of it (so it reruns on any change, never on a stale slice) and gets it here.
+ */
+export type ConfigContext = StageContext & { cfg: C };
+
+/** A stage whose `run` reads the whole config (see withConfig). */
+export type ConfigStage<P = unknown> = Omit<Stage<C, P>, "run"> & {
+  run: (ctx: ConfigContext, p: P) => Promise<void | Record<string, unknown>>;
+};
+
+/** Wrap such a stage: its params carry the whole config, handed to `run` as `ctx.cfg`. */
+function withConfig<P>(s: ConfigStage<P>): Stage<C, { own: P; cfg: C }> {
+  return {
+    ...s,
+    params: (cfg) => ({ own: s.params(cfg), cfg }),
+    run: (ctx, p) => s.run({ ...ctx, cfg: p.cfg }, p.own),
+  };
+}
+
+/** Train a cell, or a variant of it (pipeline/grow, pipeline/merge), inside a stage. */
+export function trainInStage(ctx: ConfigContext, cell: Cell, variant?: CellVariant) {
+  return trainCell({
+    ...ctx,
+    settings: { model: ctx.cfg.model, train: ctx.cfg.train },
+    cell,
+    variant,
+  });
+}
+
+/** The eval stage's work on checkpoints (run-relative) side by side, into `out`. */
+export async function evalCheckpoints(
+  ctx: ConfigContext,
+  checkpoints: string[],
+  out: string,
+  name: string,
+): Promise<void> {
+  const e = ctx.cfg.eval;
+  await runEval({
+    checkpoints: checkpoints.map((c) => ctx.path(c)),
+    benches: e.benchmarks,
+    out: ctx.path(out),
+    name,
+    heldOut: [ctx.path("data/val.txt")],
+    clozeFrom: [ctx.path("data/val.jsonl")],
+    trainText: [ctx.path("data/train.txt")],
+    items: e.items,
+    limit: e.limit,
+    probe: e.probe,
+    seed: ctx.cfg.train.seed,
+    log: ctx.log,
+  });
+}
+
 /** Evaluation of one cell into eval/<cell>/ (the same items for every cell). */
 function evalStage(cell: Cell): Stage<C, C["eval"] & { seed: number }> {
   return {
@@ -135,6 +192,9 @@ function evalStage(cell: Cell): Stage<C, C["eval"] & { seed: number }> {
 /** Every stage of a config's run, the study matrix expanded; validates the arms and seeds. */
 export function pipelineStages(cfg: C): Stage<C>[] {
   const cells = studyCells(cfg), arms = studyArms(cfg);
+  // growing and merging (pipeline/grow, pipeline/merge): their stages and report inputs
+  const compose = [...growStages(cfg, cells), ...mergeStages(cfg, cells)].map(withConfig);
+  const composeReports = compose.filter((s) => s.name.endsWith("/report")).map((s) => s.name);
   const perCell = (group: string) => cells.map((c) => `${group}/${c.name}`);
   const gather: Stage<C, ReturnType<typeof studyParams>> = {
     name: "eval",
@@ -152,7 +212,7 @@ export function pipelineStages(cfg: C): Stage<C>[] {
   const report: Stage<C, ReturnType<typeof runReportParams>> = {
     name: "report",
     version: 4, // 4: params carry what the report says of the config
-    inputs: ["data", "tokenize", ...perCell("train"), ...perCell("eval"), "eval"],
+    inputs: ["data", "tokenize", ...perCell("train"), ...perCell("eval"), "eval", ...composeReports],
     params: runReportParams,
     outputs: () => ["report.md"],
     run: async (ctx, p) => ctx.log(`wrote ${await writeRunReport(p, ctx.runDir, cells)}`),
@@ -166,5 +226,6 @@ export function pipelineStages(cfg: C): Stage<C>[] {
     ...cells.map(evalStage),
     gather,
     report,
+    ...compose,
   ];
 }

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { useBackend } from "../core/use_backend.ts";
 import { startWatchdog, stopWatchdog } from "../core/webgpu/watchdog.ts";
-import { loadCheckpointModel } from "../pipeline/eval/checkpoint.ts";
+import { loadEvalModel } from "../pipeline/merge/load.ts";
 import { generate } from "../pipeline/eval/generate.ts";
 import { runEval } from "../pipeline/eval/run.ts";
 import { type Protocol, PROTOCOLS } from "../pipeline/eval/evaluate.ts";
@@ -13,6 +13,8 @@ import { formatPeakMemory, peakMemory } from "../pipeline/eval/peak_memory.ts";
 import { type FlagRange, numberFlag } from "../pipeline/eval/flags.ts";
 
 const USAGE = `usage: deno task eval --checkpoint <dir> [--checkpoint <dir2>]
+  [--checkpoint a,b [--weights 0.5,0.5] [--merge-mode logits|logprobs|probs]] (a merge; or
+  --checkpoint merge.json) [--allow-trainable-merge] (merge trainable-embedding experts anyway)
   [--bench mmlu:<dir|file.jsonl|file.parquet>] [--bench arc:<file>] [--bench csqa:<file>]
   [--bench boolq:<file.jsonl>] [--bench jsonl:<file>]
   [--heldout <file.txt|file.jsonl>] [--train-text <file>] [--out <dir>] [--name <run>]
@@ -68,6 +70,9 @@ async function main() {
         temperature: { type: "string" },
         "top-k": { type: "string" },
         stop: { type: "string", multiple: true },
+        weights: { type: "string" },
+        "merge-mode": { type: "string" },
+        "allow-trainable-merge": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -87,9 +92,16 @@ async function main() {
   const checkpoints = args.checkpoint ?? [];
   if (checkpoints.length === 0) fail("give at least one --checkpoint <dir>");
   const seed = num(args.seed, "seed", 0, { min: 0, max: 2 ** 32 - 1, whole: true });
+  const merge = {
+    mergeWeights: args.weights === undefined
+      ? []
+      : args.weights.split(",").map((w) => num(w.trim(), "weights", NaN, { min: 0 })),
+    mergeMode: args["merge-mode"] ?? "logits",
+    allowTrainableMerge: args["allow-trainable-merge"] ?? false,
+  };
 
   if (args.generate !== undefined) {
-    const m = await loadCheckpointModel(checkpoints[0]);
+    const m = await loadEvalModel(checkpoints[0], merge);
     const text = await generate(m.model, m.codec, args.generate, {
       maxNew: num(args["max-new"], "max-new", 200, POSITIVE),
       temperature: num(args.temperature, "temperature", 0, { min: 0 }),
@@ -126,6 +138,7 @@ async function main() {
     paperTemperature: num(args["paper-temperature"], "paper-temperature", 1, { min: 0 }),
     atlas: args.atlas,
     seed,
+    merge,
   });
   console.log(
     `eval: wrote ${resultsPath} and ${reportPath} ` +

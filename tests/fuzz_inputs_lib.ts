@@ -9,7 +9,7 @@
 //   silent   the reader accepted a change the oracle says it must refuse or reflect
 
 import "../core/cpu/backend.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import { decodeSafetensors, encodeSafetensors, type StDict } from "../core/safetensors.ts";
 import { type GPTConfig, initGPT, mergeParams } from "../core/gpt.ts";
 import { treeFlatten } from "../core/autodiff.ts";
@@ -28,7 +28,7 @@ import {
   tokenizerHash,
   tokenizerToJson,
 } from "../pipeline/tokenizer/mod.ts";
-import { seededRandom } from "../pipeline/eval/rng.ts";
+import { seededRandom } from "../core/rng.ts";
 import { asciiCodec } from "./eval_fakes.ts";
 
 export type Outcome = "ok" | "refused" | "crash" | "silent";

@@ -20,7 +20,7 @@
 // too 1.4e-4 in the step-2 loss: all fail.
 import { assert, assertArrayClose } from "./assert.ts";
 import { treeFlatten, valueAndGrad } from "../core/autodiff.ts";
-import { setBackend } from "../core/backend.ts";
+import { setBackend } from "../core/registry.ts";
 import {
   type GPTConfig,
   gptLogits,

@@ -57,7 +57,8 @@ export interface CheckpointModel {
   /** The model id of `</s>` (generation stops there), when the vocabulary has it. */
   stopId?: number;
   model: ScoringModel;
-  hidden: HiddenFn;
+  /** Per-layer hidden states for the probe (absent for a merge of several models). */
+  hidden?: HiddenFn;
   /** The raw config.json. */
   meta: Record<string, unknown>;
 }
@@ -66,6 +67,16 @@ export interface CheckpointModel {
 function headAtRows(params: GPTParams, cfg: GPTConfig, hs: Tensor[], rows: Int32Array): Tensor {
   const last = reshape(hs[hs.length - 1], [-1, cfg.dModel]);
   return gptHead(params, cfg, gather(last, tensor(rows, [rows.length], "i32")));
+}
+
+/** Logits [rows.length, V] at the flat positions `rows` (b*T + t) of ids [B, T]. */
+export function gptRowLogits(
+  params: GPTParams,
+  cfg: GPTConfig,
+  ids: Tensor,
+  rows: Int32Array,
+): Tensor {
+  return headAtRows(params, cfg, gptHidden(params, cfg, ids), rows);
 }
 
 export interface GptModelOptions {

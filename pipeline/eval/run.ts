@@ -8,7 +8,8 @@
 import { dirname, join } from "node:path";
 import { writeFileAtomic } from "../../core/safetensors.ts";
 import { countParams } from "../../core/gpt.ts";
-import { type CheckpointModel, loadCheckpointModel } from "./checkpoint.ts";
+import type { CheckpointModel } from "./checkpoint.ts";
+import { type EvalModelOptions, loadEvalModel } from "../merge/load.ts";
 import { type ClozeDoc, makeTrainIndex, overlapReport } from "./cloze.ts";
 import { evaluateModel, type ModelResult, type Protocol } from "./evaluate.ts";
 import type { Bench } from "./items.ts";
@@ -54,6 +55,8 @@ export interface RunEvalOptions {
   seed?: number;
   wordnetDir?: string;
   tokenBudget?: number;
+  /** How "a,b" checkpoints are merged (weights, mode, the trainable-embedding control). */
+  merge?: EvalModelOptions;
   /** Replace every checkpoint's tokenizer (tests). */
   codec?: TextCodec;
   log?: (line: string) => void;
@@ -116,8 +119,14 @@ export async function runEval(opts: RunEvalOptions): Promise<{
   }
   const models: CheckpointModel[] = [];
   for (const dir of opts.checkpoints) {
+    // a folder, or a merge of several ("a,b" / merge.json; pipeline/merge)
     models.push(
-      await loadCheckpointModel(dir, { codec: opts.codec, tokenBudget: opts.tokenBudget }),
+      await loadEvalModel(dir, {
+        ...opts.merge,
+        codec: opts.codec,
+        tokenBudget: opts.tokenBudget,
+        log,
+      }),
     );
   }
   const heldOut = (await Promise.all((opts.heldOut ?? []).map(readDocs))).flat();

@@ -48,9 +48,21 @@ export interface CheckpointConfig {
   files: Record<string, string>;
   /** Paths of the trainable leaves (the ones with optimizer state). */
   trainablePaths: string[];
+  /** A model grown from or fine-tuned after another checkpoint (absent: trained from scratch). */
+  lineage?: Lineage;
   finished: boolean;
   /** The run's first-step loss, the guard's reference (guard.ts); absent in older checkpoints. */
   lossRef?: number;
+}
+
+/** Where a checkpoint's initial weights came from, and which of its blocks stayed frozen. */
+export interface Lineage {
+  /** How it was made: "grow" (a block added on a frozen parent) or "merge-finetune". */
+  kind: string;
+  /** Parent checkpoint folders (relative to this checkpoint) with their model.safetensors SHA-256. */
+  parents: { path: string; sha256: string }[];
+  /** Indices of the blocks copied from the parent and kept frozen (bit-identical). */
+  frozenBlocks: number[];
 }
 
 export interface CheckpointData {

@@ -29,6 +29,7 @@ import {
   commitCheckpointStep,
   dropCheckpoint,
   hasCheckpoint,
+  type Lineage,
   loadCheckpoint,
   readCheckpointConfig,
   tidyCheckpointDir,
@@ -76,6 +77,13 @@ export interface TrainSpec {
   quiet?: boolean;
   /** Tests: stop after this many steps without a final checkpoint, as a kill would. */
   stopAfter?: number;
+  /**
+   * Initial parameters instead of the seeded init (pipeline/grow: a parent's frozen blocks plus
+   * a new trainable block); only `trainable` gets gradients and optimizer state.
+   */
+  init?: { trainable: GPTParams; frozen: GPTParams };
+  /** Where the initial weights came from (recorded in config.json; pipeline/grow). */
+  lineage?: Lineage;
 }
 
 export interface TrainResult {
@@ -197,7 +205,7 @@ async function validation(params: GPTParams, spec: TrainSpec, batches: Batch[]) 
 /** Parameters, optimiser state and the step to continue from: fresh, or read from --resume. */
 async function openModel(spec: TrainSpec, opt: Optimizer, log: (l: string) => void) {
   const tc = spec.train;
-  let { trainable, frozen } = initTwin(spec.gpt, spec.seed, spec.frozenTable);
+  let { trainable, frozen } = spec.init ?? initTwin(spec.gpt, spec.seed, spec.frozenTable);
   let state: AdamState<GPTParams> = opt.init(trainable);
   const frozenSha256Before = frozen.wte ? await sha256OfArray(await frozen.wte.data()) : null;
   let start = 0, lossRef = NaN, changes: Changes = {};
@@ -274,6 +282,7 @@ function checkpointConfig(
       }
       : null,
     trainablePaths,
+    ...(spec.lineage ? { lineage: spec.lineage } : {}),
     finished,
     lossRef: Number.isFinite(lossRef) ? lossRef : undefined,
   };

@@ -5,7 +5,7 @@
 // writes train/<cell>/result.json (the TrainResult).
 
 import { join } from "node:path";
-import type { GPTConfig } from "../../core/gpt.ts";
+import type { FrozenTable, GPTConfig } from "../../core/gpt.ts";
 import { loadSafetensors, writeFileAtomic } from "../../core/safetensors.ts";
 import type { PipelineConfig } from "../config.ts";
 import { sha256File } from "../hash.ts";
@@ -13,13 +13,13 @@ import { byteOf } from "../data/encode.ts";
 import { type Arm, type Cell, cellSeed } from "../study.ts";
 import { useBackend } from "./backend.ts";
 import { charLengths } from "./bpc.ts";
-import { trainModel, type TrainResult } from "./loop.ts";
+import { trainModel, type TrainResult, type TrainSpec } from "./loop.ts";
 
 const CELL_FILES = ["model.safetensors", "optim.safetensors", "config.json", "log.jsonl"];
 
-/** Files one cell's train stage writes, relative to the run folder. */
-export function cellTrainOutputs(cell: string): string[] {
-  return [...CELL_FILES, "result.json"].map((f) => `train/${cell}/${f}`);
+/** Files one cell's train stage (or a variant of it in `dir`) writes, relative to the run folder. */
+export function cellTrainOutputs(cell: string, dir = `train/${cell}`): string[] {
+  return [...CELL_FILES, "result.json"].map((f) => `${dir}/${f}`);
 }
 
 /** The frozen table file of an arm, relative to the run folder. */
@@ -53,6 +53,25 @@ export interface TrainCellArgs {
   quiet?: boolean;
   /** Tests: stop after this many steps (as an interruption would). */
   stopAfter?: number;
+  /** Another model of the same cell (pipeline/grow, pipeline/merge); absent: the cell itself. */
+  variant?: CellVariant;
+}
+
+/** A model trained in a cell's setting with some things changed. */
+export interface CellVariant {
+  /** Model name; the checkpoint goes to <dir> (relative to the run folder). */
+  name: string;
+  dir: string;
+  /** Training ids instead of the tokenize stage's train split (an expert's data). */
+  trainIds?: Int32Array;
+  /** Train settings replaced (e.g. steps). */
+  train?: Partial<PipelineConfig["train"]>;
+  /** Training seed (default the cell's): init and data order. */
+  seed?: number;
+  /** Number of blocks (default model.layers). */
+  layers?: number;
+  /** Initial weights and their lineage (a grown model), given the GPT config and the table. */
+  init?: (gpt: GPTConfig, table?: FrozenTable) => Promise<Pick<TrainSpec, "init" | "lineage">>;
 }
 
 /** Train one cell; returns its TrainResult (also written to train/<cell>/result.json). */
@@ -61,7 +80,9 @@ export async function trainCell(a: TrainCellArgs): Promise<TrainResult> {
   const { name: backend, paths } = await useBackend(cfg.train.backend, cfg.train.precision);
   a.log(`${cell.name}: backend ${backend}: ${paths}`);
   const { tensors } = await loadSafetensors(join(runDir, "tokenize/ids.safetensors"));
-  const trainIds = tensors.train.data as Int32Array, valIds = tensors.val.data as Int32Array;
+  const v = a.variant;
+  const trainIds = v?.trainIds ?? tensors.train.data as Int32Array,
+    valIds = tensors.val.data as Int32Array;
   const vocabMap = tensors.vocab.data as Int32Array;
   const vocab = JSON.parse(await Deno.readTextFile(join(runDir, "tokenize/vocab.json")));
   const charLen = charLengths(vocab.tokens as string[], (i) => byteOf(vocabMap[i], vocab.layout));
@@ -78,7 +99,7 @@ export async function trainCell(a: TrainCellArgs): Promise<TrainResult> {
   const gpt: GPTConfig = {
     vocab: vocabMap.length,
     dModel: m.dModel,
-    layers: m.layers,
+    layers: v?.layers ?? m.layers,
     heads: m.heads,
     context: m.context,
     embedding: frozen ? "frozen" : "trainable",
@@ -86,12 +107,14 @@ export async function trainCell(a: TrainCellArgs): Promise<TrainResult> {
     dropout: m.dropout,
     mlpRatio: m.mlpRatio,
   };
+  const name = v?.name ?? cell.name, dir = join(runDir, v?.dir ?? join("train", cell.name));
   const r = await trainModel({
-    model: cell.name,
-    dir: join(runDir, "train", cell.name),
+    model: name,
+    dir,
     gpt,
-    train: cfg.train,
-    seed: cellSeed(cfg.train.seed, cell),
+    train: { ...cfg.train, ...v?.train },
+    ...(v?.init ? await v.init(gpt, table) : {}),
+    seed: v?.seed ?? cellSeed(cfg.train.seed, cell),
     trainIds,
     valIds,
     frozenTable: table,
@@ -109,10 +132,10 @@ export async function trainCell(a: TrainCellArgs): Promise<TrainResult> {
     quiet: a.quiet,
     stopAfter: a.stopAfter,
   });
-  if (r.interrupted) throw new Error(`train ${cell.name}: interrupted (stopAfter)`);
+  if (r.interrupted) throw new Error(`train ${name}: interrupted (stopAfter)`);
   if (frozen && r.frozenSha256Before !== r.frozenSha256After) {
     throw new Error(
-      `train ${cell.name}: the frozen table changed during training (a bug: please report it)`,
+      `train ${name}: the frozen table changed during training (a bug: please report it)`,
     );
   }
   const result: CellResult = {
@@ -123,11 +146,11 @@ export async function trainCell(a: TrainCellArgs): Promise<TrainResult> {
     tableSha256: frozen ? await sha256File(tablePath) : null,
   };
   a.log(
-    `${cell.name}: val loss ${r.valLoss.toFixed(4)} (fixed windows), ${r.steps} steps, ` +
+    `${name}: val loss ${r.valLoss.toFixed(4)} (fixed windows), ${r.steps} steps, ` +
       `${r.seconds.toFixed(0)} s, ${Math.round(r.tokensPerS)} tokens/s`,
   );
   await writeFileAtomic(
-    join(runDir, "train", cell.name, "result.json"),
+    join(dir, "result.json"),
     JSON.stringify(result, null, 2) + "\n",
   );
   return result;
