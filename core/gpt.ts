@@ -19,6 +19,7 @@ import {
   rope,
 } from "./ops.ts";
 import { type Tensor, tensor } from "./tensor.ts";
+import { chunkedHeadLoss } from "./head_loss.ts";
 
 export interface GPTConfig {
   vocab: number;
@@ -183,6 +184,13 @@ export function gptLogits(
   ids: Tensor,
   opts: { train?: boolean; seed?: number } = {},
 ): Tensor {
+  gptLogitsChecks(params, cfg, ids);
+  return composite(() =>
+    matmul(hiddenImpl(params as Required<GPTParams>, cfg, ids, opts), params.head!)
+  );
+}
+
+function gptLogitsChecks(params: GPTParams, cfg: GPTConfig, ids: Tensor): void {
   const { wte, blocks, lnf, head } = params;
   if (!wte || !blocks || !lnf || !head) {
     throw new Error("gptLogits: params are incomplete; pass mergeParams(trainable, frozen)");
@@ -193,16 +201,16 @@ export function gptLogits(
   if (ids.shape[1] > cfg.context) {
     throw new Error(`gptLogits: sequence length ${ids.shape[1]} exceeds context ${cfg.context}`);
   }
-  return composite(() => logitsImpl(params as Required<GPTParams>, cfg, ids, opts));
 }
 
-function logitsImpl(
+/** The final hidden states [B, T, D] (after the last norm), the head's input. */
+function hiddenImpl(
   params: Required<GPTParams>,
   cfg: GPTConfig,
   ids: Tensor,
   opts: { train?: boolean; seed?: number },
 ): Tensor {
-  const { wte, blocks, lnf, head } = params;
+  const { wte, blocks, lnf } = params;
   const [B, T] = ids.shape;
   const H = cfg.heads, Dh = cfg.dModel / H, D = cfg.dModel;
   const p = opts.train ? cfg.dropout ?? 0 : 0;
@@ -218,7 +226,7 @@ function logitsImpl(
     const h2 = normFwd(cfg, x, blk.ln2);
     x = add(x, drop(matmul(gelu(matmul(h2, blk.mlp.w1)), blk.mlp.w2)));
   }
-  return matmul(normFwd(cfg, x, lnf), head);
+  return normFwd(cfg, x, lnf);
 }
 
 /** Mean next-token cross-entropy; targets i32 [B, T] with -1 = ignore. */
@@ -229,5 +237,18 @@ export function gptLoss(
   targets: Tensor,
   opts: { train?: boolean; seed?: number } = {},
 ): Tensor {
-  return composite(() => crossEntropy(gptLogits(params, cfg, ids, opts), targets, -1));
+  const V = params.head?.shape[1] ?? 0;
+  if (ids.size * V <= FUSED_HEAD_MIN) {
+    return composite(() => crossEntropy(gptLogits(params, cfg, ids, opts), targets, -1));
+  }
+  gptLogitsChecks(params, cfg, ids);
+  const p = params as Required<GPTParams>;
+  return composite(() => chunkedHeadLoss(hiddenImpl(p, cfg, ids, opts), p.head, targets, -1));
 }
+
+/**
+ * Above this many logits (B * T * V) the loss uses the chunked fused head + cross-entropy
+ * (core/head_loss.ts), which never holds all the logits; below it the plain head and
+ * cross-entropy (the same bits as before it existed).
+ */
+export const FUSED_HEAD_MIN = 2 ** 25;
