@@ -1,8 +1,9 @@
 // `deno task bench core [--json] [--steps N] [--rounds R] [--no-torch] [--backend B]`.
-// Matmul GFLOP/s at 256^3, 512^3, 1024^3 and GPT training tokens/s (d_model 128, 4 layers,
-// 4 heads, context 128, batch 16, vocab 4096, trainable embedding, AdamW + clipping), next to
-// PyTorch on CPU (Debian python3-torch + OpenBLAS, best of 1 and 2 threads) running the same
-// model via bench/core_torch.py, and the ratios ours / PyTorch.
+// Matmul GFLOP/s at 256^3, 512^3, 1024^3 and GPT training tokens/s on two configs ("bench":
+// d_model 128, 4 layers, 4 heads, context 128, batch 16, vocab 4096; "small": d_model 256,
+// 4 layers, 4 heads, context 256, batch 8, vocab 8192; trainable embedding, AdamW + clipping),
+// next to PyTorch on CPU (Debian python3-torch + OpenBLAS, best of 1 and 2 threads) running the
+// same models via bench/core_torch.py, and the ratios ours / PyTorch.
 
 import { parseArgs } from "node:util";
 import { BENCH_GPT, trainTokensPerS } from "./lib/train_step.ts";
@@ -36,8 +37,23 @@ const log = (s: string) => {
   if (!args.json) console.log(s);
 };
 
-const cfg: GPTConfig = BENCH_GPT;
-const batch = 16;
+interface TrainCase {
+  name: string;
+  cfg: GPTConfig;
+  batch: number;
+}
+const CASES: TrainCase[] = [
+  {
+    name: "bench",
+    cfg: BENCH_GPT,
+    batch: 16,
+  },
+  {
+    name: "small",
+    cfg: { vocab: 8192, dModel: 256, layers: 4, heads: 4, context: 256, embedding: "trainable" },
+    batch: 8,
+  },
+];
 
 async function measureMatmul(n: number): Promise<number> {
   const rng = new Rng(n);
@@ -60,14 +76,21 @@ async function measureMatmul(n: number): Promise<number> {
 
 interface TorchResult {
   torch: string;
-  threads: Record<string, { matmul_gflops: Record<string, number>; train_tokens_per_s: number }>;
+  threads: Record<
+    string,
+    { matmul_gflops: Record<string, number> | null; train_tokens_per_s: number }
+  >;
 }
 
-async function runTorch(): Promise<TorchResult | string> {
+async function runTorch(
+  cfg: GPTConfig,
+  batch: number,
+  matmul: boolean,
+): Promise<TorchResult | string> {
   if (args["no-torch"]) return "skipped (--no-torch)";
   const script = join(dirname(fileURLToPath(import.meta.url)), "core_torch.py");
   const py = "/usr/bin/python3";
-  const conf = JSON.stringify({ ...cfg, batch, reps, steps });
+  const conf = JSON.stringify({ ...cfg, batch, reps, steps, matmul });
   try {
     const out = await new Deno.Command(py, {
       args: [script, conf],
@@ -94,10 +117,11 @@ log("figures are provisional: the machine is shared with other jobs");
 const rounds = Number(args.rounds);
 if (!(rounds >= 1)) throw new Error("bench core: --rounds must be >= 1");
 const matmulGflops: Record<string, number> = {};
-let train = { tokensPerS: 0, msPerStep: Infinity };
+type Train = { tokensPerS: number; msPerStep: number };
+const train: Train[] = CASES.map(() => ({ tokensPerS: 0, msPerStep: Infinity }));
 interface Peer {
   matmulGflops: Record<string, number>;
-  tokensPerS: number;
+  tokensPerS: number[];
   version: string;
 }
 let peer = null as Peer | null;
@@ -106,39 +130,52 @@ for (let r = 0; r < rounds; r++) {
   for (const n of sizes) {
     matmulGflops[n] = Math.max(matmulGflops[n] ?? 0, await measureMatmul(n)); // one at a time
   }
-  const t = await trainTokensPerS(cfg, batch, steps);
-  if (t.tokensPerS > train.tokensPerS) train = t;
-  const torch = await runTorch();
-  if (typeof torch === "string") {
-    torchNote = torch;
-    continue;
+  for (const [i, c] of CASES.entries()) {
+    const t = await trainTokensPerS(c.cfg, c.batch, steps);
+    if (t.tokensPerS > train[i].tokensPerS) train[i] = t;
+    const torch = await runTorch(c.cfg, c.batch, i === 0);
+    if (typeof torch === "string") {
+      torchNote = torch;
+      continue;
+    }
+    const th = Object.values(torch.threads);
+    const prev = peer as Peer | null;
+    const best = (n: number) =>
+      Math.max(prev?.matmulGflops[n] ?? 0, ...th.map((x) => x.matmul_gflops?.[String(n)] ?? 0));
+    const tok = [...(prev?.tokensPerS ?? CASES.map(() => 0))];
+    tok[i] = Math.max(tok[i], ...th.map((x) => x.train_tokens_per_s));
+    peer = {
+      version: torch.torch,
+      matmulGflops: Object.fromEntries(sizes.map((n) => [String(n), best(n)])),
+      tokensPerS: tok,
+    };
   }
-  const th = Object.values(torch.threads);
-  const best = (n: number) => Math.max(...th.map((x) => x.matmul_gflops[String(n)]));
-  const prev = peer as Peer | null;
-  peer = {
-    version: torch.torch,
-    matmulGflops: Object.fromEntries(
-      sizes.map((n) => [String(n), Math.max(prev?.matmulGflops[n] ?? 0, best(n))]),
-    ),
-    tokensPerS: Math.max(prev?.tokensPerS ?? 0, ...th.map((x) => x.train_tokens_per_s)),
-  };
 }
-const ours = { backend: be.name, wasmMatmul: hasWasmMatmul, matmulGflops, train };
+const ours = { backend: be.name, wasmMatmul: hasWasmMatmul, matmulGflops, train: train[0] };
 const torch = peer ? "measured" : torchNote;
 const ratio = (a: number, b?: number) => (b ? a / b : null);
+const configs = CASES.map((c, i) => ({
+  name: c.name,
+  config: { ...c.cfg, batch: c.batch, optimizer: "AdamW + clip 1.0" },
+  ours: train[i],
+  pytorchTokensPerS: peer?.tokensPerS[i] ?? null,
+  ratio: ratio(train[i].tokensPerS, peer?.tokensPerS[i]),
+}));
 const result = {
-  config: { ...cfg, batch, optimizer: "AdamW + clip 1.0" },
+  config: configs[0].config,
   ours,
-  pytorch: peer ?? torch,
+  pytorch: peer ? { ...peer, tokensPerS: peer.tokensPerS[0] } : torch,
+  configs,
   ratios: peer
     ? {
       matmul: Object.fromEntries(
         sizes.map((n) => [String(n), ratio(ours.matmulGflops[n], peer!.matmulGflops[n])]),
       ),
-      trainTokensPerS: ratio(ours.train.tokensPerS, peer.tokensPerS),
+      trainTokensPerS: configs[0].ratio,
+      trainTokensPerSByConfig: Object.fromEntries(configs.map((c) => [c.name, c.ratio])),
     }
     : null,
+  loadavg: Deno.loadavg(),
 };
 
 if (args.json) console.log(JSON.stringify(result));
@@ -151,8 +188,17 @@ else {
     const o = ours.matmulGflops[n], p = peer?.matmulGflops[n];
     log(`| matmul ${n}^3 GFLOP/s | ${f(o)} | ${f(p)} | ${f(ratio(o, p), 2)} |`);
   }
-  const o = ours.train.tokensPerS, p = peer?.tokensPerS;
-  log(`| GPT train tokens/s | ${f(o, 0)} | ${f(p, 0)} | ${f(ratio(o, p), 2)} |`);
-  log(`(our step: ${f(ours.train.msPerStep, 0)} ms for ${batch * cfg.context} tokens)`);
+  for (const c of configs) {
+    const o = c.ours.tokensPerS, p = c.pytorchTokensPerS ?? undefined;
+    log(`| GPT train tokens/s (${c.name}) | ${f(o, 0)} | ${f(p, 0)} | ${f(ratio(o, p), 2)} |`);
+  }
+  for (const c of configs) {
+    log(
+      `(our ${c.name} step: ${f(c.ours.msPerStep, 0)} ms for ${
+        c.config.batch * c.config.context
+      } tokens)`,
+    );
+  }
+  log(`load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   if (!peer) log(`PyTorch: ${torch}`);
 }

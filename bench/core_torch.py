@@ -100,7 +100,8 @@ def main():
     for threads in (1, 2):
         torch.set_num_threads(threads)
         out["threads"][threads] = {
-            "matmul_gflops": {str(n): matmul_gflops(n, cfg["reps"]) for n in (256, 512, 1024)},
+            "matmul_gflops": {str(n): matmul_gflops(n, cfg["reps"]) for n in (256, 512, 1024)}
+            if cfg.get("matmul", True) else None,
             "train_tokens_per_s": train_tokens_per_s(cfg, cfg["steps"]),
         }
     print(json.dumps(out))

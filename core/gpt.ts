@@ -19,6 +19,7 @@ import {
   rope,
 } from "./ops.ts";
 import { type Tensor, tensor } from "./tensor.ts";
+import { chunkedHeadLoss } from "./head_loss.ts";
 
 export interface GPTConfig {
   vocab: number;
@@ -277,5 +278,21 @@ export function gptLoss(
   targets: Tensor,
   opts: { train?: boolean; seed?: number } = {},
 ): Tensor {
-  return composite(() => crossEntropy(gptLogits(params, cfg, ids, opts), targets, -1));
+  const V = params.head?.shape[1] ?? 0;
+  if (ids.size * V <= FUSED_HEAD_MIN) {
+    return composite(() => crossEntropy(gptLogits(params, cfg, ids, opts), targets, -1));
+  }
+  if (!params.lnf || !params.head) throw new Error("gptLoss: params need lnf and head");
+  const { lnf, head } = params;
+  return composite(() => {
+    const hs = gptHidden(params, cfg, ids, opts);
+    return chunkedHeadLoss(normFwd(cfg, hs[hs.length - 1], lnf), head, targets, -1);
+  });
 }
+
+/**
+ * Above this many logits (B * T * V) the loss uses the chunked fused head + cross-entropy
+ * (core/head_loss.ts), which never holds all the logits; below it the plain head and
+ * cross-entropy (the same bits as before it existed).
+ */
+export const FUSED_HEAD_MIN = 2 ** 25;

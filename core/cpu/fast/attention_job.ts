@@ -2,7 +2,7 @@
 // [B, T, H, Dp] tensors and per-(batch, head) rows, stored in the control block; a chunk
 // is one (batch, head) pair.
 
-import { JOB_SLOT } from "./control.ts";
+import { readParams, writeParams } from "./control.ts";
 import { attnKernels } from "./attention_kernels.ts";
 
 export interface AttnJob {
@@ -41,14 +41,13 @@ const INTS: (keyof AttnJob)[] = [
 ];
 
 export function writeAttnJob(ctl: Int32Array, j: AttnJob): void {
-  INTS.forEach((f, i) => (ctl[JOB_SLOT + i] = j[f] | 0));
-  new Float32Array(ctl.buffer, ctl.byteOffset + 4 * (JOB_SLOT + INTS.length), 1)[0] = j.scale;
+  writeParams(ctl, [...INTS.map((f) => j[f]), Math.fround(j.scale)]); // scale travels as f32
 }
 
 export function readAttnJob(ctl: Int32Array): AttnJob {
-  const j = {} as AttnJob;
-  INTS.forEach((f, i) => (j[f] = ctl[JOB_SLOT + i] >>> 0));
-  j.scale = new Float32Array(ctl.buffer, ctl.byteOffset + 4 * (JOB_SLOT + INTS.length), 1)[0];
+  const j = {} as AttnJob, p = readParams(ctl, INTS.length + 1);
+  INTS.forEach((f, i) => (j[f] = p[i]));
+  j.scale = p[INTS.length];
   return j;
 }
 

@@ -3,8 +3,11 @@
 // size. One call handles one (batch, head) pair: rows are strided by rs bytes.
 
 import {
+  add,
+  brIf,
   buildModule,
   type Code,
+  emitFor,
   expF32,
   F32,
   F32_OP,
@@ -24,13 +27,15 @@ import {
   inc,
   loop,
   ltS,
+  mul,
   set,
+  shl,
   V128,
   v128Load,
   v128Store,
   v128Zero,
 } from "./wasm_emit.ts";
-import { MEM_MAX_PAGES, MEM_MIN_PAGES } from "./kernels.ts";
+import { isMemory64, memLimits } from "./kernels.ts";
 
 /** Exports of an attention module (all addresses in bytes). */
 export interface AttnExports {
@@ -86,7 +91,7 @@ function fwdFunc(D4: number, madd: Madd): FuncDef {
     addPV.push(set(acc(i), madd(get(pv), v128Load(get(ks), 16 * i), get(acc(i)))));
     storeO.push(v128Store(get(qt), f32x4Mul(get(acc(i)), get(pv)), 16 * i));
   }
-  const sAddr = [get(scr), get(s), i32(2), 0x74, 0x6a]; // scr + s * 4
+  const sAddr = add(get(scr), shl(get(s), i32(2))); // scr + s * 4
   return {
     name: "fwd",
     params: [I32, I32, I32, I32, I32, I32, I32, I32, F32, I32],
@@ -96,7 +101,7 @@ function fwdFunc(D4: number, madd: Madd): FuncDef {
       set(t, i32(0)),
       loop(
         // scores of row t against keys 0..t, and their max
-        set(qt, [get(q), get(t), get(rs), 0x6c, 0x6a]),
+        set(qt, add(get(q), mul(get(t), get(rs)))),
         loadQ,
         set(mx, f32Const(-Infinity)),
         set(ks, get(k)),
@@ -125,12 +130,12 @@ function fwdFunc(D4: number, madd: Madd): FuncDef {
           [ltS(get(t), get(s)), 0x45, 0x0d, 0],
         ),
         set(pv, f32x4Splat(fop(F32_OP.div, f32Const(1), get(sum)))),
-        set(qt, [get(o), get(t), get(rs), 0x6c, 0x6a]),
+        set(qt, add(get(o), mul(get(t), get(rs)))),
         storeO,
-        f32Store([get(m), get(t), i32(2), 0x74, 0x6a], get(mx)),
-        f32Store([get(l), get(t), i32(2), 0x74, 0x6a], get(sum)),
+        f32Store(add(get(m), shl(get(t), i32(2))), get(mx)),
+        f32Store(add(get(l), shl(get(t), i32(2))), get(sum)),
         inc(t, i32(1)),
-        [ltS(get(t), get(T)), 0x0d, 0],
+        brIf(0, ltS(get(t), get(T))),
       ),
     ],
   };
@@ -147,7 +152,7 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
   const dotv = 24, dpv = 25, pv = 26, dsv = 27;
   const qv = (i: number) => 28 + i, gv = (i: number) => 28 + D4 + i;
   const dqa = (i: number) => 28 + 2 * D4 + i;
-  const at = (base: number, off: number): Code => [get(base), get(off), 0x6a];
+  const at = (base: number, off: number): Code => add(get(base), get(off));
   const loadQG: Code[] = [], zero: Code[] = [], dlt: Code[] = [];
   const dots: Code[] = [
     set(dotv, f32x4Mul(get(qv(0)), v128Load(at(k, ks), 0))),
@@ -187,11 +192,11 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
     body: [
       set(t, i32(0)),
       loop(
-        set(rowT, [get(t), get(rs), 0x6c]),
+        set(rowT, mul(get(t), get(rs))),
         loadQG,
         dlt,
         set(delta, hsum(dotv)),
-        set(lt, f32Load([get(lse), get(t), i32(2), 0x74, 0x6a])),
+        set(lt, f32Load(add(get(lse), shl(get(t), i32(2))))),
         zero,
         set(ks, i32(0)),
         set(s, i32(0)),
@@ -216,29 +221,30 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
         ),
         storeDq,
         inc(t, i32(1)),
-        [ltS(get(t), get(T)), 0x0d, 0],
+        brIf(0, ltS(get(t), get(T))),
       ),
     ],
   };
 }
 
-/** Module bytes for head size 4 * D4. */
-export function attnModuleBytes(D4: number, fma: boolean): Uint8Array {
+/** Module bytes for head size 4 * D4 (memory64 addresses when `mem64`). */
+export function attnModuleBytes(D4: number, fma: boolean, mem64 = false): Uint8Array {
   const madd: Madd = fma ? f32x4RelaxedMadd : (a, b, c) => f32x4Add(f32x4Mul(a, b), c);
-  return buildModule([fwdFunc(D4, madd), bwdFunc(D4, madd)], {
-    min: MEM_MIN_PAGES,
-    max: MEM_MAX_PAGES,
-  });
+  return emitFor(
+    mem64,
+    () => buildModule([fwdFunc(D4, madd), bwdFunc(D4, madd)], memLimits(mem64)),
+  );
 }
 
 const cache = new Map<string, AttnExports>();
 
 /** This thread's attention kernels for head size 4 * D4 on `memory` (compiled once). */
 export function attnKernels(memory: WebAssembly.Memory, D4: number, fma: boolean): AttnExports {
-  const key = `${D4}:${fma}`;
+  const mem64 = isMemory64(memory);
+  const key = `${D4}:${fma}:${mem64}`;
   let ex = cache.get(key);
   if (ex === undefined) {
-    const mod = new WebAssembly.Module(attnModuleBytes(D4, fma) as BufferSource);
+    const mod = new WebAssembly.Module(attnModuleBytes(D4, fma, mem64) as BufferSource);
     ex = new WebAssembly.Instance(mod, { env: { mem: memory } }).exports as unknown as AttnExports;
     cache.set(key, ex);
   }

@@ -23,5 +23,21 @@ export function claimChunk(ctl: Int32Array, seq: number): number {
 export const ERROR = 4;
 /** Which kernel the current job runs (see jobs.ts). */
 export const KIND = 15;
-/** First slot of the current job's parameters. */
+/** First Int32 slot of the current job's parameters (they are f64 slots from its byte on). */
 export const JOB_SLOT = 16;
+/** At most this many f64 job parameters (they end before byte 4096, the heap's start). */
+const MAX_PARAMS = 64;
+
+/**
+ * Write a job's parameters as f64 slots after JOB_SLOT: exact for any address of a 16 GiB
+ * memory (Int32 slots wrapped above 2 GiB). Visible to the workers through the Atomics on CLAIM.
+ */
+export function writeParams(ctl: Int32Array, values: number[]): void {
+  if (values.length > MAX_PARAMS) throw new Error(`fast kernels: ${values.length} job params`);
+  new Float64Array(ctl.buffer, ctl.byteOffset + 4 * JOB_SLOT, values.length).set(values);
+}
+
+/** The first n f64 job parameters (see writeParams). */
+export function readParams(ctl: Int32Array, n: number): Float64Array {
+  return new Float64Array(ctl.buffer, ctl.byteOffset + 4 * JOB_SLOT, n);
+}

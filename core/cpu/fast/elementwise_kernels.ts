@@ -3,6 +3,7 @@
 // n4 groups of 4 floats; callers handle the n % 4 tail in TypeScript.
 
 import {
+  brIf,
   type Code,
   F32,
   F32_OP,
@@ -23,6 +24,7 @@ import {
   inc,
   loop,
   ne,
+  nz,
   set,
   sub,
   V128,
@@ -33,7 +35,7 @@ import {
 
 /** Loop `body` n4 times (n4 = local index, counted down), skipping when n4 == 0. */
 function times(n4: number, ...body: Code[]): Code {
-  return if_(ne(get(n4), i32(0)), loop(body, set(n4, sub(get(n4), i32(1))), [get(n4), 0x0d, 0]));
+  return if_(ne(get(n4), i32(0)), loop(body, set(n4, sub(get(n4), i32(1))), brIf(0, nz(get(n4)))));
 }
 
 function hReduce(v: number, op: number): Code {

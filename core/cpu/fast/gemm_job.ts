@@ -4,7 +4,7 @@
 // blocks); a PACK_B chunk packs a range of B's NR-column panels.
 
 import { type KernelExports, MR, NR } from "./kernels.ts";
-import { JOB_SLOT } from "./control.ts";
+import { readParams, writeParams } from "./control.ts";
 import { type GemmShape, packATiles, packBPanels } from "./pack.ts";
 
 export interface GemmJob {
@@ -60,12 +60,12 @@ const FIELDS: (keyof GemmJob)[] = [
 ];
 
 export function writeJob(ctl: Int32Array, job: GemmJob): void {
-  for (let i = 0; i < FIELDS.length; i++) ctl[JOB_SLOT + i] = job[FIELDS[i]] | 0;
+  writeParams(ctl, FIELDS.map((f) => job[f]));
 }
 
 export function readJob(ctl: Int32Array): GemmJob {
-  const j = {} as GemmJob;
-  for (let i = 0; i < FIELDS.length; i++) j[FIELDS[i]] = ctl[JOB_SLOT + i] >>> 0;
+  const j = {} as GemmJob, p = readParams(ctl, FIELDS.length);
+  for (let i = 0; i < FIELDS.length; i++) j[FIELDS[i]] = p[i];
   return j;
 }
 
@@ -89,10 +89,10 @@ export function runChunk(
   packATiles(
     k,
     mem,
-    (j.aSrc >>> 2) + b * j.M * j.K,
+    (j.aSrc / 4) + b * j.M * j.K,
     j.transA === 1,
     shape(j),
-    paBatch >>> 2,
+    paBatch / 4,
     t0,
     t0 + nt,
   );
@@ -116,8 +116,8 @@ export function runChunk(
     }
   }
   if (edgeTile) {
-    const rows = j.M - (j.mTiles - 1) * MR, dst = (c + ntMain * MR * j.ldcBytes) >>> 2;
-    mem.copyWithin(dst, edge >>> 2, (edge >>> 2) + rows * j.N);
+    const rows = j.M - (j.mTiles - 1) * MR, dst = (c + ntMain * MR * j.ldcBytes) / 4;
+    mem.copyWithin(dst, edge / 4, edge / 4 + rows * j.N);
   }
 }
 
@@ -136,8 +136,8 @@ function runPanelChunk(
   const b = Math.floor(chunk / perBatch), p0 = (chunk % perBatch) * j.panelsPerChunk;
   const np = Math.min(j.panelsPerChunk, j.nPanels - p0);
   const pbBatch = j.pb + b * j.bBatchBytes;
-  const src = (j.bSrc >>> 2) + b * j.K * j.N;
-  packBPanels(k, mem, src, j.transB === 1, shape(j), pbBatch >>> 2, p0, p0 + np);
+  const src = (j.bSrc / 4) + b * j.K * j.N;
+  packBPanels(k, mem, src, j.transB === 1, shape(j), pbBatch / 4, p0, p0 + np);
   const aBlock = j.mTiles * j.kcp * MR * 4;
   const bBlock = j.nPanels * j.kcp * NR * 4;
   const pa = j.pa + b * j.aBatchBytes, pb = pbBatch + p0 * j.kcp * NR * 4;
@@ -154,8 +154,8 @@ function runPanelChunk(
   if (edgeTile) {
     const rows = j.M - ntMain * MR, cols = np * NR;
     for (let r = 0; r < rows; r++) {
-      const from = (edge + r * j.ldcBytes) >>> 2;
-      mem.copyWithin((c + (ntMain * MR + r) * j.ldcBytes) >>> 2, from, from + cols);
+      const from = (edge + r * j.ldcBytes) / 4;
+      mem.copyWithin((c + (ntMain * MR + r) * j.ldcBytes) / 4, from, from + cols);
     }
   }
 }
@@ -171,6 +171,6 @@ export function packBChunk(
   const perBatch = Math.ceil(j.nPanels / j.panelsPerChunk);
   const b = Math.floor(chunk / perBatch), p0 = (chunk % perBatch) * j.panelsPerChunk;
   const p1 = Math.min(j.nPanels, p0 + j.panelsPerChunk);
-  const src = (j.bSrc >>> 2) + b * j.K * j.N;
-  packBPanels(k, mem, src, j.transB === 1, shape(j), (j.pb + b * j.bBatchBytes) >>> 2, p0, p1);
+  const src = (j.bSrc / 4) + b * j.K * j.N;
+  packBPanels(k, mem, src, j.transB === 1, shape(j), (j.pb + b * j.bBatchBytes) / 4, p0, p1);
 }

@@ -8,8 +8,10 @@
 // for (the exact-size free lists this replaces kept every size's blocks for that size only, and
 // a loop over batches of ever new shapes, as evaluation is, grew until 4 GiB).
 
-/** Free blocks are kept sorted by (size, address) as one number: size/align * 2^26 + addr/align. */
-const ADDR_BITS = 2 ** 26;
+/**
+ * Free blocks are kept sorted by (size, address) in two parallel arrays (a single packed
+ * number key would overflow 2^53 for blocks of gigabytes in a 16 GiB memory64).
+ */
 
 export interface HeapStats {
   /** Bytes in live allocations and their count. */
@@ -29,7 +31,8 @@ export class Heap {
   readonly #live = new Map<number, number>(); // ptr -> size
   readonly #freeAt = new Map<number, number>(); // start -> size
   readonly #freeEnd = new Map<number, number>(); // end -> start
-  readonly #bySize: number[] = []; // sorted keys of the free blocks
+  readonly #sizes: number[] = []; // free blocks sorted by (size, address): sizes
+  readonly #addrs: number[] = []; // ... and addresses
 
   /**
    * @param start first usable address (a multiple of align)
@@ -42,18 +45,16 @@ export class Heap {
     readonly reserve: (end: number) => void = () => {},
   ) {
     if (start % align !== 0) throw new Error(`Heap: start ${start} is not a multiple of ${align}`);
-    if (ADDR_BITS * align < 2 ** 32) throw new Error(`Heap: align ${align} is too small`);
     this.#top = this.#peak = start;
   }
 
   /** Allocate `bytes` (rounded up to align, at least align); returns the address. */
   alloc(bytes: number): number {
     const size = Math.max(this.align, Math.ceil(bytes / this.align) * this.align);
-    const i = this.#lowerBound((size / this.align) * ADDR_BITS);
+    const i = this.#lowerBound(size, 0);
     let ptr: number;
-    if (i < this.#bySize.length) {
-      const key = this.#bySize[i];
-      ptr = (key % ADDR_BITS) * this.align;
+    if (i < this.#sizes.length) {
+      ptr = this.#addrs[i];
       const have = this.#freeAt.get(ptr)!;
       this.#unlist(ptr, have, i);
       if (have > size) this.#list(ptr + size, have - size);
@@ -124,15 +125,13 @@ export class Heap {
     return [...this.#live].sort((a, b) => a[0] - b[0]);
   }
 
-  #key(start: number, size: number): number {
-    return (size / this.align) * ADDR_BITS + start / this.align;
-  }
-
-  #lowerBound(key: number): number {
-    let lo = 0, hi = this.#bySize.length;
+  /** Index of the first free block not below (size, start). */
+  #lowerBound(size: number, start: number): number {
+    let lo = 0, hi = this.#sizes.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.#bySize[mid] < key) lo = mid + 1;
+      const s = this.#sizes[mid];
+      if (s < size || (s === size && this.#addrs[mid] < start)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -141,13 +140,15 @@ export class Heap {
   #list(start: number, size: number): void {
     this.#freeAt.set(start, size);
     this.#freeEnd.set(start + size, start);
-    const key = this.#key(start, size);
-    this.#bySize.splice(this.#lowerBound(key), 0, key);
+    const at = this.#lowerBound(size, start);
+    this.#sizes.splice(at, 0, size);
+    this.#addrs.splice(at, 0, start);
   }
 
-  #unlist(start: number, size: number, at = this.#lowerBound(this.#key(start, size))): void {
+  #unlist(start: number, size: number, at = this.#lowerBound(size, start)): void {
     this.#freeAt.delete(start);
     this.#freeEnd.delete(start + size);
-    this.#bySize.splice(at, 1);
+    this.#sizes.splice(at, 1);
+    this.#addrs.splice(at, 1);
   }
 }

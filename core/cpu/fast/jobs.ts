@@ -2,7 +2,7 @@
 // job's kind and parameters are read from the control block, the kernels are this
 // thread's own instances on the shared memory.
 
-import { chooseKernelBytes, type KernelExports } from "./kernels.ts";
+import { chooseKernelBytes, isMemory64, type KernelExports } from "./kernels.ts";
 import { packBChunk, readJob, runChunk } from "./gemm_job.ts";
 import { KIND } from "./control.ts";
 import { attnChunk } from "./attention_job.ts";
@@ -16,7 +16,7 @@ let fma = false;
 /** This thread's GEMM/pack kernels on `memory` (compiled on first use). */
 export function threadKernels(memory: WebAssembly.Memory): KernelExports {
   if (kernels === null) {
-    const chosen = chooseKernelBytes();
+    const chosen = chooseKernelBytes(isMemory64(memory));
     if (chosen === null) {
       throw new Error("fast kernels: this engine has no WebAssembly SIMD; use the cpu-ref backend");
     }

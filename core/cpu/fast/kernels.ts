@@ -5,6 +5,7 @@ import {
   brIf,
   buildModule,
   type Code,
+  emitFor,
   f32Load,
   f32Store,
   f32x4Add,
@@ -20,6 +21,7 @@ import {
   ltS,
   mul,
   ne,
+  nz,
   set,
   sub,
   V128,
@@ -36,9 +38,33 @@ export const MR = 6;
 export const NR = 8;
 export const KU = 4;
 
-/** Memory limits of the shared memory every instance imports (pages of 64 KiB). */
-export const MEM_MIN_PAGES = 64;
-export const MEM_MAX_PAGES = 65536;
+/**
+ * Limits of the shared memory every instance imports (pages of 64 KiB): 4 GiB with 32-bit
+ * addresses, 16 GiB (V8's limit) with memory64.
+ */
+export function memLimits(mem64: boolean): { min: number; max: number } {
+  return { min: 64, max: mem64 ? 262144 : 65536 };
+}
+
+const probe64 = emitFor(true, () => buildModule([], memLimits(true)));
+const addressBits = new WeakMap<WebAssembly.Memory, boolean>();
+
+/** True when `memory` is 64-bit addressed (it links to a memory64 import). */
+export function isMemory64(memory: WebAssembly.Memory): boolean {
+  let wide = addressBits.get(memory);
+  if (wide === undefined) {
+    try {
+      new WebAssembly.Instance(new WebAssembly.Module(probe64 as BufferSource), {
+        env: { mem: memory },
+      });
+      wide = true;
+    } catch {
+      wide = false;
+    }
+    addressBits.set(memory, wide);
+  }
+  return wide;
+}
 
 /**
  * gemm(pa, pb, c, ldcBytes, kc, mTiles, nPanels, accumulate):
@@ -80,7 +106,7 @@ function gemmFunc(fma: boolean): FuncDef {
     for (let v = 0; v < NV; v++) {
       addOld.push(set(acc(r, v), f32x4Add(get(acc(r, v)), v128Load(get(row), 16 * v))));
     }
-    store.push(if_(get(accum), addOld));
+    store.push(if_(nz(get(accum)), addOld));
     for (let v = 0; v < NV; v++) store.push(v128Store(get(row), get(acc(r, v)), 16 * v));
     store.push(inc(row, get(ldc)));
   }
@@ -169,12 +195,12 @@ function packFunc(W: number, contiguous: boolean): FuncDef {
   };
 }
 
-/** The kernel module's bytes; uses relaxed-SIMD FMA when `fma` is true. */
-export function kernelModuleBytes(fma: boolean): Uint8Array {
-  const packs = [MR, NR].flatMap((w) => [packFunc(w, true), packFunc(w, false)]);
-  return buildModule([gemmFunc(fma), ...packs, ...elementwiseFuncs(), ...normFuncs()], {
-    min: MEM_MIN_PAGES,
-    max: MEM_MAX_PAGES,
+/** The kernel module's bytes; relaxed-SIMD FMA when `fma`, memory64 addresses when `mem64`. */
+export function kernelModuleBytes(fma: boolean, mem64 = false): Uint8Array {
+  return emitFor(mem64, () => {
+    const packs = [MR, NR].flatMap((w) => [packFunc(w, true), packFunc(w, false)]);
+    const funcs = [gemmFunc(fma), ...packs, ...elementwiseFuncs(), ...normFuncs()];
+    return buildModule(funcs, memLimits(mem64));
   });
 }
 
@@ -203,9 +229,9 @@ export interface KernelExports extends ElementwiseExports, NormExports {
 }
 
 /** Module bytes for this engine: FMA if relaxed SIMD validates, else plain SIMD; null if none. */
-export function chooseKernelBytes(): { bytes: Uint8Array; fma: boolean } | null {
+export function chooseKernelBytes(mem64 = false): { bytes: Uint8Array; fma: boolean } | null {
   for (const fma of [true, false]) {
-    const bytes = kernelModuleBytes(fma);
+    const bytes = kernelModuleBytes(fma, mem64);
     if (WebAssembly.validate(bytes as BufferSource)) return { bytes, fma };
   }
   return null;

@@ -1,9 +1,11 @@
 // The one shared WebAssembly.Memory used by the main thread and every worker, and the
 // allocator over it (heap.ts: best fit over a coalescing free list + bump pointer, 64-byte
-// aligned). Bytes [0, HEAP_START) are reserved for the worker control block.
+// aligned). Bytes [0, HEAP_START) are reserved for the worker control block. The memory is
+// 64-bit addressed (memory64, up to 16 GiB) unless GLYPHGRAD_MEM64=0 or setFastMemory64(false)
+// asks for the 32-bit one (4 GiB); the kernels are emitted for whichever it is.
 
 import { Heap, type HeapStats } from "./heap.ts";
-import { MEM_MAX_PAGES, MEM_MIN_PAGES } from "./kernels.ts";
+import { memLimits } from "./kernels.ts";
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -15,14 +17,48 @@ let memory: WebAssembly.Memory | null = null;
 const heap = new Heap(HEAP_START, ALIGN, ensure);
 const buffers = new WeakSet<ArrayBufferLike>();
 
+/** Whether the memory is (or will be, when created) 64-bit addressed. */
+let wide = envMem64();
+
+function envMem64(): boolean {
+  let v: string | undefined;
+  try {
+    v = Deno.env.get("GLYPHGRAD_MEM64");
+  } catch { /* no env permission: the default */ }
+  if (v === undefined || v === "") return true;
+  if (v !== "0" && v !== "1") {
+    throw new Error(`GLYPHGRAD_MEM64 must be 0 (32-bit, 4 GiB) or 1 (memory64, 16 GiB), got ${v}`);
+  }
+  return v === "1";
+}
+
+/**
+ * Choose 64-bit (memory64, up to 16 GiB) or 32-bit (4 GiB) addresses for the shared memory;
+ * only before the first fast kernel or allocation created it.
+ */
+export function setFastMemory64(on: boolean): void {
+  if (memory !== null && on !== wide) {
+    throw new Error(
+      `setFastMemory64(${on}): the fast kernels' memory already exists with ` +
+        `${wide ? 64 : 32}-bit addresses; call it before any fast kernel runs`,
+    );
+  }
+  wide = on;
+}
+
+/** True when the shared memory is (or will be) 64-bit addressed. */
+export function fastMemory64(): boolean {
+  return wide;
+}
+
 /** The shared memory (created on first use). */
 export function sharedMemory(): WebAssembly.Memory {
   if (memory === null) {
-    memory = new WebAssembly.Memory({
-      initial: MEM_MIN_PAGES,
-      maximum: MEM_MAX_PAGES,
-      shared: true,
-    });
+    const { min, max } = memLimits(wide);
+    const init = wide
+      ? { initial: BigInt(min), maximum: BigInt(max), address: "i64", shared: true }
+      : { initial: min, maximum: max, shared: true };
+    memory = new WebAssembly.Memory(init as unknown as WebAssembly.MemoryDescriptor);
   }
   return memory;
 }
@@ -43,14 +79,15 @@ function ensure(end: number): void {
   const mem = sharedMemory();
   if (end <= mem.buffer.byteLength) return;
   const need = Math.ceil((end - mem.buffer.byteLength) / PAGE);
-  const have = mem.buffer.byteLength / PAGE;
-  if (have + need > MEM_MAX_PAGES) {
+  const have = mem.buffer.byteLength / PAGE, max = memLimits(wide).max;
+  if (have + need > max) {
     throw new Error(
-      `fast kernels: out of wasm memory (${end} bytes > 4 GiB); ` +
-        "free buffers with freeF32 or use smaller batches",
+      `fast kernels: out of wasm memory (${end} bytes > ${max / 16384} GiB); free buffers ` +
+        `with freeF32 or use smaller batches${wide ? "" : ", or unset GLYPHGRAD_MEM64=0"}`,
     );
   }
-  mem.grow(Math.max(need, Math.min(have, MEM_MAX_PAGES - have)));
+  const pages = Math.max(need, Math.min(have, max - have));
+  mem.grow((wide ? BigInt(pages) : pages) as number);
 }
 
 /**

@@ -15,7 +15,15 @@ export {
   softmaxF32,
 } from "./elementwise.ts";
 export { adamwF32, binaryF32, layerNormBackwardF32, layerNormForwardF32, ropeF32 } from "./norm.ts";
-export { allocF32, fastMemoryStats, freeF32, isShared, setFastPoison } from "./memory.ts";
+export {
+  allocF32,
+  fastMemory64,
+  fastMemoryStats,
+  freeF32,
+  isShared,
+  setFastMemory64,
+  setFastPoison,
+} from "./memory.ts";
 
 /** Threads used by parallel kernels (main + workers), SIMD and relaxed-SIMD FMA in use. */
 export function fastInfo(): { threads: number; simd: boolean; fma: boolean } {

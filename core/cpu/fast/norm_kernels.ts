@@ -2,6 +2,8 @@
 // floats) and the AdamW update (4 floats at a time; callers handle the tail).
 
 import {
+  add,
+  brIf,
   type Code,
   F32,
   F32_OP,
@@ -23,9 +25,13 @@ import {
   inc,
   loop,
   ltS,
+  mul,
   ne,
+  nz,
   set,
+  shl,
   sub,
+  toF32,
   V128,
   v128Load,
   v128Store,
@@ -36,16 +42,16 @@ import {
 function overRow(C4: number, j: number, ...body: Code[]): Code {
   return [
     set(j, i32(0)),
-    loop(body, inc(j, i32(16)), [ltS(get(j), [get(C4), i32(4), 0x74]), 0x0d, 0]),
+    loop(body, inc(j, i32(16)), brIf(0, ltS(get(j), shl(get(C4), i32(4))))),
   ];
 }
-const at = (base: number, j: number): Code => [get(base), get(j), 0x6a];
+const at = (base: number, j: number): Code => add(get(base), get(j));
 
 /** lnFwd(x, w, b, out, mean, rstd, N, C4, eps): LayerNorm of N rows, C4 >= 1. */
 function lnFwd(): FuncDef {
   const x = 0, w = 1, b = 2, out = 3, mean = 4, rstd = 5, N = 6, C4 = 7, eps = 8;
   const r = 9, j = 10, m = 11, rs = 12, acc = 13, mv = 14, d = 15, rsv = 16;
-  const C = (): Code => [get(C4), i32(4), 0x6c, 0xb2]; // f32.convert_i32_s(C4 * 4)
+  const C = (): Code => toF32(mul(get(C4), i32(4))); // f32.convert_i32_s(C4 * 4)
   return {
     name: "lnFwd",
     params: [I32, I32, I32, I32, I32, I32, I32, I32, F32],
@@ -92,10 +98,10 @@ function lnFwd(): FuncDef {
         f32Store(get(rstd), get(rs)),
         inc(mean, i32(4)),
         inc(rstd, i32(4)),
-        inc(x, [get(C4), i32(16), 0x6c]),
-        inc(out, [get(C4), i32(16), 0x6c]),
+        inc(x, mul(get(C4), i32(16))),
+        inc(out, mul(get(C4), i32(16))),
         set(r, sub(get(r), i32(1))),
-        [get(r), 0x0d, 0],
+        brIf(0, nz(get(r))),
       ),
     ]),
   };
@@ -109,7 +115,7 @@ function lnBwd(): FuncDef {
   const g = 0, x = 1, w = 2, mean = 3, rstd = 4, dx = 5, dw = 6, db = 7, N = 8, C4 = 9;
   const r = 10, j = 11, sg = 12, sgx = 13, rs = 14;
   const a1 = 15, a2 = 16, mv = 17, rsv = 18, xh = 19, gv = 20, gw = 21;
-  const C = (): Code => [get(C4), i32(4), 0x6c, 0xb2];
+  const C = (): Code => toF32(mul(get(C4), i32(4)));
   const xhat: Code = f32x4Mul(f32x4Sub(v128Load(at(x, j)), get(mv)), get(rsv));
   return {
     name: "lnBwd",
@@ -155,11 +161,11 @@ function lnBwd(): FuncDef {
         ),
         inc(mean, i32(4)),
         inc(rstd, i32(4)),
-        inc(g, [get(C4), i32(16), 0x6c]),
-        inc(x, [get(C4), i32(16), 0x6c]),
-        inc(dx, [get(C4), i32(16), 0x6c]),
+        inc(g, mul(get(C4), i32(16))),
+        inc(x, mul(get(C4), i32(16))),
+        inc(dx, mul(get(C4), i32(16))),
         set(r, sub(get(r), i32(1))),
-        [get(r), 0x0d, 0],
+        brIf(0, nz(get(r))),
       ),
     ]),
   };
@@ -236,7 +242,7 @@ function adamw(): FuncDef {
         ),
         inc(j, i32(16)),
         set(n4, sub(get(n4), i32(1))),
-        [get(n4), 0x0d, 0],
+        brIf(0, nz(get(n4))),
       ),
     ]),
   };
@@ -251,15 +257,15 @@ function rope(): FuncDef {
   const x = 0, out = 1, cs = 2, sn = 3, B = 4, T = 5, H = 6, half4 = 7;
   const b = 8, t = 9, h = 10, j = 11, hb = 12, row = 13;
   const c = 14, s = 15, x1 = 16, x2 = 17;
-  const lo = (base: number): Code => [get(base), get(row), 0x6a, get(j), 0x6a];
-  const tab = (base: number): Code => [get(base), get(j), 0x6a];
+  const lo = (base: number): Code => add(add(get(base), get(row)), get(j));
+  const tab = (base: number): Code => add(get(base), get(j));
   return {
     name: "rope",
     params: [I32, I32, I32, I32, I32, I32, I32, I32],
     results: [],
     locals: [I32, I32, I32, I32, I32, I32, V128, V128, V128, V128],
-    body: if_(ne([get(B), get(T), 0x6c, get(H), 0x6c, get(half4), 0x6c], i32(0)), [
-      set(hb, [get(half4), i32(16), 0x6c]), // bytes in half a row
+    body: if_(ne(mul(mul(mul(get(B), get(T)), get(H)), get(half4)), i32(0)), [
+      set(hb, mul(get(half4), i32(16))), // bytes in half a row
       set(row, i32(0)),
       set(b, get(B)),
       loop(
@@ -272,28 +278,28 @@ function rope(): FuncDef {
               set(c, v128Load(tab(cs))),
               set(s, v128Load(tab(sn))),
               set(x1, v128Load(lo(x))),
-              set(x2, v128Load([lo(x), get(hb), 0x6a])),
+              set(x2, v128Load(add(lo(x), get(hb)))),
               v128Store(lo(out), f32x4Sub(f32x4Mul(get(x1), get(c)), f32x4Mul(get(x2), get(s)))),
               v128Store(
-                [lo(out), get(hb), 0x6a],
+                add(lo(out), get(hb)),
                 f32x4Add(f32x4Mul(get(x2), get(c)), f32x4Mul(get(x1), get(s))),
               ),
               inc(j, i32(16)),
-              [ltS(get(j), get(hb)), 0x0d, 0],
+              brIf(0, ltS(get(j), get(hb))),
             ),
-            inc(row, [get(hb), i32(2), 0x6c]),
+            inc(row, mul(get(hb), i32(2))),
             set(h, sub(get(h), i32(1))),
-            [get(h), 0x0d, 0],
+            brIf(0, nz(get(h))),
           ),
           inc(cs, get(hb)),
           inc(sn, get(hb)),
           inc(t, i32(1)),
-          [ltS(get(t), get(T)), 0x0d, 0],
+          brIf(0, ltS(get(t), get(T))),
         ),
-        set(cs, sub(get(cs), [get(T), get(hb), 0x6c])),
-        set(sn, sub(get(sn), [get(T), get(hb), 0x6c])),
+        set(cs, sub(get(cs), mul(get(T), get(hb)))),
+        set(sn, sub(get(sn), mul(get(T), get(hb)))),
         set(b, sub(get(b), i32(1))),
-        [get(b), 0x0d, 0],
+        brIf(0, nz(get(b))),
       ),
     ]),
   };

@@ -3,7 +3,7 @@
 // rows forward and backward. The job
 // lives in the control block; a chunk is a range of rows (or of 4-float groups).
 
-import { JOB_SLOT } from "./control.ts";
+import { readParams, writeParams } from "./control.ts";
 import type { KernelExports } from "./kernels.ts";
 
 export const CE_FWD = 0, CE_BWD = 1, GELU_FWD = 2, GELU_BWD = 3, SM_FWD = 4, SM_BWD = 5;
@@ -37,15 +37,13 @@ const INTS: (keyof RowsJob)[] = [
 ];
 
 export function writeRowsJob(ctl: Int32Array, j: RowsJob): void {
-  INTS.forEach((f, i) => (ctl[JOB_SLOT + i] = j[f] | 0));
-  new Float32Array(ctl.buffer, ctl.byteOffset + 4 * (JOB_SLOT + INTS.length), 1)[0] = j.scale;
+  writeParams(ctl, [...INTS.map((f) => j[f]), Math.fround(j.scale)]); // scale travels as f32
 }
 
 function readRowsJob(ctl: Int32Array): RowsJob {
-  const j = {} as RowsJob;
-  INTS.forEach((f, i) => (j[f] = ctl[JOB_SLOT + i]));
-  for (const f of ["x", "y", "out", "lse"] as const) j[f] >>>= 0;
-  j.scale = new Float32Array(ctl.buffer, ctl.byteOffset + 4 * (JOB_SLOT + INTS.length), 1)[0];
+  const j = {} as RowsJob, p = readParams(ctl, INTS.length + 1);
+  INTS.forEach((f, i) => (j[f] = p[i]));
+  j.scale = p[INTS.length];
   return j;
 }
 
@@ -117,7 +115,7 @@ function softmaxRows(j: RowsJob, mem: Float32Array, k: KernelExports, r0: number
   const C = j.cols, C4 = C >> 2, log = j.useLse === 1;
   for (let r = r0; r < r1; r++) {
     const x = j.x + 4 * r * C, g = j.y + 4 * r * C, o = j.out + 4 * r * C;
-    const xf = x >>> 2, gf = g >>> 2, of = o >>> 2;
+    const xf = x / 4, gf = g / 4, of = o / 4;
     if (j.mode === SM_FWD) {
       const lse = rowLse(k, mem, x, C);
       if (log) {

@@ -1,6 +1,9 @@
 // A tiny WebAssembly binary emitter: LEB128, opcodes, and a module builder with
 // one imported shared memory. Kernels are generated from TypeScript at run time
-// with it (no external compiler, no committed binaries).
+// with it (no external compiler, no committed binaries). The same generators emit
+// 32-bit or memory64 modules: inside `emitFor(true, ...)` the integer type `I32`
+// and its helpers (i32, add, mul, shl, ...) mean i64, memories are i64-addressed,
+// and every export is an f64-argument trampoline (so JavaScript passes plain numbers).
 
 /** Byte sequences are plain number arrays; nested arrays are flattened by `code`. */
 export type Bytes = number[];
@@ -29,13 +32,12 @@ export function uleb(n: number): Bytes {
   return out;
 }
 
-/** Signed LEB128 (for i32.const). */
+/** Signed LEB128 of an integer (|n| < 2^53; i32.const / i64.const). */
 export function sleb(n: number): Bytes {
   const out: Bytes = [];
-  n |= 0;
   while (true) {
-    const byte = n & 0x7f;
-    n >>= 7;
+    const byte = ((n % 128) + 128) % 128;
+    n = Math.floor(n / 128);
     const done = (n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0);
     out.push(done ? byte : byte | 0x80);
     if (done) return out;
@@ -56,9 +58,33 @@ function nameBytes(s: string): Bytes {
   return code(uleb(b.length), b);
 }
 
+// ---- address width ----
+let wide = false;
+
+/** Run `emit` with integer locals, addresses and memory of 64 bits (`mem64`) or 32. */
+export function emitFor<T>(mem64: boolean, emit: () => T): T {
+  const was = wide;
+  wide = mem64;
+  I32 = mem64 ? I64 : I32_TYPE;
+  try {
+    return emit();
+  } finally {
+    wide = was;
+    I32 = was ? I64 : I32_TYPE;
+  }
+}
+
+/** True while emitting a memory64 module. */
+export const isWide = (): boolean => wide;
+
 // ---- value types and block types ----
-export const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
+const I32_TYPE = 0x7f, I64 = 0x7e;
+export const F32 = 0x7d, F64 = 0x7c, V128 = 0x7b;
+/** The integer (index and address) type: i32, or i64 inside emitFor(true, ...). */
+export let I32 = I32_TYPE;
 const VOID = 0x40;
+/** An integer opcode: the i32 one, or its i64 twin while emitting memory64. */
+const iop = (op32: number, op64: number): number => (wide ? op64 : op32);
 
 // ---- control ----
 export const block = (...body: Code[]): Code => [0x02, VOID, body, 0x0b];
@@ -71,13 +97,20 @@ export const brIf = (depth: number, cond: Code): Code => [cond, 0x0d, uleb(depth
 export const get = (i: number): Code => [0x20, uleb(i)];
 export const set = (i: number, v: Code): Code => [v, 0x21, uleb(i)];
 
-// ---- i32 ----
-export const i32 = (n: number): Code => [0x41, sleb(n)];
-export const add = (a: Code, b: Code): Code => [a, b, 0x6a];
-export const sub = (a: Code, b: Code): Code => [a, b, 0x6b];
-export const mul = (a: Code, b: Code): Code => [a, b, 0x6c];
-export const ltS = (a: Code, b: Code): Code => [a, b, 0x48];
-export const ne = (a: Code, b: Code): Code => [a, b, 0x47];
+// ---- integers (i32, or i64 when emitting memory64; comparisons give i32) ----
+export const i32 = (n: number): Code => [iop(0x41, 0x42), sleb(n)];
+export const add = (a: Code, b: Code): Code => [a, b, iop(0x6a, 0x7c)];
+export const sub = (a: Code, b: Code): Code => [a, b, iop(0x6b, 0x7d)];
+export const mul = (a: Code, b: Code): Code => [a, b, iop(0x6c, 0x7e)];
+export const shl = (a: Code, b: Code): Code => [a, b, iop(0x74, 0x86)];
+export const ltS = (a: Code, b: Code): Code => [a, b, iop(0x48, 0x53)];
+export const ne = (a: Code, b: Code): Code => [a, b, iop(0x47, 0x52)];
+/** An integer as a branch condition (i32 != 0). */
+export const nz = (a: Code): Code => (wide ? [a, 0x50, 0x45] : a); // i64.eqz, i32.eqz
+/** f32.convert_{i32,i64}_s */
+export const toF32 = (a: Code): Code => [a, iop(0xb2, 0xb4)];
+/** A 32-bit constant whatever the address width (bit patterns, shift counts, lane splats). */
+export const c32 = (n: number): Code => [0x41, sleb(n | 0)];
 /** local[i] += v */
 export const inc = (i: number, v: Code): Code => set(i, add(get(i), v));
 
@@ -120,24 +153,41 @@ export interface FuncDef {
   body: Code;
 }
 
-/** A module that imports `env.mem` (shared memory) and exports the given functions. */
+/**
+ * A module that imports `env.mem` (shared memory; i64-addressed while emitting memory64)
+ * and exports the given functions. With memory64 each export is a trampoline taking f64
+ * for every integer parameter (truncated to i64; exact below 2^53) so callers pass numbers.
+ */
 export function buildModule(funcs: FuncDef[], memPages: { min: number; max: number }): Uint8Array {
   const section = (id: number, content: Bytes): Bytes => code(id, uleb(content.length), content);
-  const types = funcs.map((f) =>
+  const toF64 = (t: number) => (t === I64 ? F64 : t);
+  const tramps: FuncDef[] = !wide ? [] : funcs.map((f, i) => ({
+    name: f.name,
+    params: f.params.map(toF64),
+    results: f.results.map(toF64),
+    locals: [],
+    body: [
+      f.params.map((t, p) => [get(p), t === I64 ? [0xfc, 0x06] : []]), // i64.trunc_sat_f64_s
+      0x10, // call
+      uleb(i),
+      f.results.map((t) => (t === I64 ? 0xb9 : [])), // f64.convert_i64_s
+    ],
+  }));
+  const all = [...funcs, ...tramps];
+  const types = all.map((f) =>
     code(0x60, vec(f.params.map((t) => [t])), vec(f.results.map((t) => [t])))
   );
   const memImport = code(
     nameBytes("env"),
     nameBytes("mem"),
     0x02,
-    0x03,
+    wide ? 0x07 : 0x03, // shared, has maximum (, 64-bit addresses)
     uleb(memPages.min),
-    uleb(
-      memPages.max,
-    ),
+    uleb(memPages.max),
   );
-  const exports = funcs.map((f, i) => code(nameBytes(f.name), 0x00, uleb(i)));
-  const bodies = funcs.map((f) => {
+  const first = tramps.length > 0 ? funcs.length : 0;
+  const exports = funcs.map((f, i) => code(nameBytes(f.name), 0x00, uleb(first + i)));
+  const bodies = all.map((f) => {
     const groups: Bytes[] = [];
     for (let i = 0; i < f.locals.length;) {
       let j = i;
@@ -152,7 +202,7 @@ export function buildModule(funcs: FuncDef[], memPages: { min: number; max: numb
     [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     section(1, vec(types)),
     section(2, vec([memImport])),
-    section(3, vec(funcs.map((_, i) => uleb(i)))),
+    section(3, vec(all.map((_, i) => uleb(i)))),
     section(7, vec(exports)),
     section(10, vec(bodies)),
   ));
@@ -202,9 +252,9 @@ export function expF32(x: Code, tmp: number, n: number): Code {
   const pow2n: Code = [
     get(n),
     0xbc, // i32.reinterpret_f32
-    i32(23),
+    c32(23),
     0x74, // i32.shl
-    i32(0x3f800000),
+    c32(0x3f800000),
     0x6a, // i32.add
     0xbe, // f32.reinterpret_i32
   ];
@@ -257,7 +307,7 @@ export function vecExp(
     set(hi, f32x4Const(88)),
     set(l2e, f32x4Const(Math.LOG2E)),
     set(magic, f32x4Const(12582912)),
-    set(one, i32x4Splat(i32(0x3f800000))),
+    set(one, i32x4Splat(c32(0x3f800000))),
   ];
   const exp = (x: Code, t: number, r: number): Code => {
     let poly: Code = get(first + 6);
@@ -266,7 +316,7 @@ export function vecExp(
       set(t, f32x4Mul(f32x4Pmin(f32x4Pmax(x, get(lo)), get(hi)), get(l2e))),
       set(r, f32x4Add(get(t), get(magic))),
       set(t, f32x4Sub(get(t), f32x4Sub(get(r), get(magic)))),
-      f32x4Mul(poly, i32x4Add(i32x4Shl(get(r), i32(23)), get(one))),
+      f32x4Mul(poly, i32x4Add(i32x4Shl(get(r), c32(23)), get(one))),
     ];
   };
   return { init, count: 12, exp };
