@@ -214,7 +214,7 @@ export const SCHEMA: { [K in LeafKey<PipelineConfig>]: Rule } = {
   "merge.weights": list((v) =>
     /^\d+(\.\d+)?$/.test(String(v)) ? undefined : `has ${JSON.stringify(v)} (use weights >= 0)`
   ),
-  "merge.expertSteps": int(1),
+  "merge.expertSteps": int(0),
   "merge.finetuneSteps": int(0),
   "merge.finetuneLr": num({ gt: 0 }),
   "grow.blocks": int(0),

@@ -19,7 +19,9 @@ import { Rng } from "../core/rng.ts";
 import { disposeTree, type Tensor, tensor, tidy } from "../core/tensor.ts";
 
 const SCALE = 3; // weights larger than the init so every path carries signal
-const EPS = 1e-3;
+// 1e-3 failed on seed 677112302 (LayerNorm with dropout and weights x3 is sharply curved there:
+// the central difference moved toward the analytic value as eps fell); 3e-4 passes 150 runs.
+const EPS = 3e-4;
 const TRAIN = { train: true, seed: 77 }; // dropout masks are a fixed function of the seed
 
 function tinyTable(rng: Rng, rows: number, cols: number) {
