@@ -138,54 +138,43 @@ export function trainInStage(ctx: ConfigContext, cell: Cell, variant?: CellVaria
   });
 }
 
+/** The eval stage's settings: the config's eval section and the run's seed. */
+export type EvalParams = C["eval"] & { seed: number };
+
 /** The eval stage's work on checkpoints (run-relative) side by side, into `out`. */
 export async function evalCheckpoints(
-  ctx: ConfigContext,
+  ctx: StageContext,
+  p: EvalParams,
   checkpoints: string[],
   out: string,
   name: string,
 ): Promise<void> {
-  const e = ctx.cfg.eval;
   await runEval({
     checkpoints: checkpoints.map((c) => ctx.path(c)),
-    benches: e.benchmarks,
+    benches: p.benchmarks,
     out: ctx.path(out),
     name,
     heldOut: [ctx.path("data/val.txt")],
     clozeFrom: [ctx.path("data/val.jsonl")],
     trainText: [ctx.path("data/train.txt")],
-    items: e.items,
-    limit: e.limit,
-    probe: e.probe,
-    seed: ctx.cfg.train.seed,
+    items: p.items,
+    limit: p.limit,
+    probe: p.probe,
+    seed: p.seed,
     log: ctx.log,
   });
 }
 
 /** Evaluation of one cell into eval/<cell>/ (the same items for every cell). */
-function evalStage(cell: Cell): Stage<C, C["eval"] & { seed: number }> {
+function evalStage(cell: Cell): Stage<C, EvalParams> {
   return {
     name: `eval/${cell.name}`,
     version: 3,
     inputs: ["data", `train/${cell.name}`],
     params: (cfg) => ({ ...cfg.eval, seed: cfg.train.seed }),
     outputs: () => [`eval/${cell.name}/results.json`, `eval/${cell.name}/report.md`],
-    run: async (ctx, p) => {
-      await runEval({
-        checkpoints: [ctx.path(`train/${cell.name}`)],
-        benches: p.benchmarks,
-        out: ctx.path(`eval/${cell.name}`),
-        name: cell.name,
-        heldOut: [ctx.path("data/val.txt")],
-        clozeFrom: [ctx.path("data/val.jsonl")],
-        trainText: [ctx.path("data/train.txt")],
-        items: p.items,
-        limit: p.limit,
-        probe: p.probe,
-        seed: p.seed,
-        log: ctx.log,
-      });
-    },
+    run: (ctx, p) =>
+      evalCheckpoints(ctx, p, [`train/${cell.name}`], `eval/${cell.name}`, cell.name),
   };
 }
 
@@ -212,7 +201,14 @@ export function pipelineStages(cfg: C): Stage<C>[] {
   const report: Stage<C, ReturnType<typeof runReportParams>> = {
     name: "report",
     version: 4, // 4: params carry what the report says of the config
-    inputs: ["data", "tokenize", ...perCell("train"), ...perCell("eval"), "eval", ...composeReports],
+    inputs: [
+      "data",
+      "tokenize",
+      ...perCell("train"),
+      ...perCell("eval"),
+      "eval",
+      ...composeReports,
+    ],
     params: runReportParams,
     outputs: () => ["report.md"],
     run: async (ctx, p) => ctx.log(`wrote ${await writeRunReport(p, ctx.runDir, cells)}`),

@@ -10,7 +10,13 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../../core/safetensors.ts";
 import type { PipelineConfig } from "../config.ts";
-import { type ConfigContext, type ConfigStage, evalCheckpoints, trainInStage } from "../stages.ts";
+import {
+  type ConfigContext,
+  type ConfigStage,
+  evalCheckpoints,
+  type EvalParams,
+  trainInStage,
+} from "../stages.ts";
 import type { Cell } from "../study.ts";
 import { cellTrainOutputs } from "../train/stage.ts";
 import { frozenBlocksIdentical, growFromParent } from "./init.ts";
@@ -110,7 +116,8 @@ function growEvalStage(cell: Cell, n: number): ConfigStage {
     inputs: ["data", ...models],
     params: (cfg) => ({ ...cfg.eval, seed: cfg.train.seed }),
     outputs: () => [`grow/${cell.name}/eval/results.json`, `grow/${cell.name}/eval/report.md`],
-    run: (ctx: Ctx) => evalCheckpoints(ctx, models, `grow/${cell.name}/eval`, `grow-${cell.name}`),
+    run: (ctx: Ctx, p) =>
+      evalCheckpoints(ctx, p as EvalParams, models, `grow/${cell.name}/eval`, `grow-${cell.name}`),
   };
 }
 
