@@ -66,6 +66,28 @@ const BASE: RowsJob = {
   scale: 0,
 };
 
+/**
+ * Cross-entropy argument checks, in order: N and V, logits [N, V], targets [N], then each
+ * (name, array, length) of `more` that is given (undefined = optional and absent), then the
+ * targets' range; returns the number of valid (not ignored) rows.
+ */
+function checkCrossEntropy(
+  name: string,
+  logits: Float32Array,
+  targets: Int32Array,
+  N: number,
+  V: number,
+  ignoreIndex: number,
+  more: [string, Float32Array | undefined, number][],
+): number {
+  count(name, "N", N);
+  count(name, "V", V);
+  need(name, "logits", logits, N * V);
+  need(name, "targets", targets, N);
+  for (const [what, arr, n] of more) if (arr !== undefined) need(name, what, arr, n);
+  return checkTargets(name, targets, N, V, ignoreIndex);
+}
+
 function checkTargets(name: string, t: Int32Array, N: number, V: number, ignore: number): number {
   let valid = 0;
   for (let r = 0; r < N; r++) {
@@ -100,13 +122,10 @@ export function crossEntropyForwardF32(
   lseOut?: Float32Array,
 ): void {
   const name = "crossEntropyForwardF32";
-  count(name, "N", N);
-  count(name, "V", V);
-  need(name, "logits", logits, N * V);
-  need(name, "targets", targets, N);
-  need(name, "out", out, 1);
-  if (lseOut !== undefined) need(name, "lseOut", lseOut, N);
-  const valid = checkTargets(name, targets, N, V, ignoreIndex);
+  const valid = checkCrossEntropy(name, logits, targets, N, V, ignoreIndex, [
+    ["out", out, 1],
+    ["lseOut", lseOut, N],
+  ]);
   if (valid === 0) {
     out[0] = 0;
     return;
@@ -145,14 +164,11 @@ export function crossEntropyBackwardF32(
   lse?: Float32Array,
 ): void {
   const name = "crossEntropyBackwardF32";
-  count(name, "N", N);
-  count(name, "V", V);
-  need(name, "logits", logits, N * V);
-  need(name, "targets", targets, N);
-  need(name, "dout", dout, 1);
-  need(name, "dlogits", dlogits, N * V);
-  if (lse !== undefined) need(name, "lse", lse, N);
-  const valid = checkTargets(name, targets, N, V, ignoreIndex);
+  const valid = checkCrossEntropy(name, logits, targets, N, V, ignoreIndex, [
+    ["dout", dout, 1],
+    ["dlogits", dlogits, N * V],
+    ["lse", lse, N],
+  ]);
   if (valid === 0 || N * V === 0) {
     dlogits.fill(0, 0, N * V);
     return;
