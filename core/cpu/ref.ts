@@ -375,63 +375,11 @@ export function createRefBackend(): Backend {
       for (let c = 0; c < C; c++) DW[c] = dwAcc[c];
     },
 
-    attentionForward(q, k, v, out, lse, { B, T, H, D, scale }) {
-      const Q = f(q), K = f(k), Vv = f(v), O = f(out), L = f(lse);
-      const row = H * D;
-      const p = new Float64Array(T);
-      for (let b = 0; b < B; b++) {
-        for (let h = 0; h < H; h++) {
-          for (let t = 0; t < T; t++) {
-            const qo = (b * T + t) * row + h * D;
-            let mx = -Infinity;
-            for (let s = 0; s <= t; s++) {
-              const ko = (b * T + s) * row + h * D;
-              let dot = 0;
-              for (let d = 0; d < D; d++) dot += Q[qo + d] * K[ko + d];
-              p[s] = dot * scale;
-              if (p[s] > mx) mx = p[s];
-            }
-            let sum = 0;
-            for (let s = 0; s <= t; s++) sum += p[s] = Math.exp(p[s] - mx);
-            for (let d = 0; d < D; d++) {
-              let acc = 0;
-              for (let s = 0; s <= t; s++) acc += p[s] * Vv[(b * T + s) * row + h * D + d];
-              O[qo + d] = acc / sum;
-            }
-            L[(b * H + h) * T + t] = mx + Math.log(sum);
-          }
-        }
-      }
+    attentionForward(q, k, v, out, lse, dims) {
+      causalAttentionForward(f(q), f(k), f(v), f(out), f(lse), dims);
     },
-    attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, { B, T, H, D, scale }) {
-      const Q = f(q), K = f(k), Vv = f(v), O = f(out), L = f(lse), G = f(dout);
-      const DQ = f(dq), DK = f(dk), DV = f(dv);
-      const row = H * D;
-      for (let b = 0; b < B; b++) {
-        for (let h = 0; h < H; h++) {
-          for (let t = 0; t < T; t++) {
-            const qo = (b * T + t) * row + h * D;
-            const l = L[(b * H + h) * T + t];
-            let delta = 0; // sum_d dO * O
-            for (let d = 0; d < D; d++) delta += G[qo + d] * O[qo + d];
-            for (let s = 0; s <= t; s++) {
-              const ko = (b * T + s) * row + h * D;
-              let dot = 0, dp = 0;
-              for (let d = 0; d < D; d++) {
-                dot += Q[qo + d] * K[ko + d];
-                dp += G[qo + d] * Vv[ko + d];
-              }
-              const pr = Math.exp(dot * scale - l);
-              const ds = pr * (dp - delta) * scale;
-              for (let d = 0; d < D; d++) {
-                DV[ko + d] += pr * G[qo + d];
-                DQ[qo + d] += ds * K[ko + d];
-                DK[ko + d] += ds * Q[qo + d];
-              }
-            }
-          }
-        }
-      }
+    attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, dims) {
+      causalAttentionBackward(f(q), f(k), f(v), f(out), f(lse), f(dout), f(dq), f(dk), f(dv), dims);
     },
 
     rope(x, out, positions, { B, T, H, D, base, inverse }) {
@@ -482,4 +430,94 @@ export function createRefBackend(): Backend {
       f(out)[0] = ok;
     },
   };
+}
+
+/** Sizes and softmax scale of causal attention over q, k, v [B, T, H, D]. */
+export interface AttentionDims {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  scale: number;
+}
+
+/**
+ * Causal attention forward with float64 sums: O [B, T, H, D] and L = logsumexp [B, H, T],
+ * written into float32 or float64 arrays (the CPU reference backend and the fast kernels'
+ * float64 test reference).
+ */
+export function causalAttentionForward(
+  Q: Float32Array,
+  K: Float32Array,
+  Vv: Float32Array,
+  O: Float32Array | Float64Array,
+  L: Float32Array | Float64Array,
+  { B, T, H, D, scale }: AttentionDims,
+): void {
+  const row = H * D;
+  const p = new Float64Array(T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        const qo = (b * T + t) * row + h * D;
+        let mx = -Infinity;
+        for (let s = 0; s <= t; s++) {
+          const ko = (b * T + s) * row + h * D;
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += Q[qo + d] * K[ko + d];
+          p[s] = dot * scale;
+          if (p[s] > mx) mx = p[s];
+        }
+        let sum = 0;
+        for (let s = 0; s <= t; s++) sum += p[s] = Math.exp(p[s] - mx);
+        for (let d = 0; d < D; d++) {
+          let acc = 0;
+          for (let s = 0; s <= t; s++) acc += p[s] * Vv[(b * T + s) * row + h * D + d];
+          O[qo + d] = acc / sum;
+        }
+        L[(b * H + h) * T + t] = mx + Math.log(sum);
+      }
+    }
+  }
+}
+
+/** Causal attention backward: DQ, DK, DV (accumulated into) from G = dO and the forward's O, L. */
+export function causalAttentionBackward(
+  Q: Float32Array,
+  K: Float32Array,
+  Vv: Float32Array,
+  O: Float32Array,
+  L: Float32Array,
+  G: Float32Array,
+  DQ: Float32Array | Float64Array,
+  DK: Float32Array | Float64Array,
+  DV: Float32Array | Float64Array,
+  { B, T, H, D, scale }: AttentionDims,
+): void {
+  const row = H * D;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        const qo = (b * T + t) * row + h * D;
+        const l = L[(b * H + h) * T + t];
+        let delta = 0; // sum_d dO * O
+        for (let d = 0; d < D; d++) delta += G[qo + d] * O[qo + d];
+        for (let s = 0; s <= t; s++) {
+          const ko = (b * T + s) * row + h * D;
+          let dot = 0, dp = 0;
+          for (let d = 0; d < D; d++) {
+            dot += Q[qo + d] * K[ko + d];
+            dp += G[qo + d] * Vv[ko + d];
+          }
+          const pr = Math.exp(dot * scale - l);
+          const ds = pr * (dp - delta) * scale;
+          for (let d = 0; d < D; d++) {
+            DV[ko + d] += pr * G[qo + d];
+            DQ[qo + d] += ds * K[ko + d];
+            DK[ko + d] += ds * Q[qo + d];
+          }
+        }
+      }
+    }
+  }
 }
