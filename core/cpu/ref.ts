@@ -307,46 +307,10 @@ export function createRefBackend(): Backend {
     },
 
     layerNormForward(x, w, b, out, mean, rstd, N, C, eps) {
-      const X = f(x), W = f(w), Bb = f(b), O = f(out), Mu = f(mean), R = f(rstd);
-      for (let r = 0; r < N; r++) {
-        const o = r * C;
-        let m = 0;
-        for (let c = 0; c < C; c++) m += X[o + c];
-        m /= C;
-        let v = 0;
-        for (let c = 0; c < C; c++) v += (X[o + c] - m) ** 2;
-        const rs = 1 / Math.sqrt(v / C + eps);
-        for (let c = 0; c < C; c++) O[o + c] = (X[o + c] - m) * rs * W[c] + Bb[c];
-        Mu[r] = m;
-        R[r] = rs;
-      }
+      layerNormRowsForward(f(x), f(w), f(b), f(out), f(mean), f(rstd), N, C, eps);
     },
     layerNormBackward(dout, x, w, mean, rstd, dx, dw, db, N, C) {
-      const G = f(dout), X = f(x), W = f(w), Mu = f(mean), R = f(rstd);
-      const DX = f(dx), DW = f(dw), DB = f(db);
-      const dwAcc = new Float64Array(C), dbAcc = new Float64Array(C);
-      for (let r = 0; r < N; r++) {
-        const o = r * C, m = Mu[r], rs = R[r];
-        let sumG = 0, sumGX = 0;
-        for (let c = 0; c < C; c++) {
-          const xh = (X[o + c] - m) * rs;
-          const gw = G[o + c] * W[c];
-          sumG += gw;
-          sumGX += gw * xh;
-          dwAcc[c] += G[o + c] * xh;
-          dbAcc[c] += G[o + c];
-        }
-        sumG /= C;
-        sumGX /= C;
-        for (let c = 0; c < C; c++) {
-          const xh = (X[o + c] - m) * rs;
-          DX[o + c] = (G[o + c] * W[c] - sumG - xh * sumGX) * rs;
-        }
-      }
-      for (let c = 0; c < C; c++) {
-        DW[c] = dwAcc[c];
-        DB[c] = dbAcc[c];
-      }
+      layerNormRowsBackward(f(dout), f(x), f(w), f(mean), f(rstd), f(dx), f(dw), f(db), N, C);
     },
     rmsNormForward(x, w, out, rstd, N, C, eps) {
       const X = f(x), W = f(w), O = f(out), R = f(rstd);
@@ -519,5 +483,75 @@ export function causalAttentionBackward(
         }
       }
     }
+  }
+}
+
+/**
+ * LayerNorm forward over rows of X [N, C] with float64 sums: O = (X - mean) * rstd * W + Bb,
+ * saving Mu = mean [N] and R = rstd [N] (also the fast backend's path for C % 4 != 0).
+ */
+export function layerNormRowsForward(
+  X: Float32Array,
+  W: Float32Array,
+  Bb: Float32Array,
+  O: Float32Array,
+  Mu: Float32Array,
+  R: Float32Array,
+  N: number,
+  C: number,
+  eps: number,
+): void {
+  for (let r = 0; r < N; r++) {
+    const o = r * C;
+    let m = 0;
+    for (let c = 0; c < C; c++) m += X[o + c];
+    m /= C;
+    let v = 0;
+    for (let c = 0; c < C; c++) v += (X[o + c] - m) ** 2;
+    const rs = 1 / Math.sqrt(v / C + eps);
+    for (let c = 0; c < C; c++) O[o + c] = (X[o + c] - m) * rs * W[c] + Bb[c];
+    Mu[r] = m;
+    R[r] = rs;
+  }
+}
+
+/**
+ * LayerNorm backward: DX [N, C] and DW, DB [C] (overwritten) from G = dout, X, W and the
+ * forward's Mu, R (also the fast backend's path for C % 4 != 0).
+ */
+export function layerNormRowsBackward(
+  G: Float32Array,
+  X: Float32Array,
+  W: Float32Array,
+  Mu: Float32Array,
+  R: Float32Array,
+  DX: Float32Array,
+  DW: Float32Array,
+  DB: Float32Array,
+  N: number,
+  C: number,
+): void {
+  const dwAcc = new Float64Array(C), dbAcc = new Float64Array(C);
+  for (let r = 0; r < N; r++) {
+    const o = r * C, m = Mu[r], rs = R[r];
+    let sumG = 0, sumGX = 0;
+    for (let c = 0; c < C; c++) {
+      const xh = (X[o + c] - m) * rs;
+      const gw = G[o + c] * W[c];
+      sumG += gw;
+      sumGX += gw * xh;
+      dwAcc[c] += G[o + c] * xh;
+      dbAcc[c] += G[o + c];
+    }
+    sumG /= C;
+    sumGX /= C;
+    for (let c = 0; c < C; c++) {
+      const xh = (X[o + c] - m) * rs;
+      DX[o + c] = (G[o + c] * W[c] - sumG - xh * sumGX) * rs;
+    }
+  }
+  for (let c = 0; c < C; c++) {
+    DW[c] = dwAcc[c];
+    DB[c] = dbAcc[c];
   }
 }
