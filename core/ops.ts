@@ -462,13 +462,24 @@ function keepShape(x: Tensor, axes: number[]): number[] {
   return x.shape.map((s, i) => (axes.includes(i) ? 1 : s));
 }
 
-export function sum(x: Tensor, axis?: number | number[], keepdims = false): Tensor {
-  needF32("sum", x);
+/** Forward of sum or max over `axis`: out ([kept shape] view when keepdims) and the kept shape. */
+function reduceTo(
+  op: "sum" | "max",
+  x: Tensor,
+  axis: number | number[] | undefined,
+  keepdims: boolean,
+): { out: Tensor; kshape: number[] } {
+  needF32(op, x);
   const axes = axesOf(x, axis);
   const kshape = keepShape(x, axes);
-  const r = reduceRaw("sum", x, axes);
+  const r = reduceRaw(op, x, axes);
   const out = keepdims ? r.view(kshape) : r;
   if (keepdims) r.dispose();
+  return { out, kshape };
+}
+
+export function sum(x: Tensor, axis?: number | number[], keepdims = false): Tensor {
+  const { out, kshape } = reduceTo("sum", x, axis, keepdims);
   record(out, [x], (g) => [expand(reshape(g, kshape), x.shape)]);
   return out;
 }
@@ -481,12 +492,7 @@ export function mean(x: Tensor, axis?: number | number[], keepdims = false): Ten
 
 /** Max over axes; the gradient goes to every element equal to the max. */
 export function max(x: Tensor, axis?: number | number[], keepdims = false): Tensor {
-  needF32("max", x);
-  const axes = axesOf(x, axis);
-  const kshape = keepShape(x, axes);
-  const r = reduceRaw("max", x, axes);
-  const out = keepdims ? r.view(kshape) : r;
-  if (keepdims) r.dispose();
+  const { out, kshape } = reduceTo("max", x, axis, keepdims);
   record(out, [x], (g) => {
     const mask = binary("eq", x, reshape(out, kshape));
     return [mul(mask, reshape(g, kshape))];
