@@ -28,6 +28,17 @@ export function attBucket(D: number): number {
   return D;
 }
 
+/** Bindings (f32 arrays): the read-only `reads`, then the read-write `writes`; params uniform. */
+function f32Header(reads: string[], writes: string[]): string {
+  return header([
+    ...reads.map((n): [string, string, "read"] => [n, "f32", "read"]),
+    ...writes.map((n): [string, string, "rw"] => [n, "f32", "rw"]),
+  ]);
+}
+
+/** The backward kernels' inputs. */
+const BWD_INPUTS = ["q", "k", "v", "lse", "delta", "dout"];
+
 function consts(DM: number): string {
   return `const BK: u32 = ${attTile(DM)}u;\nconst BQ: u32 = ${ATT_ROWS}u;\n`;
 }
@@ -35,14 +46,10 @@ function consts(DM: number): string {
 /** Params: B, T, H, scale, D. Grid: (ceil(T / 64), B * H). */
 export function attentionForwardSrc(D: number): string {
   const DM = attBucket(D);
-  return cached(`attF${DM}`, () =>
-    header([
-      ["q", "f32", "read"],
-      ["k", "f32", "read"],
-      ["v", "f32", "read"],
-      ["out", "f32", "rw"],
-      ["lse", "f32", "rw"],
-    ]) + SPECIALS + consts(DM) + `
+  return cached(
+    `attF${DM}`,
+    () =>
+      f32Header(["q", "k", "v"], ["out", "lse"]) + SPECIALS + consts(DM) + `
 ${IDX}
 var<workgroup> ks: array<f32, ${attTile(DM) * DM}>;
 var<workgroup> vs: array<f32, ${attTile(DM) * DM}>;
@@ -86,7 +93,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
     lse[(b * H + h) * T + t] = m + log(l);
   }
 }
-`);
+`,
+  );
 }
 
 /** delta[b, h, t] = sum_d dout * out. Params: B, T, H, D. */
@@ -111,15 +119,7 @@ export function attentionDeltaSrc(): string {
 export function attentionDqSrc(D: number): string {
   const DM = attBucket(D);
   return cached(`attDq${DM}`, () =>
-    header([
-      ["q", "f32", "read"],
-      ["k", "f32", "read"],
-      ["v", "f32", "read"],
-      ["lse", "f32", "read"],
-      ["delta", "f32", "read"],
-      ["dout", "f32", "read"],
-      ["dq", "f32", "rw"],
-    ]) + consts(DM) + `
+    f32Header(BWD_INPUTS, ["dq"]) + consts(DM) + `
 ${IDX}
 var<workgroup> ks: array<f32, ${attTile(DM) * DM}>;
 var<workgroup> vs: array<f32, ${attTile(DM) * DM}>;
@@ -171,16 +171,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
 export function attentionDkvSrc(D: number): string {
   const DM = attBucket(D);
   return cached(`attDkv${DM}`, () =>
-    header([
-      ["q", "f32", "read"],
-      ["k", "f32", "read"],
-      ["v", "f32", "read"],
-      ["lse", "f32", "read"],
-      ["delta", "f32", "read"],
-      ["dout", "f32", "read"],
-      ["dk", "f32", "rw"],
-      ["dv", "f32", "rw"],
-    ]) + consts(DM) + `
+    f32Header(BWD_INPUTS, ["dk", "dv"]) + consts(DM) + `
 ${IDX}
 var<workgroup> qs: array<f32, ${attTile(DM) * DM}>;
 var<workgroup> gs: array<f32, ${attTile(DM) * DM}>;
