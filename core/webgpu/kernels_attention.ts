@@ -43,14 +43,12 @@ function consts(DM: number): string {
   return `const BK: u32 = ${attTile(DM)}u;\nconst BQ: u32 = ${ATT_ROWS}u;\n`;
 }
 
-/** Params: B, T, H, scale, D. Grid: (ceil(T / 64), B * H). */
-export function attentionForwardSrc(D: number): string {
-  const DM = attBucket(D);
-  return cached(
-    `attF${DM}`,
-    () =>
-      f32Header(["q", "k", "v"], ["out", "lse"]) + SPECIALS + consts(DM) + `
-${IDX}
+/**
+ * WGSL of the one-thread-per-query kernels (forward, dq) from the K/V tile declarations to the
+ * thread's query row t, its `valid` flag and its row qr (no trailing newline).
+ */
+function queryHead(DM: number): string {
+  return `${IDX}
 var<workgroup> ks: array<f32, ${attTile(DM) * DM}>;
 var<workgroup> vs: array<f32, ${attTile(DM) * DM}>;
 @compute @workgroup_size(${ATT_ROWS})
@@ -61,12 +59,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
   let h = wid.y % H;
   let t = wid.x * BQ + lid;
   let valid = t < T;
-  var qr: array<f32, ${DM}>;
-  var acc: array<f32, ${DM}>;
-  if (valid) { for (var d = 0u; d < D; d++) { qr[d] = q[at(b, t, h, d)] * scale; acc[d] = 0.0; } }
-  var m = -inf_();
-  var l = 0.0;
-  let tEnd = min(wid.x * BQ + BQ, T);
+  var qr: array<f32, ${DM}>;`;
+}
+
+/**
+ * WGSL of the one-thread-per-query kernels: walk the key tiles up to the block's last query,
+ * stage K and V of each in ks, vs, and loop over the tile's keys j <= t, opening the score sc.
+ */
+const KEY_TILES = `  let tEnd = min(wid.x * BQ + BQ, T);
   for (var s0 = 0u; s0 < tEnd; s0 += BK) {
     for (var e = lid; e < BK * D; e += BQ) {
       let s = s0 + e / D;
@@ -76,7 +76,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
     if (valid && t >= s0) {
       let n = min(BK, t + 1u - s0);
       for (var j = 0u; j < n; j++) {
-        var sc = 0.0;
+        var sc = 0.0;`;
+
+/** Params: B, T, H, scale, D. Grid: (ceil(T / 64), B * H). */
+export function attentionForwardSrc(D: number): string {
+  const DM = attBucket(D);
+  return cached(
+    `attF${DM}`,
+    () =>
+      f32Header(["q", "k", "v"], ["out", "lse"]) + SPECIALS + consts(DM) + `
+${queryHead(DM)}
+  var acc: array<f32, ${DM}>;
+  if (valid) { for (var d = 0u; d < D; d++) { qr[d] = q[at(b, t, h, d)] * scale; acc[d] = 0.0; } }
+  var m = -inf_();
+  var l = 0.0;
+${KEY_TILES}
         for (var d = 0u; d < D; d++) { sc += qr[d] * ks[j * D + d]; }
         let mNew = max(m, sc);
         let corr = exp(m - mNew);
@@ -120,18 +134,7 @@ export function attentionDqSrc(D: number): string {
   const DM = attBucket(D);
   return cached(`attDq${DM}`, () =>
     f32Header(BWD_INPUTS, ["dq"]) + consts(DM) + `
-${IDX}
-var<workgroup> ks: array<f32, ${attTile(DM) * DM}>;
-var<workgroup> vs: array<f32, ${attTile(DM) * DM}>;
-@compute @workgroup_size(${ATT_ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u) {
-  let T = pu(1); let H = pu(2); let scale = pf(3); let D = pu(4);
-  let lid = lidv.x;
-  let b = wid.y / H;
-  let h = wid.y % H;
-  let t = wid.x * BQ + lid;
-  let valid = t < T;
-  var qr: array<f32, ${DM}>;
+${queryHead(DM)}
   var go: array<f32, ${DM}>;
   var acc: array<f32, ${DM}>;
   var L = 0.0;
@@ -143,17 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
     L = lse[(b * H + h) * T + t];
     Dl = delta[(b * H + h) * T + t];
   }
-  let tEnd = min(wid.x * BQ + BQ, T);
-  for (var s0 = 0u; s0 < tEnd; s0 += BK) {
-    for (var e = lid; e < BK * D; e += BQ) {
-      let s = s0 + e / D;
-      if (s < T) { ks[e] = k[at(b, s, h, e % D)]; vs[e] = v[at(b, s, h, e % D)]; }
-    }
-    workgroupBarrier();
-    if (valid && t >= s0) {
-      let n = min(BK, t + 1u - s0);
-      for (var j = 0u; j < n; j++) {
-        var sc = 0.0;
+${KEY_TILES}
         var dp = 0.0;
         for (var d = 0u; d < D; d++) { sc += qr[d] * ks[j * D + d]; dp += go[d] * vs[j * D + d]; }
         let ds = exp(sc - L) * (dp - Dl) * scale;
