@@ -43,6 +43,14 @@ function consts(DM: number): string {
   return `const BK: u32 = ${attTile(DM)}u;\nconst BQ: u32 = ${ATT_ROWS}u;\n`;
 }
 
+/** WGSL opening of the tiled kernels' main: params, lane, batch item b and head h. */
+const MAIN_HEAD = `@compute @workgroup_size(${ATT_ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u) {
+  let T = pu(1); let H = pu(2); let scale = pf(3); let D = pu(4);
+  let lid = lidv.x;
+  let b = wid.y / H;
+  let h = wid.y % H;`;
+
 /**
  * WGSL of the one-thread-per-query kernels (forward, dq) from the K/V tile declarations to the
  * thread's query row t, its `valid` flag and its row qr (no trailing newline).
@@ -51,12 +59,7 @@ function queryHead(DM: number): string {
   return `${IDX}
 var<workgroup> ks: array<f32, ${attTile(DM) * DM}>;
 var<workgroup> vs: array<f32, ${attTile(DM) * DM}>;
-@compute @workgroup_size(${ATT_ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u) {
-  let T = pu(1); let H = pu(2); let scale = pf(3); let D = pu(4);
-  let lid = lidv.x;
-  let b = wid.y / H;
-  let h = wid.y % H;
+${MAIN_HEAD}
   let t = wid.x * BQ + lid;
   let valid = t < T;
   var qr: array<f32, ${DM}>;`;
@@ -170,12 +173,7 @@ var<workgroup> qs: array<f32, ${attTile(DM) * DM}>;
 var<workgroup> gs: array<f32, ${attTile(DM) * DM}>;
 var<workgroup> ls: array<f32, ${attTile(DM)}>;
 var<workgroup> dls: array<f32, ${attTile(DM)}>;
-@compute @workgroup_size(${ATT_ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u) {
-  let T = pu(1); let H = pu(2); let scale = pf(3); let D = pu(4);
-  let lid = lidv.x;
-  let b = wid.y / H;
-  let h = wid.y % H;
+${MAIN_HEAD}
   let s = wid.x * BQ + lid;
   let valid = s < T;
   var kr: array<f32, ${DM}>;
