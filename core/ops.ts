@@ -4,7 +4,7 @@
 
 import type { Backend, BinaryOp, DType, UnaryOp } from "./backend.ts";
 import { fromStorage, numel, Tensor, tidy } from "./tensor.ts";
-import { activeTape, needsGrad, record } from "./tape.ts";
+import { activeTape, needsGrad, record, type Vjp } from "./tape.ts";
 
 // ---- helpers -----------------------------------------------------------------------------
 
@@ -462,13 +462,24 @@ function keepShape(x: Tensor, axes: number[]): number[] {
   return x.shape.map((s, i) => (axes.includes(i) ? 1 : s));
 }
 
-export function sum(x: Tensor, axis?: number | number[], keepdims = false): Tensor {
-  needF32("sum", x);
+/** Forward of sum or max over `axis`: out ([kept shape] view when keepdims) and the kept shape. */
+function reduceTo(
+  op: "sum" | "max",
+  x: Tensor,
+  axis: number | number[] | undefined,
+  keepdims: boolean,
+): { out: Tensor; kshape: number[] } {
+  needF32(op, x);
   const axes = axesOf(x, axis);
   const kshape = keepShape(x, axes);
-  const r = reduceRaw("sum", x, axes);
+  const r = reduceRaw(op, x, axes);
   const out = keepdims ? r.view(kshape) : r;
   if (keepdims) r.dispose();
+  return { out, kshape };
+}
+
+export function sum(x: Tensor, axis?: number | number[], keepdims = false): Tensor {
+  const { out, kshape } = reduceTo("sum", x, axis, keepdims);
   record(out, [x], (g) => [expand(reshape(g, kshape), x.shape)]);
   return out;
 }
@@ -481,12 +492,7 @@ export function mean(x: Tensor, axis?: number | number[], keepdims = false): Ten
 
 /** Max over axes; the gradient goes to every element equal to the max. */
 export function max(x: Tensor, axis?: number | number[], keepdims = false): Tensor {
-  needF32("max", x);
-  const axes = axesOf(x, axis);
-  const kshape = keepShape(x, axes);
-  const r = reduceRaw("max", x, axes);
-  const out = keepdims ? r.view(kshape) : r;
-  if (keepdims) r.dispose();
+  const { out, kshape } = reduceTo("max", x, axis, keepdims);
   record(out, [x], (g) => {
     const mask = binary("eq", x, reshape(out, kshape));
     return [mul(mask, reshape(g, kshape))];
@@ -600,6 +606,25 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 }
 
 /**
+ * Records `vjp` for out when an input needs a gradient, keeping the forward's `scratch`
+ * tensors (and `keep`) alive for it; otherwise frees `scratch` at once. Returns out.
+ */
+function recordOrFree(
+  out: Tensor,
+  inputs: Tensor[],
+  scratch: Tensor[],
+  vjp: Vjp,
+  keep: Tensor[] = [],
+): Tensor {
+  if (!needsGrad(inputs)) {
+    for (const t of scratch) t.dispose();
+    return out;
+  }
+  record(out, inputs, vjp, [...keep, ...scratch]);
+  return out;
+}
+
+/**
  * Mean cross-entropy of logits [..., V] against i32 targets [...] (same leading shape); rows
  * whose target is ignoreIndex are left out of the mean. Fused: no softmax tensor is kept.
  */
@@ -623,17 +648,12 @@ export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = -1):
     V,
     ignoreIndex,
   );
-  if (!needsGrad([logits])) {
-    lse.dispose();
-    return out;
-  }
-  record(out, [logits], (g) => {
+  return recordOrFree(out, [logits], [lse], (g) => {
     const dl = alloc(be, logits.shape);
     const [l, t] = [logits.storage, targets.storage];
     be.crossEntropyBackward(l, t, lse.storage, g.storage, dl.storage, N, V, ignoreIndex);
     return [dl];
-  }, [targets, lse]);
-  return out;
+  }, [targets]);
 }
 
 // ---- normalisation -------------------------------------------------------------------------
@@ -655,12 +675,7 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): Tensor {
     C,
     eps,
   );
-  if (!needsGrad([x, w, b])) {
-    mu.dispose();
-    rs.dispose();
-    return out;
-  }
-  record(out, [x, w, b], (g) => {
+  return recordOrFree(out, [x, w, b], [mu, rs], (g) => {
     const dx = alloc(be, x.shape), dw = alloc(be, w.shape), db = alloc(be, b.shape);
     be.layerNormBackward(
       g.storage,
@@ -675,8 +690,7 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): Tensor {
       C,
     );
     return [dx, dw, db];
-  }, [mu, rs]);
-  return out;
+  });
 }
 
 export function rmsNorm(x: Tensor, w: Tensor, eps = 1e-5): Tensor {
@@ -686,16 +700,11 @@ export function rmsNorm(x: Tensor, w: Tensor, eps = 1e-5): Tensor {
   if (w.size !== C) throw new Error(`rmsNorm: weight must have ${C} values`);
   const out = alloc(be, x.shape), rs = alloc(be, [N]);
   be.rmsNormForward(x.storage, w.storage, out.storage, rs.storage, N, C, eps);
-  if (!needsGrad([x, w])) {
-    rs.dispose();
-    return out;
-  }
-  record(out, [x, w], (g) => {
+  return recordOrFree(out, [x, w], [rs], (g) => {
     const dx = alloc(be, x.shape), dw = alloc(be, w.shape);
     be.rmsNormBackward(g.storage, x.storage, w.storage, rs.storage, dx.storage, dw.storage, N, C);
     return [dx, dw];
-  }, [rs]);
-  return out;
+  });
 }
 
 // ---- attention, rope, dropout ------------------------------------------------------------
@@ -717,11 +726,7 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor): Tensor {
   const s = { B, T, H, D, scale: 1 / Math.sqrt(D) };
   const out = alloc(be, q.shape), lse = alloc(be, [B, H, T]);
   be.attentionForward(q.storage, k.storage, v.storage, out.storage, lse.storage, s);
-  if (!needsGrad([q, k, v])) {
-    lse.dispose();
-    return out;
-  }
-  record(out, [q, k, v], (g) => {
+  return recordOrFree(out, [q, k, v], [lse], (g) => {
     const dq = alloc(be, q.shape), dk = alloc(be, q.shape), dv = alloc(be, q.shape);
     be.attentionBackward(
       q.storage,
@@ -736,8 +741,7 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor): Tensor {
       s,
     );
     return [dq, dk, dv];
-  }, [lse]);
-  return out;
+  });
 }
 
 /**

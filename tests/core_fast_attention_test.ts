@@ -12,6 +12,7 @@ import {
   shutdownFast,
   warmupFast,
 } from "../core/cpu/fast/mod.ts";
+import { causalAttentionBackward, causalAttentionForward } from "../core/cpu/ref.ts";
 import { xorshiftUniform } from "./xorshift.ts";
 
 interface Shape {
@@ -27,38 +28,15 @@ function randomArray(n: number, seed: number): Float32Array {
   return Float32Array.from(xorshiftUniform(n, seed), (u) => u * 4 - 2);
 }
 
-/** Float64 forward: out [B,T,H,D] and lse [B,H,T]. */
+/** Float64 forward (the CPU reference's code): out [B,T,H,D] and lse [B,H,T]. */
 function refForward(q: Float32Array, k: Float32Array, v: Float32Array, s: Shape, scale: number) {
-  const { B, T, H, D } = s, row = H * D;
+  const { B, T, H, D } = s;
   const out = new Float64Array(B * T * H * D), lse = new Float64Array(B * H * T);
-  const p = new Float64Array(T);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      for (let t = 0; t < T; t++) {
-        const qo = (b * T + t) * row + h * D;
-        let mx = -Infinity;
-        for (let u = 0; u <= t; u++) {
-          const ko = (b * T + u) * row + h * D;
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
-          p[u] = dot * scale;
-          mx = Math.max(mx, p[u]);
-        }
-        let sum = 0;
-        for (let u = 0; u <= t; u++) sum += p[u] = Math.exp(p[u] - mx);
-        for (let d = 0; d < D; d++) {
-          let acc = 0;
-          for (let u = 0; u <= t; u++) acc += p[u] * v[(b * T + u) * row + h * D + d];
-          out[qo + d] = acc / sum;
-        }
-        lse[(b * H + h) * T + t] = mx + Math.log(sum);
-      }
-    }
-  }
+  causalAttentionForward(q, k, v, out, lse, { B, T, H, D, scale });
   return { out, lse };
 }
 
-/** Float64 backward: dq, dk, dv given the forward's out and lse. */
+/** Float64 backward (the CPU reference's code): dq, dk, dv given the forward's out and lse. */
 function refBackward(
   q: Float32Array,
   k: Float32Array,
@@ -69,31 +47,9 @@ function refBackward(
   s: Shape,
   scale: number,
 ) {
-  const { B, T, H, D } = s, row = H * D, n = B * T * H * D;
+  const { B, T, H, D } = s, n = B * T * H * D;
   const dq = new Float64Array(n), dk = new Float64Array(n), dv = new Float64Array(n);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      for (let t = 0; t < T; t++) {
-        const qo = (b * T + t) * row + h * D, l = lse[(b * H + h) * T + t];
-        let delta = 0;
-        for (let d = 0; d < D; d++) delta += g[qo + d] * out[qo + d];
-        for (let u = 0; u <= t; u++) {
-          const ko = (b * T + u) * row + h * D;
-          let dot = 0, dp = 0;
-          for (let d = 0; d < D; d++) {
-            dot += q[qo + d] * k[ko + d];
-            dp += g[qo + d] * v[ko + d];
-          }
-          const pr = Math.exp(dot * scale - l), ds = pr * (dp - delta) * scale;
-          for (let d = 0; d < D; d++) {
-            dv[ko + d] += pr * g[qo + d];
-            dq[qo + d] += ds * k[ko + d];
-            dk[ko + d] += ds * q[qo + d];
-          }
-        }
-      }
-    }
-  }
+  causalAttentionBackward(q, k, v, out, lse, g, dq, dk, dv, { B, T, H, D, scale });
   return { dq, dk, dv };
 }
 

@@ -307,46 +307,10 @@ export function createRefBackend(): Backend {
     },
 
     layerNormForward(x, w, b, out, mean, rstd, N, C, eps) {
-      const X = f(x), W = f(w), Bb = f(b), O = f(out), Mu = f(mean), R = f(rstd);
-      for (let r = 0; r < N; r++) {
-        const o = r * C;
-        let m = 0;
-        for (let c = 0; c < C; c++) m += X[o + c];
-        m /= C;
-        let v = 0;
-        for (let c = 0; c < C; c++) v += (X[o + c] - m) ** 2;
-        const rs = 1 / Math.sqrt(v / C + eps);
-        for (let c = 0; c < C; c++) O[o + c] = (X[o + c] - m) * rs * W[c] + Bb[c];
-        Mu[r] = m;
-        R[r] = rs;
-      }
+      layerNormRowsForward(f(x), f(w), f(b), f(out), f(mean), f(rstd), N, C, eps);
     },
     layerNormBackward(dout, x, w, mean, rstd, dx, dw, db, N, C) {
-      const G = f(dout), X = f(x), W = f(w), Mu = f(mean), R = f(rstd);
-      const DX = f(dx), DW = f(dw), DB = f(db);
-      const dwAcc = new Float64Array(C), dbAcc = new Float64Array(C);
-      for (let r = 0; r < N; r++) {
-        const o = r * C, m = Mu[r], rs = R[r];
-        let sumG = 0, sumGX = 0;
-        for (let c = 0; c < C; c++) {
-          const xh = (X[o + c] - m) * rs;
-          const gw = G[o + c] * W[c];
-          sumG += gw;
-          sumGX += gw * xh;
-          dwAcc[c] += G[o + c] * xh;
-          dbAcc[c] += G[o + c];
-        }
-        sumG /= C;
-        sumGX /= C;
-        for (let c = 0; c < C; c++) {
-          const xh = (X[o + c] - m) * rs;
-          DX[o + c] = (G[o + c] * W[c] - sumG - xh * sumGX) * rs;
-        }
-      }
-      for (let c = 0; c < C; c++) {
-        DW[c] = dwAcc[c];
-        DB[c] = dbAcc[c];
-      }
+      layerNormRowsBackward(f(dout), f(x), f(w), f(mean), f(rstd), f(dx), f(dw), f(db), N, C);
     },
     rmsNormForward(x, w, out, rstd, N, C, eps) {
       const X = f(x), W = f(w), O = f(out), R = f(rstd);
@@ -375,63 +339,11 @@ export function createRefBackend(): Backend {
       for (let c = 0; c < C; c++) DW[c] = dwAcc[c];
     },
 
-    attentionForward(q, k, v, out, lse, { B, T, H, D, scale }) {
-      const Q = f(q), K = f(k), Vv = f(v), O = f(out), L = f(lse);
-      const row = H * D;
-      const p = new Float64Array(T);
-      for (let b = 0; b < B; b++) {
-        for (let h = 0; h < H; h++) {
-          for (let t = 0; t < T; t++) {
-            const qo = (b * T + t) * row + h * D;
-            let mx = -Infinity;
-            for (let s = 0; s <= t; s++) {
-              const ko = (b * T + s) * row + h * D;
-              let dot = 0;
-              for (let d = 0; d < D; d++) dot += Q[qo + d] * K[ko + d];
-              p[s] = dot * scale;
-              if (p[s] > mx) mx = p[s];
-            }
-            let sum = 0;
-            for (let s = 0; s <= t; s++) sum += p[s] = Math.exp(p[s] - mx);
-            for (let d = 0; d < D; d++) {
-              let acc = 0;
-              for (let s = 0; s <= t; s++) acc += p[s] * Vv[(b * T + s) * row + h * D + d];
-              O[qo + d] = acc / sum;
-            }
-            L[(b * H + h) * T + t] = mx + Math.log(sum);
-          }
-        }
-      }
+    attentionForward(q, k, v, out, lse, dims) {
+      causalAttentionForward(f(q), f(k), f(v), f(out), f(lse), dims);
     },
-    attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, { B, T, H, D, scale }) {
-      const Q = f(q), K = f(k), Vv = f(v), O = f(out), L = f(lse), G = f(dout);
-      const DQ = f(dq), DK = f(dk), DV = f(dv);
-      const row = H * D;
-      for (let b = 0; b < B; b++) {
-        for (let h = 0; h < H; h++) {
-          for (let t = 0; t < T; t++) {
-            const qo = (b * T + t) * row + h * D;
-            const l = L[(b * H + h) * T + t];
-            let delta = 0; // sum_d dO * O
-            for (let d = 0; d < D; d++) delta += G[qo + d] * O[qo + d];
-            for (let s = 0; s <= t; s++) {
-              const ko = (b * T + s) * row + h * D;
-              let dot = 0, dp = 0;
-              for (let d = 0; d < D; d++) {
-                dot += Q[qo + d] * K[ko + d];
-                dp += G[qo + d] * Vv[ko + d];
-              }
-              const pr = Math.exp(dot * scale - l);
-              const ds = pr * (dp - delta) * scale;
-              for (let d = 0; d < D; d++) {
-                DV[ko + d] += pr * G[qo + d];
-                DQ[qo + d] += ds * K[ko + d];
-                DK[ko + d] += ds * Q[qo + d];
-              }
-            }
-          }
-        }
-      }
+    attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, dims) {
+      causalAttentionBackward(f(q), f(k), f(v), f(out), f(lse), f(dout), f(dq), f(dk), f(dv), dims);
     },
 
     rope(x, out, positions, { B, T, H, D, base, inverse }) {
@@ -482,4 +394,164 @@ export function createRefBackend(): Backend {
       f(out)[0] = ok;
     },
   };
+}
+
+/** Sizes and softmax scale of causal attention over q, k, v [B, T, H, D]. */
+export interface AttentionDims {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  scale: number;
+}
+
+/**
+ * Causal attention forward with float64 sums: O [B, T, H, D] and L = logsumexp [B, H, T],
+ * written into float32 or float64 arrays (the CPU reference backend and the fast kernels'
+ * float64 test reference).
+ */
+export function causalAttentionForward(
+  Q: Float32Array,
+  K: Float32Array,
+  Vv: Float32Array,
+  O: Float32Array | Float64Array,
+  L: Float32Array | Float64Array,
+  { B, T, H, D, scale }: AttentionDims,
+): void {
+  const row = H * D;
+  const p = new Float64Array(T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        const qo = (b * T + t) * row + h * D;
+        let mx = -Infinity;
+        for (let s = 0; s <= t; s++) {
+          const ko = (b * T + s) * row + h * D;
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += Q[qo + d] * K[ko + d];
+          p[s] = dot * scale;
+          if (p[s] > mx) mx = p[s];
+        }
+        let sum = 0;
+        for (let s = 0; s <= t; s++) sum += p[s] = Math.exp(p[s] - mx);
+        for (let d = 0; d < D; d++) {
+          let acc = 0;
+          for (let s = 0; s <= t; s++) acc += p[s] * Vv[(b * T + s) * row + h * D + d];
+          O[qo + d] = acc / sum;
+        }
+        L[(b * H + h) * T + t] = mx + Math.log(sum);
+      }
+    }
+  }
+}
+
+/** Causal attention backward: DQ, DK, DV (accumulated into) from G = dO and the forward's O, L. */
+export function causalAttentionBackward(
+  Q: Float32Array,
+  K: Float32Array,
+  Vv: Float32Array,
+  O: Float32Array,
+  L: Float32Array,
+  G: Float32Array,
+  DQ: Float32Array | Float64Array,
+  DK: Float32Array | Float64Array,
+  DV: Float32Array | Float64Array,
+  { B, T, H, D, scale }: AttentionDims,
+): void {
+  const row = H * D;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      for (let t = 0; t < T; t++) {
+        const qo = (b * T + t) * row + h * D;
+        const l = L[(b * H + h) * T + t];
+        let delta = 0; // sum_d dO * O
+        for (let d = 0; d < D; d++) delta += G[qo + d] * O[qo + d];
+        for (let s = 0; s <= t; s++) {
+          const ko = (b * T + s) * row + h * D;
+          let dot = 0, dp = 0;
+          for (let d = 0; d < D; d++) {
+            dot += Q[qo + d] * K[ko + d];
+            dp += G[qo + d] * Vv[ko + d];
+          }
+          const pr = Math.exp(dot * scale - l);
+          const ds = pr * (dp - delta) * scale;
+          for (let d = 0; d < D; d++) {
+            DV[ko + d] += pr * G[qo + d];
+            DQ[qo + d] += ds * K[ko + d];
+            DK[ko + d] += ds * Q[qo + d];
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * LayerNorm forward over rows of X [N, C] with float64 sums: O = (X - mean) * rstd * W + Bb,
+ * saving Mu = mean [N] and R = rstd [N] (also the fast backend's path for C % 4 != 0).
+ */
+export function layerNormRowsForward(
+  X: Float32Array,
+  W: Float32Array,
+  Bb: Float32Array,
+  O: Float32Array,
+  Mu: Float32Array,
+  R: Float32Array,
+  N: number,
+  C: number,
+  eps: number,
+): void {
+  for (let r = 0; r < N; r++) {
+    const o = r * C;
+    let m = 0;
+    for (let c = 0; c < C; c++) m += X[o + c];
+    m /= C;
+    let v = 0;
+    for (let c = 0; c < C; c++) v += (X[o + c] - m) ** 2;
+    const rs = 1 / Math.sqrt(v / C + eps);
+    for (let c = 0; c < C; c++) O[o + c] = (X[o + c] - m) * rs * W[c] + Bb[c];
+    Mu[r] = m;
+    R[r] = rs;
+  }
+}
+
+/**
+ * LayerNorm backward: DX [N, C] and DW, DB [C] (overwritten) from G = dout, X, W and the
+ * forward's Mu, R (also the fast backend's path for C % 4 != 0).
+ */
+export function layerNormRowsBackward(
+  G: Float32Array,
+  X: Float32Array,
+  W: Float32Array,
+  Mu: Float32Array,
+  R: Float32Array,
+  DX: Float32Array,
+  DW: Float32Array,
+  DB: Float32Array,
+  N: number,
+  C: number,
+): void {
+  const dwAcc = new Float64Array(C), dbAcc = new Float64Array(C);
+  for (let r = 0; r < N; r++) {
+    const o = r * C, m = Mu[r], rs = R[r];
+    let sumG = 0, sumGX = 0;
+    for (let c = 0; c < C; c++) {
+      const xh = (X[o + c] - m) * rs;
+      const gw = G[o + c] * W[c];
+      sumG += gw;
+      sumGX += gw * xh;
+      dwAcc[c] += G[o + c] * xh;
+      dbAcc[c] += G[o + c];
+    }
+    sumG /= C;
+    sumGX /= C;
+    for (let c = 0; c < C; c++) {
+      const xh = (X[o + c] - m) * rs;
+      DX[o + c] = (G[o + c] * W[c] - sumG - xh * sumGX) * rs;
+    }
+  }
+  for (let c = 0; c < C; c++) {
+    DW[c] = dwAcc[c];
+    DB[c] = dbAcc[c];
+  }
 }

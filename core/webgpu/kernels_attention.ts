@@ -28,38 +28,48 @@ export function attBucket(D: number): number {
   return D;
 }
 
+/** Bindings (f32 arrays): the read-only `reads`, then the read-write `writes`; params uniform. */
+function f32Header(reads: string[], writes: string[]): string {
+  return header([
+    ...reads.map((n): [string, string, "read"] => [n, "f32", "read"]),
+    ...writes.map((n): [string, string, "rw"] => [n, "f32", "rw"]),
+  ]);
+}
+
+/** The backward kernels' inputs. */
+const BWD_INPUTS = ["q", "k", "v", "lse", "delta", "dout"];
+
 function consts(DM: number): string {
   return `const BK: u32 = ${attTile(DM)}u;\nconst BQ: u32 = ${ATT_ROWS}u;\n`;
 }
 
-/** Params: B, T, H, scale, D. Grid: (ceil(T / 64), B * H). */
-export function attentionForwardSrc(D: number): string {
-  const DM = attBucket(D);
-  return cached(`attF${DM}`, () =>
-    header([
-      ["q", "f32", "read"],
-      ["k", "f32", "read"],
-      ["v", "f32", "read"],
-      ["out", "f32", "rw"],
-      ["lse", "f32", "rw"],
-    ]) + SPECIALS + consts(DM) + `
-${IDX}
-var<workgroup> ks: array<f32, ${attTile(DM) * DM}>;
-var<workgroup> vs: array<f32, ${attTile(DM) * DM}>;
-@compute @workgroup_size(${ATT_ROWS})
+/** WGSL opening of the tiled kernels' main: params, lane, batch item b and head h. */
+const MAIN_HEAD = `@compute @workgroup_size(${ATT_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u) {
   let T = pu(1); let H = pu(2); let scale = pf(3); let D = pu(4);
   let lid = lidv.x;
   let b = wid.y / H;
-  let h = wid.y % H;
+  let h = wid.y % H;`;
+
+/**
+ * WGSL of the one-thread-per-query kernels (forward, dq) from the K/V tile declarations to the
+ * thread's query row t, its `valid` flag and its row qr (no trailing newline).
+ */
+function queryHead(DM: number): string {
+  return `${IDX}
+var<workgroup> ks: array<f32, ${attTile(DM) * DM}>;
+var<workgroup> vs: array<f32, ${attTile(DM) * DM}>;
+${MAIN_HEAD}
   let t = wid.x * BQ + lid;
   let valid = t < T;
-  var qr: array<f32, ${DM}>;
-  var acc: array<f32, ${DM}>;
-  if (valid) { for (var d = 0u; d < D; d++) { qr[d] = q[at(b, t, h, d)] * scale; acc[d] = 0.0; } }
-  var m = -inf_();
-  var l = 0.0;
-  let tEnd = min(wid.x * BQ + BQ, T);
+  var qr: array<f32, ${DM}>;`;
+}
+
+/**
+ * WGSL of the one-thread-per-query kernels: walk the key tiles up to the block's last query,
+ * stage K and V of each in ks, vs, and loop over the tile's keys j <= t, opening the score sc.
+ */
+const KEY_TILES = `  let tEnd = min(wid.x * BQ + BQ, T);
   for (var s0 = 0u; s0 < tEnd; s0 += BK) {
     for (var e = lid; e < BK * D; e += BQ) {
       let s = s0 + e / D;
@@ -69,7 +79,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
     if (valid && t >= s0) {
       let n = min(BK, t + 1u - s0);
       for (var j = 0u; j < n; j++) {
-        var sc = 0.0;
+        var sc = 0.0;`;
+
+/** Params: B, T, H, scale, D. Grid: (ceil(T / 64), B * H). */
+export function attentionForwardSrc(D: number): string {
+  const DM = attBucket(D);
+  return cached(
+    `attF${DM}`,
+    () =>
+      f32Header(["q", "k", "v"], ["out", "lse"]) + SPECIALS + consts(DM) + `
+${queryHead(DM)}
+  var acc: array<f32, ${DM}>;
+  if (valid) { for (var d = 0u; d < D; d++) { qr[d] = q[at(b, t, h, d)] * scale; acc[d] = 0.0; } }
+  var m = -inf_();
+  var l = 0.0;
+${KEY_TILES}
         for (var d = 0u; d < D; d++) { sc += qr[d] * ks[j * D + d]; }
         let mNew = max(m, sc);
         let corr = exp(m - mNew);
@@ -86,7 +110,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
     lse[(b * H + h) * T + t] = m + log(l);
   }
 }
-`);
+`,
+  );
 }
 
 /** delta[b, h, t] = sum_d dout * out. Params: B, T, H, D. */
@@ -111,27 +136,8 @@ export function attentionDeltaSrc(): string {
 export function attentionDqSrc(D: number): string {
   const DM = attBucket(D);
   return cached(`attDq${DM}`, () =>
-    header([
-      ["q", "f32", "read"],
-      ["k", "f32", "read"],
-      ["v", "f32", "read"],
-      ["lse", "f32", "read"],
-      ["delta", "f32", "read"],
-      ["dout", "f32", "read"],
-      ["dq", "f32", "rw"],
-    ]) + consts(DM) + `
-${IDX}
-var<workgroup> ks: array<f32, ${attTile(DM) * DM}>;
-var<workgroup> vs: array<f32, ${attTile(DM) * DM}>;
-@compute @workgroup_size(${ATT_ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u) {
-  let T = pu(1); let H = pu(2); let scale = pf(3); let D = pu(4);
-  let lid = lidv.x;
-  let b = wid.y / H;
-  let h = wid.y % H;
-  let t = wid.x * BQ + lid;
-  let valid = t < T;
-  var qr: array<f32, ${DM}>;
+    f32Header(BWD_INPUTS, ["dq"]) + consts(DM) + `
+${queryHead(DM)}
   var go: array<f32, ${DM}>;
   var acc: array<f32, ${DM}>;
   var L = 0.0;
@@ -143,17 +149,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
     L = lse[(b * H + h) * T + t];
     Dl = delta[(b * H + h) * T + t];
   }
-  let tEnd = min(wid.x * BQ + BQ, T);
-  for (var s0 = 0u; s0 < tEnd; s0 += BK) {
-    for (var e = lid; e < BK * D; e += BQ) {
-      let s = s0 + e / D;
-      if (s < T) { ks[e] = k[at(b, s, h, e % D)]; vs[e] = v[at(b, s, h, e % D)]; }
-    }
-    workgroupBarrier();
-    if (valid && t >= s0) {
-      let n = min(BK, t + 1u - s0);
-      for (var j = 0u; j < n; j++) {
-        var sc = 0.0;
+${KEY_TILES}
         var dp = 0.0;
         for (var d = 0u; d < D; d++) { sc += qr[d] * ks[j * D + d]; dp += go[d] * vs[j * D + d]; }
         let ds = exp(sc - L) * (dp - Dl) * scale;
@@ -171,27 +167,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
 export function attentionDkvSrc(D: number): string {
   const DM = attBucket(D);
   return cached(`attDkv${DM}`, () =>
-    header([
-      ["q", "f32", "read"],
-      ["k", "f32", "read"],
-      ["v", "f32", "read"],
-      ["lse", "f32", "read"],
-      ["delta", "f32", "read"],
-      ["dout", "f32", "read"],
-      ["dk", "f32", "rw"],
-      ["dv", "f32", "rw"],
-    ]) + consts(DM) + `
+    f32Header(BWD_INPUTS, ["dk", "dv"]) + consts(DM) + `
 ${IDX}
 var<workgroup> qs: array<f32, ${attTile(DM) * DM}>;
 var<workgroup> gs: array<f32, ${attTile(DM) * DM}>;
 var<workgroup> ls: array<f32, ${attTile(DM)}>;
 var<workgroup> dls: array<f32, ${attTile(DM)}>;
-@compute @workgroup_size(${ATT_ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: vec3u) {
-  let T = pu(1); let H = pu(2); let scale = pf(3); let D = pu(4);
-  let lid = lidv.x;
-  let b = wid.y / H;
-  let h = wid.y % H;
+${MAIN_HEAD}
   let s = wid.x * BQ + lid;
   let valid = s < T;
   var kr: array<f32, ${DM}>;

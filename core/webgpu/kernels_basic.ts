@@ -12,6 +12,22 @@ function cached(key: string, make: () => string): string {
   return s;
 }
 
+/**
+ * WGSL lines that walk the flat index i over rank = pu(1) axes, innermost first (axis sizes at
+ * pu(shape + ax)), adding each coordinate times pu(stride + ax) to every [name, start, stride]
+ * index variable.
+ */
+function stridedWalk(shape: number, vars: [string, string, number][]): string {
+  return `  let rank = pu(1);
+  var rem = i;
+${vars.map(([v, start]) => `  var ${v} = ${start};\n`).join("")}  for (var k = 0u; k < rank; k++) {
+    let ax = rank - 1u - k;
+    let n = pu(${shape}u + ax);
+    let c = rem % n;
+    rem = rem / n;
+${vars.map(([v, , stride]) => `    ${v} += c * pu(${stride}u + ax);\n`).join("")}  }`;
+}
+
 /** out[i] = bits for i < n (bits of an f32 or i32 value). Params: n, bits. */
 export function fillSrc(): string {
   return cached(
@@ -31,18 +47,7 @@ export function copyStridedSrc(): string {
     () =>
       header([["src", "u32", "read"], ["dst", "u32", "rw"]]) + main1(`
   if (i >= pu(0)) { return; }
-  let rank = pu(1);
-  var rem = i;
-  var s = pu(2);
-  var d = pu(3);
-  for (var k = 0u; k < rank; k++) {
-    let ax = rank - 1u - k;
-    let n = pu(4u + ax);
-    let c = rem % n;
-    rem = rem / n;
-    s += c * pu(10u + ax);
-    d += c * pu(16u + ax);
-  }
+${stridedWalk(4, [["s", "pu(2)", 10], ["d", "pu(3)", 16]])}
   dst[d] = src[s];`),
   );
 }
@@ -112,18 +117,7 @@ export function binarySrc(op: BinaryOp, ad: DType, bd: DType, od: DType): string
       header([["a", elem(ad), "read"], ["b", elem(bd), "read"], ["out", elem(od), "rw"]]) + MATH +
       main1(`
   if (i >= pu(0)) { return; }
-  let rank = pu(1);
-  var rem = i;
-  var ia = 0u;
-  var ib = 0u;
-  for (var k = 0u; k < rank; k++) {
-    let ax = rank - 1u - k;
-    let n = pu(2u + ax);
-    let c = rem % n;
-    rem = rem / n;
-    ia += c * pu(8u + ax);
-    ib += c * pu(14u + ax);
-  }
+${stridedWalk(2, [["ia", "0u", 8], ["ib", "0u", 14]])}
   let u = f32(a[ia]);
   let v = f32(b[ib]);
   out[i] = ${elem(od)}(${BINARY[op]});`),

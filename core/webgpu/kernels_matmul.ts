@@ -41,6 +41,20 @@ export function matmulKernelSrc(
   return t.vec4 && vec4Aligned(M, N, K) ? matmulVec4Src(t, inType) : matmulSrc(t, inType);
 }
 
+/**
+ * WGSL opening of a matmul kernel's main (shared with kernels_subgroup_matrix.ts): the params
+ * M, N, K, tA, tB, batch item wid.z's offsets of A, B, C (element counts, then `per`, e.g.
+ * " / 4u" for vec4 arrays) and the tile origin m0, n0 (no trailing newline).
+ */
+export function matmulPrologue(per: string): string {
+  return `  let M = pu(0); let N = pu(1); let K = pu(2); let tA = pu(3) != 0u; let tB = pu(4) != 0u;
+  let aOff = wid.z * M * K${per};
+  let bOff = wid.z * K * N${per};
+  let cOff = wid.z * M * N${per};
+  let m0 = wid.y * BM;
+  let n0 = wid.x * BN;`;
+}
+
 const memo = new Map<string, string>();
 
 /**
@@ -67,12 +81,7 @@ var<workgroup> As: array<f32, ${BK * BM}>;
 var<workgroup> Bs: array<f32, ${BK * BN}>;
 @compute @workgroup_size(${WX}, ${WY})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let M = pu(0); let N = pu(1); let K = pu(2); let tA = pu(3) != 0u; let tB = pu(4) != 0u;
-  let aOff = wid.z * M * K;
-  let bOff = wid.z * K * N;
-  let cOff = wid.z * M * N;
-  let m0 = wid.y * BM;
-  let n0 = wid.x * BN;
+${matmulPrologue("")}
   let tid = lid.y * WX + lid.x;
   var acc: array<f32, ${TM * TN}>;
   for (var i = 0u; i < TM * TN; i++) { acc[i] = 0.0; }
@@ -153,12 +162,7 @@ var<workgroup> As: array<f32, ${BK * BM}>;
 var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>;
 @compute @workgroup_size(${WX}, ${WY})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let M = pu(0); let N = pu(1); let K = pu(2); let tA = pu(3) != 0u; let tB = pu(4) != 0u;
-  let aOff = wid.z * M * K / 4u;
-  let bOff = wid.z * K * N / 4u;
-  let cOff = wid.z * M * N / 4u;
-  let m0 = wid.y * BM;
-  let n0 = wid.x * BN;
+${matmulPrologue(" / 4u")}
   let tid = lid.y * WX + lid.x;
   var acc: array<vec4<f32>, ${TM * TQ}>;
   for (var i = 0u; i < TM * TQ; i++) { acc[i] = vec4<f32>(0.0); }

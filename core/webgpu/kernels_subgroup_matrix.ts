@@ -23,6 +23,8 @@
 // plain WGSL with the same semantics (result matrices in workgroup memory), so that the tiling
 // logic runs and is tested on any adapter with subgroups, lavapipe included.
 
+import { matmulPrologue } from "./kernels_matmul.ts";
+
 /** One entry of GPUAdapterInfo.subgroupMatrixConfigs, plus the adapter's subgroup sizes. */
 export interface SubgroupMatrixConfig {
   M: number;
@@ -294,12 +296,7 @@ fn writeOut(i0: u32, j0: u32, m0: u32, n0: u32, cOff: u32, M: u32, N: u32, tid: 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32,
         @builtin(subgroup_id) sg: u32${ops.extraArgs}) {
-  let M = pu(0); let N = pu(1); let K = pu(2); let tA = pu(3) != 0u; let tB = pu(4) != 0u;
-  let aOff = wid.z * M * K;
-  let bOff = wid.z * K * N;
-  let cOff = wid.z * M * N;
-  let m0 = wid.y * BM;
-  let n0 = wid.x * BN;
+${matmulPrologue("")}
   let working = sg < NSG; // subgroups past NSG (smaller runtime subgroups) only stage tiles
   let sm = (sg / SGC) * TM * SM; // this subgroup's block inside the tile
   let sn = (sg % SGC) * TN * SN;

@@ -3,7 +3,7 @@
 // [B, T, H, D]; lse is [B, H, T]; memory is O(T) per head (no T x T matrix is stored).
 // Operands are staged in shared memory with the head size padded to a multiple of 4.
 
-import { isShared, memBuffer, scratchBytes } from "./memory.ts";
+import { isShared, memBuffer, scratchRegions as regions } from "./memory.ts";
 import { poolInfo, runJob } from "./pool.ts";
 import { ATTN_BWD, ATTN_FWD } from "./jobs.ts";
 import { type AttnJob, writeAttnJob } from "./attention_job.ts";
@@ -62,15 +62,6 @@ function unstage(
     if (add) { for (let d = 0; d < D; d++) out[o + d] += mem[s + d]; }
     else out.set(mem.subarray(s, s + D), o);
   }
-}
-
-/** Lay out scratch regions of the given float sizes (16-float aligned); returns float indices. */
-function regions(sizes: number[]): number[] {
-  const aligned = sizes.map((n) => Math.ceil(n / 16) * 16);
-  const base = scratchBytes(4 * aligned.reduce((x, y) => x + y, 0)) / 4;
-  const at: number[] = [];
-  aligned.reduce((o, n) => (at.push(o), o + n), base);
-  return at;
 }
 
 /** Whether arr can be used in place (lives in shared memory, no padding needed). */

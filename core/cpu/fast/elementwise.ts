@@ -2,7 +2,7 @@
 // over rows / element ranges. Same contracts as the backend's crossEntropyForward/Backward,
 // unary "geluTanh" and binary "geluTanhBwd" (same-shape case). Synchronous.
 
-import { isShared, memBuffer, scratchBytes } from "./memory.ts";
+import { isShared, memBuffer, scratchRegions as regions } from "./memory.ts";
 import { poolInfo, runJob } from "./pool.ts";
 import { ROWS } from "./jobs.ts";
 import {
@@ -31,15 +31,6 @@ function count(name: string, what: string, v: number): void {
   }
 }
 
-/** Float indices of scratch regions of the given float sizes (16-float aligned). */
-function regions(sizes: number[]): number[] {
-  const aligned = sizes.map((n) => Math.ceil(n / 16) * 16);
-  const base = scratchBytes(4 * aligned.reduce((x, y) => x + y, 0)) / 4;
-  const at: number[] = [];
-  aligned.reduce((o, n) => (at.push(o), o + n), base);
-  return at;
-}
-
 /** Float index of `arr` in shared memory: in place if it lives there, else copied to `at`. */
 function place(mem: Float32Array, arr: Float32Array, n: number, at: number): number {
   if (isShared(arr)) return arr.byteOffset / 4;
@@ -65,6 +56,28 @@ const BASE: RowsJob = {
   useLse: 0,
   scale: 0,
 };
+
+/**
+ * Cross-entropy argument checks, in order: N and V, logits [N, V], targets [N], then each
+ * (name, array, length) of `more` that is given (undefined = optional and absent), then the
+ * targets' range; returns the number of valid (not ignored) rows.
+ */
+function checkCrossEntropy(
+  name: string,
+  logits: Float32Array,
+  targets: Int32Array,
+  N: number,
+  V: number,
+  ignoreIndex: number,
+  more: [string, Float32Array | undefined, number][],
+): number {
+  count(name, "N", N);
+  count(name, "V", V);
+  need(name, "logits", logits, N * V);
+  need(name, "targets", targets, N);
+  for (const [what, arr, n] of more) if (arr !== undefined) need(name, what, arr, n);
+  return checkTargets(name, targets, N, V, ignoreIndex);
+}
 
 function checkTargets(name: string, t: Int32Array, N: number, V: number, ignore: number): number {
   let valid = 0;
@@ -100,13 +113,10 @@ export function crossEntropyForwardF32(
   lseOut?: Float32Array,
 ): void {
   const name = "crossEntropyForwardF32";
-  count(name, "N", N);
-  count(name, "V", V);
-  need(name, "logits", logits, N * V);
-  need(name, "targets", targets, N);
-  need(name, "out", out, 1);
-  if (lseOut !== undefined) need(name, "lseOut", lseOut, N);
-  const valid = checkTargets(name, targets, N, V, ignoreIndex);
+  const valid = checkCrossEntropy(name, logits, targets, N, V, ignoreIndex, [
+    ["out", out, 1],
+    ["lseOut", lseOut, N],
+  ]);
   if (valid === 0) {
     out[0] = 0;
     return;
@@ -145,14 +155,11 @@ export function crossEntropyBackwardF32(
   lse?: Float32Array,
 ): void {
   const name = "crossEntropyBackwardF32";
-  count(name, "N", N);
-  count(name, "V", V);
-  need(name, "logits", logits, N * V);
-  need(name, "targets", targets, N);
-  need(name, "dout", dout, 1);
-  need(name, "dlogits", dlogits, N * V);
-  if (lse !== undefined) need(name, "lse", lse, N);
-  const valid = checkTargets(name, targets, N, V, ignoreIndex);
+  const valid = checkCrossEntropy(name, logits, targets, N, V, ignoreIndex, [
+    ["dout", dout, 1],
+    ["dlogits", dlogits, N * V],
+    ["lse", lse, N],
+  ]);
   if (valid === 0 || N * V === 0) {
     dlogits.fill(0, 0, N * V);
     return;
@@ -177,13 +184,11 @@ export function crossEntropyBackwardF32(
   if (!outIn) dlogits.set(mem.subarray(o, o + N * V));
 }
 
-function geluJob(
-  mode: number,
-  x: Float32Array,
-  g: Float32Array | null,
-  out: Float32Array,
-  n: number,
-) {
+/**
+ * Places x, g (when given) and out (n floats each) in shared memory: in place where they
+ * live there, else in scratch (x and g copied); returns the memory view and float indices.
+ */
+function stageXGOut(x: Float32Array, g: Float32Array | null, out: Float32Array, n: number) {
   const outIn = isShared(out);
   const [xa, ga, oa] = regions([
     isShared(x) ? 0 : n,
@@ -193,6 +198,17 @@ function geluJob(
   const mem = new Float32Array(memBuffer());
   const xi = place(mem, x, n, xa), gi = g === null ? 0 : place(mem, g, n, ga);
   const o = outIn ? out.byteOffset / 4 : oa;
+  return { mem, xi, gi, o, outIn };
+}
+
+function geluJob(
+  mode: number,
+  x: Float32Array,
+  g: Float32Array | null,
+  out: Float32Array,
+  n: number,
+) {
+  const { mem, xi, gi, o, outIn } = stageXGOut(x, g, out, n);
   const per = 4 * Math.max(1024, Math.ceil(n / 64 / 4));
   run({ ...BASE, mode, x: 4 * xi, y: 4 * gi, out: 4 * o, rows: n, per }, Math.ceil(n / per), n);
   if (!outIn) out.set(mem.subarray(o, o + n));
@@ -232,15 +248,7 @@ function softmaxJob(
   if (g !== null) need(name, "dy", g, n);
   need(name, mode === SM_FWD ? "out" : "dx", out, n);
   if (n === 0) return;
-  const outIn = isShared(out);
-  const [xa, ga, oa] = regions([
-    isShared(x) ? 0 : n,
-    g === null || isShared(g) ? 0 : n,
-    outIn ? 0 : n,
-  ]);
-  const mem = new Float32Array(memBuffer());
-  const xi = place(mem, x, n, xa), gi = g === null ? 0 : place(mem, g, n, ga);
-  const o = outIn ? out.byteOffset / 4 : oa;
+  const { mem, xi, gi, o, outIn } = stageXGOut(x, g, out, n);
   const per = rowsPer(rows, cols);
   const job = { ...BASE, mode, x: 4 * xi, y: 4 * gi, out: 4 * o, rows, cols, per };
   run({ ...job, useLse: log ? 1 : 0 }, Math.ceil(rows / per), n);

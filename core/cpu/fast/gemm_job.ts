@@ -132,12 +132,9 @@ function runPanelChunk(
   chunk: number,
 ): void {
   const mem = new Float32Array(memory.buffer);
-  const perBatch = Math.ceil(j.nPanels / j.panelsPerChunk);
-  const b = Math.floor(chunk / perBatch), p0 = (chunk % perBatch) * j.panelsPerChunk;
-  const np = Math.min(j.panelsPerChunk, j.nPanels - p0);
+  const { b, p0, p1 } = packPanelChunk(k, mem, j, chunk);
+  const np = p1 - p0;
   const pbBatch = j.pb + b * j.bBatchBytes;
-  const src = (j.bSrc / 4) + b * j.K * j.N;
-  packBPanels(k, mem, src, j.transB === 1, shape(j), pbBatch / 4, p0, p0 + np);
   const aBlock = j.mTiles * j.kcp * MR * 4;
   const bBlock = j.nPanels * j.kcp * NR * 4;
   const pa = j.pa + b * j.aBatchBytes, pb = pbBatch + p0 * j.kcp * NR * 4;
@@ -167,10 +164,20 @@ export function packBChunk(
   j: GemmJob,
   chunk: number,
 ): void {
-  const mem = new Float32Array(memory.buffer);
+  packPanelChunk(k, new Float32Array(memory.buffer), j, chunk);
+}
+
+/** Pack B's panels of chunk `chunk` (batch item b, panels [p0, p1)); returns where they were. */
+function packPanelChunk(
+  k: KernelExports,
+  mem: Float32Array,
+  j: GemmJob,
+  chunk: number,
+): { b: number; p0: number; p1: number } {
   const perBatch = Math.ceil(j.nPanels / j.panelsPerChunk);
   const b = Math.floor(chunk / perBatch), p0 = (chunk % perBatch) * j.panelsPerChunk;
   const p1 = Math.min(j.nPanels, p0 + j.panelsPerChunk);
   const src = (j.bSrc / 4) + b * j.K * j.N;
   packBPanels(k, mem, src, j.transB === 1, shape(j), (j.pb + b * j.bBatchBytes) / 4, p0, p1);
+  return { b, p0, p1 };
 }

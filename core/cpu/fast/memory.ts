@@ -168,3 +168,12 @@ export function scratchBytes(bytes: number): number {
   }
   return scratchPtr;
 }
+
+/** Lay out scratch regions of the given float sizes (16-float aligned); returns float indices. */
+export function scratchRegions(sizes: number[]): number[] {
+  const aligned = sizes.map((n) => Math.ceil(n / 16) * 16);
+  const base = scratchBytes(4 * aligned.reduce((x, y) => x + y, 0)) / 4;
+  const at: number[] = [];
+  aligned.reduce((o, n) => (at.push(o), o + n), base);
+  return at;
+}

@@ -4,6 +4,7 @@
 
 import { allocBytes, freeBytes, isShared, memBuffer, scratchBytes } from "./memory.ts";
 import { mainKernels } from "./pool.ts";
+import { layerNormRowsBackward, layerNormRowsForward } from "../ref.ts";
 
 interface Operand {
   arr: Float32Array;
@@ -77,17 +78,7 @@ export function layerNormForwardF32(
   ];
   if (C % 4 !== 0) {
     validate(name, ops);
-    for (let r = 0; r < N; r++) {
-      const o = r * C;
-      let m = 0, v = 0;
-      for (let c = 0; c < C; c++) m += x[o + c];
-      m /= C;
-      for (let c = 0; c < C; c++) v += (x[o + c] - m) ** 2;
-      const rs = 1 / Math.sqrt(v / C + eps);
-      for (let c = 0; c < C; c++) out[o + c] = (x[o + c] - m) * rs * w[c] + b[c];
-      mean[r] = m;
-      rstd[r] = rs;
-    }
+    layerNormRowsForward(x, w, b, out, mean, rstd, N, C, eps);
     return;
   }
   const k = mainKernels();
@@ -129,25 +120,7 @@ export function layerNormBackwardF32(
   ];
   if (C % 4 !== 0) {
     validate(name, ops);
-    const dwAcc = new Float64Array(C), dbAcc = new Float64Array(C);
-    for (let r = 0; r < N; r++) {
-      const o = r * C, m = mean[r], rs = rstd[r];
-      let sg = 0, sgx = 0;
-      for (let c = 0; c < C; c++) {
-        const xh = (x[o + c] - m) * rs, gw = dout[o + c] * w[c];
-        sg += gw;
-        sgx += gw * xh;
-        dwAcc[c] += dout[o + c] * xh;
-        dbAcc[c] += dout[o + c];
-      }
-      sg /= C;
-      sgx /= C;
-      for (let c = 0; c < C; c++) {
-        dx[o + c] = (dout[o + c] * w[c] - sg - (x[o + c] - m) * rs * sgx) * rs;
-      }
-    }
-    dw.set(dwAcc);
-    db.set(dbAcc);
+    layerNormRowsBackward(dout, x, w, mean, rstd, dx, dw, db, N, C);
     return;
   }
   const k = mainKernels();

@@ -58,17 +58,8 @@ export function packATiles(
   t0: number,
   t1: number,
 ): void {
-  const { M, K, kcp, nKb, mTiles } = s;
-  const sW = transA ? 1 : K, sK = transA ? M : 1;
-  const fn = sW === 1 ? kern[`pack${MR}c`] : kern[`pack${MR}g`];
-  for (let kb = 0; kb < nKb; kb++) {
-    const k0 = kb * kcp;
-    for (let t = t0; t < t1; t++) {
-      const m0 = t * MR, d = dst + (kb * mTiles + t) * kcp * MR;
-      const at = src + k0 * sK + m0 * sW;
-      packPanel(fn, mem, MR, Math.min(MR, M - m0), Math.min(kcp, K - k0), kcp, at, sW, sK, d);
-    }
-  }
+  const { M, K } = s;
+  packBlocks(kern, mem, src, MR, M, transA ? 1 : K, transA ? M : 1, s, s.mTiles, dst, t0, t1);
 }
 
 /**
@@ -86,15 +77,37 @@ export function packBPanels(
   p0: number,
   p1: number,
 ): void {
-  const { N, K, kcp, nKb, nPanels } = s;
-  const sW = transB ? K : 1, sK = transB ? 1 : N;
-  const fn = sW === 1 ? kern[`pack${NR}c`] : kern[`pack${NR}g`];
+  const { N, K } = s;
+  packBlocks(kern, mem, src, NR, N, transB ? K : 1, transB ? 1 : N, s, s.nPanels, dst, p0, p1);
+}
+
+/**
+ * Pack blocks [t0, t1) of width w (MR tiles of A or NR panels of B) along a dimension of
+ * `extent` floats, stored with stride sW between its elements and sK along K, for each of
+ * the nKb k-blocks; `count` blocks make one k-block of the packed layout at dst.
+ */
+function packBlocks(
+  kern: KernelExports,
+  mem: Float32Array,
+  src: number,
+  w: number,
+  extent: number,
+  sW: number,
+  sK: number,
+  s: GemmShape,
+  count: number,
+  dst: number,
+  t0: number,
+  t1: number,
+): void {
+  const { K, kcp, nKb } = s;
+  const fn = sW === 1 ? kern[`pack${w}c`] : kern[`pack${w}g`];
   for (let kb = 0; kb < nKb; kb++) {
     const k0 = kb * kcp;
-    for (let p = p0; p < p1; p++) {
-      const n0 = p * NR, d = dst + (kb * nPanels + p) * kcp * NR;
-      const at = src + k0 * sK + n0 * sW;
-      packPanel(fn, mem, NR, Math.min(NR, N - n0), Math.min(kcp, K - k0), kcp, at, sW, sK, d);
+    for (let t = t0; t < t1; t++) {
+      const m0 = t * w, d = dst + (kb * count + t) * kcp * w;
+      const at = src + k0 * sK + m0 * sW;
+      packPanel(fn, mem, w, Math.min(w, extent - m0), Math.min(kcp, K - k0), kcp, at, sW, sK, d);
     }
   }
 }

@@ -227,6 +227,17 @@ export function hsum(v: number): Code {
   return fop(F32_OP.add, fop(F32_OP.add, l(0), l(1)), fop(F32_OP.add, l(2), l(3)));
 }
 
+/** Taylor coefficients of 2^f = sum (f ln 2)^i / i!, i = 0..6 (shared by the exp kernels). */
+const EXP2_TAYLOR = [
+  1,
+  0.6931471805599453,
+  0.2402265069591007,
+  0.05550410866482158,
+  0.009618129107628477,
+  0.0013333558146428443,
+  0.00015403530393381606,
+];
+
 /**
  * exp(x) for f32 via 2^n * p(f): x clamped to [-87, 88] with compare + select (NaN passes
  * through), n = round(x log2 e) by the magic constant 1.5 * 2^23 (whose low mantissa bits
@@ -234,15 +245,7 @@ export function hsum(v: number): Code {
  * |f| <= 0.5 (relative error ~1e-7). `tmp` and `n` are f32 locals it clobbers.
  */
 export function expF32(x: Code, tmp: number, n: number): Code {
-  const c = [
-    1,
-    0.6931471805599453,
-    0.2402265069591007,
-    0.05550410866482158,
-    0.009618129107628477,
-    0.0013333558146428443,
-    0.00015403530393381606,
-  ];
+  const c = EXP2_TAYLOR;
   const magic = f32Const(12582912);
   const select = (a: Code, b: Code, cond: Code): Code => [a, b, cond, 0x1b];
   let poly: Code = f32Const(c[6]);
@@ -291,15 +294,7 @@ export const i32x4Splat = (x: Code): Code => [x, simd(0x11)];
 export function vecExp(
   first: number,
 ): { init: Code; count: number; exp: (x: Code, t: number, r: number) => Code } {
-  const c = [
-    1,
-    0.6931471805599453,
-    0.2402265069591007,
-    0.05550410866482158,
-    0.009618129107628477,
-    0.0013333558146428443,
-    0.00015403530393381606,
-  ];
+  const c = EXP2_TAYLOR;
   const [lo, hi, l2e, magic, one] = [7, 8, 9, 10, 11].map((i) => first + i);
   const init: Code = [
     c.map((x, i) => set(first + i, f32x4Const(x))),
