@@ -8,7 +8,7 @@
 
 import type { Backend, Storage } from "./backend.ts";
 import { fromStorage, type Tensor } from "./tensor.ts";
-import { record } from "./tape.ts";
+import { recordOrFree } from "./tape.ts";
 
 /** Rows per chunk so that one chunk's logits hold about 2^24 floats (64 MiB). */
 export function headChunkRows(V: number): number {
@@ -117,6 +117,7 @@ export function chunkedHeadLoss(
   for (let r = 0; r < N; r += chunkRows_) chunks.push([r, Math.min(N, r + chunkRows_)]);
 
   const out = fromStorage(be, be.alloc(1, "f32"), []);
+  const lseAll = fromStorage(be, be.alloc(N, "f32"), [N]); // saved for the backward
   const s = new Scratch(be);
   try {
     const ignore = s.f32(1), one = s.f32(1);
@@ -129,6 +130,7 @@ export function chunkedHeadLoss(
       be.matmul(hc, head.storage, logits, 1, n, V, D, false, false);
       const mean = s.f32(1), part = s.f32(1), next = s.f32(1), lse = s.f32(n);
       be.crossEntropyForward(logits, tc, mean, lse, n, V, ignoreIndex);
+      be.copyStrided(lse, lseAll.storage, [n], [1], 0, [1], r0);
       be.free(logits);
       scalarOp(be, "mul", mean, validCount(s, targets.storage, r0, r1, ignore), part);
       scalarOp(be, "add", acc, part, next);
@@ -141,7 +143,7 @@ export function chunkedHeadLoss(
     s.free();
   }
 
-  record(out, [h, head], (g, needs) => {
+  return recordOrFree(out, [h, head], [lseAll], (g, needs) => {
     const dh = needs[0] ? fromStorage(be, be.alloc(N * D, "f32"), h.shape) : null;
     let dW: Storage | null = null;
     const t = new Scratch(be);
@@ -160,9 +162,8 @@ export function chunkedHeadLoss(
           scalarOp(be, "mul", perRow, validCount(c, targets.storage, r0, r1, ignore), dout);
           const logits = c.f32(n * V), dl = c.f32(n * V);
           be.matmul(hc, head.storage, logits, 1, n, V, D, false, false);
-          // the backward reads the forward's saved log-sum-exp: recompute it for this chunk
-          const lse = c.f32(n), unused = c.f32(1);
-          be.crossEntropyForward(logits, tc, unused, lse, n, V, ignoreIndex);
+          const lse = c.f32(n); // this chunk's rows of the forward's saved log-sum-exp
+          be.copyStrided(lseAll.storage, lse, [n], [1], r0, [1], 0);
           be.crossEntropyBackward(logits, tc, lse, dout, dl, n, V, ignoreIndex);
           if (dh) {
             const dhc = c.f32(n * D);
@@ -191,5 +192,4 @@ export function chunkedHeadLoss(
     }
     return [dh, dW === null ? null : fromStorage(be, dW, head.shape)];
   }, [targets]);
-  return out;
 }

@@ -4,7 +4,7 @@
 
 import type { Backend, BinaryOp, DType, UnaryOp } from "./backend.ts";
 import { fromStorage, numel, Tensor, tidy } from "./tensor.ts";
-import { activeTape, needsGrad, record, type Vjp } from "./tape.ts";
+import { activeTape, needsGrad, record, recordOrFree, type Vjp } from "./tape.ts";
 
 // ---- helpers -----------------------------------------------------------------------------
 
@@ -603,25 +603,6 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return lastAxisOp(x, axis, (t) => softmaxImpl(t, true));
-}
-
-/**
- * Records `vjp` for out when an input needs a gradient, keeping the forward's `scratch`
- * tensors (and `keep`) alive for it; otherwise frees `scratch` at once. Returns out.
- */
-function recordOrFree(
-  out: Tensor,
-  inputs: Tensor[],
-  scratch: Tensor[],
-  vjp: Vjp,
-  keep: Tensor[] = [],
-): Tensor {
-  if (!needsGrad(inputs)) {
-    for (const t of scratch) t.dispose();
-    return out;
-  }
-  record(out, inputs, vjp, [...keep, ...scratch]);
-  return out;
 }
 
 /**

@@ -71,3 +71,22 @@ export function record(out: Tensor, inputs: Tensor[], vjp: Vjp, saved: Tensor[] 
   for (const t of inputs) tape.saved.add(t);
   for (const t of saved) tape.saved.add(t);
 }
+
+/**
+ * Records `vjp` for out when an input needs a gradient, keeping the forward's `scratch`
+ * tensors (and `keep`) alive for it; otherwise frees `scratch` at once. Returns out.
+ */
+export function recordOrFree(
+  out: Tensor,
+  inputs: Tensor[],
+  scratch: Tensor[],
+  vjp: Vjp,
+  keep: Tensor[] = [],
+): Tensor {
+  if (!needsGrad(inputs)) {
+    for (const t of scratch) t.dispose();
+    return out;
+  }
+  record(out, inputs, vjp, [...keep, ...scratch]);
+  return out;
+}
