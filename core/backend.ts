@@ -87,8 +87,13 @@ export interface Backend {
   readonly name: string;
 
   // ---- memory -------------------------------------------------------------------------
-  /** A new zero-filled storage of `size` elements. */
-  alloc(size: number, dtype: DType): Storage;
+  /**
+   * A new zero-filled storage of `size` elements. With `zero` false the contents are undefined
+   * (the caller passes it as the output of a kernel that writes every element); a backend may
+   * zero it anyway ("cpu-ref" and "webgpu" do; "cpu" skips the fill, or fills NaN in its poison
+   * debug mode so that an element left unwritten shows).
+   */
+  alloc(size: number, dtype: DType, zero?: boolean): Storage;
   /** Release a storage; it is never used again after this. */
   free(s: Storage): void;
   /** Copy host data into a storage (same length and dtype). */

@@ -19,8 +19,9 @@ export function headChunkRows(V: number): number {
 class Scratch {
   readonly #list: Storage[] = [];
   constructor(readonly be: Backend) {}
-  f32(n: number): Storage {
-    const s = this.be.alloc(n, "f32");
+  /** `zero` false: the kernel it is passed to writes every element (no zero fill). */
+  f32(n: number, zero = true): Storage {
+    const s = this.be.alloc(n, "f32", zero);
     this.#list.push(s);
     return s;
   }
@@ -126,7 +127,7 @@ export function chunkedHeadLoss(
     let acc = s.f32(1); // sum over chunks of (chunk mean * chunk count)
     for (const [r0, r1] of chunks) {
       const n = r1 - r0, { hc, tc } = chunkRows(s, h.storage, targets.storage, D, r0, r1);
-      const logits = be.alloc(n * V, "f32");
+      const logits = be.alloc(n * V, "f32", false);
       be.matmul(hc, head.storage, logits, 1, n, V, D, false, false);
       const mean = s.f32(1), part = s.f32(1), next = s.f32(1), lse = s.f32(n);
       be.crossEntropyForward(logits, tc, mean, lse, n, V, ignoreIndex);
@@ -160,22 +161,22 @@ export function chunkedHeadLoss(
           // the CE backward divides by the chunk's own count: hand it g * count_c / count
           const dout = c.f32(1);
           scalarOp(be, "mul", perRow, validCount(c, targets.storage, r0, r1, ignore), dout);
-          const logits = c.f32(n * V), dl = c.f32(n * V);
+          const logits = c.f32(n * V, false), dl = c.f32(n * V, false);
           be.matmul(hc, head.storage, logits, 1, n, V, D, false, false);
           const lse = c.f32(n); // this chunk's rows of the forward's saved log-sum-exp
           be.copyStrided(lseAll.storage, lse, [n], [1], r0, [1], 0);
           be.crossEntropyBackward(logits, tc, lse, dout, dl, n, V, ignoreIndex);
           if (dh) {
-            const dhc = c.f32(n * D);
+            const dhc = c.f32(n * D, false);
             be.matmul(dl, head.storage, dhc, 1, n, D, V, false, true);
             be.copyStrided(dhc, dh.storage, [n, D], [D, 1], 0, [D, 1], r0 * D);
           }
           if (needs[1]) {
-            const part = be.alloc(D * V, "f32");
+            const part = be.alloc(D * V, "f32", false);
             be.matmul(hc, dl, part, 1, D, V, n, true, false);
             if (dW === null) dW = part;
             else {
-              const sum = be.alloc(D * V, "f32");
+              const sum = be.alloc(D * V, "f32", false);
               be.binary("add", dW, part, sum, [D * V], [1], [1]);
               be.free(dW);
               be.free(part);

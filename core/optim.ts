@@ -62,9 +62,10 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
         if (g.size !== p.size) throw new Error(`adamw: gradient of "${path}" has the wrong size`);
         const be = p.backend;
         const decay = opts.decayMask ? opts.decayMask(path) : p.rank >= 2;
-        const po = be.alloc(p.size, "f32"),
-          mo = be.alloc(p.size, "f32"),
-          vo = be.alloc(p.size, "f32");
+        // adamw writes every element of its three outputs: no zero fill
+        const po = be.alloc(p.size, "f32", false),
+          mo = be.alloc(p.size, "f32", false),
+          vo = be.alloc(p.size, "f32", false);
         be.adamw(p.storage, g.storage, m.storage, v.storage, po, mo, vo, {
           n: p.size,
           lr,

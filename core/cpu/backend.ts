@@ -9,7 +9,7 @@
 
 import type { Backend, Storage } from "../backend.ts";
 import { arr, cpuStorage, createRefBackend } from "./ref.ts";
-import { isContiguous, tsKernels } from "./kernels.ts";
+import { isContiguous, trailingRow, tsKernels } from "./kernels.ts";
 
 type FastModule = typeof import("./fast/mod.ts");
 
@@ -71,9 +71,20 @@ function wasmKernels(m: FastModule, base: Backend, ref: Backend): Partial<Backen
     unary: (op, x, o, n, a, b) =>
       op === "geluTanh" ? m.geluTanhF32(f32(x), f32(o), n) : base.unary(op, x, o, n, a, b),
     binary: (op, a, b, o, shape, sa, sb) => {
+      const n = shape.reduce((p, q) => p * q, 1);
       if (op === "geluTanhBwd" && isContiguous(shape, sa) && isContiguous(shape, sb)) {
-        m.geluTanhBwdF32(f32(a), f32(b), f32(o), shape.reduce((p, q) => p * q, 1));
-      } else base.binary(op, a, b, o, shape, sa, sb);
+        m.geluTanhBwdF32(f32(a), f32(b), f32(o), n);
+      } else if (
+        !(n % 4 === 0 && isArith(op) && isContiguous(shape, sa) &&
+          wasmBinary(m, op, b, o, n, shape, sb, f32(a)))
+      ) {
+        base.binary(op, a, b, o, shape, sa, sb);
+      }
+    },
+    reduce: (op, x, o, outer, dim, inner) => {
+      if (!(op === "sum" && m.reduceSumF32(f32(x), f32(o), outer, dim, inner))) {
+        base.reduce(op, x, o, outer, dim, inner);
+      }
     },
     layerNormForward: (x, w, b, o, mean, rstd, N, C, eps) =>
       orRef(
@@ -113,6 +124,37 @@ function wasmKernels(m: FastModule, base: Backend, ref: Backend): Partial<Backen
         () => ref.adamw(p, g, mm, v, pOut, mOut, vOut, h),
       ),
   };
+}
+
+type Arith = "add" | "sub" | "mul" | "div";
+const isArith = (op: string): op is Arith =>
+  op === "add" || op === "sub" || op === "mul" || op === "div";
+
+/**
+ * a (contiguous, n a multiple of 4) op b on the wasm kernel when b is contiguous, a scalar
+ * (splatted to 4 floats) or a trailing row repeated over the leading axes (a bias); false when
+ * b's layout is none of these. One float32 operation per element: the same bits as kernels.ts.
+ */
+function wasmBinary(
+  m: FastModule,
+  op: Arith,
+  b: Storage,
+  o: Storage,
+  n: number,
+  shape: number[],
+  sb: number[],
+  A: Float32Array,
+): boolean {
+  const B = f32(b);
+  if (isContiguous(shape, sb)) m.binaryF32(op, A, B, f32(o), n);
+  else if (sb.every((s) => s === 0)) {
+    m.binaryF32(op, A, new Float32Array(4).fill(B[0]), f32(o), n, 4);
+  } else {
+    const row = trailingRow(shape, sb);
+    if (!(row > 0 && row % 4 === 0 && n % row === 0)) return false;
+    m.binaryF32(op, A, B, f32(o), n, row);
+  }
+  return true;
 }
 
 type F = Float32Array;
@@ -170,8 +212,11 @@ export function createCpuBackend(): Backend {
     ...base,
     ...wasmKernels(fast, base, ref),
     // f32 storage lives in the shared wasm memory, so the kernels use it without copies
-    alloc: (size, dtype) =>
-      dtype !== "f32" || size === 0 ? ref.alloc(size, dtype) : cpuStorage(allocF32(size).fill(0)),
+    alloc: (size, dtype, zero = true) => {
+      if (dtype !== "f32" || size === 0) return ref.alloc(size, dtype);
+      const data = allocF32(size); // NaN-filled in poison mode
+      return cpuStorage(zero ? data.fill(0) : data);
+    },
     free: (s) => {
       const data = arr(s);
       if (data instanceof Float32Array && data.length > 0) freeF32(data);

@@ -86,7 +86,7 @@ export function isContiguous(shape: number[], strides: number[]): boolean {
 }
 
 /** Strides read only the last `k` axes contiguously and broadcast the rest (stride 0). */
-function trailingRow(shape: number[], strides: number[]): number {
+export function trailingRow(shape: number[], strides: number[]): number {
   let k = shape.length, acc = 1;
   while (k > 0 && (strides[k - 1] === acc || shape[k - 1] === 1)) {
     acc *= shape[k - 1];

@@ -7,6 +7,7 @@ import {
   type Code,
   F32,
   F32_OP,
+  f32Load,
   f32x4Add,
   f32x4Const,
   f32x4Div,
@@ -238,6 +239,54 @@ function rowSum(): FuncDef {
   };
 }
 
+/**
+ * sumSeq(x, n) -> f32: x[0] + x[1] + ... + x[n-1] added one by one in float32 (the order of the
+ * TypeScript reduce, so the same bits; a gradient norm's sum of squares goes through it).
+ */
+function sumSeq(): FuncDef {
+  const x = 0, n = 1, acc = 2;
+  return {
+    name: "sumSeq",
+    params: [I32, I32],
+    results: [F32],
+    locals: [F32],
+    body: [
+      times(n, set(acc, fop(F32_OP.add, get(acc), f32Load(get(x)))), inc(x, i32(4))),
+      get(acc),
+    ],
+  };
+}
+
+/**
+ * sumRows(x, out, dim, p4): out[j] = x[0, j] + x[1, j] + ... + x[dim-1, j] for j < 4 p4, x
+ * [dim, 4 p4] (row by row in float32: the TypeScript reduce's order; e.g. a bias gradient).
+ */
+function sumRows(): FuncDef {
+  const x = 0, out = 1, dim = 2, p4 = 3, j = 4, o = 5;
+  return {
+    name: "sumRows",
+    params: [I32, I32, I32, I32],
+    results: [],
+    locals: [I32, I32],
+    body: [
+      set(j, get(p4)),
+      set(o, get(out)),
+      times(j, v128Store(get(o), f32x4Const(0)), inc(o, i32(16))),
+      times(
+        dim,
+        set(j, get(p4)),
+        set(o, get(out)),
+        times(
+          j,
+          v128Store(get(o), f32x4Add(v128Load(get(o)), v128Load(get(x)))),
+          inc(x, i32(16)),
+          inc(o, i32(16)),
+        ),
+      ),
+    ],
+  };
+}
+
 /** subScalar(x, out, n4, c): out = x - c. */
 function subScalar(): FuncDef {
   const x = 0, out = 1, n4 = 2, c = 3, cv = 4;
@@ -324,6 +373,8 @@ export function elementwiseFuncs(): FuncDef[] {
     geluBwd(),
     rowDot(),
     rowSum(),
+    sumSeq(),
+    sumRows(),
     subScalar(),
     softmaxBwd(false),
     softmaxBwd(true),
@@ -340,6 +391,8 @@ export interface ElementwiseExports {
   geluTanhBwd(x: number, g: number, out: number, n4: number): void;
   rowDot(a: number, b: number, n4: number): number;
   rowSum(x: number, n4: number): number;
+  sumSeq(x: number, n: number): number;
+  sumRows(x: number, out: number, dim: number, p4: number): void;
   subScalar(x: number, out: number, n4: number, c: number): void;
   softmaxBwd(y: number, g: number, out: number, n4: number, s: number): void;
   logSoftmaxBwd(y: number, g: number, out: number, n4: number, s: number): void;

@@ -14,7 +14,14 @@ export {
   softmaxBackwardF32,
   softmaxF32,
 } from "./elementwise.ts";
-export { adamwF32, binaryF32, layerNormBackwardF32, layerNormForwardF32, ropeF32 } from "./norm.ts";
+export {
+  adamwF32,
+  binaryF32,
+  layerNormBackwardF32,
+  layerNormForwardF32,
+  reduceSumF32,
+  ropeF32,
+} from "./norm.ts";
 export {
   allocF32,
   fastMemory64,

@@ -1,4 +1,4 @@
-// LayerNorm forward/backward, the AdamW update, RoPE and broadcasting add/sub/mul/div on
+// LayerNorm forward/backward, the AdamW update, RoPE, broadcasting add/sub/mul/div and sums on
 // the generated SIMD kernels (main thread; these are memory-bound). Same contracts as the
 // backend's kernels. Arrays from allocF32 are used in place, others staged.
 
@@ -302,4 +302,39 @@ export function binaryF32(
   staged(name, ops, (p) => {
     k[`binary_${op}`](4 * p[0], 4 * p[1], 4 * p[2], n / period, period / 4);
   });
+}
+
+/**
+ * out[o, i] = sum over d of x[o, d, i] for x viewed as [outer, dim, inner], added in float32
+ * in the order d = 0, 1, ... (the TypeScript reduce's order: the same bits). SIMD over i when
+ * inner is a multiple of 4, one scalar chain when inner is 1; other inners return false (the
+ * caller runs the TypeScript reduce).
+ */
+export function reduceSumF32(
+  x: Float32Array,
+  out: Float32Array,
+  outer: number,
+  dim: number,
+  inner: number,
+): boolean {
+  const name = "reduceSumF32";
+  dims(name, outer, dim);
+  dims(name, inner, 0);
+  if (inner !== 1 && inner % 4 !== 0) return false;
+  const ops: Operand[] = [
+    { arr: x, len: outer * dim * inner, out: false },
+    { arr: out, len: outer * inner, out: true },
+  ];
+  const k = mainKernels();
+  staged(name, ops, (p) => {
+    if (inner === 1) {
+      const mem = new Float32Array(memBuffer());
+      for (let o = 0; o < outer; o++) mem[p[1] + o] = k.sumSeq(4 * (p[0] + o * dim), dim);
+      return;
+    }
+    for (let o = 0; o < outer; o++) {
+      k.sumRows(4 * (p[0] + o * dim * inner), 4 * (p[1] + o * inner), dim, inner / 4);
+    }
+  });
+  return true;
 }
