@@ -4,7 +4,7 @@
 
 import type { Backend, BinaryOp, DType, UnaryOp } from "./backend.ts";
 import { fromStorage, numel, Tensor, tidy } from "./tensor.ts";
-import { activeTape, needsGrad, record, recordOrFree, type Vjp } from "./tape.ts";
+import { activeTape, needsGrad, record, recordOrFree } from "./tape.ts";
 
 // ---- helpers -----------------------------------------------------------------------------
 
