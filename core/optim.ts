@@ -23,6 +23,18 @@ export interface AdamState<P = unknown> {
   v: P;
 }
 
+/** How `Optimizer.step` may treat its inputs (all optional; the default is pure). */
+export interface StepOptions {
+  /** Multiply every gradient by this scalar tensor first (a clipping factor). */
+  scale?: Tensor;
+  /**
+   * Dispose the old parameters and state (`params`) and the gradients (`grads`) leaf by leaf as
+   * each leaf is updated, so that the step's peak holds one leaf's new copy, not the whole
+   * tree's (the paper config: ~4 GB less). The caller must not use what it lets be consumed.
+   */
+  consume?: { params?: boolean; grads?: boolean };
+}
+
 export interface Optimizer {
   init<P>(params: P): AdamState<P>;
   step<P>(
@@ -30,6 +42,7 @@ export interface Optimizer {
     grads: P,
     state: AdamState<P>,
     lr?: number,
+    opts?: StepOptions,
   ): { params: P; state: AdamState<P> };
 }
 
@@ -47,7 +60,7 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
       const zs = () => treeUnflatten(params, flat.map((t) => zeros([...t.shape])));
       return { step: 0, m: zs(), v: zs() };
     },
-    step<P>(params: P, grads: P, state: AdamState<P>, lr = baseLr) {
+    step<P>(params: P, grads: P, state: AdamState<P>, lr = baseLr, so: StepOptions = {}) {
       const ps = treeFlatten(params), gs = treeFlatten(grads);
       const ms = treeFlatten(state.m), vs = treeFlatten(state.v);
       if (gs.length !== ps.length || ms.length !== ps.length) {
@@ -58,8 +71,9 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
       const t = state.step + 1;
       const np: Tensor[] = [], nm: Tensor[] = [], nv: Tensor[] = [];
       ps.forEach(([path, p], i) => {
-        const g = gs[i][1], m = ms[i][1], v = vs[i][1];
-        if (g.size !== p.size) throw new Error(`adamw: gradient of "${path}" has the wrong size`);
+        const g0 = gs[i][1], m = ms[i][1], v = vs[i][1];
+        if (g0.size !== p.size) throw new Error(`adamw: gradient of "${path}" has the wrong size`);
+        const g = so.scale ? mul(g0, so.scale) : g0;
         const be = p.backend;
         const decay = opts.decayMask ? opts.decayMask(path) : p.rank >= 2;
         // adamw writes every element of its three outputs: no zero fill
@@ -78,6 +92,9 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
         np.push(fromStorage(be, po, p.shape));
         nm.push(fromStorage(be, mo, p.shape));
         nv.push(fromStorage(be, vo, p.shape));
+        if (g !== g0) g.dispose();
+        if (so.consume?.grads) g0.dispose();
+        if (so.consume?.params) { for (const t of [p, m, v]) t.dispose(); }
       });
       return {
         params: treeUnflatten(params, np),
@@ -121,12 +138,19 @@ export function globalNorm(tree: unknown): Tensor {
 /** Scale every gradient by min(1, maxNorm / norm). Returns the new tree and the norm. */
 export function clipByGlobalNorm<P>(grads: P, maxNorm: number): { grads: P; norm: Tensor } {
   const norm = globalNorm(grads);
+  const factor = clipFactor(norm, maxNorm);
+  const out = treeUnflatten(grads, treeFlatten(grads).map(([, g]) => mul(g, factor)));
+  factor.dispose();
+  return { grads: out, norm };
+}
+
+/** min(1, maxNorm / norm) as a scalar tensor on the norm's backend (no readback). */
+export function clipFactor(norm: Tensor, maxNorm: number): Tensor {
   const denom = maximum(norm, maxNorm);
   const lim = scale(norm, 0, maxNorm); // maxNorm on the gradients' backend
   const factor = div(lim, denom);
-  const out = treeUnflatten(grads, treeFlatten(grads).map(([, g]) => mul(g, factor)));
-  for (const t of [denom, lim, factor]) t.dispose();
-  return { grads: out, norm };
+  for (const t of [denom, lim]) t.dispose();
+  return factor;
 }
 
 /** Leafwise a + b (gradient accumulation). */

@@ -130,3 +130,56 @@ Deno.test("core rng: same seed same bits, state resumes, normals look normal", (
   const varc = xs.reduce((s, v) => s + (v - mean) ** 2, 0) / xs.length;
   assert(Math.abs(mean) < 0.03 && Math.abs(varc - 1) < 0.05, `mean ${mean} var ${varc}`);
 });
+
+Deno.test("core optim: a consuming, scaled step = clip-then-step, frees inputs leaf by leaf", async () => {
+  setBackend("cpu");
+  const { fastMemoryStats } = await import("../core/cpu/fast/mod.ts");
+  const leaves = 8, n = 1 << 16, rng = new Rng(3);
+  const mk = (s: number) => {
+    const t: Record<string, ReturnType<typeof tensor>> = {};
+    for (let i = 0; i < leaves; i++) {
+      t[`w${i}`] = tensor(normal(rng, n, 0, s), [n / 64, 64]);
+    }
+    return t;
+  };
+  const opt = adamw({ lr: 0.01, weightDecay: 0.1 });
+  const p = mk(1), g = mk(3), m = mk(0.1), v = mk(0.1);
+  for (const k in v) {
+    const sq = v[k].dataSync().map((x) => x * x);
+    v[k].dispose();
+    v[k] = tensor(sq, [n / 64, 64]);
+  }
+  const st = { step: 4, m, v };
+  // the pure way: a clipped copy of every gradient, then one step over the whole tree
+  const want = (() => {
+    const c = clipByGlobalNorm(g, 1.0);
+    const out = opt.step(p, c.grads, st, 0.01);
+    const data = Object.keys(p).map((k) => out.params[k].dataSync());
+    disposeTree([c, out]);
+    return data;
+  })();
+  const c = clipByGlobalNorm(g, 1.0); // only for its norm: the factor is recomputed below
+  const { clipFactor } = await import("../core/optim.ts");
+  const factor = clipFactor(c.norm, 1.0);
+  disposeTree(c.grads);
+  const inputs = 4 * leaves * n * 4; // p, g, m, v
+  const before = fastMemoryStats(true).liveBytes;
+  const out = opt.step(p, g, st, 0.01, { scale: factor, consume: { params: true, grads: true } });
+  const peak = fastMemoryStats().highWaterBytes;
+  Object.keys(p).forEach((k, i) => {
+    assertArrayEquals(out.params[k].dataSync(), want[i], `leaf ${k}: same bits as clip-then-step`);
+  });
+  for (const t of [p.w0, g.w0, m.w0, v.w3]) {
+    let threw = false;
+    try {
+      t.dataSync();
+    } catch {
+      threw = true;
+    }
+    assert(threw, "a consumed input must be disposed");
+  }
+  // the pure step would hold 3 new copies of the tree next to the 4 old ones (+1 clipped copy)
+  assert(before >= inputs, `live bytes before ${before} < inputs ${inputs}`);
+  assert(peak <= before + 6 * n * 4, `peak ${peak} exceeds the inputs + two leaves' copies`);
+  disposeTree([out, factor, c.norm]);
+});

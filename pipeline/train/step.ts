@@ -1,8 +1,9 @@
 // One optimiser step, shared by the training loop (loop.ts), the benchmarks
 // (bench/lib/train_step.ts) and the webgpu training tests (tests/webgpu_train_lib.ts): the loss
 // and gradients of each micro-batch, accumulated and averaged; the global gradient norm (clipped
-// to `clip` when clip > 0, measured either way); the optimiser step; then the old parameters and
-// optimiser state are disposed and the new ones returned (dispose-and-swap). Nothing is read
+// to `clip` when clip > 0, measured either way); the optimiser step, which frees each old
+// parameter, its optimiser state and its gradient as soon as that leaf is updated (so the peak
+// holds one leaf twice, not the whole model); the new ones are returned (dispose-and-swap). Nothing is read
 // back: the caller reads `loss` / `gradNorm` when it wants to, and disposes them.
 // The parameters to train are passed explicitly: the loss closure merges in whatever stays fixed
 // (a frozen embedding table, frozen blocks), so freezing is a matter of what the caller passes.
@@ -11,7 +12,7 @@ import { valueAndGrad } from "../../core/autodiff.ts";
 import {
   type AdamState,
   addTrees,
-  clipByGlobalNorm,
+  clipFactor,
   globalNorm,
   type Optimizer,
   scaleTree,
@@ -82,11 +83,14 @@ export function trainStep<P>(s: StepInput<P>): StepOutput<P> {
   }
   const out = tidy(() => {
     const { value, grads } = batchGrads(s.params, s.loss, parts);
-    const clipped = s.clip > 0
-      ? clipByGlobalNorm(grads, s.clip)
-      : { grads, norm: globalNorm(grads) };
-    const next = s.opt.step(s.params, clipped.grads, s.state, s.lr);
-    return { ...next, loss: value, gradNorm: clipped.norm, grads: s.keepGrads ? grads : undefined };
+    const norm = globalNorm(grads);
+    const factor = s.clip > 0 ? clipFactor(norm, s.clip) : undefined;
+    // leaf by leaf: clip, update, free the old leaf (peak memory: one leaf's copy, not a tree's)
+    const next = s.opt.step(s.params, grads, s.state, s.lr, {
+      scale: factor,
+      consume: { params: true, grads: !s.keepGrads },
+    });
+    return { ...next, loss: value, gradNorm: norm, grads: s.keepGrads ? grads : undefined };
   });
   disposeTree([s.params, s.state.m, s.state.v]);
   return out;
