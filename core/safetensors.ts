@@ -12,13 +12,18 @@ export interface StTensor {
 }
 export type StDict = Record<string, StTensor>;
 
+import { createHash } from "node:crypto";
+
 const BYTES: Record<StDtype, number> = { F32: 4, I32: 4, F64: 8, U8: 1, I64: 8, F16: 2 };
 
-/** Serialise tensors (sorted by name) and string metadata into safetensors bytes. */
-export function encodeSafetensors(
+/**
+ * The pieces of a safetensors file in order: the length prefix and JSON header, then each
+ * tensor's bytes (views of the tensors' own arrays, sorted by name; nothing is copied).
+ */
+export function safetensorsParts(
   tensors: StDict,
   metadata: Record<string, string> = {},
-): Uint8Array {
+): Uint8Array[] {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -38,17 +43,62 @@ export function encodeSafetensors(
   let json = JSON.stringify(header);
   json += " ".repeat((8 - (json.length % 8)) % 8); // keep the data section 8-byte aligned
   const head = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + head.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
-  out.set(head, 8);
-  let pos = 8 + head.length;
-  for (const name of names) {
-    const d = tensors[name].data;
-    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
-    pos += d.byteLength;
+  const first = new Uint8Array(8 + head.length);
+  new DataView(first.buffer).setBigUint64(0, BigInt(head.length), true);
+  first.set(head, 8);
+  return [
+    first,
+    ...names.map((name) => {
+      const d = tensors[name].data;
+      return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    }),
+  ];
+}
+
+/** Serialise tensors (sorted by name) and string metadata into safetensors bytes. */
+export function encodeSafetensors(
+  tensors: StDict,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const parts = safetensorsParts(tensors, metadata);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
   }
   return out;
 }
+
+/**
+ * Write a safetensors file piece by piece (no whole-file buffer: a paper-size checkpoint is
+ * ~4 GB) to a new file at `path` (the caller makes it atomic, e.g. inside a temp folder);
+ * returns the file's lower-case hex SHA-256, hashed as it is written.
+ */
+export async function writeSafetensorsFile(
+  path: string,
+  tensors: StDict,
+  metadata: Record<string, string> = {},
+): Promise<string> {
+  const hash = createHash("sha256");
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    for (const part of safetensorsParts(tensors, metadata)) {
+      for (let at = 0; at < part.length; at += WRITE_CHUNK) {
+        const piece = part.subarray(at, Math.min(part.length, at + WRITE_CHUNK));
+        hash.update(piece);
+        let done = 0;
+        while (done < piece.length) done += await file.write(piece.subarray(done));
+      }
+    }
+  } finally {
+    file.close();
+  }
+  return hash.digest("hex");
+}
+
+/** Bytes per write and hash update while streaming a file out. */
+const WRITE_CHUNK = 1 << 24;
 
 const CTORS = {
   F32: Float32Array,

@@ -3,7 +3,8 @@
 // malformed header the issue-16 audit found (crashes and silent acceptance) refused with one line
 // naming the file and the problem, never a TypeError / RangeError.
 
-import { decodeSafetensors, encodeSafetensors } from "../core/safetensors.ts";
+import { decodeSafetensors, encodeSafetensors, writeSafetensorsFile } from "../core/safetensors.ts";
+import { sha256Hex } from "../pipeline/hash.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 
 /** A safetensors file from a header value (any JSON) and a data section of `dataBytes` bytes. */
@@ -110,5 +111,26 @@ Deno.test("safetensors: any inserted or deleted byte in a valid file is refused"
       const del = new Uint8Array([...good.subarray(0, at), ...good.subarray(at + 1)]);
       refuses(del, /./);
     }
+  }
+});
+
+Deno.test("safetensors: the streamed file is the encoded bytes, and its hash is theirs", async () => {
+  // 5M floats (20 MB) cross the 16 MiB write chunk; the names sort in another order than given
+  const big = Float32Array.from({ length: 5_000_001 }, (_, i) => Math.sin(i));
+  const tensors = {
+    "z.big": { dtype: "F32" as const, shape: [5_000_001], data: big },
+    "a.ids": { dtype: "I32" as const, shape: [2, 3], data: Int32Array.of(1, -2, 3, 4, 5, 6) },
+  };
+  const meta = { format: "test", step: "7" };
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/t.safetensors`;
+    const hash = await writeSafetensorsFile(path, tensors, meta);
+    const want = encodeSafetensors(tensors, meta), got = await Deno.readFile(path);
+    assertEquals(got.length, want.length, "file length");
+    assert(got.every((b, i) => b === want[i]), "file bytes differ from encodeSafetensors");
+    assertEquals(hash, await sha256Hex(want), "returned hash");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -18,7 +18,7 @@
 // the weights' own record, and that every weight and moment is finite.
 
 import { join } from "node:path";
-import { decodeSafetensors, encodeSafetensors, type StDict } from "../../core/safetensors.ts";
+import { decodeSafetensors, type StDict, writeSafetensorsFile } from "../../core/safetensors.ts";
 import type { GPTConfig } from "../../core/gpt.ts";
 import { sha256Hex } from "../hash.ts";
 
@@ -142,19 +142,26 @@ export async function writeCheckpointStep(
     throw new Error(`saveCheckpoint: step ${cfg.step} is not a whole number >= 0`);
   }
   await Deno.mkdir(dir, { recursive: true });
-  const model = encodeSafetensors(weights, { format: CHECKPOINT_FORMAT, step: `${cfg.step}` });
-  const opt = encodeSafetensors(optim, { format: CHECKPOINT_FORMAT, adamStep: `${adamStep}` });
-  const files = { [MODEL]: await sha256Hex(model), [OPTIM]: await sha256Hex(opt) };
-  const full: CheckpointConfig = { format: CHECKPOINT_FORMAT, ...cfg, files };
   let name = stepName(cfg.step);
   if (name === await currentStep(dir)) name += `-${Math.random().toString(36).slice(2, 8)}`;
   const tmp = join(dir, `${name}.${Deno.pid}.tmp`);
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp);
-  await Deno.writeFile(join(tmp, MODEL), model);
+  // streamed and hashed as written: no whole-file copy of a multi-gigabyte checkpoint in memory
+  const files = {
+    [MODEL]: await writeSafetensorsFile(join(tmp, MODEL), weights, {
+      format: CHECKPOINT_FORMAT,
+      step: `${cfg.step}`,
+    }),
+    [OPTIM]: "",
+  };
   checkpointHook.at("model", cfg.step);
-  await Deno.writeFile(join(tmp, OPTIM), opt);
+  files[OPTIM] = await writeSafetensorsFile(join(tmp, OPTIM), optim, {
+    format: CHECKPOINT_FORMAT,
+    adamStep: `${adamStep}`,
+  });
   checkpointHook.at("optim", cfg.step);
+  const full: CheckpointConfig = { format: CHECKPOINT_FORMAT, ...cfg, files };
   await Deno.writeTextFile(join(tmp, CONFIG), JSON.stringify(full, null, 2) + "\n");
   checkpointHook.at("config", cfg.step);
   await Deno.remove(join(dir, name), { recursive: true }).catch(() => {}); // never current
