@@ -6,7 +6,7 @@
 // same models via bench/core_torch.py, and the ratios ours / PyTorch.
 
 import { parseArgs } from "node:util";
-import { BENCH_GPT, trainTokensPerS } from "./lib/train_step.ts";
+import { TRAIN_CASES as CASES, trainTokensPerS } from "./lib/train_step.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setBackend } from "../core/registry.ts";
@@ -36,24 +36,6 @@ if (be.name === "cpu") await warmupCpu();
 const log = (s: string) => {
   if (!args.json) console.log(s);
 };
-
-interface TrainCase {
-  name: string;
-  cfg: GPTConfig;
-  batch: number;
-}
-const CASES: TrainCase[] = [
-  {
-    name: "bench",
-    cfg: BENCH_GPT,
-    batch: 16,
-  },
-  {
-    name: "small",
-    cfg: { vocab: 8192, dModel: 256, layers: 4, heads: 4, context: 256, embedding: "trainable" },
-    batch: 8,
-  },
-];
 
 async function measureMatmul(n: number): Promise<number> {
   const rng = new Rng(n);

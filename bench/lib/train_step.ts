@@ -16,6 +16,21 @@ export const BENCH_GPT: GPTConfig = {
   embedding: "trainable",
 };
 
+/** The two training shapes `bench core` times against PyTorch (and `bench profile` breaks down). */
+export interface TrainCase {
+  name: string;
+  cfg: GPTConfig;
+  batch: number;
+}
+export const TRAIN_CASES: TrainCase[] = [
+  { name: "bench", cfg: BENCH_GPT, batch: 16 },
+  {
+    name: "small",
+    cfg: { vocab: 8192, dModel: 256, layers: 4, heads: 4, context: 256, embedding: "trainable" },
+    batch: 8,
+  },
+];
+
 export async function trainTokensPerS(
   cfg: GPTConfig,
   batch: number,
