@@ -100,6 +100,8 @@ export interface Backend {
   upload(s: Storage, data: Float32Array | Int32Array): void;
   /** Read a storage back to the host (a fresh array the caller owns). */
   download(s: Storage): Promise<Float32Array | Int32Array>;
+  /** The storage's own host array, no copy (host-memory backends); never written through. */
+  hostView?(s: Storage): Float32Array | Int32Array;
   /** Synchronous readback; only host-memory backends ("cpu", "cpu-ref") provide it. */
   downloadSync?(s: Storage): Float32Array | Int32Array;
   /** Wait until all submitted work is done (optional; a no-op on CPU). */

@@ -78,6 +78,14 @@ export class Tensor {
   async data(): Promise<Float32Array | Int32Array> {
     return await this.backend.download(this.storage);
   }
+  /**
+   * The values in place, without a copy, on host-memory backends ("cpu", "cpu-ref"); null on
+   * others (use `await t.data()`). Read-only, and valid only while this tensor is alive: for
+   * writing a multi-gigabyte checkpoint without a second copy in memory.
+   */
+  hostView(): Float32Array | Int32Array | null {
+    return this.backend.hostView?.(this.#live().storage) ?? null;
+  }
   /** Synchronous readback, host-memory backends only. */
   dataSync(): Float32Array | Int32Array {
     const be = this.backend;

@@ -100,3 +100,22 @@ Deno.test("core tensor: `using` disposes at block end", () => {
   }
   assert(liveTensorCount() === t0, "disposed after the block");
 });
+
+for (const backend of ["cpu", "cpu-ref"]) {
+  Deno.test(`core tensor [${backend}]: hostView is the values in place, no copy`, () => {
+    setBackend(backend);
+    const t = tensor([1, 2, 3, 4, 5], [5]);
+    const view = t.hostView()!;
+    assertArrayEquals(view, t.dataSync(), "hostView values");
+    t.backend.upload(t.storage, Float32Array.of(9, 8, 7, 6, 5)); // a copy would not see this
+    assertArrayEquals(view, [9, 8, 7, 6, 5], "hostView must share the storage");
+    t.dispose();
+    let threw = false;
+    try {
+      t.hostView();
+    } catch {
+      threw = true;
+    }
+    assert(threw, "hostView after dispose must throw");
+  });
+}

@@ -158,6 +158,7 @@ export function createRefBackend(): Backend {
     downloadSync(s) {
       return arr(s).slice();
     },
+    hostView: arr,
 
     fill(out, n, value) {
       arr(out).fill(value, 0, n);

@@ -131,7 +131,13 @@ export function initTwin(
 async function toDict(tree: unknown, prefix = ""): Promise<StDict> {
   const out: StDict = {};
   for (const [path, t] of treeFlatten(tree)) {
-    out[prefix + path] = { dtype: "F32", shape: [...t.shape], data: await t.data() };
+    // in place where the backend allows (no copy of a multi-gigabyte model); the tensors stay
+    // alive until the checkpoint is written
+    out[prefix + path] = {
+      dtype: "F32",
+      shape: [...t.shape],
+      data: t.hostView() ?? await t.data(),
+    };
   }
   return out;
 }
