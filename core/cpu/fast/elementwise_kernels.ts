@@ -110,39 +110,63 @@ function expScale(): FuncDef {
 
 const GELU_C = Math.sqrt(2 / Math.PI), GELU_A = 0.044715;
 
+/**
+ * The constants of the GELU kernels in v128 locals from `first` on, set once before the loop
+ * (V8 materialises a v128.const inside a loop on every iteration).
+ */
+function geluConsts(first: number) {
+  const values = [0.5, 1, 2, GELU_C, GELU_A, 3 * GELU_A];
+  const at = (x: number) => get(first + values.indexOf(x));
+  return {
+    count: values.length,
+    init: values.map((x, i) => set(first + i, f32x4Const(x))) as Code,
+    half: at(0.5),
+    one: at(1),
+    two: at(2),
+    c: at(GELU_C),
+    a: at(GELU_A),
+    a3: at(3 * GELU_A),
+  };
+}
+type GeluConsts = ReturnType<typeof geluConsts>;
+
 /** tanh(u) for the v128 in local u as 1 - 2 / (exp(2u) + 1); clobbers t, n. */
-function tanhV(u: number, t: number, n: number, ve: ReturnType<typeof vecExp>): Code {
+function tanhV(
+  u: number,
+  t: number,
+  n: number,
+  ve: ReturnType<typeof vecExp>,
+  k: GeluConsts,
+): Code {
   const e2 = ve.exp(f32x4Add(get(u), get(u)), t, n);
-  return f32x4Sub(f32x4Const(1), f32x4Div(f32x4Const(2), f32x4Add(e2, f32x4Const(1))));
+  return f32x4Sub(k.one, f32x4Div(k.two, f32x4Add(e2, k.one)));
 }
 
 /** geluTanh(x, out, n4): out = 0.5 x (1 + tanh(c (x + a x^3))). */
 function gelu(): FuncDef {
   const x = 0, out = 1, n4 = 2, v = 3, u = 4, t = 5, n = 6;
-  const ve = vecExp(7);
+  const ve = vecExp(7), k = geluConsts(7 + ve.count);
   return {
     name: "geluTanh",
     params: [I32, I32, I32],
     results: [],
-    locals: new Array(4 + ve.count).fill(V128),
+    locals: new Array(4 + ve.count + k.count).fill(V128),
     body: [
       ve.init,
+      k.init,
       times(
         n4,
         set(v, v128Load(get(x))),
         set(
           u,
           f32x4Mul(
-            f32x4Const(GELU_C),
-            f32x4Add(
-              get(v),
-              f32x4Mul(f32x4Const(GELU_A), f32x4Mul(get(v), f32x4Mul(get(v), get(v)))),
-            ),
+            k.c,
+            f32x4Add(get(v), f32x4Mul(k.a, f32x4Mul(get(v), f32x4Mul(get(v), get(v))))),
           ),
         ),
         v128Store(
           get(out),
-          f32x4Mul(f32x4Mul(f32x4Const(0.5), get(v)), f32x4Add(f32x4Const(1), tanhV(u, t, n, ve))),
+          f32x4Mul(f32x4Mul(k.half, get(v)), f32x4Add(k.one, tanhV(u, t, n, ve, k))),
         ),
         inc(x, i32(16)),
         inc(out, i32(16)),
@@ -157,39 +181,30 @@ function gelu(): FuncDef {
  */
 function geluBwd(): FuncDef {
   const x = 0, g = 1, out = 2, n4 = 3, v = 4, u = 5, th = 6, t = 7, n = 8, x2 = 9;
-  const half = f32x4Const(0.5), one = f32x4Const(1);
-  const ve = vecExp(10);
+  const ve = vecExp(10), k = geluConsts(10 + ve.count);
   return {
     name: "geluTanhBwd",
     params: [I32, I32, I32, I32],
     results: [],
-    locals: new Array(6 + ve.count).fill(V128),
+    locals: new Array(6 + ve.count + k.count).fill(V128),
     body: [
       ve.init,
+      k.init,
       times(
         n4,
         set(v, v128Load(get(x))),
         set(x2, f32x4Mul(get(v), get(v))),
-        set(
-          u,
-          f32x4Mul(
-            f32x4Const(GELU_C),
-            f32x4Add(get(v), f32x4Mul(f32x4Const(GELU_A), f32x4Mul(get(v), get(x2)))),
-          ),
-        ),
-        set(th, tanhV(u, t, n, ve)),
+        set(u, f32x4Mul(k.c, f32x4Add(get(v), f32x4Mul(k.a, f32x4Mul(get(v), get(x2)))))),
+        set(th, tanhV(u, t, n, ve, k)),
         v128Store(
           get(out),
           f32x4Mul(
             v128Load(get(g)),
             f32x4Add(
-              f32x4Mul(half, f32x4Add(one, get(th))),
+              f32x4Mul(k.half, f32x4Add(k.one, get(th))),
               f32x4Mul(
-                f32x4Mul(f32x4Mul(half, get(v)), f32x4Sub(one, f32x4Mul(get(th), get(th)))),
-                f32x4Mul(
-                  f32x4Const(GELU_C),
-                  f32x4Add(one, f32x4Mul(f32x4Const(3 * GELU_A), get(x2))),
-                ),
+                f32x4Mul(f32x4Mul(k.half, get(v)), f32x4Sub(k.one, f32x4Mul(get(th), get(th)))),
+                f32x4Mul(k.c, f32x4Add(k.one, f32x4Mul(k.a3, get(x2)))),
               ),
             ),
           ),
