@@ -1,6 +1,10 @@
 // Generates the WebAssembly SIMD causal-attention kernels for one head size (padded to a
-// multiple of 4; the d loops are fully unrolled), compiled and cached per thread and per
-// size. One call handles one (batch, head) pair: rows are strided by rs bytes.
+// multiple of 4), compiled and cached per thread and per size. One call of fwd/bwd handles
+// one (batch, head) pair (rows strided by rs bytes), block by block of BQ query rows: the
+// block's scores against keys 0..end of block are held transposed (key-major, BQ query lanes
+// per key, so the softmax is plain f32x4 work) in a per-head scratch of O(T) floats, and
+// every product (scores, P V, P^T dO, dS^T Q, dS K) runs in one register-tiled micro-kernel
+// generator (`tileGemm`: an MT x NT tile of f32x4 accumulators, A splat, B rows).
 
 import {
   add,
@@ -8,34 +12,51 @@ import {
   buildModule,
   type Code,
   emitFor,
-  expF32,
   F32,
   F32_OP,
   f32Const,
   f32Load,
   f32Store,
   f32x4Add,
+  f32x4Const,
+  f32x4Div,
+  f32x4Max,
   f32x4Mul,
   f32x4RelaxedMadd,
   f32x4Splat,
+  f32x4Sub,
   fop,
   type FuncDef,
   get,
   hsum,
   I32,
   i32,
+  i32x4Splat,
   inc,
+  isWide,
   loop,
   ltS,
   mul,
   set,
-  shl,
+  sub,
+  uleb,
   V128,
   v128Load,
+  v128Splat32,
   v128Store,
   v128Zero,
+  vecExp,
 } from "./wasm_emit.ts";
 import { isMemory64, memLimits } from "./kernels.ts";
+
+/** Query rows per block (a multiple of 4: the lanes of the transposed scores). */
+export const BQ = 16;
+const BV = BQ / 4;
+
+/** Floats of scratch one head needs (Q^T and dO^T blocks, 4 lane vectors, 2 T x BQ tiles). */
+export function attnScratchFloats(T: number, D4: number): number {
+  return BQ * (8 * D4 + 4 + 2 * T);
+}
 
 /** Exports of an attention module (all addresses in bytes). */
 export interface AttnExports {
@@ -66,162 +87,433 @@ export interface AttnExports {
     T: number,
     rs: number,
     scale: number,
+    scr: number,
   ): void;
 }
 
 type Madd = (a: Code, b: Code, c: Code) => Code;
 
-function fwdFunc(D4: number, madd: Madd): FuncDef {
+// ---- SIMD ops only the attention kernels use ----
+const simdOp = (op: number): Code => [0xfd, uleb(op)];
+const i32x4GeS = (a: Code, b: Code): Code => [a, b, simdOp(0x3f)];
+const v128And = (a: Code, b: Code): Code => [a, b, simdOp(0x4e)];
+/** Lanes of a where mask is all ones, of b elsewhere. */
+const v128Bitselect = (a: Code, b: Code, mask: Code): Code => [a, b, mask, simdOp(0x52)];
+const i32x4Const = (xs: number[]): Code => [
+  simdOp(0x0c),
+  ...new Uint8Array(new Int32Array(xs).buffer),
+];
+/** An integer local as i32 (wrapped from i64 in memory64 modules). */
+const asI32 = (x: Code): Code => (isWide() ? [x, 0xa7] : x);
+const select = (a: Code, b: Code, cond: Code): Code => [a, b, cond, 0x1b];
+const not = (cond: Code): Code => [cond, 0x45]; // i32.eqz
+const call = (fn: number, args: Code[]): Code => [args, 0x10, uleb(fn)];
+
+/**
+ * One register-tiled product C[m, 0..4 nVec) (=, scaled, +=) sum_k A[m, k] B[k, 0..4 nVec):
+ * A element (m, k) at a + m am + k ak (splat-loaded), B row k at b + k bs, C row m at
+ * c + m cs (byte strides; each static or a parameter), m < M, k < K (K static: fully unrolled).
+ * "scale" multiplies C row m by the f32 at scl + 4 m. Parameters in order: a, b, c, M, then
+ * am, bs, cs, K, scl where those are not static. Rows in tiles of mt (remainders by powers of
+ * two), columns in tiles of nt vectors, the runtime k loop unrolled ku times.
+ */
+interface GemmSpec {
+  name: string;
+  nVec: number;
+  am: number | null;
+  ak: number;
+  bs: number | null;
+  cs: number | null;
+  k: number | null;
+  mode: "store" | "scale" | "add";
+  mt: number;
+  nt: number;
+  ku: number;
+}
+
+function tileGemm(s: GemmSpec, madd: Madd): FuncDef {
+  const names = ["a", "b", "c", "M"];
+  if (s.am === null) names.push("am");
+  if (s.bs === null) names.push("bs");
+  if (s.cs === null) names.push("cs");
+  if (s.k === null) names.push("K");
+  if (s.mode === "scale") names.push("scl");
+  const P = (n: string) => names.indexOf(n);
+  const np = names.length;
+  const m0 = np, ap = np + 1, bp = np + 2, kc = np + 3, cr = np + 4, sr = np + 5;
+  const ar = (r: number) => np + 6 + r;
+  const firstV = np + 6 + s.mt;
+  const acc = (r: number, v: number) => firstV + r * s.nt + v;
+  const bv = (v: number) => firstV + s.mt * s.nt + v;
+  const sp = firstV + s.mt * s.nt + s.nt;
+  const stride = (st: number | null, n: string): Code => (st === null ? get(P(n)) : i32(st));
+
+  /** The A address base and static offset of tile row r, k step u (within an unroll group). */
+  const aAt = (r: number, u: number): [Code, number] =>
+    s.am === null ? [get(ar(r)), u * s.ak] : [get(ap), r * s.am + u * s.ak];
+  /** The B address base and static offset of k step u. */
+  const bAt = (u: number): [Code, number] => (s.bs === null ? [get(bp), 0] : [get(bp), u * s.bs]);
+
+  const tile = (rows: number): Code[] => {
+    const out: Code[] = [];
+    // row pointers of this tile
+    if (s.am === null) {
+      out.push(set(ar(0), add(get(P("a")), mul(get(m0), get(P("am"))))));
+      for (let r = 1; r < rows; r++) out.push(set(ar(r), add(get(ar(r - 1)), get(P("am")))));
+    }
+    out.push(set(cr, add(get(P("c")), mul(get(m0), stride(s.cs, "cs")))));
+    if (s.mode === "scale") out.push(set(sr, add(get(P("scl")), mul(get(m0), i32(4)))));
+    for (let n0 = 0; n0 < s.nVec; n0 += s.nt) {
+      const w = Math.min(s.nt, s.nVec - n0);
+      const cAt = (r: number, v: number): [Code, number] =>
+        s.cs === null
+          ? [r === 0 ? get(cr) : add(get(cr), mul(i32(r), get(P("cs")))), 16 * (n0 + v)]
+          : [get(cr), r * s.cs + 16 * (n0 + v)];
+      for (let r = 0; r < rows; r++) {
+        for (let v = 0; v < w; v++) {
+          const [base, off] = cAt(r, v);
+          out.push(set(acc(r, v), s.mode === "add" ? v128Load(base, off) : v128Zero()));
+        }
+      }
+      const step = (u: number): Code[] => {
+        const code: Code[] = [];
+        const [bb, bo] = bAt(u);
+        for (let v = 0; v < w; v++) code.push(set(bv(v), v128Load(bb, bo + 16 * (n0 + v))));
+        for (let r = 0; r < rows; r++) {
+          const [ab, ao] = aAt(r, u);
+          code.push(set(sp, v128Splat32(ab, ao)));
+          for (let v = 0; v < w; v++) {
+            code.push(set(acc(r, v), madd(get(sp), get(bv(v)), get(acc(r, v)))));
+          }
+        }
+        if (s.bs === null) code.push(inc(bp, get(P("bs"))));
+        return code;
+      };
+      /** Move A (and a static-stride B) on by `units` k steps. */
+      const advance = (units: number): Code[] => {
+        const code: Code[] = [];
+        if (s.am === null) {
+          for (let r = 0; r < rows; r++) code.push(inc(ar(r), i32(units * s.ak)));
+        } else code.push(inc(ap, i32(units * s.ak)));
+        if (s.bs !== null) code.push(inc(bp, i32(units * s.bs)));
+        return code;
+      };
+      if (s.am !== null) out.push(set(ap, add(get(P("a")), mul(get(m0), i32(s.am)))));
+      out.push(set(bp, get(P("b"))));
+      if (s.k !== null) {
+        for (let u = 0; u < s.k; u++) out.push(step(u)); // static offsets: pointers stay
+      } else {
+        const units: Code[] = [];
+        for (let u = 0; u < s.ku; u++) units.push(step(u));
+        out.push(
+          set(kc, get(P("K"))),
+          blockLoop(
+            ltS(get(kc), i32(s.ku)),
+            units,
+            advance(s.ku),
+            set(kc, sub(get(kc), i32(s.ku))),
+          ),
+          blockLoop(ltS(get(kc), i32(1)), step(0), advance(1), set(kc, sub(get(kc), i32(1)))),
+        );
+        if (s.am === null) {
+          // undo the row-pointer walk (used again by the next column tile)
+          for (let r = 0; r < rows; r++) {
+            out.push(set(ar(r), sub(get(ar(r)), mul(get(P("K")), i32(s.ak)))));
+          }
+        }
+      }
+      for (let r = 0; r < rows; r++) {
+        const scl = s.mode === "scale" ? v128Splat32(get(sr), 4 * r) : null;
+        for (let v = 0; v < w; v++) {
+          const [base, off] = cAt(r, v);
+          const val = scl === null ? get(acc(r, v)) : f32x4Mul(get(acc(r, v)), scl);
+          out.push(v128Store(base, val, off));
+        }
+      }
+    }
+    return out;
+  };
+
+  const body: Code[] = [
+    set(m0, i32(0)),
+    blockLoop(ltS(get(P("M")), add(get(m0), i32(s.mt))), tile(s.mt), inc(m0, i32(s.mt))),
+  ];
+  for (let size = 1 << Math.floor(Math.log2(Math.max(1, s.mt - 1))); size >= 1; size >>= 1) {
+    if (size >= s.mt) continue;
+    body.push([
+      ltS(get(P("M")), add(get(m0), i32(size))),
+      0x45, // i32.eqz: at least `size` rows left
+      0x04,
+      0x40,
+      tile(size),
+      inc(m0, i32(size)),
+      0x0b,
+    ]);
+  }
+  const nV = s.mt * s.nt + s.nt + 1;
+  return {
+    name: s.name,
+    params: names.map(() => I32),
+    results: [],
+    locals: [...new Array(6 + s.mt).fill(I32), ...new Array(nV).fill(V128)],
+    body,
+  };
+}
+
+/** `while (!exit) { body }` as block + loop. */
+function blockLoop(exit: Code, ...body: Code[]): Code {
+  return [0x02, 0x40, loop(brIf(1, exit), body, [0x0c, 0]), 0x0b];
+}
+
+// Function indices inside the module (fwd and bwd call the products).
+const DOT = 0, PV_SCALE = 1, PV_ADD = 2, RANK_ADD = 3;
+
+function gemmSpecs(D4: number): GemmSpec[] {
+  const Dp = 4 * D4;
+  const pv = { nVec: D4, am: 4, ak: BQ * 4, bs: null, cs: null, k: null, mt: 4, nt: 2, ku: 4 };
+  return [
+    // scores^T [key, query lane] = K rows . (Q block)^T
+    {
+      name: "dot",
+      nVec: BV,
+      am: null,
+      ak: 4,
+      bs: BQ * 4,
+      cs: BQ * 4,
+      k: Dp,
+      mode: "store",
+      mt: 6,
+      nt: 2,
+      ku: 1,
+    },
+    // O rows = P V, scaled by 1 / row sum
+    { name: "pvScale", ...pv, mode: "scale" },
+    // dQ rows += dS K
+    { name: "pvAdd", ...pv, mode: "add" },
+    // dV (dK) rows += P^T dO (dS^T Q)
+    {
+      name: "rankAdd",
+      nVec: D4,
+      am: BQ * 4,
+      ak: 4,
+      bs: null,
+      cs: null,
+      k: null,
+      mode: "add",
+      mt: 6,
+      nt: 2,
+      ku: 4,
+    },
+  ];
+}
+
+/** Byte offsets inside a head's scratch: Q^T, dO^T blocks, lane vectors, the score tiles. */
+function layout(D4: number) {
+  const blockT = 16 * D4 * BQ; // Dp x BQ floats
+  const vec = (i: number) => 2 * blockT + i * BQ * 4;
+  return { qt: 0, gt: blockT, vec, st: vec(4) };
+}
+
+/** Lanes [4v, 4v + 1, 4v + 2, 4v + 3] of query rows in the block. */
+const laneIds = (v: number): Code => i32x4Const([4 * v, 4 * v + 1, 4 * v + 2, 4 * v + 3]);
+
+/** Start of a query block (fwd and bwd): nr = min(BQ, T - i0) rows, tk = i0 + nr keys. */
+function blockHead(T: number, i0: number, nr: number, tk: number): Code {
+  const left = sub(get(T), get(i0));
+  return [
+    set(nr, select(i32(BQ), left, ltS(i32(BQ), left))),
+    set(tk, add(get(i0), get(nr))),
+  ];
+}
+
+function fwdFunc(D4: number): FuncDef {
+  const Dp = 4 * D4, L = layout(D4);
   // params
   const q = 0, k = 1, v = 2, o = 3, m = 4, l = 5, T = 6, rs = 7, scale = 8, scr = 9;
-  // locals: i32
-  const t = 10, s = 11, qt = 12, ks = 13;
-  // f32
-  const mx = 14, sum = 15, x = 16, tmp = 17, n = 18;
-  // v128
-  const dotv = 19, pv = 20, qv = (i: number) => 21 + i, acc = (i: number) => 21 + D4 + i;
-  const dots: Code[] = [set(dotv, f32x4Mul(get(qv(0)), v128Load(get(ks), 0)))];
-  for (let i = 1; i < D4; i++) {
-    dots.push(set(dotv, madd(get(qv(i)), v128Load(get(ks), 16 * i), get(dotv))));
+  // integer locals
+  const i0 = 10, nr = 11, tk = 12, r = 13, p = 14, sp = 15, jj = 16, st = 17;
+  // v128 locals
+  const mx = 18, sum = 19, lane = 20, ninf = 21, t = 22, rr = 23, keep = 24, x = 25;
+  const ve = vecExp(26);
+  const transpose: Code[] = [], pad: Code[] = [];
+  for (let d = 0; d < Dp; d++) {
+    transpose.push(
+      f32Store(get(sp), fop(F32_OP.mul, f32Load(get(p), 4 * d), get(scale)), L.qt + d * BQ * 4),
+    );
+    pad.push(f32Store(get(sp), f32Const(0), L.qt + d * BQ * 4));
   }
-  const loadQ: Code[] = [], zeroAcc: Code[] = [], addPV: Code[] = [], storeO: Code[] = [];
-  for (let i = 0; i < D4; i++) {
-    loadQ.push(set(qv(i), v128Load(get(qt), 16 * i)));
-    zeroAcc.push(set(acc(i), v128Zero()));
-    addPV.push(set(acc(i), madd(get(pv), v128Load(get(ks), 16 * i), get(acc(i)))));
-    storeO.push(v128Store(get(qt), f32x4Mul(get(acc(i)), get(pv)), 16 * i));
+  const softmax: Code[] = [];
+  for (let vi = 0; vi < BV; vi++) {
+    const mask = set(keep, i32x4GeS(get(lane), i32x4Splat(asI32(get(jj)))));
+    const walk = (...body: Code[]): Code => [
+      set(p, add(get(st), i32(16 * vi))),
+      set(jj, sub(i32(0), get(i0))),
+      loop(mask, body, inc(p, i32(BQ * 4)), inc(jj, i32(1)), brIf(0, ltS(get(jj), get(nr)))),
+    ];
+    softmax.push(
+      set(lane, laneIds(vi)),
+      set(mx, get(ninf)),
+      walk(set(mx, f32x4Max(get(mx), v128Bitselect(v128Load(get(p)), get(ninf), get(keep))))),
+      set(sum, v128Zero()),
+      walk(
+        set(x, v128And(ve.exp(f32x4Sub(v128Load(get(p)), get(mx)), t, rr), get(keep))),
+        v128Store(get(p), get(x)),
+        set(sum, f32x4Add(get(sum), get(x))),
+      ),
+      v128Store(get(scr), get(mx), L.vec(0) + 16 * vi),
+      v128Store(get(scr), get(sum), L.vec(1) + 16 * vi),
+      v128Store(get(scr), f32x4Div(f32x4Const(1), get(sum)), L.vec(2) + 16 * vi),
+    );
   }
-  const sAddr = add(get(scr), shl(get(s), i32(2))); // scr + s * 4
+  const rowAt = (base: number) => add(get(base), mul(get(i0), get(rs)));
   return {
     name: "fwd",
     params: [I32, I32, I32, I32, I32, I32, I32, I32, F32, I32],
     results: [],
-    locals: [I32, I32, I32, I32, F32, F32, F32, F32, F32, ...new Array(2 + 2 * D4).fill(V128)],
+    locals: [...new Array(8).fill(I32), ...new Array(8 + ve.count).fill(V128)],
     body: [
-      set(t, i32(0)),
+      ve.init,
+      set(ninf, f32x4Const(-Infinity)),
+      set(st, add(get(scr), i32(L.st))),
+      set(i0, i32(0)),
       loop(
-        // scores of row t against keys 0..t, and their max
-        set(qt, add(get(q), mul(get(t), get(rs)))),
-        loadQ,
-        set(mx, f32Const(-Infinity)),
-        set(ks, get(k)),
-        set(s, i32(0)),
+        blockHead(T, i0, nr, tk),
+        // Q block, scaled, transposed into [d, lane]; lanes past the last row are zero
+        set(r, i32(0)),
+        set(p, rowAt(q)),
+        set(sp, get(scr)),
         loop(
-          dots,
-          set(x, fop(F32_OP.mul, hsum(dotv), get(scale))),
-          f32Store(sAddr, get(x)),
-          set(mx, fop(F32_OP.max, get(mx), get(x))),
-          inc(ks, get(rs)),
-          inc(s, i32(1)),
-          [ltS(get(t), get(s)), 0x45, 0x0d, 0], // br_if (s <= t)
+          transpose,
+          inc(p, get(rs)),
+          inc(sp, i32(4)),
+          inc(r, i32(1)),
+          brIf(0, ltS(get(r), get(nr))),
         ),
-        // p = exp(score - max); o_t = sum p v / sum p
-        set(sum, f32Const(0)),
-        zeroAcc,
-        set(ks, get(v)),
-        set(s, i32(0)),
+        blockLoop(not(ltS(get(r), i32(BQ))), pad, inc(sp, i32(4)), inc(r, i32(1))),
+        call(DOT, [get(k), get(scr), get(st), get(tk), get(rs)]),
+        softmax,
+        // row max and sum out; O rows = P V / sum
+        set(r, i32(0)),
+        set(p, mul(get(i0), i32(4))),
+        set(sp, get(scr)),
         loop(
-          set(x, expF32(fop(F32_OP.sub, f32Load(sAddr), get(mx)), tmp, n)),
-          set(sum, fop(F32_OP.add, get(sum), get(x))),
-          set(pv, f32x4Splat(get(x))),
-          addPV,
-          inc(ks, get(rs)),
-          inc(s, i32(1)),
-          [ltS(get(t), get(s)), 0x45, 0x0d, 0],
+          f32Store(add(get(m), get(p)), f32Load(get(sp), L.vec(0))),
+          f32Store(add(get(l), get(p)), f32Load(get(sp), L.vec(1))),
+          inc(p, i32(4)),
+          inc(sp, i32(4)),
+          inc(r, i32(1)),
+          brIf(0, ltS(get(r), get(nr))),
         ),
-        set(pv, f32x4Splat(fop(F32_OP.div, f32Const(1), get(sum)))),
-        set(qt, add(get(o), mul(get(t), get(rs)))),
-        storeO,
-        f32Store(add(get(m), shl(get(t), i32(2))), get(mx)),
-        f32Store(add(get(l), shl(get(t), i32(2))), get(sum)),
-        inc(t, i32(1)),
-        brIf(0, ltS(get(t), get(T))),
+        call(PV_SCALE, [
+          get(st),
+          get(v),
+          rowAt(o),
+          get(nr),
+          get(rs),
+          get(rs),
+          get(tk),
+          add(get(scr), i32(L.vec(2))),
+        ]),
+        inc(i0, i32(BQ)),
+        brIf(0, ltS(get(i0), get(T))),
       ),
     ],
   };
 }
 
 function bwdFunc(D4: number, madd: Madd): FuncDef {
+  const Dp = 4 * D4, L = layout(D4);
   const q = 0, k = 1, v = 2, o = 3, g = 4, dq = 5, dk = 6, dv = 7, lse = 8, T = 9, rs = 10;
-  const scale = 11;
-  // i32 locals
-  const t = 12, s = 13, ks = 15, rowT = 16; // local 14 is spare
-  // f32 locals
-  const delta = 17, lt = 18, p = 19, ds = 20, tmp = 21, n = 22, dp = 23;
+  const scale = 11, scr = 12;
+  // integer locals
+  const i0 = 13, nr = 14, tk = 15, r = 16, p = 17, sp = 18, jj = 19, st = 20, dpt = 21, p2 = 22;
   // v128 locals
-  const dotv = 24, dpv = 25, pv = 26, dsv = 27;
-  const qv = (i: number) => 28 + i, gv = (i: number) => 28 + D4 + i;
-  const dqa = (i: number) => 28 + 2 * D4 + i;
-  const at = (base: number, off: number): Code => add(get(base), get(off));
-  const loadQG: Code[] = [], zero: Code[] = [], dlt: Code[] = [];
-  const dots: Code[] = [
-    set(dotv, f32x4Mul(get(qv(0)), v128Load(at(k, ks), 0))),
-    set(dpv, f32x4Mul(get(gv(0)), v128Load(at(v, ks), 0))),
-  ];
-  const upd: Code[] = [], storeDq: Code[] = [];
-  for (let i = 0; i < D4; i++) {
-    loadQG.push(set(qv(i), v128Load(at(q, rowT), 16 * i)));
-    loadQG.push(set(gv(i), v128Load(at(g, rowT), 16 * i)));
-    zero.push(set(dqa(i), v128Zero()));
-    const prod = f32x4Mul(get(gv(i)), v128Load(at(o, rowT), 16 * i));
-    dlt.push(set(dotv, i === 0 ? prod : f32x4Add(get(dotv), prod)));
-    if (i > 0) {
-      dots.push(set(dotv, madd(get(qv(i)), v128Load(at(k, ks), 16 * i), get(dotv))));
-      dots.push(set(dpv, madd(get(gv(i)), v128Load(at(v, ks), 16 * i), get(dpv))));
-    }
-    upd.push(
-      v128Store(at(dv, ks), madd(get(pv), get(gv(i)), v128Load(at(dv, ks), 16 * i)), 16 * i),
+  const lsv = 23, dlv = 24, lane = 25, scv = 26, t = 27, rr = 28, keep = 29, x = 30;
+  const ve = vecExp(31);
+  const transpose: Code[] = [], pad: Code[] = [];
+  for (let d = 0; d < Dp; d++) {
+    transpose.push(
+      f32Store(
+        get(sp),
+        fop(F32_OP.mul, f32Load(add(get(q), get(p)), 4 * d), get(scale)),
+        L.qt + d * BQ * 4,
+      ),
+      f32Store(get(sp), f32Load(add(get(g), get(p)), 4 * d), L.gt + d * BQ * 4),
     );
-    upd.push(set(dqa(i), madd(get(dsv), v128Load(at(k, ks), 16 * i), get(dqa(i)))));
-    upd.push(
-      v128Store(at(dk, ks), madd(get(dsv), get(qv(i)), v128Load(at(dk, ks), 16 * i)), 16 * i),
-    );
-    storeDq.push(
-      v128Store(at(dq, rowT), f32x4Add(get(dqa(i)), v128Load(at(dq, rowT), 16 * i)), 16 * i),
+    pad.push(
+      f32Store(get(sp), f32Const(0), L.qt + d * BQ * 4),
+      f32Store(get(sp), f32Const(0), L.gt + d * BQ * 4),
     );
   }
+  // delta = dO . O of the row (into lane vector 0), lse of the row (lane vector 1)
+  let dot: Code = f32x4Mul(v128Load(add(get(g), get(p))), v128Load(add(get(o), get(p))));
+  for (let i = 1; i < D4; i++) {
+    dot = madd(v128Load(add(get(g), get(p)), 16 * i), v128Load(add(get(o), get(p)), 16 * i), dot);
+  }
+  transpose.push(
+    set(x, dot),
+    f32Store(get(sp), hsum(x), L.vec(0)),
+    f32Store(get(sp), f32Load(add(get(lse), mul(add(get(i0), get(r)), i32(4)))), L.vec(1)),
+  );
+  pad.push(f32Store(get(sp), f32Const(0), L.vec(0)), f32Store(get(sp), f32Const(0), L.vec(1)));
+  const grads: Code[] = [];
+  for (let vi = 0; vi < BV; vi++) {
+    grads.push(
+      set(lane, laneIds(vi)),
+      set(dlv, v128Load(get(scr), L.vec(0) + 16 * vi)),
+      set(lsv, v128Load(get(scr), L.vec(1) + 16 * vi)),
+      set(p, add(get(st), i32(16 * vi))),
+      set(p2, add(get(dpt), i32(16 * vi))),
+      set(jj, sub(i32(0), get(i0))),
+      loop(
+        set(keep, i32x4GeS(get(lane), i32x4Splat(asI32(get(jj))))),
+        // P = exp(S - lse) (masked), dS = P (dP - delta) scale
+        set(x, v128And(ve.exp(f32x4Sub(v128Load(get(p)), get(lsv)), t, rr), get(keep))),
+        v128Store(get(p), get(x)),
+        v128Store(
+          get(p2),
+          f32x4Mul(f32x4Mul(get(x), f32x4Sub(v128Load(get(p2)), get(dlv))), get(scv)),
+        ),
+        inc(p, i32(BQ * 4)),
+        inc(p2, i32(BQ * 4)),
+        inc(jj, i32(1)),
+        brIf(0, ltS(get(jj), get(nr))),
+      ),
+    );
+  }
+  const rowAt = (base: number) => add(get(base), mul(get(i0), get(rs)));
   return {
     name: "bwd",
-    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32],
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, I32],
     results: [],
-    locals: [
-      ...new Array(5).fill(I32),
-      ...new Array(7).fill(F32),
-      ...new Array(4 + 3 * D4).fill(V128),
-    ],
+    locals: [...new Array(10).fill(I32), ...new Array(8 + ve.count).fill(V128)],
     body: [
-      set(t, i32(0)),
+      ve.init,
+      set(scv, f32x4Splat(get(scale))),
+      set(st, add(get(scr), i32(L.st))),
+      set(dpt, add(get(st), mul(get(T), i32(BQ * 4)))),
+      set(i0, i32(0)),
       loop(
-        set(rowT, mul(get(t), get(rs))),
-        loadQG,
-        dlt,
-        set(delta, hsum(dotv)),
-        set(lt, f32Load(add(get(lse), shl(get(t), i32(2))))),
-        zero,
-        set(ks, i32(0)),
-        set(s, i32(0)),
+        blockHead(T, i0, nr, tk),
+        set(r, i32(0)),
+        set(p, mul(get(i0), get(rs))),
+        set(sp, get(scr)),
         loop(
-          dots,
-          set(dp, hsum(dpv)),
-          set(p, expF32(fop(F32_OP.sub, fop(F32_OP.mul, hsum(dotv), get(scale)), get(lt)), tmp, n)),
-          set(
-            ds,
-            fop(
-              F32_OP.mul,
-              fop(F32_OP.mul, get(p), fop(F32_OP.sub, get(dp), get(delta))),
-              get(scale),
-            ),
-          ),
-          set(pv, f32x4Splat(get(p))),
-          set(dsv, f32x4Splat(get(ds))),
-          upd,
-          inc(ks, get(rs)),
-          inc(s, i32(1)),
-          [ltS(get(t), get(s)), 0x45, 0x0d, 0],
+          transpose,
+          inc(p, get(rs)),
+          inc(sp, i32(4)),
+          inc(r, i32(1)),
+          brIf(0, ltS(get(r), get(nr))),
         ),
-        storeDq,
-        inc(t, i32(1)),
-        brIf(0, ltS(get(t), get(T))),
+        blockLoop(not(ltS(get(r), i32(BQ))), pad, inc(sp, i32(4)), inc(r, i32(1))),
+        call(DOT, [get(k), get(scr), get(st), get(tk), get(rs)]),
+        call(DOT, [get(v), add(get(scr), i32(L.gt)), get(dpt), get(tk), get(rs)]),
+        grads,
+        call(RANK_ADD, [get(st), rowAt(g), get(dv), get(tk), get(rs), get(rs), get(nr)]),
+        call(RANK_ADD, [get(dpt), rowAt(q), get(dk), get(tk), get(rs), get(rs), get(nr)]),
+        call(PV_ADD, [get(dpt), get(k), rowAt(dq), get(nr), get(rs), get(rs), get(tk)]),
+        inc(i0, i32(BQ)),
+        brIf(0, ltS(get(i0), get(T))),
       ),
     ],
   };
@@ -230,10 +522,11 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
 /** Module bytes for head size 4 * D4 (memory64 addresses when `mem64`). */
 export function attnModuleBytes(D4: number, fma: boolean, mem64 = false): Uint8Array {
   const madd: Madd = fma ? f32x4RelaxedMadd : (a, b, c) => f32x4Add(f32x4Mul(a, b), c);
-  return emitFor(
-    mem64,
-    () => buildModule([fwdFunc(D4, madd), bwdFunc(D4, madd)], memLimits(mem64)),
-  );
+  return emitFor(mem64, () =>
+    buildModule(
+      [...gemmSpecs(D4).map((s) => tileGemm(s, madd)), fwdFunc(D4), bwdFunc(D4, madd)],
+      memLimits(mem64),
+    ));
 }
 
 const cache = new Map<string, AttnExports>();
