@@ -268,9 +268,25 @@ function blockLoop(exit: Code, ...body: Code[]): Code {
 // Function indices inside the module (fwd and bwd call the products).
 const DOT = 0, PV_SCALE = 1, PV_ADD = 2, RANK_ADD = 3;
 
+/**
+ * The four products of a head size. Tiles (rows x f32x4 columns) measured on the two bench
+ * shapes (one thread, 29 Nov): 2 x 4 for the scores beat 6 x 2 (small forward 11.3 vs 13.6
+ * ms); 4 x 2 for P V (the 16 rows of a block) and 6 x 2 for the rank updates were the best of
+ * the tried 4 x 3, 3 x 4, 6 x 2, 8 x 1; a k unroll of 8 gained nothing over 4.
+ */
 function gemmSpecs(D4: number): GemmSpec[] {
   const Dp = 4 * D4;
-  const pv = { nVec: D4, am: 4, ak: BQ * 4, bs: null, cs: null, k: null, mt: 4, nt: 2, ku: 4 };
+  const pv = {
+    nVec: D4,
+    am: 4,
+    ak: BQ * 4,
+    bs: null,
+    cs: null,
+    k: null,
+    mt: 4,
+    nt: 2,
+    ku: 4,
+  };
   return [
     // scores^T [key, query lane] = K rows . (Q block)^T
     {
@@ -282,8 +298,8 @@ function gemmSpecs(D4: number): GemmSpec[] {
       cs: BQ * 4,
       k: Dp,
       mode: "store",
-      mt: 6,
-      nt: 2,
+      mt: 2,
+      nt: 4,
       ku: 1,
     },
     // O rows = P V, scaled by 1 / row sum
@@ -326,7 +342,34 @@ function blockHead(T: number, i0: number, nr: number, tk: number): Code {
   ];
 }
 
-function fwdFunc(D4: number): FuncDef {
+/**
+ * Walk the keys of one lane vector of the block: keys j < i0 (all lanes live) run `body(null)`,
+ * then the diagonal keys i0 <= j < i0 + nr run `body(keep)` with keep the lanes r >= j - i0
+ * (jj = j - i0 counts along; `step` moves the pointers to the next key).
+ */
+function keyWalk(
+  jj: number,
+  i0: number,
+  nr: number,
+  lane: number,
+  keep: number,
+  body: (mask: Code | null) => Code,
+  step: Code,
+): Code {
+  return [
+    set(jj, sub(i32(0), get(i0))),
+    blockLoop(not(ltS(get(jj), i32(0))), body(null), step, inc(jj, i32(1))),
+    loop(
+      set(keep, i32x4GeS(get(lane), i32x4Splat(asI32(get(jj))))),
+      body(get(keep)),
+      step,
+      inc(jj, i32(1)),
+      brIf(0, ltS(get(jj), get(nr))),
+    ),
+  ];
+}
+
+function fwdFunc(D4: number, madd: Madd): FuncDef {
   const Dp = 4 * D4, L = layout(D4);
   // params
   const q = 0, k = 1, v = 2, o = 3, m = 4, l = 5, T = 6, rs = 7, scale = 8, scr = 9;
@@ -334,7 +377,7 @@ function fwdFunc(D4: number): FuncDef {
   const i0 = 10, nr = 11, tk = 12, r = 13, p = 14, sp = 15, jj = 16, st = 17;
   // v128 locals
   const mx = 18, sum = 19, lane = 20, ninf = 21, t = 22, rr = 23, keep = 24, x = 25;
-  const ve = vecExp(26);
+  const ve = vecExp(26, madd);
   const transpose: Code[] = [], pad: Code[] = [];
   for (let d = 0; d < Dp; d++) {
     transpose.push(
@@ -344,22 +387,26 @@ function fwdFunc(D4: number): FuncDef {
   }
   const softmax: Code[] = [];
   for (let vi = 0; vi < BV; vi++) {
-    const mask = set(keep, i32x4GeS(get(lane), i32x4Splat(asI32(get(jj)))));
-    const walk = (...body: Code[]): Code => [
+    const walk = (body: (mask: Code | null) => Code): Code => [
       set(p, add(get(st), i32(16 * vi))),
-      set(jj, sub(i32(0), get(i0))),
-      loop(mask, body, inc(p, i32(BQ * 4)), inc(jj, i32(1)), brIf(0, ltS(get(jj), get(nr)))),
+      keyWalk(jj, i0, nr, lane, keep, body, inc(p, i32(BQ * 4))),
     ];
+    const score = v128Load(get(p));
     softmax.push(
       set(lane, laneIds(vi)),
       set(mx, get(ninf)),
-      walk(set(mx, f32x4Max(get(mx), v128Bitselect(v128Load(get(p)), get(ninf), get(keep))))),
-      set(sum, v128Zero()),
-      walk(
-        set(x, v128And(ve.exp(f32x4Sub(v128Load(get(p)), get(mx)), t, rr), get(keep))),
-        v128Store(get(p), get(x)),
-        set(sum, f32x4Add(get(sum), get(x))),
+      walk((mask) =>
+        set(mx, f32x4Max(get(mx), mask === null ? score : v128Bitselect(score, get(ninf), mask)))
       ),
+      set(sum, v128Zero()),
+      walk((mask) => {
+        const e = ve.exp(f32x4Sub(score, get(mx)), t, rr);
+        return [
+          set(x, mask === null ? e : v128And(e, mask)),
+          v128Store(get(p), get(x)),
+          set(sum, f32x4Add(get(sum), get(x))),
+        ];
+      }),
       v128Store(get(scr), get(mx), L.vec(0) + 16 * vi),
       v128Store(get(scr), get(sum), L.vec(1) + 16 * vi),
       v128Store(get(scr), f32x4Div(f32x4Const(1), get(sum)), L.vec(2) + 16 * vi),
@@ -429,7 +476,7 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
   const i0 = 13, nr = 14, tk = 15, r = 16, p = 17, sp = 18, jj = 19, st = 20, dpt = 21, p2 = 22;
   // v128 locals
   const lsv = 23, dlv = 24, lane = 25, scv = 26, t = 27, rr = 28, keep = 29, x = 30;
-  const ve = vecExp(31);
+  const ve = vecExp(31, madd);
   const transpose: Code[] = [], pad: Code[] = [];
   for (let d = 0; d < Dp; d++) {
     transpose.push(
@@ -464,21 +511,18 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
       set(lsv, v128Load(get(scr), L.vec(1) + 16 * vi)),
       set(p, add(get(st), i32(16 * vi))),
       set(p2, add(get(dpt), i32(16 * vi))),
-      set(jj, sub(i32(0), get(i0))),
-      loop(
-        set(keep, i32x4GeS(get(lane), i32x4Splat(asI32(get(jj))))),
-        // P = exp(S - lse) (masked), dS = P (dP - delta) scale
-        set(x, v128And(ve.exp(f32x4Sub(v128Load(get(p)), get(lsv)), t, rr), get(keep))),
-        v128Store(get(p), get(x)),
-        v128Store(
-          get(p2),
-          f32x4Mul(f32x4Mul(get(x), f32x4Sub(v128Load(get(p2)), get(dlv))), get(scv)),
-        ),
-        inc(p, i32(BQ * 4)),
-        inc(p2, i32(BQ * 4)),
-        inc(jj, i32(1)),
-        brIf(0, ltS(get(jj), get(nr))),
-      ),
+      // P = exp(S - lse) (masked), dS = P (dP - delta) scale
+      keyWalk(jj, i0, nr, lane, keep, (mask) => {
+        const e = ve.exp(f32x4Sub(v128Load(get(p)), get(lsv)), t, rr);
+        return [
+          set(x, mask === null ? e : v128And(e, mask)),
+          v128Store(get(p), get(x)),
+          v128Store(
+            get(p2),
+            f32x4Mul(f32x4Mul(get(x), f32x4Sub(v128Load(get(p2)), get(dlv))), get(scv)),
+          ),
+        ];
+      }, [inc(p, i32(BQ * 4)), inc(p2, i32(BQ * 4))]),
     );
   }
   const rowAt = (base: number) => add(get(base), mul(get(i0), get(rs)));
@@ -524,7 +568,7 @@ export function attnModuleBytes(D4: number, fma: boolean, mem64 = false): Uint8A
   const madd: Madd = fma ? f32x4RelaxedMadd : (a, b, c) => f32x4Add(f32x4Mul(a, b), c);
   return emitFor(mem64, () =>
     buildModule(
-      [...gemmSpecs(D4).map((s) => tileGemm(s, madd)), fwdFunc(D4), bwdFunc(D4, madd)],
+      [...gemmSpecs(D4).map((s) => tileGemm(s, madd)), fwdFunc(D4, madd), bwdFunc(D4, madd)],
       memLimits(mem64),
     ));
 }
