@@ -1,10 +1,10 @@
 // Times the fast CPU causal-attention kernels (attentionForwardF32 / attentionBackwardF32 of
 // core/cpu/fast/mod.ts) on the two GPT shapes of `bench core`: B=16,T=128,H=4,D=32 ("bench")
 // and B=8,T=256,H=4,D=64 ("small"), operands in the shared wasm memory as the "cpu" backend
-// passes them. Prints the best-of-rounds wall time (ms) per call and, separately, the least
-// process CPU time of a call (ms; with one thread this is that thread's time plus GC, so it
-// is not inflated when the machine's other processes preempt it), and GFLOP/s of the causal
-// multiply-adds at the best wall time (forward 2 products, backward 5).
+// passes them. Prints the best-of-rounds wall time (ms) per call, the median process CPU time
+// of a call (ms, all threads; with one thread it is not inflated when the machine's other
+// processes preempt us, but it is tick-sampled on some kernels, so only a median is shown),
+// and GFLOP/s of the causal multiply-adds at the best wall time (forward 2 products, backward 5).
 //
 //   deno run -A bench/attention.ts [--threads N] [--rounds N] [--impl path/to/mod.ts ...]
 //
@@ -78,12 +78,12 @@ for (const p of impls) {
   await m.warmupFast();
   mods.push(m);
 }
-console.log(`threads ${threads}, rounds ${rounds}: best-of wall ms (least CPU ms of a call)`);
+console.log(`threads ${threads}, rounds ${rounds}: best-of wall ms (median CPU ms of a call)`);
 for (const s of SHAPES) {
   const { B, T, H, D } = s, scale = 1 / Math.sqrt(D);
   const ops = mods.map((m) => operands(m, s));
   const pairs = B * H * (T * (T + 1) / 2) * D; // causal (query, key) pairs times D
-  const best = mods.map(() => ({ fwd: [Infinity, Infinity], bwd: [Infinity, Infinity] }));
+  const runs = mods.map(() => ({ fwd: [] as number[][], bwd: [] as number[][] }));
   for (let r = 0; r < rounds + 1; r++) {
     mods.forEach((m, i) => {
       const o = ops[i];
@@ -107,13 +107,15 @@ for (const s of SHAPES) {
         )
       );
       if (r === 0) return; // warm-up round (compiles the kernels)
-      const keep = (o: number[], n: number[]) => [Math.min(o[0], n[0]), Math.min(o[1], n[1])];
-      best[i].fwd = keep(best[i].fwd, f);
-      best[i].bwd = keep(best[i].bwd, b);
+      runs[i].fwd.push(f);
+      runs[i].bwd.push(b);
     });
   }
   mods.forEach((_, i) => {
-    const { fwd, bwd } = best[i];
+    const [fwd, bwd] = [runs[i].fwd, runs[i].bwd].map((xs) => {
+      const cpu = xs.map((x) => x[1]).sort((a, b) => a - b);
+      return [Math.min(...xs.map((x) => x[0])), cpu[Math.floor(cpu.length / 2)]];
+    });
     const gf = (ms: number, products: number) => (2 * products * pairs / ms / 1e6).toFixed(1);
     console.log(
       `${s.name} B=${B} T=${T} H=${H} D=${D} [${impls[i]}]: forward ${fwd[0].toFixed(2)} ms ` +
