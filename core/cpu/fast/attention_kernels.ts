@@ -38,6 +38,7 @@ import {
   ltS,
   mul,
   set,
+  shl,
   sub,
   uleb,
   V128,
@@ -369,22 +370,95 @@ function keyWalk(
   ];
 }
 
+/** f32 lanes of a (0-3) and b (4-7) picked by `lanes` (i8x16.shuffle). */
+const shuffle32 = (a: Code, b: Code, lanes: number[]): Code => [
+  a,
+  b,
+  simdOp(0x0d),
+  lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+];
+
+/** A query-block operand to transpose: row r at addr(row pointer), scaled by an f32 local. */
+interface Source {
+  addr: (row: Code) => Code;
+  /** byte offset of its [d][BQ] block in the scratch */
+  dst: number;
+  /** f32 parameter and its f32x4 splat (v128 local) to scale by, or null */
+  scale: [number, number] | null;
+}
+
+/**
+ * Transpose the block's nr rows (row pointer p, stride rs) of each source into [d][lane] at
+ * scratch sp (sp = scratch + 4 r), four rows at a time with 4 x 4 shuffles, then row by row;
+ * lanes nr..BQ-1 are zeroed. Integer locals i = [p, p1, p2, p3, r, sp, nr, rs]; v128 locals
+ * tmp[0..7] are clobbered. The caller sets p, r = 0 and sp = scratch.
+ */
+function transposeBlock(D4: number, srcs: Source[], i: number[], tmp: number[]): Code {
+  const [p, p1, p2, p3, r, sp, nr, rs] = i;
+  const rows = [p, p1, p2, p3].map((x) => get(x));
+  const four: Code[] = [
+    set(p1, add(get(p), get(rs))),
+    set(p2, add(get(p1), get(rs))),
+    set(p3, add(get(p2), get(rs))),
+  ];
+  const one: Code[] = [], pad: Code[] = [];
+  for (const s of srcs) {
+    for (let dv = 0; dv < D4; dv++) {
+      for (let k = 0; k < 4; k++) four.push(set(tmp[k], v128Load(s.addr(rows[k]), 16 * dv)));
+      four.push(
+        set(tmp[4], shuffle32(get(tmp[0]), get(tmp[1]), [0, 4, 1, 5])),
+        set(tmp[5], shuffle32(get(tmp[0]), get(tmp[1]), [2, 6, 3, 7])),
+        set(tmp[6], shuffle32(get(tmp[2]), get(tmp[3]), [0, 4, 1, 5])),
+        set(tmp[7], shuffle32(get(tmp[2]), get(tmp[3]), [2, 6, 3, 7])),
+      );
+      const cols = [
+        shuffle32(get(tmp[4]), get(tmp[6]), [0, 1, 4, 5]),
+        shuffle32(get(tmp[4]), get(tmp[6]), [2, 3, 6, 7]),
+        shuffle32(get(tmp[5]), get(tmp[7]), [0, 1, 4, 5]),
+        shuffle32(get(tmp[5]), get(tmp[7]), [2, 3, 6, 7]),
+      ];
+      cols.forEach((c, k) => {
+        const val = s.scale === null ? c : f32x4Mul(c, get(s.scale[1]));
+        four.push(v128Store(get(sp), val, s.dst + (4 * dv + k) * BQ * 4));
+      });
+    }
+    for (let d = 0; d < 4 * D4; d++) {
+      const x = f32Load(s.addr(get(p)), 4 * d);
+      const val = s.scale === null ? x : fop(F32_OP.mul, x, get(s.scale[0]));
+      one.push(f32Store(get(sp), val, s.dst + d * BQ * 4));
+      pad.push(f32Store(get(sp), f32Const(0), s.dst + d * BQ * 4));
+    }
+  }
+  return [
+    blockLoop(
+      ltS(get(nr), add(get(r), i32(4))),
+      four,
+      inc(p, shl(get(rs), i32(2))),
+      inc(sp, i32(16)),
+      inc(r, i32(4)),
+    ),
+    blockLoop(not(ltS(get(r), get(nr))), one, inc(p, get(rs)), inc(sp, i32(4)), inc(r, i32(1))),
+    blockLoop(not(ltS(get(r), i32(BQ))), pad, inc(sp, i32(4)), inc(r, i32(1))),
+  ];
+}
+
 function fwdFunc(D4: number, madd: Madd): FuncDef {
-  const Dp = 4 * D4, L = layout(D4);
+  const L = layout(D4);
   // params
   const q = 0, k = 1, v = 2, o = 3, m = 4, l = 5, T = 6, rs = 7, scale = 8, scr = 9;
   // integer locals
   const i0 = 10, nr = 11, tk = 12, r = 13, p = 14, sp = 15, jj = 16, st = 17;
+  const p1 = 18, p2 = 19, p3 = 20;
   // v128 locals
-  const mx = 18, sum = 19, lane = 20, ninf = 21, t = 22, rr = 23, keep = 24, x = 25;
-  const ve = vecExp(26, madd);
-  const transpose: Code[] = [], pad: Code[] = [];
-  for (let d = 0; d < Dp; d++) {
-    transpose.push(
-      f32Store(get(sp), fop(F32_OP.mul, f32Load(get(p), 4 * d), get(scale)), L.qt + d * BQ * 4),
-    );
-    pad.push(f32Store(get(sp), f32Const(0), L.qt + d * BQ * 4));
-  }
+  const mx = 21, sum = 22, lane = 23, ninf = 24, t = 25, rr = 26, keep = 27, x = 28, scv = 29;
+  const tmp = [30, 31, 32, 33, 34, 35, 36, 37];
+  const ve = vecExp(38, madd);
+  const transpose = transposeBlock(
+    D4,
+    [{ addr: (row) => row, dst: L.qt, scale: [scale, scv] }],
+    [p, p1, p2, p3, r, sp, nr, rs],
+    tmp,
+  );
   const softmax: Code[] = [];
   for (let vi = 0; vi < BV; vi++) {
     const walk = (body: (mask: Code | null) => Code): Code => [
@@ -417,10 +491,11 @@ function fwdFunc(D4: number, madd: Madd): FuncDef {
     name: "fwd",
     params: [I32, I32, I32, I32, I32, I32, I32, I32, F32, I32],
     results: [],
-    locals: [...new Array(8).fill(I32), ...new Array(8 + ve.count).fill(V128)],
+    locals: [...new Array(11).fill(I32), ...new Array(17 + ve.count).fill(V128)],
     body: [
       ve.init,
       set(ninf, f32x4Const(-Infinity)),
+      set(scv, f32x4Splat(get(scale))),
       set(st, add(get(scr), i32(L.st))),
       set(i0, i32(0)),
       loop(
@@ -429,14 +504,7 @@ function fwdFunc(D4: number, madd: Madd): FuncDef {
         set(r, i32(0)),
         set(p, rowAt(q)),
         set(sp, get(scr)),
-        loop(
-          transpose,
-          inc(p, get(rs)),
-          inc(sp, i32(4)),
-          inc(r, i32(1)),
-          brIf(0, ltS(get(r), get(nr))),
-        ),
-        blockLoop(not(ltS(get(r), i32(BQ))), pad, inc(sp, i32(4)), inc(r, i32(1))),
+        transpose,
         call(DOT, [get(k), get(scr), get(st), get(tk), get(rs)]),
         softmax,
         // row max and sum out; O rows = P V / sum
@@ -469,40 +537,51 @@ function fwdFunc(D4: number, madd: Madd): FuncDef {
 }
 
 function bwdFunc(D4: number, madd: Madd): FuncDef {
-  const Dp = 4 * D4, L = layout(D4);
+  const L = layout(D4);
   const q = 0, k = 1, v = 2, o = 3, g = 4, dq = 5, dk = 6, dv = 7, lse = 8, T = 9, rs = 10;
   const scale = 11, scr = 12;
   // integer locals
-  const i0 = 13, nr = 14, tk = 15, r = 16, p = 17, sp = 18, jj = 19, st = 20, dpt = 21, p2 = 22;
+  const i0 = 13, nr = 14, tk = 15, r = 16, p = 17, sp = 18, jj = 19, st = 20, dpt = 21, pd = 22;
+  const p1 = 23, p2 = 24, p3 = 25;
   // v128 locals
-  const lsv = 23, dlv = 24, lane = 25, scv = 26, t = 27, rr = 28, keep = 29, x = 30;
-  const ve = vecExp(31, madd);
-  const transpose: Code[] = [], pad: Code[] = [];
-  for (let d = 0; d < Dp; d++) {
-    transpose.push(
-      f32Store(
-        get(sp),
-        fop(F32_OP.mul, f32Load(add(get(q), get(p)), 4 * d), get(scale)),
-        L.qt + d * BQ * 4,
-      ),
-      f32Store(get(sp), f32Load(add(get(g), get(p)), 4 * d), L.gt + d * BQ * 4),
-    );
-    pad.push(
-      f32Store(get(sp), f32Const(0), L.qt + d * BQ * 4),
-      f32Store(get(sp), f32Const(0), L.gt + d * BQ * 4),
-    );
-  }
-  // delta = dO . O of the row (into lane vector 0), lse of the row (lane vector 1)
+  const lsv = 26, dlv = 27, lane = 28, scv = 29, t = 30, rr = 31, keep = 32, x = 33;
+  const tmp = [34, 35, 36, 37, 38, 39, 40, 41];
+  const ve = vecExp(42, madd);
+  const transpose = transposeBlock(
+    D4,
+    [
+      { addr: (row) => add(get(q), row), dst: L.qt, scale: [scale, scv] },
+      { addr: (row) => add(get(g), row), dst: L.gt, scale: null },
+    ],
+    [p, p1, p2, p3, r, sp, nr, rs],
+    tmp,
+  );
+  // delta = dO . O of the row (into lane vector 0), lse of the row (lane vector 1); zero pad
   let dot: Code = f32x4Mul(v128Load(add(get(g), get(p))), v128Load(add(get(o), get(p))));
   for (let i = 1; i < D4; i++) {
     dot = madd(v128Load(add(get(g), get(p)), 16 * i), v128Load(add(get(o), get(p)), 16 * i), dot);
   }
-  transpose.push(
-    set(x, dot),
-    f32Store(get(sp), hsum(x), L.vec(0)),
-    f32Store(get(sp), f32Load(add(get(lse), mul(add(get(i0), get(r)), i32(4)))), L.vec(1)),
-  );
-  pad.push(f32Store(get(sp), f32Const(0), L.vec(0)), f32Store(get(sp), f32Const(0), L.vec(1)));
+  const rowStats: Code[] = [
+    set(r, i32(0)),
+    set(p, mul(get(i0), get(rs))),
+    set(sp, get(scr)),
+    loop(
+      set(x, dot),
+      f32Store(get(sp), hsum(x), L.vec(0)),
+      f32Store(get(sp), f32Load(add(get(lse), mul(add(get(i0), get(r)), i32(4)))), L.vec(1)),
+      inc(p, get(rs)),
+      inc(sp, i32(4)),
+      inc(r, i32(1)),
+      brIf(0, ltS(get(r), get(nr))),
+    ),
+    blockLoop(
+      not(ltS(get(r), i32(BQ))),
+      f32Store(get(sp), f32Const(0), L.vec(0)),
+      f32Store(get(sp), f32Const(0), L.vec(1)),
+      inc(sp, i32(4)),
+      inc(r, i32(1)),
+    ),
+  ];
   const grads: Code[] = [];
   for (let vi = 0; vi < BV; vi++) {
     grads.push(
@@ -510,7 +589,7 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
       set(dlv, v128Load(get(scr), L.vec(0) + 16 * vi)),
       set(lsv, v128Load(get(scr), L.vec(1) + 16 * vi)),
       set(p, add(get(st), i32(16 * vi))),
-      set(p2, add(get(dpt), i32(16 * vi))),
+      set(pd, add(get(dpt), i32(16 * vi))),
       // P = exp(S - lse) (masked), dS = P (dP - delta) scale
       keyWalk(jj, i0, nr, lane, keep, (mask) => {
         const e = ve.exp(f32x4Sub(v128Load(get(p)), get(lsv)), t, rr);
@@ -518,11 +597,11 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
           set(x, mask === null ? e : v128And(e, mask)),
           v128Store(get(p), get(x)),
           v128Store(
-            get(p2),
-            f32x4Mul(f32x4Mul(get(x), f32x4Sub(v128Load(get(p2)), get(dlv))), get(scv)),
+            get(pd),
+            f32x4Mul(f32x4Mul(get(x), f32x4Sub(v128Load(get(pd)), get(dlv))), get(scv)),
           ),
         ];
-      }, [inc(p, i32(BQ * 4)), inc(p2, i32(BQ * 4))]),
+      }, [inc(p, i32(BQ * 4)), inc(pd, i32(BQ * 4))]),
     );
   }
   const rowAt = (base: number) => add(get(base), mul(get(i0), get(rs)));
@@ -530,7 +609,7 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
     name: "bwd",
     params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, I32],
     results: [],
-    locals: [...new Array(10).fill(I32), ...new Array(8 + ve.count).fill(V128)],
+    locals: [...new Array(13).fill(I32), ...new Array(16 + ve.count).fill(V128)],
     body: [
       ve.init,
       set(scv, f32x4Splat(get(scale))),
@@ -542,14 +621,8 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
         set(r, i32(0)),
         set(p, mul(get(i0), get(rs))),
         set(sp, get(scr)),
-        loop(
-          transpose,
-          inc(p, get(rs)),
-          inc(sp, i32(4)),
-          inc(r, i32(1)),
-          brIf(0, ltS(get(r), get(nr))),
-        ),
-        blockLoop(not(ltS(get(r), i32(BQ))), pad, inc(sp, i32(4)), inc(r, i32(1))),
+        transpose,
+        rowStats,
         call(DOT, [get(k), get(scr), get(st), get(tk), get(rs)]),
         call(DOT, [get(v), add(get(scr), i32(L.gt)), get(dpt), get(tk), get(rs)]),
         grads,
