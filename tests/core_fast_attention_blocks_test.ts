@@ -44,7 +44,7 @@ function run(be: Backend, c: Case): Float32Array[] {
   return res;
 }
 
-function check(c: Case): void {
+function check(c: Case): Float32Array[] {
   const got = run(cpu, c), want = run(ref, c);
   ["out", "lse", "dq", "dk", "dv"].forEach((what, i) => {
     let big = 0;
@@ -57,7 +57,15 @@ function check(c: Case): void {
       }
     }
   });
+  return got;
 }
+
+const workerCases = [
+  { B: 3, T: 71, H: 2, D: 64 },
+  { B: 2, T: 49, H: 3, D: 80 },
+  { B: 8, T: 100, H: 4, D: 32 },
+  { B: 8, T: 129, H: 8, D: 8 },
+].map((c) => ({ ...c, amp: 1, seed: c.T }));
 
 Deno.test("blocked attention matches cpu-ref around the block edges (one thread)", () => {
   setFastThreads(1);
@@ -74,20 +82,20 @@ Deno.test("blocked attention matches cpu-ref around the block edges (one thread)
   shutdownFast();
 });
 
-Deno.test("blocked attention matches cpu-ref with a worker thread", async () => {
+Deno.test("blocked attention matches cpu-ref with a worker thread, same bits as one", async () => {
+  setFastThreads(1);
+  const single = workerCases.map((c) => run(cpu, c));
   setFastThreads(2);
   await warmupFast();
   fastStats(true);
-  for (
-    const c of [
-      { B: 3, T: 71, H: 2, D: 64 },
-      { B: 2, T: 49, H: 3, D: 80 },
-      { B: 8, T: 100, H: 4, D: 32 },
-      { B: 8, T: 129, H: 8, D: 8 },
-    ]
-  ) {
-    check({ ...c, amp: 1, seed: c.T });
-  }
+  workerCases.forEach((c, i) => {
+    const got = check(c);
+    got.forEach((x, j) => {
+      if (x.some((y, e) => !Object.is(y, single[i][j][e]))) {
+        throw new Error(`output ${j} differs between 1 and 2 threads: ${JSON.stringify(c)}`);
+      }
+    });
+  });
   const { parallelJobs } = fastStats(true);
   if (parallelJobs < 8) {
     throw new Error(`only ${parallelJobs} of the 8 attention jobs ran in parallel`);
