@@ -119,7 +119,8 @@ const call = (fn: number, args: Code[]): Code => [args, 0x10, uleb(fn)];
 /**
  * One register-tiled product C[m, 0..4 nVec) (=, scaled, +=) sum_k A[m, k] B[k, 0..4 nVec):
  * A element (m, k) at a + m am + k ak (splat-loaded), B row k at b + k bs, C row m at
- * c + m cs (byte strides; each static or a parameter), m < M, k < K (K static: fully unrolled).
+ * c + m cs (byte strides; each static or a parameter), m < M, k < K (K static: fully unrolled;
+ * a runtime am needs a static K).
  * "scale" multiplies C row m by the f32 at scl + 4 m. Parameters in order: a, b, c, M, then
  * am, bs, cs, K, scl where those are not static. Rows in tiles of mt (remainders by powers of
  * two), columns in tiles of nt vectors, the runtime k loop unrolled ku times.
@@ -139,6 +140,9 @@ interface GemmSpec {
 }
 
 function tileGemm(s: GemmSpec, madd: Madd): FuncDef {
+  if (s.am === null && s.k === null) {
+    throw new Error(`tileGemm ${s.name}: a runtime A row stride needs a static K (give k)`);
+  }
   const names = ["a", "b", "c", "M"];
   if (s.am === null) names.push("am");
   if (s.bs === null) names.push("bs");
@@ -198,10 +202,7 @@ function tileGemm(s: GemmSpec, madd: Madd): FuncDef {
       };
       /** Move A (and a static-stride B) on by `units` k steps. */
       const advance = (units: number): Code[] => {
-        const code: Code[] = [];
-        if (s.am === null) {
-          for (let r = 0; r < rows; r++) code.push(inc(ar(r), i32(units * s.ak)));
-        } else code.push(inc(ap, i32(units * s.ak)));
+        const code: Code[] = [inc(ap, i32(units * s.ak))];
         if (s.bs !== null) code.push(inc(bp, i32(units * s.bs)));
         return code;
       };
@@ -222,12 +223,6 @@ function tileGemm(s: GemmSpec, madd: Madd): FuncDef {
           ),
           blockLoop(ltS(get(kc), i32(1)), step(0), advance(1), set(kc, sub(get(kc), i32(1)))),
         );
-        if (s.am === null) {
-          // undo the row-pointer walk (used again by the next column tile)
-          for (let r = 0; r < rows; r++) {
-            out.push(set(ar(r), sub(get(ar(r)), mul(get(P("K")), i32(s.ak)))));
-          }
-        }
       }
       for (let r = 0; r < rows; r++) {
         const scl = s.mode === "scale" ? v128Splat32(get(sr), 4 * r) : null;
