@@ -117,43 +117,42 @@ const not = (cond: Code): Code => [cond, 0x45]; // i32.eqz
 const call = (fn: number, args: Code[]): Code => [args, 0x10, uleb(fn)];
 
 /**
- * One register-tiled product C[m, 0..4 nVec) (=, scaled, +=) sum_k A[m, k] B[k, 0..4 nVec):
+ * One register-tiled product C[m, 0..4 nVec) (= or +=) sum_k A[m, k] B[k, 0..4 nVec):
  * A element (m, k) at a + m am + k ak (splat-loaded), B row k at b + k bs, C row m at
  * c + m cs (byte strides; each static or a parameter), m < M, k < K (K static: fully unrolled;
- * a runtime am needs a static K).
- * "scale" multiplies C row m by the f32 at scl + 4 m. Parameters in order: a, b, c, M, then
- * am, bs, cs, K, scl where those are not static. Rows in tiles of mt (remainders by powers of
- * two), columns in tiles of nt vectors, the runtime k loop unrolled ku times.
+ * a runtime am needs a static K and ak). Parameters in order: a, b, c, M, then am, ak, bs, cs,
+ * K where those are not static. Rows in tiles of mt (remainders by powers of two), columns in
+ * tiles of nt vectors, the runtime k loop unrolled ku times.
  */
 interface GemmSpec {
   name: string;
   nVec: number;
   am: number | null;
-  ak: number;
+  ak: number | null;
   bs: number | null;
   cs: number | null;
   k: number | null;
-  mode: "store" | "scale" | "add";
+  mode: "store" | "add";
   mt: number;
   nt: number;
   ku: number;
 }
 
 function tileGemm(s: GemmSpec, madd: Madd): FuncDef {
-  if (s.am === null && s.k === null) {
-    throw new Error(`tileGemm ${s.name}: a runtime A row stride needs a static K (give k)`);
+  if (s.am === null && (s.k === null || s.ak === null)) {
+    throw new Error(`tileGemm ${s.name}: a runtime A row stride needs a static K and k stride`);
   }
   const names = ["a", "b", "c", "M"];
   if (s.am === null) names.push("am");
+  if (s.ak === null) names.push("ak");
   if (s.bs === null) names.push("bs");
   if (s.cs === null) names.push("cs");
   if (s.k === null) names.push("K");
-  if (s.mode === "scale") names.push("scl");
   const P = (n: string) => names.indexOf(n);
   const np = names.length;
-  const m0 = np, ap = np + 1, bp = np + 2, kc = np + 3, cr = np + 4, sr = np + 5;
-  const ar = (r: number) => np + 6 + r;
-  const firstV = np + 6 + s.mt;
+  const m0 = np, ap = np + 1, bp = np + 2, kc = np + 3, cr = np + 4;
+  const ar = (r: number) => np + 5 + r;
+  const firstV = np + 5 + s.mt;
   const acc = (r: number, v: number) => firstV + r * s.nt + v;
   const bv = (v: number) => firstV + s.mt * s.nt + v;
   const sp = firstV + s.mt * s.nt + s.nt;
@@ -161,7 +160,9 @@ function tileGemm(s: GemmSpec, madd: Madd): FuncDef {
 
   /** The A address base and static offset of tile row r, k step u (within an unroll group). */
   const aAt = (r: number, u: number): [Code, number] =>
-    s.am === null ? [get(ar(r)), u * s.ak] : [get(ap), r * s.am + u * s.ak];
+    s.am === null
+      ? [get(ar(r)), u * (s.ak ?? 0)]
+      : [get(ap), r * s.am + (s.ak === null ? 0 : u * s.ak)];
   /** The B address base and static offset of k step u. */
   const bAt = (u: number): [Code, number] => (s.bs === null ? [get(bp), 0] : [get(bp), u * s.bs]);
 
@@ -173,7 +174,6 @@ function tileGemm(s: GemmSpec, madd: Madd): FuncDef {
       for (let r = 1; r < rows; r++) out.push(set(ar(r), add(get(ar(r - 1)), get(P("am")))));
     }
     out.push(set(cr, add(get(P("c")), mul(get(m0), stride(s.cs, "cs")))));
-    if (s.mode === "scale") out.push(set(sr, add(get(P("scl")), mul(get(m0), i32(4)))));
     for (let n0 = 0; n0 < s.nVec; n0 += s.nt) {
       const w = Math.min(s.nt, s.nVec - n0);
       const cAt = (r: number, v: number): [Code, number] =>
@@ -198,11 +198,12 @@ function tileGemm(s: GemmSpec, madd: Madd): FuncDef {
           }
         }
         if (s.bs === null) code.push(inc(bp, get(P("bs"))));
+        if (s.ak === null) code.push(inc(ap, get(P("ak"))));
         return code;
       };
       /** Move A (and a static-stride B) on by `units` k steps. */
       const advance = (units: number): Code[] => {
-        const code: Code[] = [inc(ap, i32(units * s.ak))];
+        const code: Code[] = s.ak === null ? [] : [inc(ap, i32(units * s.ak))];
         if (s.bs !== null) code.push(inc(bp, i32(units * s.bs)));
         return code;
       };
@@ -225,11 +226,9 @@ function tileGemm(s: GemmSpec, madd: Madd): FuncDef {
         );
       }
       for (let r = 0; r < rows; r++) {
-        const scl = s.mode === "scale" ? v128Splat32(get(sr), 4 * r) : null;
         for (let v = 0; v < w; v++) {
           const [base, off] = cAt(r, v);
-          const val = scl === null ? get(acc(r, v)) : f32x4Mul(get(acc(r, v)), scl);
-          out.push(v128Store(base, val, off));
+          out.push(v128Store(base, get(acc(r, v)), off));
         }
       }
     }
@@ -257,7 +256,7 @@ function tileGemm(s: GemmSpec, madd: Madd): FuncDef {
     name: s.name,
     params: names.map(() => I32),
     results: [],
-    locals: [...new Array(6 + s.mt).fill(I32), ...new Array(nV).fill(V128)],
+    locals: [...new Array(5 + s.mt).fill(I32), ...new Array(nV).fill(V128)],
     body,
   };
 }
@@ -268,27 +267,17 @@ function blockLoop(exit: Code, ...body: Code[]): Code {
 }
 
 // Function indices inside the module (fwd and bwd call the products).
-const DOT = 0, PV_SCALE = 1, PV_ADD = 2, RANK_ADD = 3;
+const DOT = 0, PVT = 1, RANK_ADD = 2;
 
 /**
- * The four products of a head size. Tiles (rows x f32x4 columns) measured on the two bench
+ * The three products of a head size. Tiles (rows x f32x4 columns) measured on the two bench
  * shapes (one thread, 29 Nov): 2 x 4 for the scores beat 6 x 2 (small forward 11.3 vs 13.6
- * ms); 4 x 2 for P V (the 16 rows of a block) and 6 x 2 for the rank updates were the best of
- * the tried 4 x 3, 3 x 4, 6 x 2, 8 x 1; a k unroll of 8 gained nothing over 4.
+ * ms); 6 x 2 for the rank updates was the best of the tried 4 x 3, 3 x 4, 6 x 2; a k unroll
+ * of 8 gained nothing over 4. P V and dS K are computed transposed ([d][query lane], the
+ * same 2 x 4 tile as the scores) and transposed back: faster than row tiles of 4 x 2.
  */
 function gemmSpecs(D4: number): GemmSpec[] {
   const Dp = 4 * D4;
-  const pv = {
-    nVec: D4,
-    am: 4,
-    ak: BQ * 4,
-    bs: null,
-    cs: null,
-    k: null,
-    mt: 4,
-    nt: 2,
-    ku: 4,
-  };
   return [
     // scores^T [key, query lane] = K rows . (Q block)^T
     {
@@ -304,10 +293,20 @@ function gemmSpecs(D4: number): GemmSpec[] {
       nt: 4,
       ku: 1,
     },
-    // O rows = P V, scaled by 1 / row sum
-    { name: "pvScale", ...pv, mode: "scale" },
-    // dQ rows += dS K
-    { name: "pvAdd", ...pv, mode: "add" },
+    // O^T [d, query lane] = V^T P^T (and dQ^T = K^T dS^T): A = V rows read down a column
+    {
+      name: "pvT",
+      nVec: BV,
+      am: 4,
+      ak: null,
+      bs: BQ * 4,
+      cs: BQ * 4,
+      k: null,
+      mode: "store",
+      mt: 2,
+      nt: 4,
+      ku: 4,
+    },
     // dV (dK) rows += P^T dO (dS^T Q)
     {
       name: "rankAdd",
@@ -378,6 +377,25 @@ const shuffle32 = (a: Code, b: Code, lanes: number[]): Code => [
   lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
 ];
 
+/**
+ * 4 x 4 transpose of the vectors in v128 locals tmp[0..3] (rows): the code that fills
+ * tmp[4..7], and the four column vectors as expressions.
+ */
+function transpose4(tmp: number[]): [Code, Code[]] {
+  const code = [
+    set(tmp[4], shuffle32(get(tmp[0]), get(tmp[1]), [0, 4, 1, 5])),
+    set(tmp[5], shuffle32(get(tmp[0]), get(tmp[1]), [2, 6, 3, 7])),
+    set(tmp[6], shuffle32(get(tmp[2]), get(tmp[3]), [0, 4, 1, 5])),
+    set(tmp[7], shuffle32(get(tmp[2]), get(tmp[3]), [2, 6, 3, 7])),
+  ];
+  return [code, [
+    shuffle32(get(tmp[4]), get(tmp[6]), [0, 1, 4, 5]),
+    shuffle32(get(tmp[4]), get(tmp[6]), [2, 3, 6, 7]),
+    shuffle32(get(tmp[5]), get(tmp[7]), [0, 1, 4, 5]),
+    shuffle32(get(tmp[5]), get(tmp[7]), [2, 3, 6, 7]),
+  ]];
+}
+
 /** A query-block operand to transpose: row r at addr(row pointer), scaled by an f32 local. */
 interface Source {
   addr: (row: Code) => Code;
@@ -405,18 +423,8 @@ function transposeBlock(D4: number, srcs: Source[], i: number[], tmp: number[]):
   for (const s of srcs) {
     for (let dv = 0; dv < D4; dv++) {
       for (let k = 0; k < 4; k++) four.push(set(tmp[k], v128Load(s.addr(rows[k]), 16 * dv)));
-      four.push(
-        set(tmp[4], shuffle32(get(tmp[0]), get(tmp[1]), [0, 4, 1, 5])),
-        set(tmp[5], shuffle32(get(tmp[0]), get(tmp[1]), [2, 6, 3, 7])),
-        set(tmp[6], shuffle32(get(tmp[2]), get(tmp[3]), [0, 4, 1, 5])),
-        set(tmp[7], shuffle32(get(tmp[2]), get(tmp[3]), [2, 6, 3, 7])),
-      );
-      const cols = [
-        shuffle32(get(tmp[4]), get(tmp[6]), [0, 1, 4, 5]),
-        shuffle32(get(tmp[4]), get(tmp[6]), [2, 3, 6, 7]),
-        shuffle32(get(tmp[5]), get(tmp[7]), [0, 1, 4, 5]),
-        shuffle32(get(tmp[5]), get(tmp[7]), [2, 3, 6, 7]),
-      ];
+      const [shuffles, cols] = transpose4(tmp);
+      four.push(shuffles);
       cols.forEach((c, k) => {
         const val = s.scale === null ? c : f32x4Mul(c, get(s.scale[1]));
         four.push(v128Store(get(sp), val, s.dst + (4 * dv + k) * BQ * 4));
@@ -439,6 +447,59 @@ function transposeBlock(D4: number, srcs: Source[], i: number[], tmp: number[]):
     ),
     blockLoop(not(ltS(get(r), get(nr))), one, inc(p, get(rs)), inc(sp, i32(4)), inc(r, i32(1))),
     blockLoop(not(ltS(get(r), i32(BQ))), pad, inc(sp, i32(4)), inc(r, i32(1))),
+  ];
+}
+
+/**
+ * The reverse of transposeBlock for one [d][lane] block at scratch offset `src`: rows r < nr
+ * (row pointer p, stride rs; row address addr(p)) are set to, or with `accumulate` added to, column
+ * r of the block, times lane r of the f32 vector at `scale` (a scratch offset) if given.
+ * Same locals as transposeBlock; the caller sets p, r = 0 and sp = scratch.
+ */
+function untransposeBlock(
+  D4: number,
+  addr: (row: Code) => Code,
+  accumulate: boolean,
+  src: number,
+  scale: number | null,
+  i: number[],
+  tmp: number[],
+): Code {
+  const [p, p1, p2, p3, r, sp, nr, rs] = i;
+  const rows = [p, p1, p2, p3].map((x) => addr(get(x)));
+  const four: Code[] = [
+    set(p1, add(get(p), get(rs))),
+    set(p2, add(get(p1), get(rs))),
+    set(p3, add(get(p2), get(rs))),
+  ];
+  const one: Code[] = [];
+  for (let dv = 0; dv < D4; dv++) {
+    for (let k = 0; k < 4; k++) {
+      const x = v128Load(get(sp), src + (4 * dv + k) * BQ * 4);
+      four.push(set(tmp[k], scale === null ? x : f32x4Mul(x, v128Load(get(sp), scale))));
+    }
+    const [shuffles, cols] = transpose4(tmp);
+    four.push(shuffles);
+    cols.forEach((c, k) => {
+      const val = accumulate ? f32x4Add(v128Load(rows[k], 16 * dv), c) : c;
+      four.push(v128Store(rows[k], val, 16 * dv));
+    });
+  }
+  for (let d = 0; d < 4 * D4; d++) {
+    const x = f32Load(get(sp), src + d * BQ * 4);
+    const val = scale === null ? x : fop(F32_OP.mul, x, f32Load(get(sp), scale));
+    const row = addr(get(p));
+    one.push(f32Store(row, accumulate ? fop(F32_OP.add, f32Load(row, 4 * d), val) : val, 4 * d));
+  }
+  return [
+    blockLoop(
+      ltS(get(nr), add(get(r), i32(4))),
+      four,
+      inc(p, shl(get(rs), i32(2))),
+      inc(sp, i32(16)),
+      inc(r, i32(4)),
+    ),
+    blockLoop(not(ltS(get(r), get(nr))), one, inc(p, get(rs)), inc(sp, i32(4)), inc(r, i32(1))),
   ];
 }
 
@@ -532,16 +593,20 @@ function fwdFunc(D4: number, madd: Madd): FuncDef {
           inc(r, i32(1)),
           brIf(0, ltS(get(r), get(nr))),
         ),
-        call(PV_SCALE, [
-          get(st),
-          get(v),
-          rowAt(o),
-          get(nr),
-          get(rs),
-          get(rs),
-          get(tk),
-          add(get(scr), i32(L.vec(2))),
-        ]),
+        // O^T = V^T P^T into the Q^T block (free now), then O rows = its columns / sum
+        call(PVT, [get(v), get(st), add(get(scr), i32(L.qt)), i32(4 * D4), get(rs), get(tk)]),
+        set(r, i32(0)),
+        set(p, rowAt(o)),
+        set(sp, get(scr)),
+        untransposeBlock(
+          D4,
+          (row) => row,
+          false,
+          L.qt,
+          L.vec(2),
+          [p, p1, p2, p3, r, sp, nr, rs],
+          tmp,
+        ),
         inc(i0, i32(BQ)),
         brIf(0, ltS(get(i0), get(T))),
       ),
@@ -647,7 +712,20 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
         grads,
         call(RANK_ADD, [get(st), rowAt(g), get(dv), get(tk), get(rs), get(rs), get(nr)]),
         call(RANK_ADD, [get(dpt), rowAt(q), get(dk), get(tk), get(rs), get(rs), get(nr)]),
-        call(PV_ADD, [get(dpt), get(k), rowAt(dq), get(nr), get(rs), get(rs), get(tk)]),
+        // dQ^T = K^T dS^T into the Q^T block (free now), added to the dq rows
+        call(PVT, [get(k), get(dpt), add(get(scr), i32(L.qt)), i32(4 * D4), get(rs), get(tk)]),
+        set(r, i32(0)),
+        set(p, mul(get(i0), get(rs))),
+        set(sp, get(scr)),
+        untransposeBlock(
+          D4,
+          (row) => add(get(dq), row),
+          true,
+          L.qt,
+          null,
+          [p, p1, p2, p3, r, sp, nr, rs],
+          tmp,
+        ),
         inc(i0, i32(BQ)),
         brIf(0, ltS(get(i0), get(T))),
       ),
