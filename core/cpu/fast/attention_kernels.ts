@@ -405,6 +405,35 @@ interface Source {
   scale: [number, number] | null;
 }
 
+/** p1..p3 = the three rows after p (integer locals i = [p, p1, p2, p3, ..., rs]). */
+function rowPointers(i: number[]): Code {
+  const [p, p1, p2, p3, , , , rs] = i;
+  return [
+    set(p1, add(get(p), get(rs))),
+    set(p2, add(get(p1), get(rs))),
+    set(p3, add(get(p2), get(rs))),
+  ];
+}
+
+/**
+ * The block's rows r < nr, four at a time (`four`, which starts with rowPointers) while four
+ * are left, then one at a time (`one`, row pointer p); sp = scratch + 4 r
+ * follows. Integer locals i = [p, p1, p2, p3, r, sp, nr, rs].
+ */
+function rowGroups(i: number[], four: Code[], one: Code[]): Code {
+  const [p, , , , r, sp, nr, rs] = i;
+  return [
+    blockLoop(
+      ltS(get(nr), add(get(r), i32(4))),
+      four,
+      inc(p, shl(get(rs), i32(2))),
+      inc(sp, i32(16)),
+      inc(r, i32(4)),
+    ),
+    blockLoop(not(ltS(get(r), get(nr))), one, inc(p, get(rs)), inc(sp, i32(4)), inc(r, i32(1))),
+  ];
+}
+
 /**
  * Transpose the block's nr rows (row pointer p, stride rs) of each source into [d][lane] at
  * scratch sp (sp = scratch + 4 r), four rows at a time with 4 x 4 shuffles, then row by row;
@@ -412,13 +441,9 @@ interface Source {
  * tmp[0..7] are clobbered. The caller sets p, r = 0 and sp = scratch.
  */
 function transposeBlock(D4: number, srcs: Source[], i: number[], tmp: number[]): Code {
-  const [p, p1, p2, p3, r, sp, nr, rs] = i;
+  const [p, p1, p2, p3, r, sp] = i;
   const rows = [p, p1, p2, p3].map((x) => get(x));
-  const four: Code[] = [
-    set(p1, add(get(p), get(rs))),
-    set(p2, add(get(p1), get(rs))),
-    set(p3, add(get(p2), get(rs))),
-  ];
+  const four: Code[] = [rowPointers(i)];
   const one: Code[] = [], pad: Code[] = [];
   for (const s of srcs) {
     for (let dv = 0; dv < D4; dv++) {
@@ -438,14 +463,7 @@ function transposeBlock(D4: number, srcs: Source[], i: number[], tmp: number[]):
     }
   }
   return [
-    blockLoop(
-      ltS(get(nr), add(get(r), i32(4))),
-      four,
-      inc(p, shl(get(rs), i32(2))),
-      inc(sp, i32(16)),
-      inc(r, i32(4)),
-    ),
-    blockLoop(not(ltS(get(r), get(nr))), one, inc(p, get(rs)), inc(sp, i32(4)), inc(r, i32(1))),
+    rowGroups(i, four, one),
     blockLoop(not(ltS(get(r), i32(BQ))), pad, inc(sp, i32(4)), inc(r, i32(1))),
   ];
 }
@@ -465,13 +483,9 @@ function untransposeBlock(
   i: number[],
   tmp: number[],
 ): Code {
-  const [p, p1, p2, p3, r, sp, nr, rs] = i;
+  const [p, p1, p2, p3, , sp] = i;
   const rows = [p, p1, p2, p3].map((x) => addr(get(x)));
-  const four: Code[] = [
-    set(p1, add(get(p), get(rs))),
-    set(p2, add(get(p1), get(rs))),
-    set(p3, add(get(p2), get(rs))),
-  ];
+  const four: Code[] = [rowPointers(i)];
   const one: Code[] = [];
   for (let dv = 0; dv < D4; dv++) {
     for (let k = 0; k < 4; k++) {
@@ -491,16 +505,7 @@ function untransposeBlock(
     const row = addr(get(p));
     one.push(f32Store(row, accumulate ? fop(F32_OP.add, f32Load(row, 4 * d), val) : val, 4 * d));
   }
-  return [
-    blockLoop(
-      ltS(get(nr), add(get(r), i32(4))),
-      four,
-      inc(p, shl(get(rs), i32(2))),
-      inc(sp, i32(16)),
-      inc(r, i32(4)),
-    ),
-    blockLoop(not(ltS(get(r), get(nr))), one, inc(p, get(rs)), inc(sp, i32(4)), inc(r, i32(1))),
-  ];
+  return rowGroups(i, four, one);
 }
 
 function fwdFunc(D4: number, madd: Madd): FuncDef {
