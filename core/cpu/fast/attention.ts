@@ -7,6 +7,7 @@ import { isShared, memBuffer, scratchRegions as regions } from "./memory.ts";
 import { poolInfo, runJob } from "./pool.ts";
 import { ATTN_BWD, ATTN_FWD } from "./jobs.ts";
 import { type AttnJob, writeAttnJob } from "./attention_job.ts";
+import { attnScratchFloats } from "./attention_kernels.ts";
 
 /** Below this many multiply-adds attention runs on the main thread only. */
 const PARALLEL_MIN_WORK = 1e6;
@@ -141,7 +142,7 @@ export function attentionForwardF32(
     size(out),
     heads * T,
     heads * T,
-    heads * T,
+    heads * attnScratchFloats(T, Dp / 4),
   ]);
   const mem = new Float32Array(memBuffer());
   const qs = operand(mem, q, rows, D, Dp, qa);
@@ -211,6 +212,7 @@ export function attentionBackwardF32(
   const at = regions([
     ...[q, k, v, out, dout, ...grads].map(size),
     isShared(lse) ? 0 : heads * T,
+    heads * attnScratchFloats(T, Dp / 4),
   ]);
   const mem = new Float32Array(memBuffer());
   const [qs, ks, vs, os, gs] = [q, k, v, out, dout].map((a, i) =>
@@ -235,6 +237,7 @@ export function attentionBackwardF32(
     dk: 4 * dks,
     dv: 4 * dvs,
     m: 4 * lses,
+    scr: 4 * at[9],
   };
   const work = 3 * heads * T * T * Dp;
   runJob(

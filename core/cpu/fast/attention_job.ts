@@ -3,7 +3,7 @@
 // is one (batch, head) pair.
 
 import { readParams, writeParams } from "./control.ts";
-import { attnKernels } from "./attention_kernels.ts";
+import { attnKernels, attnScratchFloats } from "./attention_kernels.ts";
 
 export interface AttnJob {
   q: number;
@@ -16,7 +16,7 @@ export interface AttnJob {
   dv: number;
   m: number; // forward: row max; backward: lse
   l: number; // forward: row sum
-  scr: number; // forward: T floats of scores per chunk
+  scr: number; // attnScratchFloats(T, D4) floats per (batch, head) pair
   T: number;
   H: number;
   D4: number;
@@ -65,6 +65,7 @@ export function attnChunk(
   const rs = j.H * j.D4 * 16;
   const head = b * j.T * rs + h * j.D4 * 16;
   const row = chunk * j.T * 4;
+  const scr = j.scr + chunk * attnScratchFloats(j.T, j.D4) * 4;
   if (!backward) {
     kern.fwd(
       j.q + head,
@@ -76,7 +77,7 @@ export function attnChunk(
       j.T,
       rs,
       j.scale,
-      j.scr + row,
+      scr,
     );
   } else {
     kern.bwd(
@@ -92,6 +93,7 @@ export function attnChunk(
       j.T,
       rs,
       j.scale,
+      scr,
     );
   }
 }

@@ -290,9 +290,11 @@ export const i32x4Splat = (x: Code): Code => [x, simd(0x11)];
  * round-to-nearest magic constant 1.5 * 2^23 (whose low mantissa bits then hold n, so
  * 2^n = bits(r) << 23 + bits(1.0)), degree-6 Taylor polynomial of 2^f. The constants live
  * in 12 v128 locals from `first` on, set once by `init` (V8 does not hoist v128.const).
+ * `madd` (a * b + c, e.g. relaxed FMA) evaluates the polynomial if given, else mul + add.
  */
 export function vecExp(
   first: number,
+  madd: (a: Code, b: Code, c: Code) => Code = (a, b, c) => f32x4Add(f32x4Mul(a, b), c),
 ): { init: Code; count: number; exp: (x: Code, t: number, r: number) => Code } {
   const c = EXP2_TAYLOR;
   const [lo, hi, l2e, magic, one] = [7, 8, 9, 10, 11].map((i) => first + i);
@@ -306,7 +308,7 @@ export function vecExp(
   ];
   const exp = (x: Code, t: number, r: number): Code => {
     let poly: Code = get(first + 6);
-    for (let i = 5; i >= 0; i--) poly = f32x4Add(f32x4Mul(poly, get(t)), get(first + i));
+    for (let i = 5; i >= 0; i--) poly = madd(poly, get(t), get(first + i));
     return [
       set(t, f32x4Mul(f32x4Pmin(f32x4Pmax(x, get(lo)), get(hi)), get(l2e))),
       set(r, f32x4Add(get(t), get(magic))),
