@@ -211,6 +211,55 @@ export function decodeSafetensors(
   return { tensors, metadata };
 }
 
+/**
+ * One tensor of a safetensors file, read by seeking to its bytes (the header and that tensor
+ * only, not the whole file): checking one table of a multi-gigabyte checkpoint costs that table's
+ * memory. A missing tensor or a header that does not describe it is a one-line error.
+ */
+export async function readSafetensorsTensor(path: string, name: string): Promise<StTensor> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const size = (await file.stat()).size;
+    const readAt = async (at: number, n: number): Promise<Uint8Array> => {
+      const buf = new Uint8Array(n);
+      await file.seek(at, Deno.SeekMode.Start);
+      for (let got = 0; got < n;) {
+        const r = await file.read(buf.subarray(got));
+        if (r === null) throw new Error(`${path}: ends at byte ${at + got}, inside "${name}"`);
+        got += r;
+      }
+      return buf;
+    };
+    const fail = (why: string): never => {
+      throw new Error(`${path}: ${why} (the file is corrupt or truncated: restore a good copy)`);
+    };
+    if (size < 8) fail("shorter than the 8-byte header length");
+    const hlen = Number(new DataView((await readAt(0, 8)).buffer).getBigUint64(0, true));
+    if (!(hlen >= 2 && hlen <= MAX_HEADER && 8 + hlen <= size)) fail(`bad header length ${hlen}`);
+    let header: Record<string, { dtype?: unknown; shape?: unknown; data_offsets?: unknown }>;
+    try {
+      header = JSON.parse(new TextDecoder().decode(await readAt(8, hlen)));
+    } catch (e) {
+      return fail(`header is not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
+    }
+    const info = isObject(header) && name !== "__metadata__" ? header[name] : undefined;
+    if (!isObject(info)) throw new Error(`${path}: no tensor "${name}" in the file`);
+    const dtype = info.dtype as StDtype, shape = info.shape as number[];
+    const off = info.data_offsets as number[];
+    const n = Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+      ? shape.reduce((a, b) => a * b, 1)
+      : NaN;
+    const ok = Object.hasOwn(BYTES, dtype) && Array.isArray(off) && off.length === 2 &&
+      Number.isSafeInteger(off[0]) && off[1] - off[0] === n * BYTES[dtype] && off[0] >= 0 &&
+      8 + hlen + off[1] <= size;
+    if (!ok) fail(`"${name}" has a bad dtype, shape or data_offsets, or lies past the end`);
+    const bytes = await readAt(8 + hlen + off[0], off[1] - off[0]);
+    return { dtype, shape, data: new CTORS[dtype](bytes.buffer as ArrayBuffer, 0, n) };
+  } finally {
+    file.close();
+  }
+}
+
 /** Write bytes atomically: a temp file in the same folder, then rename over the target. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${path}.${Deno.pid}.${Math.random().toString(36).slice(2)}.tmp`;

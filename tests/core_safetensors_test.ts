@@ -3,7 +3,12 @@
 // malformed header the issue-16 audit found (crashes and silent acceptance) refused with one line
 // naming the file and the problem, never a TypeError / RangeError.
 
-import { decodeSafetensors, encodeSafetensors, writeSafetensorsFile } from "../core/safetensors.ts";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensorsTensor,
+  writeSafetensorsFile,
+} from "../core/safetensors.ts";
 import { sha256Hex } from "../pipeline/hash.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 
@@ -130,6 +135,35 @@ Deno.test("safetensors: the streamed file is the encoded bytes, and its hash is 
     assertEquals(got.length, want.length, "file length");
     assert(got.every((b, i) => b === want[i]), "file bytes differ from encodeSafetensors");
     assertEquals(hash, await sha256Hex(want), "returned hash");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("safetensors: one tensor read by seeking equals the decoded one; bad names are one line", async () => {
+  const tensors = {
+    "a.ids": { dtype: "I32" as const, shape: [2, 3], data: Int32Array.of(1, -2, 3, 4, 5, 6) },
+    "m.wte": { dtype: "F32" as const, shape: [3, 2], data: Float32Array.of(0.5, 1, 2, 3, 4, 5) },
+    "z.last": { dtype: "F32" as const, shape: [1], data: Float32Array.of(7) },
+  };
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/t.safetensors`;
+    await writeSafetensorsFile(path, tensors, { step: "3" });
+    for (const [name, t] of Object.entries(tensors)) {
+      const got = await readSafetensorsTensor(path, name);
+      assertEquals(got.dtype, t.dtype, `${name} dtype`);
+      assertEquals(got.shape, t.shape, `${name} shape`);
+      assertEquals([...got.data], [...t.data], `${name} values`);
+    }
+    for (const bad of ["nope", "__metadata__"]) {
+      const msg = await readSafetensorsTensor(path, bad).then(() => "", (e) => String(e));
+      assert(msg.includes(`no tensor "${bad}"`) && !msg.includes("\n"), msg);
+    }
+    const bytes = await Deno.readFile(path);
+    await Deno.writeFile(path, bytes.subarray(0, bytes.length - 2)); // cut into z.last
+    const cut = await readSafetensorsTensor(path, "z.last").then(() => "", (e) => String(e));
+    assert(cut.includes("past the end") && !cut.includes("\n"), cut);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -75,6 +75,8 @@ export interface CheckpointData {
 }
 
 const MODEL = "model.safetensors", OPTIM = "optim.safetensors", CONFIG = "config.json";
+/** The weights file of a checkpoint folder (a link through `current`). */
+export const MODEL_FILE = MODEL;
 const CURRENT = "current";
 /** The files of one checkpoint (links to the current step folder's files). */
 export const CHECKPOINT_FILES = [MODEL, OPTIM, CONFIG];

@@ -20,7 +20,7 @@ import { treeFlatten, treeMap } from "../../core/autodiff.ts";
 import { type AdamState, adamw, cosineSchedule, type Optimizer } from "../../core/optim.ts";
 import { Rng } from "../../core/rng.ts";
 import { disposeTree, type Tensor, tensor, tidy } from "../../core/tensor.ts";
-import type { StDict } from "../../core/safetensors.ts";
+import { readSafetensorsTensor, type StDict } from "../../core/safetensors.ts";
 import type { PipelineConfig } from "../config.ts";
 import { sha256OfArray } from "../hash.ts";
 import { type Batch, mix3, trainBatch, valBatches } from "./batches.ts";
@@ -31,6 +31,7 @@ import {
   hasCheckpoint,
   type Lineage,
   loadCheckpoint,
+  MODEL_FILE,
   readCheckpointConfig,
   tidyCheckpointDir,
   writeCheckpointStep,
@@ -464,8 +465,9 @@ export async function trainModel(spec: TrainSpec): Promise<TrainResult> {
     valLoss = (await validation(mergeParams(trainable, frozen), spec, vb)).loss;
     lastLoss = (await readLog(logPath)).at(-1)?.loss ?? NaN;
   }
+  // the table as saved (read alone from the checkpoint, not the whole multi-gigabyte file)
   const frozenSha256After = spec.gpt.embedding === "frozen" && !stopped
-    ? await sha256OfArray((await loadCheckpoint(spec.dir)).weights.wte.data)
+    ? await sha256OfArray((await readSafetensorsTensor(join(spec.dir, MODEL_FILE), "wte")).data)
     : null;
   disposeTree([trainable, frozen, state.m, state.v]);
   return {
