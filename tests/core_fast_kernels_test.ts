@@ -121,7 +121,7 @@ Deno.test("matmulF32 matches the float64 reference on small odd shapes (main thr
 Deno.test("matmulF32 works in place on allocF32 views and frees them all", () => {
   const before = fastMemoryStats().liveCount;
   fc.assert(fc.property(smallCase, (c) => runCase(c, true)), { numRuns: 60 });
-  // N % 8 == 0 takes the direct-output path (M % 6 != 0 also exercises its edge tile).
+  // N % 8 == 0 takes the direct-output path (M % MR != 0 also exercises its edge tile).
   runCase({ batch: 2, M: 66, N: 40, K: 33, transA: true, transB: false, seed: 5 }, true);
   runCase({ batch: 3, M: 67, N: 48, K: 300, transA: false, transB: true, seed: 6 }, true);
   if (fastMemoryStats().liveCount !== before) throw new Error("allocF32 views leaked");

@@ -15,6 +15,7 @@ import {
   get,
   I32,
   i32,
+  i32x4Shuffle,
   if_,
   inc,
   loop,
@@ -33,8 +34,14 @@ import {
 import { type ElementwiseExports, elementwiseFuncs } from "./elementwise_kernels.ts";
 import { type NormExports, normFuncs } from "./norm_kernels.ts";
 
-/** Micro-tile rows (MR) and columns (NR, a multiple of 4), and k-loop unroll (KU). */
-export const MR = 6;
+/**
+ * Micro-tile rows (MR) and columns (NR, a multiple of 4), and k-loop unroll (KU). MR = 5
+ * is 4 rows read as one vector (rotation scheme, see gemmFunc) plus one broadcast row: 10
+ * accumulators, 2 B vectors, the A vector and the broadcast make 14 of the 15 xmm registers
+ * V8 allocates on x64, with 4 loads and 3 shuffles per 10 FMAs (6 x 8 with a broadcast per
+ * row needed 8 loads, each with an explicit bounds check, per 12 FMAs).
+ */
+export const MR = 5;
 export const NR = 8;
 export const KU = 4;
 
@@ -72,9 +79,15 @@ export function isMemory64(memory: WebAssembly.Memory): boolean {
  * MR-tall tile of packed A ([kc][MR] floats, tiles consecutive), compute the MR x NR
  * product and store it at c (row stride ldcBytes), adding to what is there when
  * accumulate != 0. kc must be a positive multiple of KU; mTiles, nPanels >= 1.
+ *
+ * Rows come in groups of 4 read with one v128 load per k and rotated by one lane (a
+ * shuffle) per row: accumulator r of a group then holds in lane i the sum for row
+ * (i + r) % 4 and column i of its vector, and the store shuffles rows back in place.
+ * Rows past the last group (MR % 4) are broadcast from memory. Each output element is one
+ * FMA chain over k from zero, plus the old value when accumulating, in every variant.
  */
 function gemmFunc(fma: boolean): FuncDef {
-  const NV = NR / 4;
+  const NV = NR / 4, groups = Math.floor(MR / 4);
   // params 0..7
   const pa = 0, pb = 1, c = 2, ldc = 3, kc = 4, mTiles = 5, nPanels = 6, accum = 7;
   // i32 locals
@@ -82,8 +95,8 @@ function gemmFunc(fma: boolean): FuncDef {
   const firstV = 18;
   const acc = (r: number, v: number) => firstV + r * NV + v;
   const bv = (v: number) => firstV + MR * NV + v;
-  const av = firstV + MR * NV + NV;
-  const nI32 = firstV - 8, nV128 = MR * NV + NV + 1;
+  const av = firstV + MR * NV + NV, out = av + 1;
+  const nI32 = firstV - 8, nV128 = MR * NV + NV + 2;
 
   const madd = (x: Code, y: Code, z: Code): Code =>
     fma ? f32x4RelaxedMadd(x, y, z) : f32x4Add(f32x4Mul(x, y), z);
@@ -92,22 +105,34 @@ function gemmFunc(fma: boolean): FuncDef {
   for (let u = 0; u < KU; u++) {
     for (let v = 0; v < NV; v++) kStep.push(set(bv(v), v128Load(get(b), (u * NR + 4 * v) * 4)));
     for (let r = 0; r < MR; r++) {
-      kStep.push(set(av, v128Splat32(get(a), (u * MR + r) * 4)));
+      const off = (u * MR + r) * 4;
+      if (r >= 4 * groups) kStep.push(set(av, v128Splat32(get(a), off)));
+      else if (r % 4 === 0) kStep.push(set(av, v128Load(get(a), off)));
+      else kStep.push(set(av, i32x4Shuffle(get(av), get(av), [1, 2, 3, 0])));
       for (let v = 0; v < NV; v++) {
         kStep.push(set(acc(r, v), madd(get(av), get(bv(v)), get(acc(r, v)))));
       }
     }
   }
+  // Row r, vector v of the tile: in a group, lane i comes from accumulator (r - i) mod 4.
+  const tileRow = (r: number, v: number): Code => {
+    if (r >= 4 * groups) return get(acc(r, v));
+    const g = r - (r % 4), from = (d: number) => get(acc(g + (((r - d) % 4) + 4) % 4, v));
+    const lo = i32x4Shuffle(from(0), from(1), [0, 5, 0, 0]);
+    const hi = i32x4Shuffle(from(2), from(3), [0, 0, 2, 7]);
+    return i32x4Shuffle(lo, hi, [0, 1, 6, 7]);
+  };
   const zero: Code[] = [];
   const store: Code[] = [set(row, get(cij))];
   for (let r = 0; r < MR; r++) {
-    for (let v = 0; v < NV; v++) zero.push(set(acc(r, v), v128Zero()));
-    const addOld: Code[] = [];
     for (let v = 0; v < NV; v++) {
-      addOld.push(set(acc(r, v), f32x4Add(get(acc(r, v)), v128Load(get(row), 16 * v))));
+      zero.push(set(acc(r, v), v128Zero()));
+      store.push(
+        set(out, tileRow(r, v)),
+        if_(nz(get(accum)), set(out, f32x4Add(get(out), v128Load(get(row), 16 * v)))),
+        v128Store(get(row), get(out), 16 * v),
+      );
     }
-    store.push(if_(nz(get(accum)), addOld));
-    for (let v = 0; v < NV; v++) store.push(v128Store(get(row), get(acc(r, v)), 16 * v));
     store.push(inc(row, get(ldc)));
   }
   const body: Code = [

@@ -134,6 +134,13 @@ export const v128Store = (addr: Code, v: Code, off = 0): Code => [
   memarg(4, off),
 ];
 export const v128Zero = (): Code => [simd(0x0c), new Array(16).fill(0)];
+/** i8x16.shuffle picking 32-bit lanes: lane i of the result is lane lanes[i] of a ++ b (0..7). */
+export const i32x4Shuffle = (a: Code, b: Code, lanes: number[]): Code => [
+  a,
+  b,
+  simd(0x0d),
+  lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+];
 export const f32x4Splat = (x: Code): Code => [x, simd(0x13)];
 export const f32x4Add = (a: Code, b: Code): Code => [a, b, simd(0xe4)];
 export const f32x4Sub = (a: Code, b: Code): Code => [a, b, simd(0xe5)];
