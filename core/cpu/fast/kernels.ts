@@ -2,6 +2,7 @@
 // macro-kernel (MR x NR tile of f32x4 accumulators over packed panels of A and B).
 
 import {
+  and,
   brIf,
   buildModule,
   type Code,
@@ -9,6 +10,7 @@ import {
   f32Load,
   f32Store,
   f32x4Add,
+  f32x4ExtractLane,
   f32x4Mul,
   f32x4RelaxedMadd,
   type FuncDef,
@@ -179,11 +181,14 @@ function gemmFunc(fma: boolean): FuncDef {
 /**
  * pack{W}{c|g}(src, dst, kv, strideW, strideK): copy a full-width panel, for k < kv and
  * j < W: dst[k * W + j] = src[k * strideK + j * strideW] (byte strides). The "c" variant
- * assumes strideW == 4 (contiguous rows, SIMD copies); "g" gathers with any strideW.
+ * assumes strideW == 4 (contiguous rows, SIMD copies). The "g" variant gathers W rows of
+ * any strideW whose elements are contiguous along k (strideK == 4): four k at a time, one
+ * v128 load per row and 4 x 4 transposes by shuffles (rows past a multiple of 4 are
+ * stored lane by lane), then the last kv % 4 element by element.
  */
 function packFunc(W: number, contiguous: boolean): FuncDef {
   const src = 0, dst = 1, kv = 2, strideW = 3, strideK = 4;
-  const k = 5, p = 6, d = 7;
+  const k = 5, p = 6, d = 7, q = 8;
   const step: Code[] = [];
   if (contiguous) {
     for (let j = 0; j + 4 <= W; j += 4) {
@@ -193,29 +198,74 @@ function packFunc(W: number, contiguous: boolean): FuncDef {
       step.push(f32Store(get(d), f32Load(get(p), 4 * j), 4 * j));
     }
   } else {
-    const q = 8;
     step.push(set(q, get(p)));
     for (let j = 0; j < W; j++) {
       step.push(f32Store(get(d), f32Load(get(q)), 4 * j));
       if (j + 1 < W) step.push(inc(q, get(strideW)));
     }
   }
-  return {
-    name: `pack${W}${contiguous ? "c" : "g"}`,
-    params: [I32, I32, I32, I32, I32],
-    results: [],
-    locals: [I32, I32, I32, I32],
-    body: [
-      set(k, get(kv)),
-      set(p, get(src)),
-      set(d, get(dst)),
+  const loopBy = (count: number, n: number, body: Code[], pStep: Code): Code =>
+    if_(
+      nz(get(count)),
+      set(k, get(count)),
       loop(
-        step,
-        inc(p, get(strideK)),
-        inc(d, i32(W * 4)),
-        set(k, sub(get(k), i32(1))),
+        body,
+        inc(p, pStep),
+        inc(d, i32(n * W * 4)),
+        set(k, sub(get(k), i32(n))),
         brIf(0, ne(get(k), i32(0))),
       ),
+    );
+  const init = [set(p, get(src)), set(d, get(dst))];
+  if (contiguous) {
+    return {
+      name: `pack${W}c`,
+      params: [I32, I32, I32, I32, I32],
+      results: [],
+      locals: [I32, I32, I32, I32],
+      body: [init, loopBy(kv, 1, step, get(strideK))],
+    };
+  }
+  // k4: the count of a loop; row(j) holds k..k+3 of row j; t(0..3) are transpose temps
+  const k4 = 9, row = (j: number) => 10 + j, t = (i: number) => 10 + W + i;
+  const quad: Code[] = [set(q, get(p))];
+  for (let j = 0; j < W; j++) {
+    quad.push(set(row(j), v128Load(get(q))));
+    if (j + 1 < W) quad.push(inc(q, get(strideW)));
+  }
+  for (let j0 = 0; j0 < W; j0 += 4) {
+    if (j0 + 4 > W) {
+      for (let j = j0; j < W; j++) {
+        for (let u = 0; u < 4; u++) {
+          quad.push(f32Store(get(d), f32x4ExtractLane(get(row(j)), u), 4 * (u * W + j)));
+        }
+      }
+      continue;
+    }
+    const r = (i: number) => get(row(j0 + i));
+    quad.push(
+      set(t(0), i32x4Shuffle(r(0), r(1), [0, 4, 1, 5])),
+      set(t(1), i32x4Shuffle(r(2), r(3), [0, 4, 1, 5])),
+      set(t(2), i32x4Shuffle(r(0), r(1), [2, 6, 3, 7])),
+      set(t(3), i32x4Shuffle(r(2), r(3), [2, 6, 3, 7])),
+    );
+    for (let u = 0; u < 4; u++) {
+      const lo = t(u < 2 ? 0 : 2), hi = t(u < 2 ? 1 : 3);
+      const lanes = u % 2 === 0 ? [0, 1, 4, 5] : [2, 3, 6, 7];
+      quad.push(v128Store(get(d), i32x4Shuffle(get(lo), get(hi), lanes), 4 * (u * W + j0)));
+    }
+  }
+  return {
+    name: `pack${W}g`,
+    params: [I32, I32, I32, I32, I32],
+    results: [],
+    locals: [I32, I32, I32, I32, I32, ...new Array(W + 4).fill(V128)],
+    body: [
+      init,
+      set(k4, sub(get(kv), and(get(kv), i32(3)))),
+      loopBy(k4, 4, quad, i32(16)),
+      set(k4, and(get(kv), i32(3))),
+      loopBy(k4, 1, step, get(strideK)),
     ],
   };
 }

@@ -103,6 +103,7 @@ export const add = (a: Code, b: Code): Code => [a, b, iop(0x6a, 0x7c)];
 export const sub = (a: Code, b: Code): Code => [a, b, iop(0x6b, 0x7d)];
 export const mul = (a: Code, b: Code): Code => [a, b, iop(0x6c, 0x7e)];
 export const shl = (a: Code, b: Code): Code => [a, b, iop(0x74, 0x86)];
+export const and = (a: Code, b: Code): Code => [a, b, iop(0x71, 0x83)];
 export const ltS = (a: Code, b: Code): Code => [a, b, iop(0x48, 0x53)];
 export const ne = (a: Code, b: Code): Code => [a, b, iop(0x47, 0x52)];
 /** An integer as a branch condition (i32 != 0). */
