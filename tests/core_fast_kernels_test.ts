@@ -7,6 +7,7 @@ import {
   allocF32,
   fastInfo,
   fastMemoryStats,
+  fastStats,
   freeF32,
   matmulF32,
   setFastThreads,
@@ -136,18 +137,33 @@ Deno.test("matmulF32 matches the reference with worker threads", async () => {
 });
 
 Deno.test("matmulF32 results are identical with 1 and 2 threads", async () => {
-  // packed B > 2^20 floats: B is packed by all threads
-  const c: Case = { batch: 1, M: 40, N: 1030, K: 1030, transA: false, transB: true, seed: 9 };
-  const a = randomArray(c.batch * c.M * c.K, 1), b = randomArray(c.batch * c.K * c.N, 2);
-  const one = new Float32Array(c.batch * c.M * c.N), two = one.slice();
-  setFastThreads(1);
-  matmulF32(a, b, one, c.batch, c.M, c.N, c.K, c.transA, c.transB);
-  setFastThreads(2);
-  await warmupFast();
-  matmulF32(a, b, two, c.batch, c.M, c.N, c.K, c.transA, c.transB);
-  shutdownFast();
-  if (one.some((x, i) => !Object.is(x, two[i]))) throw new Error("results differ by thread count");
-  assertClose(two, c, a, b);
+  // [case, parallel jobs with 2 threads]: the packing before the GEMM job is a job of its
+  // own when large (B for the M-split, A for the N-split), else done by the main thread
+  const cases: [Case, number][] = [
+    // M > N: M-split; packed B of 158K floats: packed by all threads
+    [{ batch: 1, M: 300, N: 260, K: 600, transA: false, transB: true, seed: 9 }, 2],
+    // A's K block fits in L2 and M <= N: N-split; packed A of 143K floats: all threads
+    [{ batch: 1, M: 130, N: 600, K: 1100, transA: true, transB: false, seed: 10 }, 2],
+    // N-split with a small A packed by the main thread
+    [{ batch: 2, M: 40, N: 1030, K: 1030, transA: false, transB: true, seed: 11 }, 1],
+  ];
+  for (const [c, jobs] of cases) {
+    const a = randomArray(c.batch * c.M * c.K, 1), b = randomArray(c.batch * c.K * c.N, 2);
+    const one = new Float32Array(c.batch * c.M * c.N), two = one.slice();
+    setFastThreads(1);
+    matmulF32(a, b, one, c.batch, c.M, c.N, c.K, c.transA, c.transB);
+    setFastThreads(2);
+    await warmupFast();
+    fastStats(true);
+    matmulF32(a, b, two, c.batch, c.M, c.N, c.K, c.transA, c.transB);
+    const ran = fastStats().parallelJobs;
+    shutdownFast();
+    if (ran !== jobs) throw new Error(`${ran} parallel jobs, want ${jobs}: ${JSON.stringify(c)}`);
+    if (one.some((x, i) => !Object.is(x, two[i]))) {
+      throw new Error(`results differ by thread count: ${JSON.stringify(c)}`);
+    }
+    assertClose(two, c, a, b);
+  }
 });
 
 Deno.test("a failing parallel job throws and leaves the pool usable", async () => {
