@@ -64,10 +64,20 @@ export function writeJob(ctl: Int32Array, job: GemmJob): void {
   writeParams(ctl, FIELDS.map((f) => job[f]));
 }
 
+/** This thread's last job read and its parameter slots (a job's chunks share them). */
+let lastJob: GemmJob | null = null;
+const lastParams = new Float64Array(FIELDS.length);
+
+/** The job in the control block; the same object again while its parameters are unchanged. */
 export function readJob(ctl: Int32Array): GemmJob {
-  const j = {} as GemmJob, p = readParams(ctl, FIELDS.length);
+  const p = readParams(ctl, FIELDS.length);
+  let same = lastJob !== null;
+  for (let i = 0; same && i < FIELDS.length; i++) same = p[i] === lastParams[i];
+  if (same) return lastJob!;
+  const j = {} as GemmJob;
   for (let i = 0; i < FIELDS.length; i++) j[FIELDS[i]] = p[i];
-  return j;
+  lastParams.set(p);
+  return lastJob = j;
 }
 
 function shape(j: GemmJob): GemmShape {
