@@ -119,6 +119,23 @@ Deno.test("matmulF32 matches the float64 reference on small odd shapes (main thr
   fc.assert(fc.property(smallCase, (c) => runCase(c, false)), { numRuns: 150 });
 });
 
+Deno.test("matmulF32 on every shape around the tile sizes (MR, NR, KU, K blocks)", () => {
+  // rows around multiples of MR = 5, columns around NR = 8, K around KU = 4 (the gather pack
+  // takes four k at a time) and around the 256-wide K blocks; all transposes, batch 2
+  let seed = 100;
+  for (const M of [4, 5, 6, 9, 10, 11]) {
+    for (const N of [7, 8, 9, 16, 17]) {
+      for (const K of [1, 2, 3, 5, 7, 255, 256, 257, 260]) {
+        for (
+          const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]
+        ) {
+          runCase({ batch: 2, M, N, K, transA, transB, seed: seed++ }, seed % 2 === 0);
+        }
+      }
+    }
+  }
+});
+
 Deno.test("matmulF32 works in place on allocF32 views and frees them all", () => {
   const before = fastMemoryStats().liveCount;
   fc.assert(fc.property(smallCase, (c) => runCase(c, true)), { numRuns: 60 });
