@@ -105,9 +105,9 @@ export function matmulF32(
     tilesPerChunk = Math.ceil(tilesPerChunk / 2);
   }
   while (batch * Math.ceil(s.mTiles / tilesPerChunk) > 0xffff) tilesPerChunk *= 2;
-  // N-split when all of A's tiles (one K block) fit in L2 with room to spare and A has no
-  // more (padded) rows than B has columns: chunks are then ranges of B panels and A is
-  // packed once, up front (e.g. the weight gradients X^T dY with M = d_model <= 256).
+  // N-split when all of A's tiles (one K block) fit in L2 with room to spare and M <= N:
+  // chunks are then ranges of B panels and A is packed once, up front (e.g. the weight
+  // gradients X^T dY with M = d_model <= 256).
   const splitN = s.mTiles * s.kcp * MR * 4 <= 0.6 * L2_BYTES && M <= N;
   let panelsPerChunk = splitN ? 32 : Math.max(8, Math.ceil(batch * s.nPanels / (4 * threads)));
   if (splitN) {
