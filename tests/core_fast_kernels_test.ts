@@ -7,6 +7,7 @@ import {
   allocF32,
   fastInfo,
   fastMemoryStats,
+  fastStats,
   freeF32,
   matmulF32,
   setFastThreads,
@@ -118,10 +119,27 @@ Deno.test("matmulF32 matches the float64 reference on small odd shapes (main thr
   fc.assert(fc.property(smallCase, (c) => runCase(c, false)), { numRuns: 150 });
 });
 
+Deno.test("matmulF32 on every shape around the tile sizes (MR, NR, KU, K blocks)", () => {
+  // rows around multiples of MR = 5, columns around NR = 8, K around KU = 4 (the gather pack
+  // takes four k at a time) and around the 256-wide K blocks; all transposes, batch 2
+  let seed = 100;
+  for (const M of [4, 5, 6, 9, 10, 11]) {
+    for (const N of [7, 8, 9, 16, 17]) {
+      for (const K of [1, 2, 3, 5, 7, 255, 256, 257, 260]) {
+        for (
+          const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]
+        ) {
+          runCase({ batch: 2, M, N, K, transA, transB, seed: seed++ }, seed % 2 === 0);
+        }
+      }
+    }
+  }
+});
+
 Deno.test("matmulF32 works in place on allocF32 views and frees them all", () => {
   const before = fastMemoryStats().liveCount;
   fc.assert(fc.property(smallCase, (c) => runCase(c, true)), { numRuns: 60 });
-  // N % 8 == 0 takes the direct-output path (M % 6 != 0 also exercises its edge tile).
+  // N % 8 == 0 takes the direct-output path (M % MR != 0 also exercises its edge tile).
   runCase({ batch: 2, M: 66, N: 40, K: 33, transA: true, transB: false, seed: 5 }, true);
   runCase({ batch: 3, M: 67, N: 48, K: 300, transA: false, transB: true, seed: 6 }, true);
   if (fastMemoryStats().liveCount !== before) throw new Error("allocF32 views leaked");
@@ -136,18 +154,33 @@ Deno.test("matmulF32 matches the reference with worker threads", async () => {
 });
 
 Deno.test("matmulF32 results are identical with 1 and 2 threads", async () => {
-  // packed B > 2^20 floats: B is packed by all threads
-  const c: Case = { batch: 1, M: 40, N: 1030, K: 1030, transA: false, transB: true, seed: 9 };
-  const a = randomArray(c.batch * c.M * c.K, 1), b = randomArray(c.batch * c.K * c.N, 2);
-  const one = new Float32Array(c.batch * c.M * c.N), two = one.slice();
-  setFastThreads(1);
-  matmulF32(a, b, one, c.batch, c.M, c.N, c.K, c.transA, c.transB);
-  setFastThreads(2);
-  await warmupFast();
-  matmulF32(a, b, two, c.batch, c.M, c.N, c.K, c.transA, c.transB);
-  shutdownFast();
-  if (one.some((x, i) => !Object.is(x, two[i]))) throw new Error("results differ by thread count");
-  assertClose(two, c, a, b);
+  // [case, parallel jobs with 2 threads]: the packing before the GEMM job is a job of its
+  // own when large (B for the M-split, A for the N-split), else done by the main thread
+  const cases: [Case, number][] = [
+    // M > N: M-split; packed B of 158K floats: packed by all threads
+    [{ batch: 1, M: 300, N: 260, K: 600, transA: false, transB: true, seed: 9 }, 2],
+    // A's K block fits in L2 and M <= N: N-split; packed A of 143K floats: all threads
+    [{ batch: 1, M: 130, N: 600, K: 1100, transA: true, transB: false, seed: 10 }, 2],
+    // N-split with a small A packed by the main thread
+    [{ batch: 2, M: 40, N: 1030, K: 1030, transA: false, transB: true, seed: 11 }, 1],
+  ];
+  for (const [c, jobs] of cases) {
+    const a = randomArray(c.batch * c.M * c.K, 1), b = randomArray(c.batch * c.K * c.N, 2);
+    const one = new Float32Array(c.batch * c.M * c.N), two = one.slice();
+    setFastThreads(1);
+    matmulF32(a, b, one, c.batch, c.M, c.N, c.K, c.transA, c.transB);
+    setFastThreads(2);
+    await warmupFast();
+    fastStats(true);
+    matmulF32(a, b, two, c.batch, c.M, c.N, c.K, c.transA, c.transB);
+    const ran = fastStats().parallelJobs;
+    shutdownFast();
+    if (ran !== jobs) throw new Error(`${ran} parallel jobs, want ${jobs}: ${JSON.stringify(c)}`);
+    if (one.some((x, i) => !Object.is(x, two[i]))) {
+      throw new Error(`results differ by thread count: ${JSON.stringify(c)}`);
+    }
+    assertClose(two, c, a, b);
+  }
 });
 
 Deno.test("a failing parallel job throws and leaves the pool usable", async () => {

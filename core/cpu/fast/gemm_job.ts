@@ -1,7 +1,8 @@
 // One parallel GEMM job: the addresses and blocking that every thread needs, stored
 // in Int32 slots of the shared control block, and the work of one chunk: a GEMM chunk
 // packs and multiplies a batch item's range of MR-row tiles (all N columns, all K
-// blocks); a PACK_B chunk packs a range of B's NR-column panels.
+// blocks); a PACK_B chunk packs a range of B's NR-column panels, a PACK_A chunk a range of
+// A's tiles (before N-split GEMM chunks, which share all of A).
 
 import { type KernelExports, MR, NR } from "./kernels.ts";
 import { readParams, writeParams } from "./control.ts";
@@ -63,10 +64,20 @@ export function writeJob(ctl: Int32Array, job: GemmJob): void {
   writeParams(ctl, FIELDS.map((f) => job[f]));
 }
 
+/** This thread's last job read and its parameter slots (a job's chunks share them). */
+let lastJob: GemmJob | null = null;
+const lastParams = new Float64Array(FIELDS.length);
+
+/** The job in the control block; the same object again while its parameters are unchanged. */
 export function readJob(ctl: Int32Array): GemmJob {
-  const j = {} as GemmJob, p = readParams(ctl, FIELDS.length);
+  const p = readParams(ctl, FIELDS.length);
+  let same = lastJob !== null;
+  for (let i = 0; same && i < FIELDS.length; i++) same = p[i] === lastParams[i];
+  if (same) return lastJob!;
+  const j = {} as GemmJob;
   for (let i = 0; i < FIELDS.length; i++) j[FIELDS[i]] = p[i];
-  return j;
+  lastParams.set(p);
+  return lastJob = j;
 }
 
 function shape(j: GemmJob): GemmShape {
@@ -165,6 +176,20 @@ export function packBChunk(
   chunk: number,
 ): void {
   packPanelChunk(k, new Float32Array(memory.buffer), j, chunk);
+}
+
+/** Pack chunk `chunk` of A's tiles (PACK_A job, before N-split GEMM chunks). */
+export function packAChunk(
+  k: KernelExports,
+  memory: WebAssembly.Memory,
+  j: GemmJob,
+  chunk: number,
+): void {
+  const perBatch = Math.ceil(j.mTiles / j.tilesPerChunk);
+  const b = Math.floor(chunk / perBatch), t0 = (chunk % perBatch) * j.tilesPerChunk;
+  const t1 = Math.min(j.mTiles, t0 + j.tilesPerChunk);
+  const src = (j.aSrc / 4) + b * j.M * j.K, mem = new Float32Array(memory.buffer);
+  packATiles(k, mem, src, j.transA === 1, shape(j), (j.pa + b * j.aBatchBytes) / 4, t0, t1);
 }
 
 /** Pack B's panels of chunk `chunk` (batch item b, panels [p0, p1)); returns where they were. */

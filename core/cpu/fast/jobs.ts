@@ -3,12 +3,12 @@
 // thread's own instances on the shared memory.
 
 import { chooseKernelBytes, isMemory64, type KernelExports } from "./kernels.ts";
-import { packBChunk, readJob, runChunk } from "./gemm_job.ts";
+import { packAChunk, packBChunk, readJob, runChunk } from "./gemm_job.ts";
 import { KIND } from "./control.ts";
 import { attnChunk } from "./attention_job.ts";
 import { rowsChunk } from "./rows_job.ts";
 
-export const GEMM = 0, ATTN_FWD = 1, ATTN_BWD = 2, ROWS = 3, PACK_B = 4;
+export const GEMM = 0, ATTN_FWD = 1, ATTN_BWD = 2, ROWS = 3, PACK_B = 4, PACK_A = 5;
 
 let kernels: KernelExports | null = null;
 let fma = false;
@@ -39,6 +39,7 @@ export function runChunkAny(ctl: Int32Array, memory: WebAssembly.Memory, chunk: 
   const kind = ctl[KIND];
   if (kind === GEMM) runChunk(threadKernels(memory), memory, readJob(ctl), chunk);
   else if (kind === PACK_B) packBChunk(threadKernels(memory), memory, readJob(ctl), chunk);
+  else if (kind === PACK_A) packAChunk(threadKernels(memory), memory, readJob(ctl), chunk);
   else if (kind === ROWS) rowsChunk(ctl, memory, threadKernels(memory), chunk);
   else if (kind === ATTN_FWD || kind === ATTN_BWD) {
     attnChunk(ctl, memory, kind === ATTN_BWD, threadFma(memory), chunk);

@@ -6,7 +6,7 @@ import { KU, MR, NR } from "./kernels.ts";
 import { type GemmShape, packATiles, packBPanels } from "./pack.ts";
 import { isShared, memBuffer, scratchBytes } from "./memory.ts";
 import { mainKernels, poolInfo, runJob } from "./pool.ts";
-import { GEMM, PACK_B } from "./jobs.ts";
+import { GEMM, PACK_A, PACK_B } from "./jobs.ts";
 import { type GemmJob, writeJob } from "./gemm_job.ts";
 
 /** Largest K block (floats): a packed A chunk of 64 x KC_MAX stays in L2. */
@@ -15,8 +15,11 @@ export const KC_MAX = 256;
 export const PARALLEL_MIN_FLOPS = 8e6;
 /** Per-core L2 cache size assumed for blocking decisions (bytes). */
 const L2_BYTES = 512 * 1024;
-/** Packed-B size (floats) from which B is packed by all threads. */
-const PARALLEL_PACK_MIN = 1 << 20;
+/**
+ * Size (floats) from which the operand packed before the GEMM job (B, or A for the N-split)
+ * is packed by all threads as a job of its own (about 50 us of packing on one thread).
+ */
+const PARALLEL_PACK_MIN = 1 << 17;
 
 function check(name: string, arr: Float32Array, need: number): void {
   if (!(arr instanceof Float32Array)) throw new Error(`matmulF32: ${name} must be a Float32Array`);
@@ -102,9 +105,10 @@ export function matmulF32(
     tilesPerChunk = Math.ceil(tilesPerChunk / 2);
   }
   while (batch * Math.ceil(s.mTiles / tilesPerChunk) > 0xffff) tilesPerChunk *= 2;
-  // N-split when all of A's tiles (one K block) fit in L2 and B has more panels than A has
-  // tiles: chunks are then ranges of B panels and A is packed once, up front.
-  const splitN = s.mTiles * s.kcp * MR * 4 <= L2_BYTES / 2 && s.nPanels > s.mTiles;
+  // N-split when all of A's tiles (one K block) fit in L2 with room to spare and M <= N:
+  // chunks are then ranges of B panels and A is packed once, up front (e.g. the weight
+  // gradients X^T dY with M = d_model <= 256).
+  const splitN = s.mTiles * s.kcp * MR * 4 <= 0.6 * L2_BYTES && M <= N;
   let panelsPerChunk = splitN ? 32 : Math.max(8, Math.ceil(batch * s.nPanels / (4 * threads)));
   if (splitN) {
     const pChunks = (p: number) => batch * Math.ceil(s.nPanels / p);
@@ -145,7 +149,10 @@ export function matmulF32(
   // B's panels are shared by every M-split chunk: pack them first (in parallel when B is
   // large); with the N-split, A is the shared operand and is packed here instead.
   const bChunks = batch * Math.ceil(s.nPanels / panelsPerChunk);
-  if (splitN) {
+  const aChunks = batch * Math.ceil(s.mTiles / tilesPerChunk);
+  if (splitN && threads > 1 && batch * aBatch >= PARALLEL_PACK_MIN && aChunks > 1) {
+    runJob(PACK_A, write, aChunks, true);
+  } else if (splitN) {
     const kern = mainKernels();
     for (let i = 0; i < batch; i++) {
       packATiles(kern, mem, aSrc + i * M * K, transA, s, at[2] + i * aBatch, 0, s.mTiles);

@@ -101,6 +101,7 @@ function packBlocks(
   t1: number,
 ): void {
   const { K, kcp, nKb } = s;
+  if (sW !== 1 && sK !== 1) throw new Error(`packBlocks: the gather pack needs sK == 1, got ${sK}`);
   const fn = sW === 1 ? kern[`pack${w}c`] : kern[`pack${w}g`];
   for (let kb = 0; kb < nKb; kb++) {
     const k0 = kb * kcp;

@@ -103,6 +103,7 @@ export const add = (a: Code, b: Code): Code => [a, b, iop(0x6a, 0x7c)];
 export const sub = (a: Code, b: Code): Code => [a, b, iop(0x6b, 0x7d)];
 export const mul = (a: Code, b: Code): Code => [a, b, iop(0x6c, 0x7e)];
 export const shl = (a: Code, b: Code): Code => [a, b, iop(0x74, 0x86)];
+export const and = (a: Code, b: Code): Code => [a, b, iop(0x71, 0x83)];
 export const ltS = (a: Code, b: Code): Code => [a, b, iop(0x48, 0x53)];
 export const ne = (a: Code, b: Code): Code => [a, b, iop(0x47, 0x52)];
 /** An integer as a branch condition (i32 != 0). */
@@ -134,6 +135,13 @@ export const v128Store = (addr: Code, v: Code, off = 0): Code => [
   memarg(4, off),
 ];
 export const v128Zero = (): Code => [simd(0x0c), new Array(16).fill(0)];
+/** i8x16.shuffle picking 32-bit lanes: lane i of the result is lane lanes[i] of a ++ b (0..7). */
+export const i32x4Shuffle = (a: Code, b: Code, lanes: number[]): Code => [
+  a,
+  b,
+  simd(0x0d),
+  lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+];
 export const f32x4Splat = (x: Code): Code => [x, simd(0x13)];
 export const f32x4Add = (a: Code, b: Code): Code => [a, b, simd(0xe4)];
 export const f32x4Sub = (a: Code, b: Code): Code => [a, b, simd(0xe5)];
