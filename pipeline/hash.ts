@@ -1,6 +1,7 @@
 // Content hashes for the pipeline: SHA-256 (crypto.subtle) of bytes, strings and files, and a
 // canonical JSON form (sorted keys) so that equal parameters always hash equal.
 
+import { createHash } from "node:crypto";
 import { readFileOrExplain } from "../core/safetensors.ts";
 
 /** Lower-case hex SHA-256 of bytes or a UTF-8 string. */
@@ -15,9 +16,27 @@ export function sha256OfArray(a: ArrayBufferView): Promise<string> {
   return sha256Hex(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 }
 
-/** SHA-256 of a file's bytes; a missing file gives a one-line error naming it. */
+/**
+ * SHA-256 of a file's bytes, read 16 MiB at a time (a multi-gigabyte checkpoint is never held
+ * whole in memory); a missing file gives a one-line error naming it.
+ */
 export async function sha256File(path: string): Promise<string> {
-  return sha256Hex(await readFileOrExplain(path));
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) await readFileOrExplain(path); // throws its one line
+    throw e;
+  }
+  try {
+    const hash = createHash("sha256"), buf = new Uint8Array(1 << 24);
+    for (let n = await file.read(buf); n !== null; n = await file.read(buf)) {
+      hash.update(buf.subarray(0, n));
+    }
+    return hash.digest("hex");
+  } finally {
+    file.close();
+  }
 }
 
 /** JSON with object keys sorted at every level: a stable text for hashing. */

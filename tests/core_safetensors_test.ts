@@ -9,7 +9,7 @@ import {
   readSafetensorsTensor,
   writeSafetensorsFile,
 } from "../core/safetensors.ts";
-import { sha256Hex } from "../pipeline/hash.ts";
+import { sha256File, sha256Hex } from "../pipeline/hash.ts";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 
 /** A safetensors file from a header value (any JSON) and a data section of `dataBytes` bytes. */
@@ -164,6 +164,22 @@ Deno.test("safetensors: one tensor read by seeking equals the decoded one; bad n
     await Deno.writeFile(path, bytes.subarray(0, bytes.length - 2)); // cut into z.last
     const cut = await readSafetensorsTensor(path, "z.last").then(() => "", (e) => String(e));
     assert(cut.includes("past the end") && !cut.includes("\n"), cut);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sha256File: the streamed hash of a file over several 16 MiB reads equals the one-shot hash", async () => {
+  const bytes = new Uint8Array(40_000_003);
+  for (let i = 0; i < bytes.length; i += 4093) bytes[i] = (i * 2654435761) >>> 24;
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/f.bin`, bytes);
+    assertEquals(await sha256File(`${dir}/f.bin`), await sha256Hex(bytes), "streamed hash");
+    await Deno.writeFile(`${dir}/empty.bin`, new Uint8Array(0));
+    assertEquals(await sha256File(`${dir}/empty.bin`), await sha256Hex(new Uint8Array(0)), "empty");
+    const msg = await sha256File(`${dir}/missing.bin`).then(() => "", (e) => String(e));
+    assert(msg.includes("missing.bin") && !msg.includes("\n"), msg);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
