@@ -29,12 +29,17 @@ function sameBits(what: string, got: Float32Array, want: Float32Array): void {
   }
 }
 
-Deno.test({
-  name: `cpu binary add/sub/mul/div via wasm = TypeScript kernels, bit for bit${
-    hasWasmMatmul ? "" : " (skipped: no wasm)"
-  }`,
-  ignore: !hasWasmMatmul,
-  fn() {
+/** A test of the wasm paths; skipped, saying so in its name, where the wasm kernels do not load. */
+function wasmTest(name: string, fn: () => void): void {
+  Deno.test({
+    name: `${name}${hasWasmMatmul ? "" : " (skipped: no wasm)"}`,
+    ignore: !hasWasmMatmul,
+    fn,
+  });
+}
+
+wasmTest("cpu binary add/sub/mul/div via wasm = TypeScript kernels, bit for bit", () => {
+  {
     fc.assert(
       fc.property(
         fc.constantFrom("add", "sub", "mul", "div") as fc.Arbitrary<"add" | "sub" | "mul" | "div">,
@@ -58,15 +63,11 @@ Deno.test({
       ),
       { numRuns: 120 },
     );
-  },
+  }
 });
 
-Deno.test({
-  name: `cpu sum reduce via wasm = TypeScript kernel, bit for bit${
-    hasWasmMatmul ? "" : " (skipped: no wasm)"
-  }`,
-  ignore: !hasWasmMatmul,
-  fn() {
+wasmTest("cpu sum reduce via wasm = TypeScript kernel, bit for bit", () => {
+  {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 4 }),
@@ -95,5 +96,5 @@ Deno.test({
       ),
       { numRuns: 120 },
     );
-  },
+  }
 });
