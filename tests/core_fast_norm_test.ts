@@ -12,6 +12,7 @@ import {
   layerNormForwardF32,
   ropeF32,
   shutdownFast,
+  zeroF32,
 } from "../core/cpu/fast/mod.ts";
 import { xorshiftUniform } from "./xorshift.ts";
 
@@ -206,5 +207,24 @@ Deno.test("fast binary ops with a periodic (broadcast) operand match plain math"
       },
     ),
     { numRuns: 80 },
+  );
+});
+
+Deno.test("zeroF32 zeroes exactly the view (shared memory by memory.fill, ordinary arrays too)", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 0, max: 7 }), (n, skip) => {
+      const all = allocF32(n + skip + 5);
+      all.fill(7);
+      const view = all.subarray(skip, skip + n);
+      zeroF32(view);
+      for (let i = 0; i < all.length; i++) {
+        const want = i >= skip && i < skip + n ? 0 : 7;
+        if (all[i] !== want) throw new Error(`element ${i} of ${all.length}: ${all[i]} != ${want}`);
+      }
+      freeF32(all);
+      const plain = new Float32Array(n).fill(2);
+      if (!zeroF32(plain).every((x) => x === 0)) throw new Error("ordinary array not zeroed");
+    }),
+    { numRuns: 60 },
   );
 });

@@ -215,7 +215,7 @@ export function createCpuBackend(): Backend {
     alloc: (size, dtype, zero = true) => {
       if (dtype !== "f32" || size === 0) return ref.alloc(size, dtype);
       const data = allocF32(size); // NaN-filled in poison mode
-      return cpuStorage(zero ? data.fill(0) : data);
+      return cpuStorage(zero ? fast.zeroF32(data) : data);
     },
     free: (s) => {
       const data = arr(s);

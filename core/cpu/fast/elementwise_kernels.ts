@@ -4,6 +4,7 @@
 
 import {
   brIf,
+  c32,
   type Code,
   F32,
   F32_OP,
@@ -24,6 +25,7 @@ import {
   if_,
   inc,
   loop,
+  memoryFill,
   ne,
   nz,
   set,
@@ -302,6 +304,17 @@ function sumRows(): FuncDef {
   };
 }
 
+/** fillZero(ptr, bytes): zero `bytes` bytes from byte address ptr (memory.fill: a memset). */
+function fillZero(): FuncDef {
+  return {
+    name: "fillZero",
+    params: [I32, I32],
+    results: [],
+    locals: [],
+    body: memoryFill(get(0), c32(0), get(1)),
+  };
+}
+
 /** subScalar(x, out, n4, c): out = x - c. */
 function subScalar(): FuncDef {
   const x = 0, out = 1, n4 = 2, c = 3, cv = 4;
@@ -390,6 +403,7 @@ export function elementwiseFuncs(): FuncDef[] {
     rowSum(),
     sumSeq(),
     sumRows(),
+    fillZero(),
     subScalar(),
     softmaxBwd(false),
     softmaxBwd(true),
@@ -408,6 +422,7 @@ export interface ElementwiseExports {
   rowSum(x: number, n4: number): number;
   sumSeq(x: number, n: number): number;
   sumRows(x: number, out: number, dim: number, p4: number): void;
+  fillZero(ptr: number, bytes: number): void;
   subScalar(x: number, out: number, n4: number, c: number): void;
   softmaxBwd(y: number, g: number, out: number, n4: number, s: number): void;
   logSoftmaxBwd(y: number, g: number, out: number, n4: number, s: number): void;

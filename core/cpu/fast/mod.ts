@@ -21,6 +21,7 @@ export {
   layerNormForwardF32,
   reduceSumF32,
   ropeF32,
+  zeroF32,
 } from "./norm.ts";
 export {
   allocF32,

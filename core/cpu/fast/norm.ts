@@ -338,3 +338,14 @@ export function reduceSumF32(
   });
   return true;
 }
+
+/**
+ * Zero a Float32Array; a view of the shared memory by `memory.fill` (a memset: TypedArray#fill
+ * on a SharedArrayBuffer goes element by element, ~2x slower here). Returns the view.
+ */
+export function zeroF32(view: Float32Array): Float32Array {
+  if (view.length === 0) return view;
+  if (!isShared(view)) return view.fill(0);
+  mainKernels().fillZero(view.byteOffset, view.byteLength);
+  return view;
+}

@@ -117,6 +117,12 @@ export const inc = (i: number, v: Code): Code => set(i, add(get(i), v));
 
 // ---- f32 scalar memory ----
 const memarg = (align: number, offset: number): Bytes => code(uleb(align), uleb(offset));
+/** memory.fill(dest, byte value (i32), length): bulk fill (a memset), address-typed dest/length. */
+export const memoryFill = (
+  dest: Code,
+  value: Code,
+  n: Code,
+): Code => [dest, value, n, 0xfc, 0x0b, 0];
 export const f32Load = (addr: Code, off = 0): Code => [addr, 0x2a, memarg(2, off)];
 export const f32Store = (addr: Code, v: Code, off = 0): Code => [addr, v, 0x38, memarg(2, off)];
 export const f32Const = (x: number): Code => {
