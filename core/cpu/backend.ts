@@ -1,7 +1,8 @@
 // The "cpu" backend (core/registry.ts registers it and "cpu-ref" as built-ins): the WebAssembly
-// SIMD + worker kernels of core/cpu/fast/mod.ts (matmul, attention, cross-entropy, GELU,
-// LayerNorm, RoPE, AdamW) over f32 storage that lives in their shared wasm memory (no copies),
-// the TypeScript kernels of kernels.ts for strided copies, elementwise ops, reduce and softmax,
+// SIMD + worker kernels of core/cpu/fast/mod.ts (matmul, attention, cross-entropy, softmax,
+// GELU, LayerNorm, RoPE, AdamW, add/sub/mul/div, sums) over f32 storage that lives in their
+// shared wasm memory (no copies), the TypeScript kernels of kernels.ts for strided copies, the
+// other elementwise ops and max reductions,
 // and the reference kernels of ref.ts for the rest. A wasm trap (e.g. NaN into attention) runs
 // the ref.ts kernel instead, which writes every output element and lets NaN propagate so the
 // caller's finiteness checks see it. No kernel keeps state between calls: what a backward pass
@@ -68,6 +69,9 @@ function wasmKernels(m: FastModule, base: Backend, ref: Backend): Partial<Backen
         ignoreIndex,
         f32(lse),
       ),
+    softmax: (x, o, rows, cols, log) => m.softmaxF32(f32(x), f32(o), rows, cols, log),
+    softmaxBackward: (y, dy, dx, rows, cols, log) =>
+      m.softmaxBackwardF32(f32(y), f32(dy), f32(dx), rows, cols, log),
     unary: (op, x, o, n, a, b) =>
       op === "geluTanh" ? m.geluTanhF32(f32(x), f32(o), n) : base.unary(op, x, o, n, a, b),
     binary: (op, a, b, o, shape, sa, sb) => {
