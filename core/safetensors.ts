@@ -130,31 +130,60 @@ export function decodeSafetensors(
   bytes: Uint8Array,
   what = "safetensors data",
 ): { tensors: StDict; metadata: Record<string, string> } {
+  const { base, metadata, entries } = parseHeader(bytes, bytes.length, what);
+  const tensors: StDict = {};
+  for (const { name, dtype, shape, a, b } of entries) {
+    const raw = bytes.slice(base + a, base + b); // copy: aligned and independent of the file buffer
+    tensors[name] = { dtype, shape, data: new CTORS[dtype](raw.buffer, 0, (b - a) / BYTES[dtype]) };
+  }
+  return { tensors, metadata };
+}
+
+interface HeaderEntry {
+  name: string;
+  dtype: StDtype;
+  shape: number[];
+  a: number; // data_offsets, relative to the data section at byte `base`
+  b: number;
+}
+
+/**
+ * Read and check the header of a safetensors file of `fileLength` bytes from `prefix`, which
+ * holds at least its first 8 + header-length bytes (the whole file, or only that much when the
+ * tensors are read by seeking): every check of `decodeSafetensors`, the tiling of the data
+ * section included. Entries are sorted by offset.
+ */
+function parseHeader(
+  prefix: Uint8Array,
+  fileLength: number,
+  what: string,
+): { base: number; metadata: Record<string, string>; entries: HeaderEntry[] } {
   const fail = (why: string): never => {
     throw new Error(
       `${what}: ${why} (the file is corrupt or truncated: regenerate it or restore a good copy)`,
     );
   };
-  if (bytes.length < 8) fail("shorter than the 8-byte header length");
-  const hlen64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (hlen64 > BigInt(bytes.length - 8)) {
-    fail(`header length ${hlen64} exceeds file size ${bytes.length}`);
+  if (fileLength < 8 || prefix.length < 8) fail("shorter than the 8-byte header length");
+  const hlen64 = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (hlen64 > BigInt(fileLength - 8)) {
+    fail(`header length ${hlen64} exceeds file size ${fileLength}`);
   }
   const hlen = Number(hlen64);
   if (hlen > MAX_HEADER) fail(`header length ${hlen} is over the format's ${MAX_HEADER} bytes`);
-  if (hlen < 2 || bytes[8] !== 0x7b) fail("header does not start with '{' (not safetensors)");
+  if (prefix.length < 8 + hlen) fail(`only ${prefix.length} bytes of the header were read`);
+  if (hlen < 2 || prefix[8] !== 0x7b) fail("header does not start with '{' (not safetensors)");
   let header: unknown;
   try {
     header = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + hlen)),
+      new TextDecoder("utf-8", { fatal: true }).decode(prefix.subarray(8, 8 + hlen)),
     );
   } catch (e) {
     return fail(`header is not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
   }
   if (!isObject(header)) return fail("header is not a JSON object");
-  const base = 8 + hlen, dataLen = bytes.length - base;
+  const base = 8 + hlen, dataLen = fileLength - base;
   let metadata: Record<string, string> = {};
-  const entries: { name: string; dtype: StDtype; shape: number[]; a: number; b: number }[] = [];
+  const entries: HeaderEntry[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === "__metadata__") {
       if (!isObject(info) || !Object.values(info).every((v) => typeof v === "string")) {
@@ -203,12 +232,7 @@ export function decodeSafetensors(
   if (end !== dataLen) {
     fail(`the tensors cover ${end} bytes of a ${dataLen}-byte data section`);
   }
-  const tensors: StDict = {};
-  for (const { name, dtype, shape, a, b } of entries) {
-    const raw = bytes.slice(base + a, base + b); // copy: aligned and independent of the file buffer
-    tensors[name] = { dtype, shape, data: new CTORS[dtype](raw.buffer, 0, (b - a) / BYTES[dtype]) };
-  }
-  return { tensors, metadata };
+  return { base, metadata, entries };
 }
 
 /**
@@ -225,36 +249,26 @@ export async function readSafetensorsTensor(path: string, name: string): Promise
       await file.seek(at, Deno.SeekMode.Start);
       for (let got = 0; got < n;) {
         const r = await file.read(buf.subarray(got));
-        if (r === null) throw new Error(`${path}: ends at byte ${at + got}, inside "${name}"`);
+        if (r === null) throw new Error(`${path}: ends at byte ${at + got} (truncated)`);
         got += r;
       }
       return buf;
     };
-    const fail = (why: string): never => {
-      throw new Error(`${path}: ${why} (the file is corrupt or truncated: restore a good copy)`);
+    const first = await readAt(0, Math.min(8, size));
+    // the header too when its length is plausible; parseHeader explains any that is not
+    const hlen = first.length === 8
+      ? Number(new DataView(first.buffer).getBigUint64(0, true))
+      : Infinity;
+    const prefix = hlen <= Math.min(MAX_HEADER, size - 8) ? await readAt(0, 8 + hlen) : first;
+    const { base, entries } = parseHeader(prefix, size, path);
+    const e = entries.find((x) => x.name === name);
+    if (!e) throw new Error(`${path}: no tensor "${name}" in the file`);
+    const bytes = await readAt(base + e.a, e.b - e.a);
+    return {
+      dtype: e.dtype,
+      shape: e.shape,
+      data: new CTORS[e.dtype](bytes.buffer as ArrayBuffer, 0, (e.b - e.a) / BYTES[e.dtype]),
     };
-    if (size < 8) fail("shorter than the 8-byte header length");
-    const hlen = Number(new DataView((await readAt(0, 8)).buffer).getBigUint64(0, true));
-    if (!(hlen >= 2 && hlen <= MAX_HEADER && 8 + hlen <= size)) fail(`bad header length ${hlen}`);
-    let header: Record<string, { dtype?: unknown; shape?: unknown; data_offsets?: unknown }>;
-    try {
-      header = JSON.parse(new TextDecoder().decode(await readAt(8, hlen)));
-    } catch (e) {
-      return fail(`header is not valid JSON (${(e as Error).message.replace(/\s+/g, " ")})`);
-    }
-    const info = isObject(header) && name !== "__metadata__" ? header[name] : undefined;
-    if (!isObject(info)) throw new Error(`${path}: no tensor "${name}" in the file`);
-    const dtype = info.dtype as StDtype, shape = info.shape as number[];
-    const off = info.data_offsets as number[];
-    const n = Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0)
-      ? shape.reduce((a, b) => a * b, 1)
-      : NaN;
-    const ok = Object.hasOwn(BYTES, dtype) && Array.isArray(off) && off.length === 2 &&
-      Number.isSafeInteger(off[0]) && off[1] - off[0] === n * BYTES[dtype] && off[0] >= 0 &&
-      8 + hlen + off[1] <= size;
-    if (!ok) fail(`"${name}" has a bad dtype, shape or data_offsets, or lies past the end`);
-    const bytes = await readAt(8 + hlen + off[0], off[1] - off[0]);
-    return { dtype, shape, data: new CTORS[dtype](bytes.buffer as ArrayBuffer, 0, n) };
   } finally {
     file.close();
   }
