@@ -150,19 +150,13 @@ export async function writeCheckpointStep(
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp);
   // streamed and hashed as written: no whole-file copy of a multi-gigabyte checkpoint in memory
-  const files = {
-    [MODEL]: await writeSafetensorsFile(join(tmp, MODEL), weights, {
-      format: CHECKPOINT_FORMAT,
-      step: `${cfg.step}`,
-    }),
-    [OPTIM]: "",
-  };
+  const write = (file: string, tensors: StDict, meta: Record<string, string>) =>
+    writeSafetensorsFile(join(tmp, file), tensors, { format: CHECKPOINT_FORMAT, ...meta });
+  const modelSha = await write(MODEL, weights, { step: `${cfg.step}` });
   checkpointHook.at("model", cfg.step);
-  files[OPTIM] = await writeSafetensorsFile(join(tmp, OPTIM), optim, {
-    format: CHECKPOINT_FORMAT,
-    adamStep: `${adamStep}`,
-  });
+  const optimSha = await write(OPTIM, optim, { adamStep: `${adamStep}` });
   checkpointHook.at("optim", cfg.step);
+  const files = { [MODEL]: modelSha, [OPTIM]: optimSha };
   const full: CheckpointConfig = { format: CHECKPOINT_FORMAT, ...cfg, files };
   await Deno.writeTextFile(join(tmp, CONFIG), JSON.stringify(full, null, 2) + "\n");
   checkpointHook.at("config", cfg.step);
