@@ -13,6 +13,7 @@ import { setBackend } from "../core/registry.ts";
 import { hasWasmMatmul, warmupCpu } from "../core/cpu/backend.ts";
 import type { GPTConfig } from "../core/gpt.ts";
 import { Rng } from "../core/rng.ts";
+import { fastInfo } from "../core/cpu/fast/mod.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -133,7 +134,16 @@ for (let r = 0; r < rounds; r++) {
     };
   }
 }
-const ours = { backend: be.name, wasmMatmul: hasWasmMatmul, matmulGflops, train: train[0] };
+// which GEMM kernel ran (revectorized pair kernel or plain) and why; cpu backend only
+const gemm = be.name === "cpu" && hasWasmMatmul ? fastInfo() : null;
+const gemmKernel = gemm ? { revec: gemm.revec, how: gemm.revecHow } : null;
+const ours = {
+  backend: be.name,
+  wasmMatmul: hasWasmMatmul,
+  gemmKernel,
+  matmulGflops,
+  train: train[0],
+};
 const torch = peer ? "measured" : torchNote;
 const ratio = (a: number, b?: number) => (b ? a / b : null);
 const configs = CASES.map((c, i) => ({
@@ -179,6 +189,11 @@ else {
       `(our ${c.name} step: ${f(c.ours.msPerStep, 0)} ms for ${
         c.config.batch * c.config.context
       } tokens)`,
+    );
+  }
+  if (gemmKernel) {
+    log(
+      `GEMM kernel: ${gemmKernel.revec ? "revectorized pair kernel" : "plain"} (${gemmKernel.how})`,
     );
   }
   log(`load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`);

@@ -7,6 +7,34 @@
 import { type KernelExports, MR, NR } from "./kernels.ts";
 import { readParams, writeParams } from "./control.ts";
 import { type GemmShape, packATiles, packBPanels } from "./pack.ts";
+import type { PairFn } from "./revec_kernels.ts";
+
+/** This thread's revectorized pair kernels by name (revec.ts), or null. */
+export type PairKernels = Record<string, PairFn> | null;
+
+/**
+ * The GEMM of kernels.ts over nt tiles and np panels, the panel pairs on the pair kernel for
+ * this kc when the thread has one (same bits), an odd last panel on the plain kernel.
+ */
+function gemm(
+  k: KernelExports,
+  pairs: PairKernels,
+  pa: number,
+  pb: number,
+  c: number,
+  ldc: number,
+  kc: number,
+  nt: number,
+  np: number,
+  acc: number,
+): void {
+  const fn = pairs === null ? undefined : pairs[`g16k${kc}`];
+  const np2 = fn === undefined ? 0 : np >> 1;
+  if (np2 > 0) fn!(pa, pb, c, ldc, nt, np2, acc);
+  if (np > 2 * np2) {
+    k.gemm(pa, pb + 2 * np2 * kc * NR * 4, c + 2 * np2 * NR * 4, ldc, kc, nt, np - 2 * np2, acc);
+  }
+}
 
 export interface GemmJob {
   aSrc: number; // A as given (byte address), batch stride M*K floats
@@ -87,11 +115,12 @@ function shape(j: GemmJob): GemmShape {
 /** Pack and compute GEMM chunk `chunk` of the job with this thread's kernels. */
 export function runChunk(
   k: KernelExports,
+  pairs: PairKernels,
   memory: WebAssembly.Memory,
   j: GemmJob,
   chunk: number,
 ): void {
-  if (j.splitN === 1) return runPanelChunk(k, memory, j, chunk);
+  if (j.splitN === 1) return runPanelChunk(k, pairs, memory, j, chunk);
   const mem = new Float32Array(memory.buffer);
   const b = Math.floor(chunk / j.chunksPerBatch);
   const t0 = (chunk % j.chunksPerBatch) * j.tilesPerChunk;
@@ -119,11 +148,22 @@ export function runChunk(
   for (let kb = 0; kb < j.nKb; kb++) {
     const acc = kb > 0 ? 1 : 0;
     if (ntMain > 0) {
-      k.gemm(pa + kb * aBlock, pb + kb * bBlock, c, j.ldcBytes, j.kcp, ntMain, j.nPanels, acc);
+      gemm(
+        k,
+        pairs,
+        pa + kb * aBlock,
+        pb + kb * bBlock,
+        c,
+        j.ldcBytes,
+        j.kcp,
+        ntMain,
+        j.nPanels,
+        acc,
+      );
     }
     if (edgeTile) {
       const paLast = pa + ntMain * j.kcp * MR * 4 + kb * aBlock;
-      k.gemm(paLast, pb + kb * bBlock, edge, j.ldcBytes, j.kcp, 1, j.nPanels, acc);
+      gemm(k, pairs, paLast, pb + kb * bBlock, edge, j.ldcBytes, j.kcp, 1, j.nPanels, acc);
     }
   }
   if (edgeTile) {
@@ -138,6 +178,7 @@ export function runChunk(
  */
 function runPanelChunk(
   k: KernelExports,
+  pairs: PairKernels,
   memory: WebAssembly.Memory,
   j: GemmJob,
   chunk: number,
@@ -154,9 +195,9 @@ function runPanelChunk(
   const edge = j.edge + b * MR * j.ldcBytes + p0 * NR * 4;
   for (let kb = 0; kb < j.nKb; kb++) {
     const acc = kb > 0 ? 1 : 0, pak = pa + kb * aBlock, pbk = pb + kb * bBlock;
-    if (ntMain > 0) k.gemm(pak, pbk, c, j.ldcBytes, j.kcp, ntMain, np, acc);
+    if (ntMain > 0) gemm(k, pairs, pak, pbk, c, j.ldcBytes, j.kcp, ntMain, np, acc);
     if (edgeTile) {
-      k.gemm(pak + ntMain * j.kcp * MR * 4, pbk, edge, j.ldcBytes, j.kcp, 1, np, acc);
+      gemm(k, pairs, pak + ntMain * j.kcp * MR * 4, pbk, edge, j.ldcBytes, j.kcp, 1, np, acc);
     }
   }
   if (edgeTile) {

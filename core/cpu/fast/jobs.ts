@@ -7,6 +7,7 @@ import { packAChunk, packBChunk, readJob, runChunk } from "./gemm_job.ts";
 import { KIND } from "./control.ts";
 import { attnChunk } from "./attention_job.ts";
 import { rowsChunk } from "./rows_job.ts";
+import { threadPairs } from "./revec.ts";
 
 export const GEMM = 0, ATTN_FWD = 1, ATTN_BWD = 2, ROWS = 3, PACK_B = 4, PACK_A = 5;
 
@@ -37,8 +38,9 @@ export function threadFma(memory: WebAssembly.Memory): boolean {
 /** Run chunk `chunk` of the job currently described in `ctl`. */
 export function runChunkAny(ctl: Int32Array, memory: WebAssembly.Memory, chunk: number): void {
   const kind = ctl[KIND];
-  if (kind === GEMM) runChunk(threadKernels(memory), memory, readJob(ctl), chunk);
-  else if (kind === PACK_B) packBChunk(threadKernels(memory), memory, readJob(ctl), chunk);
+  if (kind === GEMM) {
+    runChunk(threadKernels(memory), threadPairs(memory, fma), memory, readJob(ctl), chunk);
+  } else if (kind === PACK_B) packBChunk(threadKernels(memory), memory, readJob(ctl), chunk);
   else if (kind === PACK_A) packAChunk(threadKernels(memory), memory, readJob(ctl), chunk);
   else if (kind === ROWS) rowsChunk(ctl, memory, threadKernels(memory), chunk);
   else if (kind === ATTN_FWD || kind === ATTN_BWD) {

@@ -3,14 +3,19 @@
 // run by the main thread and the workers, then copy the (padded) result out.
 
 import { KU, MR, NR } from "./kernels.ts";
+import { REVEC_KC_MAX } from "./revec_kernels.ts";
 import { type GemmShape, packATiles, packBPanels } from "./pack.ts";
 import { isShared, memBuffer, scratchBytes } from "./memory.ts";
 import { mainKernels, poolInfo, runJob } from "./pool.ts";
 import { GEMM, PACK_A, PACK_B } from "./jobs.ts";
 import { type GemmJob, writeJob } from "./gemm_job.ts";
 
-/** Largest K block (floats): a packed A chunk of 64 x KC_MAX stays in L2. */
-export const KC_MAX = 256;
+/**
+ * Largest K block (floats). Each output element is one FMA chain per K block, the blocks'
+ * sums added in order; 64 is the longest k loop the revectorized pair kernel unrolls
+ * (revec_kernels.ts), and both kernels must block K alike to give the same bits.
+ */
+export const KC_MAX = REVEC_KC_MAX;
 /** Below this many flops a matmul runs on the main thread only. */
 export const PARALLEL_MIN_FLOPS = 8e6;
 /** Per-core L2 cache size assumed for blocking decisions (bytes). */

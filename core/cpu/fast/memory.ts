@@ -1,17 +1,21 @@
 // The one shared WebAssembly.Memory used by the main thread and every worker, and the
 // allocator over it (heap.ts: best fit over a coalescing free list + bump pointer, 64-byte
-// aligned). Bytes [0, HEAP_START) are reserved for the worker control block. The memory is
+// aligned). Bytes [0, HEAP_START) are reserved for the worker control block and the threads'
+// slots of the revectorized GEMM (revec_kernels.ts: constant addresses). The memory is
 // 64-bit addressed (memory64, up to 16 GiB) unless GLYPHGRAD_MEM64=0 or setFastMemory64(false)
 // asks for the 32-bit one (4 GiB); the kernels are emitted for whichever it is.
 
 import { Heap, type HeapStats } from "./heap.ts";
 import { memLimits } from "./kernels.ts";
+import { REVEC_SLOT_BYTES, REVEC_SLOTS } from "./revec_kernels.ts";
 
 const PAGE = 65536;
 const ALIGN = 64;
 /** Control block (Int32 slots used by pool.ts) lives at byte 0. */
 export const CONTROL_BYTES = 4096;
-const HEAP_START = CONTROL_BYTES;
+/** The revectorized GEMM's per-thread slots follow it (inside the memory's minimum size). */
+export const REVEC_BASE = CONTROL_BYTES;
+const HEAP_START = REVEC_BASE + REVEC_SLOTS * REVEC_SLOT_BYTES;
 
 let memory: WebAssembly.Memory | null = null;
 const heap = new Heap(HEAP_START, ALIGN, ensure);

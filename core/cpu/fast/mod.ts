@@ -2,7 +2,8 @@
 // TypeScript, run on the main thread plus worker threads sharing one wasm memory.
 // All entry points are synchronous. See README.md in this folder for the design.
 
-import { poolInfo, poolStats, readyPool, setThreads, shutdownPool } from "./pool.ts";
+import { poolInfo, poolStats, readyPool, setRevec, setThreads, shutdownPool } from "./pool.ts";
+import type { RevecMode } from "./revec.ts";
 
 export { matmulF32 } from "./matmul.ts";
 export { attentionBackwardF32, attentionForwardF32 } from "./attention.ts";
@@ -33,9 +34,26 @@ export {
   setFastPoison,
 } from "./memory.ts";
 
-/** Threads used by parallel kernels (main + workers), SIMD and relaxed-SIMD FMA in use. */
-export function fastInfo(): { threads: number; simd: boolean; fma: boolean } {
+/**
+ * Threads used by parallel kernels (main + workers), SIMD and relaxed-SIMD FMA in use, and
+ * whether the GEMM runs on the revectorized pair kernels (revec.ts) and why.
+ */
+export function fastInfo(): {
+  threads: number;
+  simd: boolean;
+  fma: boolean;
+  revec: boolean;
+  revecHow: string;
+} {
   return poolInfo();
+}
+
+/**
+ * GEMM kernels: "auto" (time the revectorized pair kernel once and use it when V8 fuses it,
+ * i.e. under --v8-flags=--experimental-wasm-revectorize), "on" or "off". Same bits either way.
+ */
+export function setFastRevec(mode: RevecMode): void {
+  setRevec(mode);
 }
 
 /** Use n threads in total from now on (1 = main thread only); restarts the pool. */

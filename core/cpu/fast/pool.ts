@@ -6,6 +6,7 @@
 import { Worker } from "node:worker_threads";
 import type { KernelExports } from "./kernels.ts";
 import { runChunkAny, threadFma, threadKernels } from "./jobs.ts";
+import { revecDecision, type RevecMode, setRevecMode } from "./revec.ts";
 import { CLAIM, claimChunk, DONE, EPOCH, ERROR, KIND, READY } from "./control.ts";
 import { sharedMemory } from "./memory.ts";
 
@@ -33,9 +34,11 @@ function defaultThreads(): number {
   return n;
 }
 
-/** The main thread's kernel instance (compiled on first use). */
+/** The main thread's kernel instance (compiled on first use; the revec decision with it). */
 export function mainKernels(): KernelExports {
-  return threadKernels(sharedMemory());
+  const memory = sharedMemory(), k = threadKernels(memory);
+  revecDecision(memory, k, threadFma(memory));
+  return k;
 }
 
 function control(): Int32Array {
@@ -46,13 +49,13 @@ function control(): Int32Array {
 function startWorkers(): void {
   if (started) return;
   started = true;
-  mainKernels();
   const memory = sharedMemory();
+  const revec = revecDecision(memory, mainKernels(), threadFma(memory)).on;
   try {
     for (let i = 0; i < wantThreads - 1; i++) {
       const w = new Worker(new URL("./worker.ts", import.meta.url));
       w.unref();
-      w.postMessage({ memory, epoch: Atomics.load(control(), EPOCH) });
+      w.postMessage({ memory, epoch: Atomics.load(control(), EPOCH), slot: i + 1, revec });
       workers.push(w);
     }
   } catch (e) {
@@ -78,6 +81,7 @@ export function runJob(
   parallel: boolean,
 ): void {
   const memory = sharedMemory();
+  mainKernels();
   if (parallel && wantThreads > 1) startWorkers();
   const ctl = control();
   ctl[KIND] = kind;
@@ -131,9 +135,26 @@ function closeClaims(ctl: Int32Array, seq: number): number {
   }
 }
 
-/** Threads available (main + workers) and whether SIMD (and relaxed FMA) is used. */
-export function poolInfo(): { threads: number; simd: boolean; fma: boolean } {
-  return { threads: wantThreads, simd: true, fma: threadFma(sharedMemory()) };
+/**
+ * Threads available (main + workers), whether SIMD (and relaxed FMA) is used, and whether
+ * the GEMM runs on the revectorized pair kernels (and how that was decided).
+ */
+export function poolInfo(): {
+  threads: number;
+  simd: boolean;
+  fma: boolean;
+  revec: boolean;
+  revecHow: string;
+} {
+  const memory = sharedMemory(), fma = threadFma(memory);
+  const r = revecDecision(memory, mainKernels(), fma);
+  return { threads: wantThreads, simd: true, fma, revec: r.on, revecHow: r.how };
+}
+
+/** Choose the GEMM kernels: "auto" (probe), "on" (pair kernels) or "off"; restarts the pool. */
+export function setRevec(mode: RevecMode): void {
+  setRevecMode(mode);
+  shutdownPool();
 }
 
 /** Use n threads in total (main + n-1 workers) from now on; restarts the pool. */

@@ -90,6 +90,15 @@ const iop = (op32: number, op64: number): number => (wide ? op64 : op32);
 export const block = (...body: Code[]): Code => [0x02, VOID, body, 0x0b];
 export const loop = (...body: Code[]): Code => [0x03, VOID, body, 0x0b];
 export const if_ = (cond: Code, ...body: Code[]): Code => [cond, 0x04, VOID, body, 0x0b];
+export const ifElse = (cond: Code, then: Code, otherwise: Code): Code => [
+  cond,
+  0x04,
+  VOID,
+  then,
+  0x05,
+  otherwise,
+  0x0b,
+];
 export const br = (depth: number): Code => [0x0c, uleb(depth)];
 export const brIf = (depth: number, cond: Code): Code => [cond, 0x0d, uleb(depth)];
 

@@ -3,6 +3,7 @@
 
 import { parentPort } from "node:worker_threads";
 import { runChunkAny, threadKernels } from "./jobs.ts";
+import { setThreadRevec } from "./revec.ts";
 import { CLAIM, claimChunk, DONE, EPOCH, ERROR, READY } from "./control.ts";
 
 /** How long an idle worker spins before it sleeps (ms). */
@@ -11,9 +12,12 @@ const SPIN_MS = 0.05;
 interface Init {
   memory: WebAssembly.Memory;
   epoch: number;
+  slot: number; // this thread's slot for the revectorized GEMM (revec.ts)
+  revec: boolean; // the main thread's decision to use it
 }
 
-function serve({ memory, epoch }: Init): void {
+function serve({ memory, epoch, slot, revec }: Init): void {
+  setThreadRevec(slot, revec);
   threadKernels(memory);
   const ctl = new Int32Array(memory.buffer, 0, 64);
   Atomics.add(ctl, READY, 1);
