@@ -11,7 +11,7 @@
 
 import { memLimits, MR, NR } from "../core/cpu/fast/kernels.ts";
 import { REVEC_KC_MAX, REVEC_SLOT_BYTES, REVEC_SLOTS } from "../core/cpu/fast/revec_kernels.ts";
-import { checkKernels } from "./revec_bits_main.ts";
+import { checkKernels, same } from "./revec_bits_main.ts";
 import { REVEC_BASE } from "../core/cpu/fast/memory.ts";
 import { KC_MAX } from "../core/cpu/fast/matmul.ts";
 import {
@@ -25,12 +25,6 @@ import {
 } from "../core/cpu/fast/mod.ts";
 import { xorshiftUniform } from "./xorshift.ts";
 import { fileURLToPath } from "node:url";
-
-function same(a: Float32Array, b: Float32Array, where: string): void {
-  for (let i = 0; i < a.length; i++) {
-    if (!Object.is(a[i], b[i])) throw new Error(`${where}: element ${i} is ${b[i]}, not ${a[i]}`);
-  }
-}
 
 for (const mem64 of [false, true]) {
   for (const fma of [true, false]) {

@@ -4,20 +4,17 @@
 // bit for bit, on every kc variant, both module variants and both address widths. Prints
 // "checked N variants"; throws (exit code 1) on the first difference.
 
-import { kernelModuleBytes, memLimits, MR, NR } from "../core/cpu/fast/kernels.ts";
+import {
+  type KernelExports,
+  kernelModuleBytes,
+  memLimits,
+  MR,
+  NR,
+} from "../core/cpu/fast/kernels.ts";
 import { type PairFn, REVEC_KC_MAX, revecModuleBytes } from "../core/cpu/fast/revec_kernels.ts";
 import { xorshiftUniform } from "./xorshift.ts";
 
-type Gemm = (
-  pa: number,
-  pb: number,
-  c: number,
-  ldc: number,
-  kc: number,
-  mTiles: number,
-  nPanels: number,
-  accumulate: number,
-) => void;
+type Gemm = KernelExports["gemm"];
 
 const SLOT = 4096; // the pair module's slot in these private memories (bytes)
 
@@ -37,7 +34,8 @@ function instances(fma: boolean, mem64: boolean) {
   return { plain, pairs, f32: new Float32Array(mem.buffer) };
 }
 
-function same(a: Float32Array, b: Float32Array, where: string): void {
+/** Throws naming the first element where b differs from a (bit for bit, -0 != 0). */
+export function same(a: Float32Array, b: Float32Array, where: string): void {
   for (let i = 0; i < a.length; i++) {
     if (!Object.is(a[i], b[i])) {
       throw new Error(`${where}: element ${i} is ${b[i]}, the plain kernel gave ${a[i]}`);
