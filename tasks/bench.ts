@@ -2,9 +2,8 @@
 // eval, ...). Each benchmark prints its figures next to a named peer measured in the same run.
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { v8FlagArgs } from "./v8_flags.ts";
 
-/** V8's 128 -> 256-bit wasm SIMD fusion, which the GEMM's pair kernel is written for. */
-const REVEC_V8_FLAG = "--v8-flags=--experimental-wasm-revectorize";
 const benchDir = join(dirname(fileURLToPath(import.meta.url)), "..", "bench");
 const names = [...Deno.readDirSync(benchDir)]
   .filter((e) => e.isFile && e.name.endsWith(".ts"))
@@ -19,7 +18,7 @@ if (!name || !names.includes(name)) {
   Deno.exit(2);
 }
 const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", REVEC_V8_FLAG, join(benchDir, `${name}.ts`), ...rest],
+  args: ["run", "-A", ...(await v8FlagArgs()), join(benchDir, `${name}.ts`), ...rest],
   stdin: "inherit",
   stdout: "inherit",
   stderr: "inherit",

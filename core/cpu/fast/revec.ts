@@ -1,6 +1,6 @@
 // Whether this process runs the GEMM on the revectorized pair kernels (revec_kernels.ts),
 // and each thread's instance of them. V8 fuses their f32x4 pairs into AVX2 only under
-// `--v8-flags=--experimental-wasm-revectorize` (the deno.json tasks pass it); a script
+// `--v8-flags=--experimental-wasm-revectorize` (the tasks pass it: tasks/v8_flags.ts); a script
 // cannot see its V8 flags, so with GLYPHGRAD_REVEC=auto (the default) the main thread
 // times the pair kernel against the plain one once, on a small product, and uses it only
 // when it is clearly faster. Both give the same bits, so the choice never changes a result.
