@@ -68,10 +68,12 @@ export function revecDecision(memory: WebAssembly.Memory, plain: KernelExports, 
       decided = mode === "on";
       how = `GLYPHGRAD_REVEC/setFastRevec: ${mode}`;
     } else {
-      const fn = instantiate(memory, fma, 0)[`g16k${REVEC_KC_MAX}`];
-      const r = probe(memory, plain, fn);
+      // the main thread's own instance (slot 0): kept when chosen, already warm
+      const inst = instantiate(memory, fma, slot);
+      const r = probe(memory, plain, inst[`g16k${REVEC_KC_MAX}`]);
       decided = r.pair < 0.8 * r.plain;
       how = `probe: pair kernel ${r.pair.toFixed(3)} ms vs plain ${r.plain.toFixed(3)} ms`;
+      if (decided) pairs = inst;
     }
     if (enabled === null) enabled = decided;
   }
