@@ -34,11 +34,18 @@ function defaultThreads(): number {
   return n;
 }
 
-/** The main thread's kernel instance (compiled on first use; the revec decision with it). */
+/**
+ * The main thread's kernel instance (compiled on first use) and the process's choice of GEMM
+ * kernel (revec.ts: made once, with that instance; workers are told it when they start).
+ */
+function mainThread(): { kernels: KernelExports; revec: { on: boolean; how: string } } {
+  const memory = sharedMemory(), kernels = threadKernels(memory);
+  return { kernels, revec: revecDecision(memory, kernels, threadFma(memory)) };
+}
+
+/** The main thread's kernel instance (compiled on first use). */
 export function mainKernels(): KernelExports {
-  const memory = sharedMemory(), k = threadKernels(memory);
-  revecDecision(memory, k, threadFma(memory));
-  return k;
+  return mainThread().kernels;
 }
 
 function control(): Int32Array {
@@ -49,8 +56,7 @@ function control(): Int32Array {
 function startWorkers(): void {
   if (started) return;
   started = true;
-  const memory = sharedMemory();
-  const revec = revecDecision(memory, mainKernels(), threadFma(memory)).on;
+  const memory = sharedMemory(), revec = mainThread().revec.on;
   try {
     for (let i = 0; i < wantThreads - 1; i++) {
       const w = new Worker(new URL("./worker.ts", import.meta.url));
@@ -81,7 +87,7 @@ export function runJob(
   parallel: boolean,
 ): void {
   const memory = sharedMemory();
-  mainKernels();
+  mainThread(); // the GEMM kernel choice is made before the main thread runs any chunk
   if (parallel && wantThreads > 1) startWorkers();
   const ctl = control();
   ctl[KIND] = kind;
@@ -146,9 +152,9 @@ export function poolInfo(): {
   revec: boolean;
   revecHow: string;
 } {
-  const memory = sharedMemory(), fma = threadFma(memory);
-  const r = revecDecision(memory, mainKernels(), fma);
-  return { threads: wantThreads, simd: true, fma, revec: r.on, revecHow: r.how };
+  const { revec } = mainThread();
+  const fma = threadFma(sharedMemory());
+  return { threads: wantThreads, simd: true, fma, revec: revec.on, revecHow: revec.how };
 }
 
 /** Choose the GEMM kernels: "auto" (probe), "on" (pair kernels) or "off"; restarts the pool. */
