@@ -20,9 +20,9 @@ import {
   f32x4Add,
   f32x4Const,
   f32x4Div,
+  f32x4MaddFor,
   f32x4Max,
   f32x4Mul,
-  f32x4RelaxedMadd,
   f32x4Splat,
   f32x4Sub,
   fop,
@@ -740,7 +740,7 @@ function bwdFunc(D4: number, madd: Madd): FuncDef {
 
 /** Module bytes for head size 4 * D4 (memory64 addresses when `mem64`). */
 export function attnModuleBytes(D4: number, fma: boolean, mem64 = false): Uint8Array {
-  const madd: Madd = fma ? f32x4RelaxedMadd : (a, b, c) => f32x4Add(f32x4Mul(a, b), c);
+  const madd: Madd = f32x4MaddFor(fma);
   return emitFor(mem64, () =>
     buildModule(
       [...gemmSpecs(D4).map((s) => tileGemm(s, madd)), fwdFunc(D4, madd), bwdFunc(D4, madd)],

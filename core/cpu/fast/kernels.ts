@@ -11,8 +11,7 @@ import {
   f32Store,
   f32x4Add,
   f32x4ExtractLane,
-  f32x4Mul,
-  f32x4RelaxedMadd,
+  f32x4MaddFor,
   type FuncDef,
   get,
   I32,
@@ -100,8 +99,7 @@ function gemmFunc(fma: boolean): FuncDef {
   const av = firstV + MR * NV + NV, out = av + 1;
   const nI32 = firstV - 8, nV128 = MR * NV + NV + 2;
 
-  const madd = (x: Code, y: Code, z: Code): Code =>
-    fma ? f32x4RelaxedMadd(x, y, z) : f32x4Add(f32x4Mul(x, y), z);
+  const madd = f32x4MaddFor(fma);
 
   const kStep: Code[] = [];
   for (let u = 0; u < KU; u++) {

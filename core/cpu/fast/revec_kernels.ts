@@ -21,8 +21,7 @@ import {
   type Code,
   emitFor,
   f32x4Add,
-  f32x4Mul,
-  f32x4RelaxedMadd,
+  f32x4MaddFor,
   type FuncDef,
   get,
   I32,
@@ -67,8 +66,7 @@ function pairFunc(kc: number, fma: boolean, cb: number): FuncDef {
   const acc = (r: number, v: number) => firstV + r * NV + v;
   const bv = (v: number) => firstV + MR * NV + v;
   const av = firstV + MR * NV + NV, sv = av + 1, x = sv + 1;
-  const madd = (a: Code, b: Code, z: Code): Code =>
-    fma ? f32x4RelaxedMadd(a, b, z) : f32x4Add(f32x4Mul(a, b), z);
+  const madd = f32x4MaddFor(fma);
 
   // copy panels jr, jr + 1 ([kc][NR] each, consecutive) into the slot as [kc][2 * NR]
   const panelBytes = kc * NR * 4;

@@ -166,6 +166,9 @@ export const f32x4Max = (a: Code, b: Code): Code => [a, b, simd(0xe9)];
 export const f32x4Sqrt = (a: Code): Code => [a, simd(0xe3)];
 /** Relaxed-SIMD fused multiply-add: a * b + c (may or may not round once). */
 export const f32x4RelaxedMadd = (a: Code, b: Code, c: Code): Code => [a, b, c, simd(0x105)];
+/** a * b + c as the kernels compute it: relaxed FMA when `fma`, else mul then add. */
+export const f32x4MaddFor = (fma: boolean): (a: Code, b: Code, c: Code) => Code =>
+  fma ? f32x4RelaxedMadd : (a, b, c) => f32x4Add(f32x4Mul(a, b), c);
 
 /** One function: parameter types, result types, extra locals, body, export name. */
 export interface FuncDef {
