@@ -6,7 +6,8 @@
 // bit for bit (f32 rounding emulated with Math.fround); the FMA one within a few ulps. The
 // bytes around the output block must stay untouched.
 
-import { kernelModuleBytes, KU, memLimits, MR, NR } from "../core/cpu/fast/kernels.ts";
+import { kernelModuleBytes, KU, MR, NR } from "../core/cpu/fast/kernels.ts";
+import { createSharedMemory } from "../core/cpu/fast/memory.ts";
 import { xorshiftUniform } from "./xorshift.ts";
 
 type Gemm = (
@@ -23,12 +24,7 @@ type Gemm = (
 function instance(fma: boolean, mem64: boolean): { gemm: Gemm; f32: Float32Array } | null {
   const bytes = kernelModuleBytes(fma, mem64);
   if (!WebAssembly.validate(bytes as BufferSource)) return null;
-  const { min, max } = memLimits(mem64);
-  const desc = mem64
-    ? { initial: BigInt(min), maximum: BigInt(max), address: "i64", shared: true }
-    : { initial: min, maximum: max, shared: true };
-  // deno-lint-ignore no-explicit-any
-  const mem = new WebAssembly.Memory(desc as any);
+  const mem = createSharedMemory(mem64);
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
     env: { mem },
   });

@@ -4,14 +4,9 @@
 // bit for bit, on every kc variant, both module variants and both address widths. Prints
 // "checked N variants"; throws (exit code 1) on the first difference.
 
-import {
-  type KernelExports,
-  kernelModuleBytes,
-  memLimits,
-  MR,
-  NR,
-} from "../core/cpu/fast/kernels.ts";
+import { type KernelExports, kernelModuleBytes, MR, NR } from "../core/cpu/fast/kernels.ts";
 import { type PairFn, REVEC_KC_MAX, revecModuleBytes } from "../core/cpu/fast/revec_kernels.ts";
+import { createSharedMemory } from "../core/cpu/fast/memory.ts";
 import { xorshiftUniform } from "./xorshift.ts";
 
 type Gemm = KernelExports["gemm"];
@@ -21,12 +16,7 @@ const SLOT = 4096; // the pair module's slot in these private memories (bytes)
 function instances(fma: boolean, mem64: boolean) {
   const plainBytes = kernelModuleBytes(fma, mem64);
   if (!WebAssembly.validate(plainBytes as BufferSource)) return null;
-  const { min, max } = memLimits(mem64);
-  const desc = mem64
-    ? { initial: BigInt(min), maximum: BigInt(max), address: "i64", shared: true }
-    : { initial: min, maximum: max, shared: true };
-  // deno-lint-ignore no-explicit-any
-  const mem = new WebAssembly.Memory(desc as any);
+  const mem = createSharedMemory(mem64);
   const make = (b: Uint8Array) =>
     new WebAssembly.Instance(new WebAssembly.Module(b as BufferSource), { env: { mem } }).exports;
   const plain = make(plainBytes).gemm as Gemm;

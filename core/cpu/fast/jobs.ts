@@ -39,7 +39,8 @@ export function threadFma(memory: WebAssembly.Memory): boolean {
 export function runChunkAny(ctl: Int32Array, memory: WebAssembly.Memory, chunk: number): void {
   const kind = ctl[KIND];
   if (kind === GEMM) {
-    runChunk(threadKernels(memory), threadPairs(memory, fma), memory, readJob(ctl), chunk);
+    const k = threadKernels(memory); // compiles on first use and sets `fma`, read next
+    runChunk(k, threadPairs(memory, fma), memory, readJob(ctl), chunk);
   } else if (kind === PACK_B) packBChunk(threadKernels(memory), memory, readJob(ctl), chunk);
   else if (kind === PACK_A) packAChunk(threadKernels(memory), memory, readJob(ctl), chunk);
   else if (kind === ROWS) rowsChunk(ctl, memory, threadKernels(memory), chunk);

@@ -55,15 +55,21 @@ export function fastMemory64(): boolean {
   return wide;
 }
 
+/**
+ * A new shared memory with the limits every kernel module imports (memLimits), 64-bit
+ * addressed when `mem64`; the kernels' tests make private ones with it.
+ */
+export function createSharedMemory(mem64: boolean): WebAssembly.Memory {
+  const { min, max } = memLimits(mem64);
+  const init = mem64
+    ? { initial: BigInt(min), maximum: BigInt(max), address: "i64", shared: true }
+    : { initial: min, maximum: max, shared: true };
+  return new WebAssembly.Memory(init as unknown as WebAssembly.MemoryDescriptor);
+}
+
 /** The shared memory (created on first use). */
 export function sharedMemory(): WebAssembly.Memory {
-  if (memory === null) {
-    const { min, max } = memLimits(wide);
-    const init = wide
-      ? { initial: BigInt(min), maximum: BigInt(max), address: "i64", shared: true }
-      : { initial: min, maximum: max, shared: true };
-    memory = new WebAssembly.Memory(init as unknown as WebAssembly.MemoryDescriptor);
-  }
+  if (memory === null) memory = createSharedMemory(wide);
   return memory;
 }
 
